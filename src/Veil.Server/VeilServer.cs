@@ -1,0 +1,5 @@
+namespace Veil.Server;
+
+public static class VeilServer
+{
+}
