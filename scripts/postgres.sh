@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for tests, on a loopback port, in a temporary directory.
+#   scripts/postgres.sh start DIR [PORT]   initdb + start; prints the connection string on stdout
+#   scripts/postgres.sh stop DIR           stop and delete the cluster
+# initdb refuses to run as root, so as root the cluster runs as the 'postgres' system user.
+set -euo pipefail
+
+cmd=${1:?usage: postgres.sh start|stop DIR [PORT]}
+dir=${2:?usage: postgres.sh start|stop DIR [PORT]}
+port=${3:-55432}
+
+bin=""
+for candidate in /usr/lib/postgresql/*/bin; do
+  [ -x "$candidate/initdb" ] && bin=$candidate
+done
+if [ -z "$bin" ] && command -v initdb >/dev/null; then bin=$(dirname "$(command -v initdb)"); fi
+[ -n "$bin" ] || { echo "postgres.sh: PostgreSQL server binaries not found (Debian: apt-get install postgresql)" >&2; exit 1; }
+
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case "$cmd" in
+  start)
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+    as_owner "$bin/initdb" -D "$dir/data" -A trust -U veil --no-sync >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+      start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    echo "Host=127.0.0.1;Port=$port;Username=veil;Database=postgres"
+    ;;
+  stop)
+    if [ -d "$dir/data" ]; then as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true; fi
+    rm -rf "$dir"
+    ;;
+  *) echo "usage: postgres.sh start|stop DIR [PORT]" >&2; exit 2 ;;
+esac
