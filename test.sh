@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs every Veil test, on SQLite and on PostgreSQL, from a fresh Debian/Ubuntu machine with the .NET 10 SDK.
+#   ./test.sh            everything
+#   ./test.sh --sqlite   skip the PostgreSQL pass (quick local loop)
+# It installs what is missing (apt), starts a throwaway PostgreSQL on a loopback port, runs the suite
+# against both databases, stops PostgreSQL and exits non-zero if anything failed.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+only_sqlite=false
+[ "${1:-}" = "--sqlite" ] && only_sqlite=true
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# --- 1. System packages ---------------------------------------------------------------------------
+# package:probe — a package is installed when its probe (a file or a command) is missing.
+requirements=(
+  "libsodium23:/usr/lib/x86_64-linux-gnu/libsodium.so.23"
+  "libargon2-1:/usr/lib/x86_64-linux-gnu/libargon2.so.1"
+  "argon2:argon2"
+  "postgresql:/usr/lib/postgresql"
+  "openssl:openssl"
+)
+missing=()
+for entry in "${requirements[@]}"; do
+  package=${entry%%:*}
+  probe=${entry#*:}
+  if [[ $probe == /* ]]; then
+    # Library paths differ by architecture: accept the file under any multiarch directory.
+    name=$(basename "$probe")
+    [ -e "$probe" ] || compgen -G "/usr/lib/*/$name" >/dev/null || compgen -G "/usr/lib/$name" >/dev/null || missing+=("$package")
+  else
+    command -v "$probe" >/dev/null || missing+=("$package")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
+
+# --- 2. Build once --------------------------------------------------------------------------------
+say "Building"
+dotnet build Veil.slnx -c Debug -nologo -v quiet -clp:ErrorsOnly
+
+results=$(mktemp -d /tmp/veil-test-results.XXXXXX)
+pg_dir=""
+cleanup() {
+  if [ -n "$pg_dir" ]; then scripts/postgres.sh stop "$pg_dir"; fi
+}
+trap cleanup EXIT
+
+status=0
+run_tests() { # label, extra env..., -- projects...
+  local label=$1; shift
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  for project in "$@"; do
+    local name
+    name=$(basename "$project" .csproj)
+    say "Testing $name on $label"
+    env "${envs[@]}" dotnet test "$project" --no-build -nologo \
+      --blame-hang-timeout 10m \
+      --logger "console;verbosity=minimal" \
+      --logger "trx;LogFileName=$results/$name-$label.trx" || status=1
+  done
+}
+
+all_projects=(tests/*/*.Tests.csproj)
+# Projects whose tests reach the database run a second time on PostgreSQL.
+db_projects=(tests/Veil.Server.Tests/Veil.Server.Tests.csproj tests/Veil.Cli.Tests/Veil.Cli.Tests.csproj)
+
+# --- 3. SQLite ------------------------------------------------------------------------------------
+run_tests sqlite VEIL_TEST_DATABASE=sqlite -- "${all_projects[@]}"
+
+# --- 4. PostgreSQL --------------------------------------------------------------------------------
+if ! $only_sqlite; then
+  say "Starting a throwaway PostgreSQL"
+  pg_dir=$(mktemp -d /tmp/veil-pg.XXXXXX)
+  port=$(( 20000 + RANDOM % 20000 ))
+  pg_conn=$(scripts/postgres.sh start "$pg_dir" "$port")
+  run_tests postgres VEIL_TEST_DATABASE=postgres "VEIL_TEST_POSTGRES=$pg_conn" -- "${db_projects[@]}"
+fi
+
+# --- 5. Vector totals -----------------------------------------------------------------------------
+say "Test vectors"
+grep -ho 'Vectors [^&<]*: [0-9]* passed[^&<]*' "$results"/*.trx 2>/dev/null | sort -u || echo "(no vector totals found)"
+
+if [ $status -ne 0 ]; then
+  say "FAILED"
+else
+  say "All tests passed"
+fi
+exit $status
