@@ -13,34 +13,13 @@ only_sqlite=false
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # --- 1. System packages ---------------------------------------------------------------------------
-# package:probe — a package is installed when its probe (a file or a command) is missing.
-requirements=(
-  "libsodium23:/usr/lib/x86_64-linux-gnu/libsodium.so.23"
-  "libargon2-1:/usr/lib/x86_64-linux-gnu/libargon2.so.1"
-  "argon2:argon2"
-  "postgresql:/usr/lib/postgresql"
-  "openssl:openssl"
-)
-missing=()
-for entry in "${requirements[@]}"; do
-  package=${entry%%:*}
-  probe=${entry#*:}
-  if [[ $probe == /* ]]; then
-    # Library paths differ by architecture: accept the file under any multiarch directory.
-    name=$(basename "$probe")
-    [ -e "$probe" ] || compgen -G "/usr/lib/*/$name" >/dev/null || compgen -G "/usr/lib/$name" >/dev/null || missing+=("$package")
-  else
-    command -v "$probe" >/dev/null || missing+=("$package")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "Installing ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# Native libraries Veil.Crypto loads, the reference argon2 CLI for cross-checks, PostgreSQL, OpenSSL.
+scripts/ensure-packages.sh \
+  libsodium23:/usr/lib/x86_64-linux-gnu/libsodium.so.23 \
+  libargon2-1:/usr/lib/x86_64-linux-gnu/libargon2.so.1 \
+  argon2:argon2 \
+  postgresql:/usr/lib/postgresql \
+  openssl:openssl
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
 
 # --- 2. Build once --------------------------------------------------------------------------------
