@@ -1,6 +1,6 @@
 // ClientKeyDerivation: Veil's client key hierarchy, version 1 (spec/keys.md).
 //
-//   input     = UTF-8(NFC(password)) || UTF-8(NormalizeEmail(email))
+//   input     = UTF-8(password) || UTF-8(NormalizeEmail(email))      (no Unicode normalisation)
 //   stretched = Argon2id(input, salt16; m = 65536 KiB, t = 3, p = 4, 32 bytes)
 //   enc       = HKDF-SHA256(ikm = stretched, salt = empty, info = "veil/v1/client/enc",  32 bytes)
 //   auth      = HKDF-SHA256(ikm = stretched, salt = empty, info = "veil/v1/client/auth", 32 bytes)
@@ -11,6 +11,10 @@
 // (ServerVerifierParameters), so a database leak yields neither key. The salt is 16 random bytes
 // chosen at registration and returned by the server before login. The stretched key is wiped as
 // soon as both outputs are derived. Test vectors: spec/vectors/keys-v1.json.
+//
+// No Unicode normalisation is applied: Veil's .NET hosts run with InvariantGlobalization, where
+// String.Normalize leaves non-ASCII text unchanged, so NFC could not be computed identically on
+// every client. The password's UTF-8 bytes are used exactly as entered (spec/keys.md explains).
 using System.Security.Cryptography;
 using System.Text;
 using Veil.Crypto.Memory;
@@ -47,7 +51,7 @@ public static class ClientKeyDerivation
 
     /// <summary>
     /// Normalises an email address for key derivation: trims ASCII whitespace (space, tab, CR, LF)
-    /// at both ends, lowercases ASCII A–Z only, then applies Unicode NFC.
+    /// at both ends and lowercases ASCII A–Z only; every other character is kept as is.
     /// </summary>
     /// <exception cref="ArgumentException">The email is empty after trimming.</exception>
     public static string NormalizeEmail(string email)
@@ -59,7 +63,7 @@ public static class ClientKeyDerivation
             throw new ArgumentException("The email address is empty.", nameof(email));
         }
 
-        var lowered = string.Create(trimmed.Length, trimmed.ToString(), static (span, source) =>
+        return string.Create(trimmed.Length, trimmed.ToString(), static (span, source) =>
         {
             for (var i = 0; i < source.Length; i++)
             {
@@ -67,11 +71,10 @@ public static class ClientKeyDerivation
                 span[i] = c is >= 'A' and <= 'Z' ? (char)(c + 32) : c;
             }
         });
-        return lowered.Normalize(NormalizationForm.FormC);
     }
 
     /// <summary>Derives the user's keys. Takes about 0.2–0.5 s and 64 MiB of memory.</summary>
-    /// <param name="password">The password; normalised to NFC, not trimmed.</param>
+    /// <param name="password">The password, used exactly as entered (no trimming, no Unicode normalisation).</param>
     /// <param name="email">The account email; see <see cref="NormalizeEmail"/>.</param>
     /// <param name="salt">The account's 16-byte salt.</param>
     /// <exception cref="ArgumentException">The salt is not 16 bytes, the email is empty, or the password is too long or not valid UTF-16.</exception>
@@ -110,35 +113,24 @@ public static class ClientKeyDerivation
     }
 
     /// <summary>
-    /// The Argon2id password input: UTF-8(NFC(password)) || UTF-8(normalised email). The caller wipes it.
+    /// The Argon2id password input: UTF-8(password) || UTF-8(normalised email). The caller wipes it.
     /// </summary>
     internal static byte[] BuildInput(ReadOnlySpan<char> password, string email)
     {
         var normalizedEmail = NormalizeEmail(email);
         var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
-        var nfcLength = password.GetNormalizedLength(NormalizationForm.FormC);
-        var nfc = new char[nfcLength];
         try
         {
-            if (!password.TryNormalize(nfc, out var written, NormalizationForm.FormC) || written != nfcLength)
-            {
-                throw new ArgumentException("The password could not be normalised.", nameof(password));
-            }
-
-            var passwordBytes = strict.GetByteCount(nfc);
+            var passwordBytes = strict.GetByteCount(password);
             var input = new byte[passwordBytes + strict.GetByteCount(normalizedEmail)];
-            strict.GetBytes(nfc, input);
+            strict.GetBytes(password, input);
             strict.GetBytes(normalizedEmail, input.AsSpan(passwordBytes));
             return input;
         }
         catch (EncoderFallbackException exception)
         {
+            // A lone surrogate has no UTF-8 form; refusing it beats silently substituting U+FFFD.
             throw new ArgumentException("The password or email is not valid UTF-16.", nameof(password), exception);
-        }
-        finally
-        {
-            Array.Clear(nfc);
         }
     }
 }
