@@ -3,7 +3,8 @@
 // The managed heap moves and copies objects, so a key held in a byte[] can leave copies behind that
 // are never wiped. SecretBytes holds its bytes in unmanaged memory that never moves, wipes it when
 // released, and gives access only through a short-lived lease, so a reader cannot keep a reference
-// past Dispose. ToString() never shows the bytes.
+// past Dispose. ToString() never shows the bytes. When libsodium is installed the memory comes from
+// sodium_malloc (guard pages, mlock, wiped on free; https://doc.libsodium.org/memory_management).
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
@@ -95,10 +96,36 @@ public readonly ref struct SecretLease
     public void Dispose() => _owner?.DangerousRelease();
 }
 
-/// <summary>Allocation of secret memory: zeroed on allocation, wiped before it is freed.</summary>
+/// <summary>
+/// Allocation of secret memory. With libsodium present, <c>sodium_malloc</c> places each secret
+/// between guard pages, locks it into RAM (no swap) and wipes it in <c>sodium_free</c>; without
+/// libsodium it falls back to zeroed native memory that is wiped before it is freed. The choice is
+/// made once per process, so every block is freed by the allocator that made it.
+/// </summary>
 internal static unsafe class SecretAllocator
 {
-    internal static void* Allocate(int length) => NativeMemory.AllocZeroed((nuint)length);
+    private static readonly bool s_useSodium = Native.Libsodium.TryEnsureInitialized();
+
+    /// <summary>Whether secrets live in libsodium's guarded, locked memory.</summary>
+    internal static bool UsesSodium => s_useSodium;
+
+    internal static void* Allocate(int length)
+    {
+        if (!s_useSodium)
+        {
+            return NativeMemory.AllocZeroed((nuint)length);
+        }
+
+        // sodium_malloc fills the block with 0xdb; zero it so a fresh secret reads as zeros like the fallback.
+        var pointer = Native.Libsodium.sodium_malloc((nuint)length);
+        if (pointer == null)
+        {
+            throw new InsufficientMemoryException("sodium_malloc could not allocate secure memory (mlock limit reached?).");
+        }
+
+        new Span<byte>(pointer, length).Clear();
+        return pointer;
+    }
 
     internal static void Free(void* pointer, int length)
     {
@@ -108,6 +135,13 @@ internal static unsafe class SecretAllocator
         }
 
         CryptographicOperations.ZeroMemory(new Span<byte>(pointer, length));
-        NativeMemory.Free(pointer);
+        if (s_useSodium)
+        {
+            Native.Libsodium.sodium_free(pointer);
+        }
+        else
+        {
+            NativeMemory.Free(pointer);
+        }
     }
 }
