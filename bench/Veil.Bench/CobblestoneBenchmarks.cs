@@ -88,7 +88,7 @@ public class CobblestoneBenchmarks
             // project (which would inherit this repo's warnings-as-errors analyzers).
             AddJob(Job.Default
                 .WithWarmupCount(1)
-                .WithIterationCount(5)
+                .WithIterationCount(7)
                 .WithInvocationCount(1)
                 .WithUnrollFactor(1)
                 .WithToolchain(InProcessEmitToolchain.Instance));
