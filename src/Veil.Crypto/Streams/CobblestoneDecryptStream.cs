@@ -46,7 +46,7 @@ public sealed class CobblestoneDecryptStream : Stream
     /// <exception cref="ArgumentException">Wrong key size, or an unreadable source.</exception>
     public static CobblestoneDecryptStream? Open(Stream ciphertext, ReadOnlySpan<byte> key, ReadOnlySpan<byte> context, bool leaveOpen = false)
     {
-        CheckArguments(ciphertext, key.Length);
+        CheckArguments(ciphertext, key);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Cobblestone256.EncryptedChunkSize);
         int n = ciphertext.ReadAtLeast(buffer.AsSpan(0, Cobblestone256.HeaderSize), Cobblestone256.HeaderSize, throwOnEndOfStream: false);
         return Create(ciphertext, key, context, buffer, n, leaveOpen);
@@ -62,7 +62,7 @@ public sealed class CobblestoneDecryptStream : Stream
     /// <exception cref="ArgumentException">Wrong key size, or an unreadable source.</exception>
     public static async Task<CobblestoneDecryptStream?> OpenAsync(Stream ciphertext, ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> context, bool leaveOpen = false, CancellationToken cancellationToken = default)
     {
-        CheckArguments(ciphertext, key.Length);
+        CheckArguments(ciphertext, key.Span);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Cobblestone256.EncryptedChunkSize);
         int n;
         try
@@ -207,7 +207,7 @@ public sealed class CobblestoneDecryptStream : Stream
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void CheckArguments(Stream ciphertext, int key)
+    private static void CheckArguments(Stream ciphertext, ReadOnlySpan<byte> key)
     {
         ArgumentNullException.ThrowIfNull(ciphertext);
         if (!ciphertext.CanRead)
@@ -215,7 +215,7 @@ public sealed class CobblestoneDecryptStream : Stream
             throw new ArgumentException("The ciphertext stream must be readable.", nameof(ciphertext));
         }
 
-        if (key != Cobblestone256.KeySize)
+        if (key.Length != Cobblestone256.KeySize)
         {
             throw new ArgumentException($"A Cobblestone-256 key is {Cobblestone256.KeySize} bytes.", nameof(key));
         }
