@@ -142,7 +142,7 @@ public sealed class MigrationTests(MigratedDatabase database) : IClassFixture<Mi
     public void PostgresPoolDefaults_ApplyOnlyWhereTheOperatorSetNothing()
     {
         var defaulted = new Npgsql.NpgsqlConnectionStringBuilder(VeilDatabase.WithPoolDefaults("Host=db"));
-        var chosen = new Npgsql.NpgsqlConnectionStringBuilder(VeilDatabase.WithPoolDefaults("Host=db;Max Pool Size=7;Timeout=60"));
+        var chosen = new Npgsql.NpgsqlConnectionStringBuilder(VeilDatabase.WithPoolDefaults("Host=db;Maximum Pool Size=7;Timeout=60"));
 
         Assert.Equal(30, defaulted.MaxPoolSize);
         Assert.Equal(10, defaulted.Timeout);
