@@ -12,10 +12,17 @@ public sealed class TestVeilDbContext(DbContextOptions<TestVeilDbContext> option
 {
     public DbSet<SecretNote> SecretNotes => Set<SecretNote>();
 
+    public DbSet<NumberedSecret> NumberedSecrets => Set<NumberedSecret>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
         modelBuilder.ApplyConfiguration(new SecretNoteConfiguration());
+        modelBuilder.Entity<NumberedSecret>(builder =>
+        {
+            builder.ToTable("NumberedSecrets");
+            builder.HasEncryptedColumn(x => x.Secret);
+        });
     }
 }
 
@@ -48,4 +55,12 @@ internal sealed class SecretNoteConfiguration : IEntityTypeConfiguration<SecretN
         builder.HasEncryptedColumn(x => x.Attachment);
         builder.HasBlindIndex(x => x.Email, x => x.EmailIndex, "test-email", BlindIndexNormalization.TrimLowercase);
     }
+}
+
+/// <summary>A misuse: an encrypted column on a row whose key the database generates.</summary>
+public sealed class NumberedSecret
+{
+    public int Id { get; set; }
+
+    public required string Secret { get; set; }
 }
