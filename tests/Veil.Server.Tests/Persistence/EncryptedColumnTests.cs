@@ -332,10 +332,13 @@ public sealed class EncryptedColumnTests(TestEntitiesDatabase database) : IClass
 
     private async Task<string> PostgresDumpAsync()
     {
-        const string pgDump = "/usr/lib/postgresql/15/bin/pg_dump";
-        if (!File.Exists(pgDump))
+        // The server's own major version's pg_dump (Debian installs it under /usr/lib/postgresql/<major>/bin).
+        var pgDump = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin", "pg_dump")).Where(File.Exists).Order(StringComparer.Ordinal).LastOrDefault()
+            : null;
+        if (pgDump is null)
         {
-            Assert.Fail($"{pgDump} is missing (Debian: postgresql-client-15); the canary scan needs it.");
+            Assert.Fail("pg_dump is missing (Debian: postgresql-client); the canary scan needs it.");
         }
 
         var connection = new NpgsqlConnectionStringBuilder(database.PostgresConnectionString);
