@@ -1,1 +1,1 @@
-return 0;
+return await Veil.Cli.VeilCommand.RunAsync(args);

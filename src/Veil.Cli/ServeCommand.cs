@@ -1,0 +1,121 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Veil.Server;
+
+namespace Veil.Cli;
+
+/// <summary><c>veil serve</c>: runs the server until Ctrl-C or SIGTERM.</summary>
+internal static class ServeCommand
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    public static Command Create(Option<bool> json)
+    {
+        var data = new Option<string?>("--data") { Description = "Data directory (default ./.data; created with mode 0700)", HelpName = "DIR" };
+        var http = new Option<string?>("--http") { Description = $"URL to listen on (default {DefaultUrl}; port 0 picks a free port)", HelpName = "URL" };
+        var production = new Option<bool>("--production") { Description = "Production mode: every server key must be configured (Veil:Keys:*)" };
+        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string (default: SQLite in the data directory)", HelpName = "CONNSTR" };
+        http.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string?>();
+            if (value is not null && (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+            {
+                result.AddError("--http must be an absolute http:// or https:// URL, e.g. http://127.0.0.1:5080");
+            }
+        });
+        data.Validators.Add(result =>
+        {
+            if (string.IsNullOrWhiteSpace(result.GetValueOrDefault<string?>()))
+            {
+                result.AddError("--data needs a directory");
+            }
+        });
+
+        var command = new Command("serve", "Start the Veil server") { data, http, production, postgres };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            new ServeArguments(parse.GetValue(data), parse.GetValue(http), parse.GetValue(production), parse.GetValue(postgres)),
+            new CliOutput(parse.GetValue(json), Console.Out, Console.Error),
+            cancellationToken));
+        return command;
+    }
+
+    private sealed record ServeArguments(string? Data, string? Http, bool Production, string? Postgres);
+
+    private static async Task<int> RunAsync(ServeArguments arguments, CliOutput output, CancellationToken cancellationToken)
+    {
+        var setup = new VeilServerSetup();
+        if (arguments.Data is not null)
+        {
+            setup.Settings["Veil:DataDirectory"] = arguments.Data;
+        }
+
+        if (arguments.Production)
+        {
+            setup.Settings["Veil:Production"] = "true";
+        }
+
+        if (arguments.Postgres is not null)
+        {
+            setup.Settings["ConnectionStrings:Postgres"] = arguments.Postgres;
+        }
+
+        setup.Settings["urls"] = arguments.Http ?? Environment.GetEnvironmentVariable("ASPNETCORE_URLS") ?? DefaultUrl;
+
+        Microsoft.AspNetCore.Builder.WebApplication app;
+        try
+        {
+            app = VeilServer.Build(setup);
+        }
+        catch (VeilStartupException e)
+        {
+            foreach (var problem in e.Problems)
+            {
+                output.Error(problem);
+            }
+
+            return VeilCommand.Failed;
+        }
+
+        await using (app)
+        {
+            try
+            {
+                await VeilServer.StartAsync(app, cancellationToken);
+            }
+            catch (OptionsValidationException e)
+            {
+                foreach (var failure in e.Failures)
+                {
+                    output.Error(failure);
+                }
+
+                return VeilCommand.Failed;
+            }
+            catch (IOException e)
+            {
+                // Kestrel reports an address in use or a bad endpoint as IOException; its message names the address only.
+                output.Error($"cannot listen: {e.Message.ReplaceLineEndings(" ")}");
+                return VeilCommand.Failed;
+            }
+
+            var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+            var dataDirectory = VeilServer.DataDirectoryOf(app);
+            var database = VeilServer.DatabaseOf(app);
+            output.Event(
+                string.Join(Environment.NewLine, urls.Select(u => $"Veil is listening on {u}"))
+                + Environment.NewLine + $"Data directory: {dataDirectory}"
+                + Environment.NewLine + $"Database: {database}"
+                + Environment.NewLine + "Press Ctrl-C to stop.",
+                new { @event = "listening", urls, dataDirectory, database });
+
+            await app.WaitForShutdownAsync(CancellationToken.None);
+        }
+
+        output.Event("Veil stopped.", new { @event = "stopped" });
+        return VeilCommand.Ok;
+    }
+}

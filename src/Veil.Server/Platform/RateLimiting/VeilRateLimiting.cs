@@ -1,0 +1,174 @@
+// Rate limiting: named fixed-window policies from System.Threading.RateLimiting, partitioned per IP,
+// per account or per target. IP and account policies run in ASP.NET's rate limiter middleware and
+// attach to a route group with `.RequireRateLimiting(name)`. Target policies need a value the
+// middleware cannot see (it is usually in the body), so the command asks ITargetRateLimiter.
+//
+// A module declares its own policy with its defaults; operators override them in configuration:
+//   services.AddVeilRateLimitPolicy("magic-link", RateLimitKey.Target, permitLimit: 5, TimeSpan.FromHours(1));
+//   Veil__RateLimits__magic-link__PermitLimit=10
+//
+// The limiters keep their own clock (they cannot take a TimeProvider), so tests count requests in a
+// long window instead of advancing time.
+using System.Globalization;
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Veil.Server.Platform.Diagnostics;
+using Veil.Server.Platform.Problems;
+using Veil.Server.Platform.Redaction;
+using Veil.Server.Platform.Results;
+
+namespace Veil.Server.Platform.RateLimiting;
+
+internal static partial class VeilRateLimiting
+{
+    /// <summary>General per-IP limit for anonymous endpoints.</summary>
+    public const string PerIp = "ip";
+
+    /// <summary>General per-account limit for signed-in endpoints.</summary>
+    public const string PerAccount = "account";
+
+    /// <summary>General per-target limit (e.g. mail sent to one address).</summary>
+    public const string PerTarget = "target";
+
+    public static IServiceCollection AddVeilRateLimiting(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IValidateOptions<RateLimitPolicyOptions>, RateLimitPolicyOptionsValidator>();
+        services.TryAddSingleton<ITargetRateLimiter, TargetRateLimiter>();
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = OnRejectedAsync;
+        });
+        services.AddVeilRateLimitPolicy(PerIp, RateLimitKey.Ip, permitLimit: 300, TimeSpan.FromMinutes(1));
+        services.AddVeilRateLimitPolicy(PerAccount, RateLimitKey.Account, permitLimit: 600, TimeSpan.FromMinutes(1));
+        services.AddVeilRateLimitPolicy(PerTarget, RateLimitKey.Target, permitLimit: 10, TimeSpan.FromHours(1));
+        return services;
+    }
+
+    /// <summary>Declares a named policy with its default limits; <c>Veil:RateLimits:&lt;name&gt;</c> overrides them.</summary>
+    public static IServiceCollection AddVeilRateLimitPolicy(this IServiceCollection services, string name, RateLimitKey key, int permitLimit, TimeSpan window)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        services.AddOptions<RateLimitPolicyOptions>(name)
+            .Configure(o =>
+            {
+                o.Key = key;
+                o.PermitLimit = permitLimit;
+                o.Window = window;
+            })
+            .Configure<IConfiguration>((o, configuration) =>
+            {
+                configuration.GetSection($"Veil:RateLimits:{name}").Bind(o);
+                o.Key = key; // the partition key is the endpoint's design, not an operator setting
+            })
+            .ValidateOnStart();
+
+        if (key != RateLimitKey.Target)
+        {
+            services.AddOptions<RateLimiterOptions>().Configure<IOptionsMonitor<RateLimitPolicyOptions>>((limiter, monitor) =>
+                limiter.AddPolicy(name, context =>
+                {
+                    var options = monitor.Get(name);
+                    return RateLimitPartition.GetFixedWindowLimiter(PartitionKey(key, context), _ => WindowOptions(options));
+                }));
+        }
+
+        return services;
+    }
+
+    internal static FixedWindowRateLimiterOptions WindowOptions(RateLimitPolicyOptions options) => new()
+    {
+        PermitLimit = options.PermitLimit,
+        Window = options.Window,
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+
+    // Partition keys stay in memory only; they are never logged.
+    private static string PartitionKey(RateLimitKey key, HttpContext context)
+    {
+        var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (key == RateLimitKey.Account
+            && (context.User.FindFirstValue("sub") ?? context.User.FindFirstValue(ClaimTypes.NameIdentifier)) is { Length: > 0 } account)
+        {
+            return "account:" + account;
+        }
+
+        return "ip:" + ip;
+    }
+
+    private static async ValueTask OnRejectedAsync(OnRejectedContext context, CancellationToken cancellationToken)
+    {
+        var services = context.HttpContext.RequestServices;
+        services.GetRequiredService<VeilMetrics>().RateLimited();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(VeilRateLimiting).FullName!);
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            LogRejected(logger, (context.HttpContext.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "(no route)");
+        }
+        var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+        await new RateLimitedError(retryAfter).ToProblem().ExecuteAsync(context.HttpContext);
+    }
+
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Rate limit reached on {Route}")]
+    private static partial void LogRejected(ILogger logger, string route);
+}
+
+/// <summary>Rate limits keyed by a value the endpoint supplies (an address, an account being recovered, ...).</summary>
+internal interface ITargetRateLimiter
+{
+    /// <summary>
+    /// Takes one permit for <paramref name="target"/> under the named target policy. When none is left,
+    /// returns false with the error to return (429 with Retry-After).
+    /// </summary>
+    bool TryAcquire(string policy, string target, out RateLimitedError? error);
+}
+
+internal sealed class TargetRateLimiter(IOptionsMonitor<RateLimitPolicyOptions> options) : ITargetRateLimiter, IDisposable
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PartitionedRateLimiter<string>> _limiters = new(StringComparer.Ordinal);
+
+    public bool TryAcquire(string policy, string target, out RateLimitedError? error)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(policy);
+        ArgumentNullException.ThrowIfNull(target);
+        var limiter = _limiters.GetOrAdd(policy, name =>
+        {
+            var settings = options.Get(name);
+            if (settings.Key != RateLimitKey.Target || settings.PermitLimit < 1)
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a declared target rate-limit policy."));
+            }
+
+            return PartitionedRateLimiter.Create<string, string>(key =>
+                RateLimitPartition.GetFixedWindowLimiter(key, _ => VeilRateLimiting.WindowOptions(settings)));
+        });
+
+        // The limiter keys on a keyed fingerprint, so the process does not hold a table of addresses.
+        using var lease = limiter.AttemptAcquire(Redact.Fingerprint("rate-limit/" + policy, target));
+        if (lease.IsAcquired)
+        {
+            error = null;
+            return true;
+        }
+
+        error = new RateLimitedError(lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1));
+        return false;
+    }
+
+    public void Dispose()
+    {
+        foreach (var limiter in _limiters.Values)
+        {
+            limiter.Dispose();
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Veil.Server;
+
+/// <summary>
+/// THE seam where modules plug in. Each module folder (Identity/, Drop/, Alias/, Vault/, Mail/,
+/// Chat/) exposes <c>Add&lt;Module&gt;Module</c> and <c>Map&lt;Module&gt;Endpoints</c>; add one line to each
+/// method below. Platform services (keyring, TimeProvider, IMailOutbox, rate limiting, problems) are
+/// registered before AddModules runs, so modules can depend on them.
+/// </summary>
+internal static class VeilModules
+{
+    public static IServiceCollection AddModules(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        // services.AddIdentityModule(configuration);
+        // services.AddDropModule(configuration);
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapModuleEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        // endpoints.MapIdentityEndpoints();
+        // endpoints.MapDropEndpoints();
+        return endpoints;
+    }
+}
