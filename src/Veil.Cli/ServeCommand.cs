@@ -1,3 +1,4 @@
+using Veil.Server.Platform.Persistence;
 using System.CommandLine;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -93,6 +94,11 @@ internal static class ServeCommand
                     output.Error(failure);
                 }
 
+                return VeilCommand.Failed;
+            }
+            catch (DatabaseUnavailableException e)
+            {
+                output.Error(e.Message);
                 return VeilCommand.Failed;
             }
             catch (IOException e)

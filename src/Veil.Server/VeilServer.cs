@@ -1,5 +1,6 @@
 // The composition root: the one place the server is assembled. `veil serve` and the test kit both
 // come through Build, so what the tests run is what operators run.
+using Veil.Crypto.Native;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -39,7 +40,7 @@ public static partial class VeilServer
         var configuration = builder.Configuration;
 
         var veil = configuration.GetSection(VeilOptions.Section).Get<VeilOptions>() ?? new VeilOptions();
-        var problems = new List<string>();
+        var problems = new List<string>(CryptoRuntime.Check());
         var dataDirectory = DataDirectory.Prepare(veil.DataDirectory, problems);
         var keys = KeyringLoader.Load(configuration, dataDirectory, veil.Production);
         problems.AddRange(keys.Problems);
