@@ -76,6 +76,7 @@ public static class Hotp
         finally
         {
             CryptographicOperations.ZeroMemory(expected);
+            CryptographicOperations.ZeroMemory(typed);
         }
     }
 

@@ -124,6 +124,7 @@ public static class Totp
         finally
         {
             CryptographicOperations.ZeroMemory(expected);
+            CryptographicOperations.ZeroMemory(typed);
         }
 
         return matched;
