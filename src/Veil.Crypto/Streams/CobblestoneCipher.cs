@@ -106,15 +106,32 @@ internal sealed class CobblestoneCipher : IDisposable
     /// <returns>The encrypted chunk length (plaintext length + tag).</returns>
     public int SealChunk(Span<byte> buffer, int plaintextLength)
     {
+        if ((uint)plaintextLength > Cobblestone256.ChunkSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(plaintextLength));
+        }
+
+        return SealChunk(buffer[..plaintextLength], buffer);
+    }
+
+    /// <summary>
+    /// Seals the next chunk from <paramref name="plaintext"/> into <paramref name="destination"/> (ciphertext, then tag).
+    /// The two either are the same memory (in place) or do not overlap at all. A chunk shorter than
+    /// <see cref="Cobblestone256.ChunkSize"/> is the final one.
+    /// </summary>
+    /// <returns>The encrypted chunk length (plaintext length + tag).</returns>
+    public int SealChunk(ReadOnlySpan<byte> plaintext, Span<byte> destination)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_finished)
         {
             throw new InvalidOperationException("The final chunk has already been written.");
         }
 
-        if ((uint)plaintextLength > Cobblestone256.ChunkSize)
+        int length = plaintext.Length;
+        if (length > Cobblestone256.ChunkSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(plaintextLength));
+            throw new ArgumentOutOfRangeException(nameof(plaintext));
         }
 
         if (_counter >= MaxChunks)
@@ -125,11 +142,10 @@ internal sealed class CobblestoneCipher : IDisposable
 
         Span<byte> nonce = stackalloc byte[NonceSize];
         NextNonce(nonce);
-        Span<byte> data = buffer[..plaintextLength];
-        _aead.Encrypt(nonce, data, data, buffer.Slice(plaintextLength, Cobblestone256.TagSize));
+        _aead.Encrypt(nonce, plaintext, destination[..length], destination.Slice(length, Cobblestone256.TagSize));
         _counter++;
-        _finished = plaintextLength < Cobblestone256.ChunkSize;
-        return plaintextLength + Cobblestone256.TagSize;
+        _finished = length < Cobblestone256.ChunkSize;
+        return length + Cobblestone256.TagSize;
     }
 
     /// <summary>
@@ -139,8 +155,26 @@ internal sealed class CobblestoneCipher : IDisposable
     /// <returns>False on authentication failure, a too-short final chunk, a chunk after the final one, or counter overflow.</returns>
     public bool TryOpenChunk(Span<byte> buffer, int encryptedLength, out int plaintextLength)
     {
+        if ((uint)encryptedLength > (uint)buffer.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(encryptedLength));
+        }
+
+        return TryOpenChunk(buffer[..encryptedLength], buffer, out plaintextLength);
+    }
+
+    /// <summary>
+    /// Opens the next chunk from <paramref name="encrypted"/> (ciphertext, then tag) into <paramref name="destination"/>.
+    /// The two either start at the same address (in place) or do not overlap at all. An input of
+    /// <see cref="Cobblestone256.EncryptedChunkSize"/> bytes is a full chunk; anything shorter is the final chunk,
+    /// which must hold at least a tag. On failure the BCL has cleared the destination.
+    /// </summary>
+    /// <returns>False on authentication failure, a too-short final chunk, a chunk after the final one, or counter overflow.</returns>
+    public bool TryOpenChunk(ReadOnlySpan<byte> encrypted, Span<byte> destination, out int plaintextLength)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         plaintextLength = 0;
+        int encryptedLength = encrypted.Length;
         if (_finished || encryptedLength < Cobblestone256.TagSize || encryptedLength > Cobblestone256.EncryptedChunkSize || _counter >= MaxChunks)
         {
             _finished = true;
@@ -150,10 +184,9 @@ internal sealed class CobblestoneCipher : IDisposable
         int length = encryptedLength - Cobblestone256.TagSize;
         Span<byte> nonce = stackalloc byte[NonceSize];
         NextNonce(nonce);
-        Span<byte> data = buffer[..length];
         try
         {
-            _aead.Decrypt(nonce, data, buffer.Slice(length, Cobblestone256.TagSize), data);
+            _aead.Decrypt(nonce, encrypted[..length], encrypted.Slice(length, Cobblestone256.TagSize), destination[..length]);
         }
         catch (AuthenticationTagMismatchException)
         {
