@@ -216,6 +216,315 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("DropTickets", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Identity.Data.Account", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("AuthHashEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("AuthHash")
+                        .HasAnnotation("Veil:EncryptedFrom", "AuthHash");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("EmailEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Email")
+                        .HasAnnotation("Veil:EncryptedFrom", "Email");
+
+                    b.Property<byte[]>("EmailIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "account-email")
+                        .HasAnnotation("Veil:BlindIndexSource", "Email");
+
+                    b.Property<int>("FailedSignIns")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("KdfIterations")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("KdfMemoryKiB")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("KdfParallelism")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("KdfSalt")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<long?>("LockedUntil")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("PendingTotpSecretEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("PendingTotpSecret")
+                        .HasAnnotation("Veil:EncryptedFrom", "PendingTotpSecret");
+
+                    b.Property<byte[]>("ProtectedUserKeyEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("ProtectedUserKey")
+                        .HasAnnotation("Veil:EncryptedFrom", "ProtectedUserKey");
+
+                    b.Property<byte[]>("RecoveryEmailEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("RecoveryEmail")
+                        .HasAnnotation("Veil:EncryptedFrom", "RecoveryEmail");
+
+                    b.Property<byte[]>("RecoveryEmailIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "account-recovery-email")
+                        .HasAnnotation("Veil:BlindIndexSource", "RecoveryEmail");
+
+                    b.Property<bool>("RecoveryEmailVerified")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("TotpLastStep")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("TotpSecretEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("TotpSecret")
+                        .HasAnnotation("Veil:EncryptedFrom", "TotpSecret");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EmailIndex")
+                        .IsUnique();
+
+                    b.HasIndex("RecoveryEmailIndex");
+
+                    b.ToTable("Accounts", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.ApiKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("KeyHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<long?>("LastUsedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("NameEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Name")
+                        .HasAnnotation("Veil:EncryptedFrom", "Name");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("KeyHash")
+                        .IsUnique();
+
+                    b.ToTable("IdentityApiKeys", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.BackupCode", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId", "Hash");
+
+                    b.ToTable("IdentityBackupCodes", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.EmailToken", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("EmailEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Email")
+                        .HasAnnotation("Veil:EncryptedFrom", "Email");
+
+                    b.Property<byte[]>("EmailIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "email-token-address")
+                        .HasAnnotation("Veil:BlindIndexSource", "Email");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("PayloadEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Payload")
+                        .HasAnnotation("Veil:EncryptedFrom", "Payload");
+
+                    b.Property<string>("Purpose")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("EmailIndex");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.ToTable("IdentityEmailTokens", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.RecoveryCode", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Fingerprint")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId", "Fingerprint");
+
+                    b.ToTable("IdentityRecoveryCodes", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.RefreshToken", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("RotatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SessionId");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.ToTable("IdentityRefreshTokens", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.Session", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AuthTime")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("LabelEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Label")
+                        .HasAnnotation("Veil:EncryptedFrom", "Label");
+
+                    b.Property<long>("LastUsedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.ToTable("IdentitySessions", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.TwoFactorChallenge", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("BodyTransport")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("FailedAttempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("LabelEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Label")
+                        .HasAnnotation("Veil:EncryptedFrom", "Label");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.ToTable("IdentityTwoFactorChallenges", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")
@@ -254,6 +563,68 @@ namespace Veil.Server.Migrations.Sqlite
                     b.HasOne("Veil.Server.Drop.DropRecord", null)
                         .WithMany()
                         .HasForeignKey("DropId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.ApiKey", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.BackupCode", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.EmailToken", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.RecoveryCode", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.RefreshToken", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Session", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.Session", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.TwoFactorChallenge", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
