@@ -43,7 +43,7 @@ public sealed class DropKey : IDisposable
     /// <returns>The key, or null when the text is not exactly a canonical 32-byte base64url string.</returns>
     public static DropKey? FromBase64Url(ReadOnlySpan<char> text)
     {
-        if (text.Length != EncodedLength)
+        if (text.Length != EncodedLength || !Base64Url.IsValid(text, out int decodedLength) || decodedLength != Length)
         {
             return null;
         }
@@ -51,8 +51,17 @@ public sealed class DropKey : IDisposable
         Span<byte> bytes = stackalloc byte[Length];
         try
         {
-            if (!Base64Url.TryDecodeFromChars(text, bytes, out int written) || written != Length)
+            int written;
+            try
             {
+                if (!Base64Url.TryDecodeFromChars(text, bytes, out written) || written != Length)
+                {
+                    return null;
+                }
+            }
+            catch (FormatException)
+            {
+                // Non-canonical trailing bits are refused by the decoder with an exception; for a link they are just invalid.
                 return null;
             }
 
