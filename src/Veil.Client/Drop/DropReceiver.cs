@@ -254,7 +254,7 @@ internal sealed class ResumingContentStream(DropApi api, string id, string ticke
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsBrokenConnection(ex) && _reconnects < MaxReconnects)
             {
                 _reconnects++;
-                Close();
+                CloseResponse();
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * _reconnects), cancellationToken).ConfigureAwait(false);
             }
             catch (DropException ex) when (ex.Status == (int)HttpStatusCode.RequestedRangeNotSatisfiable)
@@ -286,13 +286,13 @@ internal sealed class ResumingContentStream(DropApi api, string id, string ticke
     {
         if (disposing)
         {
-            Close();
+            CloseResponse();
         }
 
         base.Dispose(disposing);
     }
 
-    private void Close()
+    private void CloseResponse()
     {
         _body?.Dispose();
         _response?.Dispose();
