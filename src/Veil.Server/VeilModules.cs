@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Veil.Server.Drop;
 
 namespace Veil.Server;
 
@@ -16,14 +17,14 @@ internal static class VeilModules
     {
         ArgumentNullException.ThrowIfNull(configuration);
         // services.AddIdentityModule(configuration);
-        // services.AddDropModule(configuration);
+        services.AddDropModule(configuration);
         return services;
     }
 
     public static IEndpointRouteBuilder MapModuleEndpoints(this IEndpointRouteBuilder endpoints)
     {
         // endpoints.MapIdentityEndpoints();
-        // endpoints.MapDropEndpoints();
+        endpoints.MapDropEndpoints();
         return endpoints;
     }
 }
