@@ -89,6 +89,12 @@ public static class DropFileNames
         throw new DropException(DropErrorCodes.Failed, $"too many files named like '{safeName}' in {root}");
     }
 
+    /// <summary>Text from a drop made safe to print on a terminal: control and format characters removed.</summary>
+    public static string Printable(string? text) =>
+        string.Concat((text ?? string.Empty).EnumerateRunes()
+            .Where(r => Rune.GetUnicodeCategory(r) is not (UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator))
+            .Select(r => r.ToString()));
+
     private static bool IsReserved(string name)
     {
         string stem = name.Split('.')[0].TrimEnd(' ');
