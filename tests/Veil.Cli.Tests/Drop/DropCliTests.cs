@@ -42,8 +42,6 @@ public sealed class DropCliTests : IAsyncLifetime
     public async Task PasswordDrop_LinkHasNoKey_RightPasswordOpens_WrongPasswordIsNamed()
     {
         string file = _cli.WriteRandomFile("secret.pdf", 300_000);
-        string link = await _cli.SendAsync(file, "--password-stdin");
-        _ = await _cli.RunAsync(["drop", "send", file, "--password-stdin"], "correct horse ☂\n");
 
         CliResult sentWithPassword = await _cli.RunAsync(["drop", "send", file, "--password-stdin"], "correct horse ☂\n");
         string passwordLink = sentWithPassword.LastLine;
@@ -56,7 +54,6 @@ public sealed class DropCliTests : IAsyncLifetime
         Assert.Contains("wrong password", wrong.Stderr, StringComparison.Ordinal);
         Assert.True(right.ExitCode == 0, right.ToString());
         Assert.Equal(await File.ReadAllBytesAsync(file), await File.ReadAllBytesAsync(Path.Combine(_cli.Downloads, "secret.pdf")));
-        Assert.NotNull(link);
     }
 
     [Fact]
@@ -152,8 +149,8 @@ public sealed class DropCliTests : IAsyncLifetime
 
         CliResult result = await _cli.RunAsync(["drop", "get", link, "-o", _cli.Downloads]);
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.StartsWith("veil: ", result.Stderr, StringComparison.Ordinal);
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.True(result.Stderr.Contains("truncated", StringComparison.Ordinal), result.ToString());
         Assert.Empty(Directory.GetFileSystemEntries(_cli.Downloads));
     }
 
