@@ -110,7 +110,7 @@ public sealed class DropPolicyTests
         await using var server = await VeilTestServer.StartAsync();
         var api = new DropApi(server.Client);
         var (expiring, _) = await api.ShareAsync(new byte[500], expiresInSeconds: 300);
-        var (exhausted, _) = await api.ShareAsync(new byte[500], maxDownloads: 1, expiresInSeconds: 30 * 24 * 3600);
+        var (exhausted, _) = await api.ShareAsync(new byte[500], maxDownloads: 1, expiresInSeconds: 7 * 24 * 3600);
         var (kept, _) = await api.ShareAsync(new byte[500], expiresInSeconds: 7 * 24 * 3600);
         var abandoned = await api.CreateAsync(DropApi.ContentSizeFor(500));
         using (await api.PutPartAsync(abandoned, 0, new byte[DropApi.ContentSizeFor(500)]))
