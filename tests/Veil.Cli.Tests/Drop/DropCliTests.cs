@@ -9,8 +9,19 @@ using Veil.Crypto.Streams;
 
 namespace Veil.Cli.Tests.Drop;
 
+/// <summary>
+/// Runs alone: these tests move hundreds of MiB through two processes, which would starve the timed start-up
+/// checks of other classes (ServeTests' 10-second health deadline) on a 2-core machine.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DropCliTestGroup
+{
+    public const string Name = "drop-cli";
+}
+
 /// <summary>`veil drop` as a process against the real Drop server on loopback.</summary>
 [UnsupportedOSPlatform("windows")] // file modes, /proc
+[Collection(DropCliTestGroup.Name)]
 public sealed class DropCliTests : IAsyncLifetime
 {
     private DropCli _cli = null!;
@@ -250,7 +261,7 @@ public sealed class DropCliTests : IAsyncLifetime
             await first.WaitForExitAsync();
         }
 
-        string state = Directory.GetFiles(states).Single();
+        string state = Directory.GetFiles(states, "*.json").Single();
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(state));
         string id = JsonDocument.Parse(await File.ReadAllTextAsync(state)).RootElement.GetProperty("id").GetString()!;
 
