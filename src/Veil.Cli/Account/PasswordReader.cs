@@ -12,6 +12,8 @@ internal sealed class Password(char[] chars, int length) : IDisposable
 {
     public ReadOnlySpan<char> Span => chars.AsSpan(0, length);
 
+    public ReadOnlyMemory<char> Memory => chars.AsMemory(0, length);
+
     public bool IsEmpty => length == 0;
 
     public void Dispose() => CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(chars.AsSpan()));
@@ -20,7 +22,11 @@ internal sealed class Password(char[] chars, int length) : IDisposable
 }
 
 /// <summary>The password could not be read (no terminal, input ended early, mismatch).</summary>
-internal sealed class PasswordInputException(string message) : Exception(message);
+internal sealed class PasswordInputException(string message, bool usage = false) : Exception(message)
+{
+    /// <summary>True when the input could not be asked for at all (no terminal, no stdin): a usage error.</summary>
+    public bool IsUsage { get; } = usage;
+}
 
 internal sealed class PasswordReader(bool fromStdin, TextReader stdin, TextWriter prompts)
 {
@@ -29,14 +35,14 @@ internal sealed class PasswordReader(bool fromStdin, TextReader stdin, TextWrite
     {
         if (fromStdin)
         {
-            var line = stdin.ReadLine() ?? throw new PasswordInputException("--password-stdin: standard input ended before the password");
+            var line = stdin.ReadLine() ?? throw new PasswordInputException("--password-stdin: standard input ended before the password", usage: true);
             var chars = line.ToCharArray();
             return new Password(chars, chars.Length);
         }
 
         if (Console.IsInputRedirected)
         {
-            throw new PasswordInputException("no terminal to ask for the password: use --password-stdin");
+            throw new PasswordInputException("no terminal to ask for the password: use --password-stdin", usage: true);
         }
 
         return Prompt(prompt);
