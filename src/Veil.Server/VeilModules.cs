@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Veil.Server.Identity;
 
 namespace Veil.Server;
 
@@ -15,14 +16,14 @@ internal static class VeilModules
     public static IServiceCollection AddModules(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        // services.AddIdentityModule(configuration);
+        services.AddIdentityModule(configuration);
         // services.AddDropModule(configuration);
         return services;
     }
 
     public static IEndpointRouteBuilder MapModuleEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        // endpoints.MapIdentityEndpoints();
+        endpoints.MapIdentityEndpoints();
         // endpoints.MapDropEndpoints();
         return endpoints;
     }

@@ -22,6 +22,315 @@ namespace Veil.Server.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Veil.Server.Identity.Data.Account", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("AuthHashEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("AuthHash")
+                        .HasAnnotation("Veil:EncryptedFrom", "AuthHash");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("EmailEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("Email")
+                        .HasAnnotation("Veil:EncryptedFrom", "Email");
+
+                    b.Property<byte[]>("EmailIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "account-email")
+                        .HasAnnotation("Veil:BlindIndexSource", "Email");
+
+                    b.Property<int>("FailedSignIns")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("KdfIterations")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("KdfMemoryKiB")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("KdfParallelism")
+                        .HasColumnType("integer");
+
+                    b.Property<byte[]>("KdfSalt")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTimeOffset?>("LockedUntil")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("PendingTotpSecretEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("PendingTotpSecret")
+                        .HasAnnotation("Veil:EncryptedFrom", "PendingTotpSecret");
+
+                    b.Property<byte[]>("ProtectedUserKeyEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("ProtectedUserKey")
+                        .HasAnnotation("Veil:EncryptedFrom", "ProtectedUserKey");
+
+                    b.Property<byte[]>("RecoveryEmailEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("RecoveryEmail")
+                        .HasAnnotation("Veil:EncryptedFrom", "RecoveryEmail");
+
+                    b.Property<byte[]>("RecoveryEmailIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "account-recovery-email")
+                        .HasAnnotation("Veil:BlindIndexSource", "RecoveryEmail");
+
+                    b.Property<bool>("RecoveryEmailVerified")
+                        .HasColumnType("boolean");
+
+                    b.Property<long?>("TotpLastStep")
+                        .HasColumnType("bigint");
+
+                    b.Property<byte[]>("TotpSecretEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("TotpSecret")
+                        .HasAnnotation("Veil:EncryptedFrom", "TotpSecret");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EmailIndex")
+                        .IsUnique();
+
+                    b.HasIndex("RecoveryEmailIndex");
+
+                    b.ToTable("Accounts", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.ApiKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("KeyHash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTimeOffset?>("LastUsedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("NameEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("Name")
+                        .HasAnnotation("Veil:EncryptedFrom", "Name");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("KeyHash")
+                        .IsUnique();
+
+                    b.ToTable("IdentityApiKeys", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.BackupCode", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId", "Hash");
+
+                    b.ToTable("IdentityBackupCodes", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.EmailToken", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid?>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("EmailEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("Email")
+                        .HasAnnotation("Veil:EncryptedFrom", "Email");
+
+                    b.Property<byte[]>("EmailIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "email-token-address")
+                        .HasAnnotation("Veil:BlindIndexSource", "Email");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("PayloadEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("Payload")
+                        .HasAnnotation("Veil:EncryptedFrom", "Payload");
+
+                    b.Property<string>("Purpose")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("EmailIndex");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.ToTable("IdentityEmailTokens", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.RecoveryCode", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("Fingerprint")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId", "Fingerprint");
+
+                    b.ToTable("IdentityRecoveryCodes", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.RefreshToken", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("RotatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SessionId");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.ToTable("IdentityRefreshTokens", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.Session", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("AuthTime")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("LabelEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("Label")
+                        .HasAnnotation("Veil:EncryptedFrom", "Label");
+
+                    b.Property<DateTimeOffset>("LastUsedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.ToTable("IdentitySessions", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.TwoFactorChallenge", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("BodyTransport")
+                        .HasColumnType("boolean");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("FailedAttempts")
+                        .HasColumnType("integer");
+
+                    b.Property<byte[]>("LabelEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("Label")
+                        .HasAnnotation("Veil:EncryptedFrom", "Label");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.ToTable("IdentityTwoFactorChallenges", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")
@@ -44,6 +353,68 @@ namespace Veil.Server.Migrations.Postgres
                     b.HasIndex("ExpiresAt");
 
                     b.ToTable("JobLeases", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.ApiKey", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.BackupCode", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.EmailToken", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade);
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.RecoveryCode", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.RefreshToken", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Session", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.Session", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Identity.Data.TwoFactorChallenge", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 #pragma warning restore 612, 618
         }
