@@ -171,9 +171,9 @@ public sealed partial class AccountTests : IAsyncLifetime
         Assert.Empty(result.Stdout);
     }
 
-    private static CliResult Ok(CliResult result)
+    private CliResult Ok(CliResult result)
     {
-        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(result.ExitCode == 0, result + (result.Stderr.Contains("internal-error", StringComparison.Ordinal) ? "\nserver log:\n" + _server.Logs.AllText : string.Empty));
         return result;
     }
 

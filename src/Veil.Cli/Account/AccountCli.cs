@@ -117,6 +117,12 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
                 cli.Output.Error(e.Message);
                 return e.IsUsage ? VeilCommand.BadArguments : VeilCommand.Failed;
             }
+            catch (ArgumentException e)
+            {
+                // The SDK's input checks (an empty link, a password over 1024 characters, …).
+                cli.Output.Error(e.Message.ReplaceLineEndings(" "));
+                return VeilCommand.BadArguments;
+            }
             catch (Veil.Crypto.Native.NativeLibraryMissingException e)
             {
                 cli.Output.Error(e.Message.ReplaceLineEndings(" "));
