@@ -89,12 +89,23 @@ public static partial class IdentityKit
         Assert.Equal(code, JsonDocument.Parse(text).RootElement.GetProperty("code").GetString());
     }
 
-    /// <summary>The token of the newest mailed link to <paramref name="email"/> (the URL fragment).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<VeilTestServer, HashSet<string>> SeenMail = [];
+
+    /// <summary>
+    /// The token of a mailed link to <paramref name="email"/> not returned before (the URL fragment).
+    /// Outbox file names carry the (manual, often equal) clock time, so "newest" is tracked by what was already taken.
+    /// </summary>
     public static string LatestLinkToken(this VeilTestServer server, string email)
     {
-        var mail = server.ReadOutbox().LastOrDefault(m => m.Headers.TryGetValue("To", out var to) && to.Contains(email, StringComparison.OrdinalIgnoreCase) && LinkPattern().IsMatch(m.TextBody))
-            ?? throw new InvalidOperationException("no link was mailed to the address");
-        return LinkPattern().Match(mail.TextBody).Groups[1].Value;
+        var seen = SeenMail.GetOrCreateValue(server);
+        lock (seen)
+        {
+            var mail = server.ReadOutbox().FirstOrDefault(m => !seen.Contains(m.FileName) && m.Headers.TryGetValue("To", out var to)
+                    && to.Contains(email, StringComparison.OrdinalIgnoreCase) && LinkPattern().IsMatch(m.TextBody))
+                ?? throw new InvalidOperationException("no new link was mailed to the address");
+            seen.Add(mail.FileName);
+            return LinkPattern().Match(mail.TextBody).Groups[1].Value;
+        }
     }
 
     public static int MailCount(this VeilTestServer server, string email) =>

@@ -83,6 +83,15 @@ internal static class VeilAuthentication
             }
 
             http.User = principal;
+            // Handler parameters were bound before this filter ran: hand them the authenticated user.
+            for (var i = 0; i < context.Arguments.Count; i++)
+            {
+                if (context.Arguments[i] is ClaimsPrincipal)
+                {
+                    context.Arguments[i] = principal;
+                }
+            }
+
             var limiter = http.RequestServices.GetRequiredService<ITargetRateLimiter>();
             if (!limiter.TryAcquire(AccountRequestsPolicy, principal.UserId().ToString(), out var limited))
             {
