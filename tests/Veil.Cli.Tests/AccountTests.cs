@@ -94,6 +94,7 @@ public sealed partial class AccountTests : IAsyncLifetime
         // delete, after the step-up window has passed: the CLI re-authenticates (password + TOTP from stdin)
         _server.Time.Advance(TimeSpan.FromMinutes(6));
         var deleted = Ok(await _cli.RunAsync(["account", "delete", "--yes", "--password-stdin", "--json"], $"{NewPassword}\n{Totp.Generate(secret, _server.Time.GetUtcNow())}\n"));
+        deleted.Event("stepped-up");
         Assert.Equal(Email, deleted.Event("account-deleted").GetProperty("email").GetString());
         Assert.False(File.Exists(_cli.SessionFile));
         var afterDelete = await _cli.RunAsync(["account", "login", "--email", Email, "--password-stdin"], NewPassword + "\n");
@@ -147,6 +148,39 @@ public sealed partial class AccountTests : IAsyncLifetime
 
         var sessions = Ok(await _cli.RunAsync(["account", "sessions", "--json"])).Json.Single();
         Assert.DoesNotContain(sessions.EnumerateArray(), s => s.GetProperty("id").GetString() == otherId);
+    }
+
+    [Fact]
+    public async Task TwoFactor_BackupCodeLogsIn_NewBackupCodes_ThenDisable()
+    {
+        await RegisterAndLoginAsync();
+        var enrolment = Ok(await _cli.RunAsync(["account", "2fa", "enable", "--json"], string.Empty)).Event("totp-enrolment");
+        var secret = SecretOf(enrolment.GetProperty("otpauthUri").GetString()!);
+        var backup = Ok(await _cli.RunAsync(["account", "2fa", "enable", "--code", Totp.Generate(secret, _server.Time.GetUtcNow()), "--json"]))
+            .Event("backup-codes").GetProperty("codes")[0].GetString()!;
+
+        var login = Ok(await _cli.RunAsync(["account", "login", "--email", Email, "--password-stdin", "--code", backup, "--json"], Password + "\n"));
+        var renewed = Ok(await _cli.RunAsync(["account", "2fa", "backup-codes", "--json"])).Event("backup-codes");
+        Ok(await _cli.RunAsync(["account", "2fa", "disable", "--json"]));
+        var whoami = Ok(await _cli.RunAsync(["account", "whoami", "--json"])).Json.Single();
+
+        Assert.True(login.Event("logged-in").GetProperty("twoFactor").GetBoolean());
+        Assert.Equal(8, renewed.GetProperty("codes").GetArrayLength());
+        Assert.DoesNotContain(backup, renewed.GetRawText(), StringComparison.Ordinal);
+        Assert.False(whoami.GetProperty("twoFactorEnabled").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Verify_UsedLink_FailsWithInvalidToken()
+    {
+        Ok(await _cli.RunAsync(["account", "register", "--email", Email, "--password-stdin", "--json"], Password + "\n"));
+        var link = LinkFromOutbox("verify-email");
+        Ok(await _cli.RunAsync(["account", "verify", link, "--json"]));
+
+        var again = await _cli.RunAsync(["account", "verify", link, "--json"]);
+
+        Assert.Equal(1, again.ExitCode);
+        Assert.StartsWith("veil: invalid-token:", again.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -274,6 +274,7 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
             var code = account.TwoFactorEnabled ? ReadCode("Two-factor code") : null;
             var chars = password.Memory;
             await SlowAsync("Deriving keys (Argon2id)…", () => client.Identity.StepUpAsync(chars, code, cancellationToken));
+            Output.Event("Confirmed.", new { @event = "stepped-up" });
             return await action();
         }
     }
