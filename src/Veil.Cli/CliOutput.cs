@@ -36,7 +36,7 @@ internal sealed class CliOutput(bool json, TextWriter output, TextWriter error)
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var header in headers)
         {
-            table.AddColumn(new TableColumn(header));
+            table.AddColumn(new TableColumn(header).NoWrap());
         }
 
         foreach (var row in list)
@@ -45,6 +45,12 @@ internal sealed class CliOutput(bool json, TextWriter output, TextWriter error)
         }
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        if (Console.IsOutputRedirected)
+        {
+            // No terminal width to fit: ids and times must not be broken across lines in a pipe.
+            console.Profile.Width = 200;
+        }
+
         console.Write(table);
         output.Flush();
     }

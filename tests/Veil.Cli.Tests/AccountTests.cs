@@ -12,6 +12,7 @@ namespace Veil.Cli.Tests;
 
 /// <summary>The account and apikey verbs as processes against the real server on loopback.</summary>
 [UnsupportedOSPlatform("windows")] // file modes
+[Collection(AccountVerbsTestGroup.Name)]
 public sealed partial class AccountTests : IAsyncLifetime
 {
     private const string Email = "alice@example.org";
@@ -119,6 +120,17 @@ public sealed partial class AccountTests : IAsyncLifetime
 
         await File.WriteAllTextAsync(_cli.SessionFile, second); // the family is revoked: the newer one is dead too
         Assert.Equal(1, (await _cli.RunAsync(["account", "whoami", "--json"])).ExitCode);
+    }
+
+    [Fact]
+    public async Task Refresh_ParallelRuns_TakeTurnsInsteadOfLookingLikeAReplay()
+    {
+        await RegisterAndLoginAsync();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => _cli.RunAsync(["account", "whoami", "--json"])));
+
+        Assert.All(results, r => Ok(r));
+        Assert.True(File.Exists(_cli.SessionFile));
     }
 
     [Fact]
@@ -262,4 +274,14 @@ public sealed partial class AccountTests : IAsyncLifetime
 
     [GeneratedRegex(@"https?://[^\s""<>]+")]
     private static partial Regex LinkPattern();
+}
+
+/// <summary>
+/// The account tests run Argon2id (64 MiB, 4 lanes) in several processes; alone, so that they do not
+/// starve the timing-sensitive serve tests of this assembly on a small machine.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AccountVerbsTestGroup
+{
+    public const string Name = "Account verbs (not parallel)";
 }

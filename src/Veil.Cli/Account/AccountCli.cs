@@ -69,6 +69,9 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
 {
     public const string ServerVariable = "VEIL_SERVER";
 
+    // Held, never disposed: the lock lasts until the process exits.
+    private static IDisposable? _sessionLock;
+
     public CliOutput Output { get; } = new(parse.GetValue(options.Json), Console.Out, Console.Error);
 
     public bool Json { get; } = parse.GetValue(options.Json);
@@ -166,6 +169,7 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
     /// </summary>
     public (VeilClient Client, StoredSession Session) OpenSession()
     {
+        LockSession();
         var session = Store.Load() ?? throw new VeilApiException(401, IdentityErrorCodes.NotSignedIn, "Not logged in: run 'veil account login' first");
         var requested = parse.GetValue(options.Server) ?? Environment.GetEnvironmentVariable(ServerVariable);
         if (!TryParseServer(session.Server, out var server))
@@ -184,10 +188,24 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
         return (client, session);
     }
 
+    /// <summary>Holds the session lock for the rest of this process (released when it exits).</summary>
+    public void LockSession()
+    {
+        try
+        {
+            _sessionLock ??= Store.Lock(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException e)
+        {
+            throw new VeilApiException(0, "session-busy", e.Message);
+        }
+    }
+
     /// <summary>Keeps the session file in step with the client's newest refresh token.</summary>
     public void Track(VeilClient client, string server, string email)
     {
         ArgumentNullException.ThrowIfNull(client);
+        LockSession();
         client.RefreshTokenChanged += (_, token) =>
         {
             if (token is null)

@@ -61,14 +61,7 @@ internal sealed class SessionStore(string directory)
     public void Save(StoredSession session)
     {
         ArgumentNullException.ThrowIfNull(session);
-        if (OperatingSystem.IsWindows())
-        {
-            System.IO.Directory.CreateDirectory(Directory);
-        }
-        else
-        {
-            System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        EnsureDirectory();
 
         var temporary = Path.Combine(Directory, $".{FileName}.{Environment.ProcessId}.tmp");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
@@ -94,4 +87,51 @@ internal sealed class SessionStore(string directory)
     }
 
     public void Delete() => File.Delete(FilePath);
+
+    /// <summary>
+    /// Serialises the veil processes that use this session: every run rotates the refresh token, and two
+    /// runs presenting the same token would look like a replay and revoke the session. The lock (an
+    /// exclusive open of a lock file, flock on Unix) is held until the returned handle is disposed or the
+    /// process exits.
+    /// </summary>
+    /// <exception cref="TimeoutException">Another veil process held the session for <paramref name="timeout"/>.</exception>
+    public IDisposable Lock(TimeSpan timeout)
+    {
+        EnsureDirectory();
+        var path = Path.Combine(Directory, "session.lock");
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+
+                return new FileStream(path, options);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(100);
+            }
+            catch (IOException e)
+            {
+                throw new TimeoutException($"another veil process is using the session in {Directory}", e);
+            }
+        }
+    }
+
+    private void EnsureDirectory()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+        }
+        else
+        {
+            System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
 }
