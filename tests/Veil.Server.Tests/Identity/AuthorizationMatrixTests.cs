@@ -1,0 +1,141 @@
+// The authorization matrix: every signed-in endpoint × every bad credential. A new endpoint joins
+// by adding one row to Endpoints; {session} and {apiKey} in a path are replaced by user A's ids.
+using System.Net;
+using Veil.Server.Tests.Kit;
+using Xunit;
+
+namespace Veil.Server.Tests.Identity;
+
+public sealed class AuthorizationMatrixFixture : IAsyncLifetime
+{
+    public VeilTestServer Server { get; private set; } = null!;
+
+    /// <summary>User A, signed in now.</summary>
+    public TestUser Owner { get; private set; } = null!;
+
+    public string ExpiredAccessToken { get; private set; } = "";
+
+    public string RotatedRefreshToken { get; private set; } = "";
+
+    public string RevokedApiKey { get; private set; } = "";
+
+    public Guid OwnerApiKeyId { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        Server = await IdentityKit.StartIdentityServerAsync();
+        var owner = await Server.RegisterUserAsync();
+        ExpiredAccessToken = owner.AccessToken;
+        RevokedApiKey = await Server.CreateApiKeyAsync(owner, "to revoke");
+        using (var list = await Server.SendAsync(HttpMethod.Get, "/api/v1/account/api-keys", bearer: owner.AccessToken))
+        {
+            var id = (await list.JsonAsync()).EnumerateArray().Single().GetProperty("id").GetGuid();
+            using var revoke = await Server.SendAsync(HttpMethod.Delete, $"/api/v1/account/api-keys/{id}", bearer: owner.AccessToken);
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        Server.Time.Advance(TimeSpan.FromMinutes(16));
+        var fresh = await Server.LoginAsync(owner.Email, owner.AuthToken);
+        Owner = owner with { AccessToken = fresh.AccessToken, RefreshToken = fresh.RefreshToken!, SessionId = fresh.SessionId };
+        RotatedRefreshToken = Owner.RefreshToken;
+        var rotated = await Server.RefreshAsync(RotatedRefreshToken);
+        Owner = Owner with { RefreshToken = rotated.RefreshToken!, AccessToken = rotated.AccessToken };
+        await Server.CreateApiKeyAsync(Owner, "kept");
+        using var keys = await Server.SendAsync(HttpMethod.Get, "/api/v1/account/api-keys", bearer: Owner.AccessToken);
+        OwnerApiKeyId = (await keys.JsonAsync()).EnumerateArray().Single().GetProperty("id").GetGuid();
+    }
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture) : IClassFixture<AuthorizationMatrixFixture>
+{
+    /// <summary>Method, path, JSON body (or null).</summary>
+    public static TheoryData<string, string, string?> Endpoints => new()
+    {
+        { "GET", "/api/v1/account", null },
+        { "GET", "/api/v1/account/keys", null },
+        { "POST", "/api/v1/auth/step-up", "{}" },
+        { "POST", "/api/v1/account/password", "{}" },
+        { "POST", "/api/v1/account/email", "{}" },
+        { "PUT", "/api/v1/account/recovery-email", "{}" },
+        { "DELETE", "/api/v1/account", null },
+        { "GET", "/api/v1/account/export", null },
+        { "GET", "/api/v1/account/2fa", null },
+        { "POST", "/api/v1/account/2fa/totp", "{}" },
+        { "POST", "/api/v1/account/2fa/totp/confirm", "{}" },
+        { "DELETE", "/api/v1/account/2fa/totp", null },
+        { "POST", "/api/v1/account/2fa/backup-codes", "{}" },
+        { "POST", "/api/v1/account/recovery-codes", "{}" },
+        { "GET", "/api/v1/account/sessions", null },
+        { "DELETE", "/api/v1/account/sessions/{session}", null },
+        { "POST", "/api/v1/account/sessions/revoke-others", "{}" },
+        { "POST", "/api/v1/account/api-keys", "{\"name\":\"x\"}" },
+        { "GET", "/api/v1/account/api-keys", null },
+        { "DELETE", "/api/v1/account/api-keys/{apiKey}", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public async Task Endpoint_WithoutCredentials_Is401(string method, string path, string? body) =>
+        await ExpectUnauthorizedAsync(method, path, body, bearer: null);
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public async Task Endpoint_WithExpiredAccessToken_Is401(string method, string path, string? body) =>
+        await ExpectUnauthorizedAsync(method, path, body, fixture.ExpiredAccessToken);
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public async Task Endpoint_WithRotatedRefreshToken_Is401(string method, string path, string? body) =>
+        await ExpectUnauthorizedAsync(method, path, body, fixture.RotatedRefreshToken);
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public async Task Endpoint_WithRevokedApiKey_Is401(string method, string path, string? body) =>
+        await ExpectUnauthorizedAsync(method, path, body, fixture.RevokedApiKey);
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public async Task Endpoint_WithAnotherUsersCredentials_NeitherReadsNorChangesTheOwner(string method, string path, string? body)
+    {
+        var server = fixture.Server;
+        var other = await server.RegisterUserAsync();
+        using var response = await server.SendAsync(new HttpMethod(method), Resolve(path), body, other.AccessToken);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(fixture.Owner.Email, text, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(fixture.Owner.AccountId.ToString(), text, StringComparison.OrdinalIgnoreCase);
+        if (path.Contains('{', StringComparison.Ordinal))
+        {
+            await response.ExpectProblemAsync(HttpStatusCode.NotFound, "not-found");
+        }
+
+        // The owner is untouched: still signed in, its session and key still there.
+        using var whoami = await server.SendAsync(HttpMethod.Get, "/api/v1/account", bearer: fixture.Owner.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, whoami.StatusCode);
+        using var keys = await server.SendAsync(HttpMethod.Get, "/api/v1/account/api-keys", bearer: fixture.Owner.AccessToken);
+        Assert.Contains(fixture.OwnerApiKeyId.ToString(), await keys.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RotatedRefreshToken_CannotRefresh()
+    {
+        // The fixture's owner session stays alive: this uses a separate user.
+        var server = fixture.Server;
+        var user = await server.RegisterUserAsync();
+        await server.RefreshAsync(user.RefreshToken);
+        using var again = await server.PostAsync("/api/v1/auth/refresh", new { refreshToken = user.RefreshToken });
+        await again.ExpectProblemAsync(HttpStatusCode.Unauthorized, "refresh-token-reused");
+    }
+
+    private async Task ExpectUnauthorizedAsync(string method, string path, string? body, string? bearer)
+    {
+        using var response = await fixture.Server.SendAsync(new HttpMethod(method), Resolve(path), body, bearer);
+        await response.ExpectProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    private string Resolve(string path) => path
+        .Replace("{session}", fixture.Owner.SessionId.ToString(), StringComparison.Ordinal)
+        .Replace("{apiKey}", fixture.OwnerApiKeyId.ToString(), StringComparison.Ordinal);
+}
