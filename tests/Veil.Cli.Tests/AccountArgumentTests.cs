@@ -4,6 +4,7 @@ namespace Veil.Cli.Tests;
 
 /// <summary>Argument handling of the account verbs, no server needed.</summary>
 [UnsupportedOSPlatform("windows")]
+[Collection(AccountVerbsTestGroup.Name)]
 public sealed class AccountArgumentTests : IDisposable
 {
     private readonly string _config = Directory.CreateTempSubdirectory("veil-cli-args-").FullName;
