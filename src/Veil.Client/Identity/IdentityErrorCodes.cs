@@ -4,6 +4,7 @@ namespace Veil.Client.Identity;
 public static class IdentityErrorCodes
 {
     public const string InvalidRequest = "invalid-request";
+    public const string MalformedJson = "malformed-json";
     public const string InvalidToken = "invalid-token";
     public const string InvalidCredentials = "invalid-credentials";
     public const string InvalidChallenge = "invalid-challenge";
