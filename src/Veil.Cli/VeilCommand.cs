@@ -19,6 +19,8 @@ internal static class VeilCommand
         var root = new RootCommand("Veil: a self-hostable privacy suite (aliases, drops, vault, mail, chat).");
         root.Options.Add(json);
         root.Subcommands.Add(ServeCommand.Create(json));
+        root.Subcommands.Add(Account.AccountCommand.Create(json));
+        root.Subcommands.Add(Account.ApiKeyCommand.Create(json));
         root.Subcommands.Add(Drop.DropCommand.Create(json));
         root.Subcommands.Add(Admin.AdminCommand.Create(json));
 

@@ -1,7 +1,0 @@
-namespace Veil.Client.Tests;
-
-public sealed class SmokeTests
-{
-    [Fact]
-    public void Assembly_Loads() => Assert.NotNull(typeof(SmokeTests).Assembly);
-}
