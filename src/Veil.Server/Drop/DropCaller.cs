@@ -1,12 +1,12 @@
 using System.Net;
-using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
+using Veil.Server.Platform.Auth;
 
 namespace Veil.Server.Drop;
 
 /// <summary>
-/// Who is calling: the signed-in user (claim <c>sub</c>, present once Identity's scheme authenticates
-/// the request), the owner token header if any, and the client IP (kept in memory only; it is hashed
+/// Who is calling: the signed-in user (the account id, set by <c>AllowVeilUser</c> when the request
+/// carries a valid bearer session or API key), the owner token header if any, and the client IP (kept in memory only; it is hashed
 /// with the server pepper before anything is stored).
 /// </summary>
 internal sealed record DropCaller(string? UserId, string? OwnerToken, IPAddress? Ip)
@@ -16,9 +16,9 @@ internal sealed record DropCaller(string? UserId, string? OwnerToken, IPAddress?
     public static DropCaller From(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var sub = context.User.FindFirstValue("sub");
+        var userId = context.User.OptionalUserId()?.ToString("D");
         string? token = context.Request.Headers[OwnerTokenHeader];
-        return new DropCaller(string.IsNullOrEmpty(sub) ? null : sub, string.IsNullOrEmpty(token) ? null : token, context.Connection.RemoteIpAddress);
+        return new DropCaller(userId, string.IsNullOrEmpty(token) ? null : token, context.Connection.RemoteIpAddress);
     }
 
     /// <summary>The owner token matches, or the caller is the signed-in user who created the drop.</summary>

@@ -79,4 +79,7 @@ internal static partial class DropLog
 
     [LoggerMessage(EventId = 2120, Level = LogLevel.Information, Message = "Drop purge: {Expired} expired/exhausted, {Abandoned} abandoned uploads, {Orphans} orphaned blob folders, {Tombstones} old rows, {Tickets} tickets")]
     public static partial void Purged(ILogger logger, int expired, int abandoned, int orphans, int tombstones, int tickets);
+
+    [LoggerMessage(EventId = 2130, Level = LogLevel.Information, Message = "Account deletion removed {Count} drops")]
+    public static partial void AccountDropsDeleted(ILogger logger, int count);
 }

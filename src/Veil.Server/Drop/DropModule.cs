@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Veil.Server.Platform.Auth;
 using Veil.Server.Platform.Blobs;
 using Veil.Server.Platform.Hosting;
 using Veil.Server.Platform.Jobs;
@@ -51,6 +52,8 @@ internal static class DropModule
             sp.GetRequiredService<VeilDbContext>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<DropSecrets>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<DropOptions>>(), sp.GetRequiredService<IOptions<VeilOptions>>(),
             sp.GetRequiredService<ILogger<DropReportAdmin>>()));
+        services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataDeleter, DropAccountDataDeleter>());
+        services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataExporter, DropAccountDataExporter>());
         services.AddPeriodicJob<DropPurgeJob>();
         services.AddVeilRateLimitPolicy(CreatePolicy, RateLimitKey.Ip, permitLimit: 100, TimeSpan.FromHours(1));
         services.AddVeilRateLimitPolicy(ReportPolicy, RateLimitKey.Ip, permitLimit: 10, TimeSpan.FromHours(1));
@@ -59,7 +62,13 @@ internal static class DropModule
 
     public static IEndpointRouteBuilder MapDropEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/v1/drops").WithTags("Drop");
+        var drops = endpoints.MapGroup("/api/v1/drops").WithTags("Drop");
+
+        // Endpoints that read DropCaller: anyone may call them, but a bearer session or API key, when
+        // sent, must be valid and makes the caller the signed-in owner (spec/drop-api.md, Owner). API
+        // keys are accepted on purpose, so scripts can share files; only account management refuses them.
+        // Info, download counting and content never look at the caller, so they take no credentials.
+        var group = drops.MapGroup("").AllowVeilUser(VeilAccess.User);
 
         group.MapPost("/", async (CreateDropRequest body, CreateDropCommand cmd, HttpContext http, CancellationToken ct)
             => (await cmd.ExecuteAsync(body, DropCaller.From(http), ct)).ToHttpResult(r => TypedResults.Created($"/api/v1/drops/{r.Id}", r)))
@@ -83,15 +92,15 @@ internal static class DropModule
             => (await cmd.ExecuteAsync(id, DropCaller.From(http), ct)).ToHttpResult(r => TypedResults.Ok(r), IncompleteProblem))
             .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Drop_Finalize");
 
-        group.MapGet("/{id}", async (string id, DropInfoCommand cmd, CancellationToken ct)
+        drops.MapGet("/{id}", async (string id, DropInfoCommand cmd, CancellationToken ct)
             => (await cmd.ExecuteAsync(id, ct)).ToHttpResult(r => TypedResults.Ok(r)))
             .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Drop_Info");
 
-        group.MapPost("/{id}/downloads", async (string id, CountDownloadCommand cmd, CancellationToken ct)
+        drops.MapPost("/{id}/downloads", async (string id, CountDownloadCommand cmd, CancellationToken ct)
             => (await cmd.ExecuteAsync(id, ct)).ToHttpResult(r => TypedResults.Created((string?)null, r)))
             .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Drop_CountDownload");
 
-        group.MapGet("/{id}/content", DownloadContentAsync).WithName("Drop_Content");
+        drops.MapGet("/{id}/content", DownloadContentAsync).WithName("Drop_Content");
 
         group.MapGet("/{id}/owner", async (string id, OwnerStatsCommand cmd, HttpContext http, CancellationToken ct)
             => (await cmd.ExecuteAsync(id, DropCaller.From(http), ct)).ToHttpResult(r => TypedResults.Ok(r)))

@@ -13,10 +13,26 @@ public sealed record CreatedDrop(string Id, string OwnerToken, int PartSize, int
 /// <summary>A drop's ciphertexts, made with Cobblestone-256 under a random key over known plaintext (context = drop id).</summary>
 public sealed record DropCiphertext(byte[] Content, byte[] Metadata);
 
-/// <summary>Intent helpers over the Drop HTTP API (spec/drop-api.md), as a client would call it.</summary>
-public sealed class DropApi(HttpClient client)
+/// <summary>
+/// Intent helpers over the Drop HTTP API (spec/drop-api.md), as a client would call it; with a
+/// <paramref name="bearer"/> (an Identity access token or API key), as that signed-in user.
+/// </summary>
+public sealed class DropApi(HttpClient client, string? bearer = null)
 {
     public HttpClient Client => client;
+
+    /// <summary>The same client, signed in with <paramref name="credential"/> (an access token or <c>ak_…</c> key).</summary>
+    public DropApi As(string credential) => new(client, credential);
+
+    private Task<HttpResponseMessage> SendAsync(HttpRequestMessage request)
+    {
+        if (bearer is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
+        return client.SendAsync(request);
+    }
 
     public static int ContentSizeFor(int plaintextLength) => (int)Cobblestone256.GetCiphertextLength(plaintextLength);
 
@@ -32,12 +48,16 @@ public sealed class DropApi(HttpClient client)
         return new DropCiphertext(content, metadata);
     }
 
-    public Task<HttpResponseMessage> CreateRawAsync(object body) => client.PostAsJsonAsync("/api/v1/drops", body);
+    public async Task<HttpResponseMessage> CreateRawAsync(object body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/drops") { Content = JsonContent.Create(body) };
+        return await SendAsync(request);
+    }
 
     public async Task<CreatedDrop> CreateAsync(long contentSize, long expiresInSeconds = 3600, int? maxDownloads = null, object? password = null)
     {
         using var response = await CreateRawAsync(new { contentSize, expiresInSeconds, maxDownloads, password });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"create: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return (await response.Content.ReadFromJsonAsync<CreatedDrop>())!;
     }
 
@@ -49,7 +69,7 @@ public sealed class DropApi(HttpClient client)
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         request.Headers.Add("X-Owner-Token", ownerToken ?? drop.OwnerToken);
-        return await client.SendAsync(request);
+        return await SendAsync(request);
     }
 
     public static ReadOnlyMemory<byte> Part(CreatedDrop drop, byte[] content, int index)
@@ -91,7 +111,7 @@ public sealed class DropApi(HttpClient client)
     {
         using var request = new HttpRequestMessage(method, $"/api/v1/drops/{drop.Id}{suffix}") { Content = content };
         request.Headers.Add("X-Owner-Token", ownerToken ?? drop.OwnerToken);
-        return await client.SendAsync(request);
+        return await SendAsync(request);
     }
 
     public async Task<JsonElement> OwnerStatsAsync(CreatedDrop drop)
@@ -101,7 +121,11 @@ public sealed class DropApi(HttpClient client)
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    public Task<HttpResponseMessage> InfoAsync(string id) => client.GetAsync(new Uri($"/api/v1/drops/{id}", UriKind.Relative));
+    public async Task<HttpResponseMessage> InfoAsync(string id)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/drops/{id}");
+        return await SendAsync(request);
+    }
 
     public async Task<HttpResponseMessage> ContentAsync(string id, string? ticket = null, RangeHeaderValue? range = null)
     {
@@ -112,7 +136,7 @@ public sealed class DropApi(HttpClient client)
         }
 
         request.Headers.Range = range;
-        return await client.SendAsync(request);
+        return await SendAsync(request);
     }
 
     public static async Task<string?> ProblemCodeAsync(HttpResponseMessage response)

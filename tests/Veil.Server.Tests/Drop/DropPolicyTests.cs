@@ -1,11 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Claims;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Veil.Server.Drop;
 using Veil.Server.Platform.Jobs;
+using Veil.Server.Tests.Identity;
 using Veil.Server.Tests.Kit;
 
 namespace Veil.Server.Tests.Drop;
@@ -15,18 +13,14 @@ public sealed class DropPolicyTests
     [Fact]
     public async Task Create_AnonymousDisabled_IsRefused_ButASignedInUserMayCreate()
     {
-        await using var server = await VeilTestServer.StartAsync(o =>
-        {
-            o.Settings["Veil:Drop:Anonymous:Enabled"] = "false";
-            o.ConfigureServices = TestUser.Register;
-        });
+        await using var server = await IdentityKit.StartIdentityServerAsync(o => o.Settings["Veil:Drop:Anonymous:Enabled"] = "false");
         var api = new DropApi(server.Client);
         using var anonymous = await api.CreateRawAsync(new { contentSize = 100, expiresInSeconds = 3600 });
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Equal("anonymous-disabled", await DropApi.ProblemCodeAsync(anonymous));
 
-        server.Client.DefaultRequestHeaders.Add(TestUser.Header, "user-1");
-        using var signedIn = await api.CreateRawAsync(new { contentSize = 100, expiresInSeconds = 3600 });
+        var user = await server.RegisterUserAsync();
+        using var signedIn = await api.As(user.AccessToken).CreateRawAsync(new { contentSize = 100, expiresInSeconds = 3600 });
         Assert.Equal(HttpStatusCode.Created, signedIn.StatusCode);
     }
 
@@ -42,14 +36,13 @@ public sealed class DropPolicyTests
     [Fact]
     public async Task Create_DefaultMaximum_Is5GiBForUsers_And1GiBAnonymous()
     {
-        await using var server = await VeilTestServer.StartAsync(o => o.ConfigureServices = TestUser.Register);
-        var api = new DropApi(server.Client);
-        using (var anonymous = await api.CreateRawAsync(new { contentSize = (1L << 30) + 1, expiresInSeconds = 3600 }))
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        using (var anonymous = await new DropApi(server.Client).CreateRawAsync(new { contentSize = (1L << 30) + 1, expiresInSeconds = 3600 }))
         {
             Assert.Equal("too-large", await DropApi.ProblemCodeAsync(anonymous));
         }
 
-        server.Client.DefaultRequestHeaders.Add(TestUser.Header, "user-2");
+        var api = new DropApi(server.Client).As((await server.RegisterUserAsync()).AccessToken);
         using (var fits = await api.CreateRawAsync(new { contentSize = 5L << 30, expiresInSeconds = 3600 }))
         {
             Assert.Equal(HttpStatusCode.Created, fits.StatusCode);
@@ -62,11 +55,10 @@ public sealed class DropPolicyTests
     [Fact]
     public async Task Quotas_PerIpAndPerUser_CountCiphertextBytesOfLiveDrops()
     {
-        await using var server = await VeilTestServer.StartAsync(o =>
+        await using var server = await IdentityKit.StartIdentityServerAsync(o =>
         {
             o.Settings["Veil:Drop:Anonymous:IpQuotaBytes"] = "10000";
             o.Settings["Veil:Drop:UserQuotaBytes"] = "5000";
-            o.ConfigureServices = TestUser.Register;
         });
         var api = new DropApi(server.Client);
         var first = await api.CreateAsync(6000);
@@ -82,26 +74,16 @@ public sealed class DropPolicyTests
 
         Assert.NotNull(await api.CreateAsync(4001)); // the deleted drop no longer counts
 
-        server.Client.DefaultRequestHeaders.Add(TestUser.Header, "user-3"); // same IP, but a user has its own quota
-        Assert.NotNull(await api.CreateAsync(5000));
-        using var userOver = await api.CreateRawAsync(new { contentSize = 1, expiresInSeconds = 3600 });
-        Assert.Equal("quota-exceeded", await DropApi.ProblemCodeAsync(userOver));
-    }
+        // Same IP, but each signed-in user has its own quota, whatever the IP has used.
+        var alice = api.As((await server.RegisterUserAsync()).AccessToken);
+        var bob = api.As((await server.RegisterUserAsync()).AccessToken);
+        Assert.NotNull(await alice.CreateAsync(5000));
+        using (var aliceOver = await alice.CreateRawAsync(new { contentSize = 1, expiresInSeconds = 3600 }))
+        {
+            Assert.Equal("quota-exceeded", await DropApi.ProblemCodeAsync(aliceOver));
+        }
 
-    [Fact]
-    public async Task SignedInOwner_ManagesTheDropWithoutTheOwnerToken()
-    {
-        await using var server = await VeilTestServer.StartAsync(o => o.ConfigureServices = TestUser.Register);
-        var api = new DropApi(server.Client);
-        server.Client.DefaultRequestHeaders.Add(TestUser.Header, "owner-user");
-        var drop = await api.CreateAsync(100);
-        using var stats = await api.SendOwnerAsync(HttpMethod.Get, drop, "/owner", ownerToken: "");
-        Assert.Equal(HttpStatusCode.OK, stats.StatusCode);
-
-        server.Client.DefaultRequestHeaders.Remove(TestUser.Header);
-        server.Client.DefaultRequestHeaders.Add(TestUser.Header, "someone-else");
-        using var other = await api.SendOwnerAsync(HttpMethod.Get, drop, "/owner", ownerToken: "");
-        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
+        Assert.NotNull(await bob.CreateAsync(5000)); // alice's drops do not count against bob
     }
 
     [Fact]
@@ -150,33 +132,5 @@ public sealed class DropPolicyTests
         using var resumed = await api.ContentAsync(drop.Id, ticket, new System.Net.Http.Headers.RangeHeaderValue(100, null));
         Assert.Equal(HttpStatusCode.PartialContent, resumed.StatusCode);
         Assert.Equal(ciphertext.Content[100..], await resumed.Content.ReadAsByteArrayAsync());
-    }
-}
-
-/// <summary>
-/// Stands in for Identity until it lands: a test header becomes the signed-in user's <c>sub</c> claim,
-/// which is all the Drop module reads.
-/// </summary>
-internal static class TestUser
-{
-    public const string Header = "X-Test-Sub";
-
-    public static void Register(IServiceCollection services) => services.AddSingleton<IStartupFilter, Filter>();
-
-    private sealed class Filter : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use((context, nextMiddleware) =>
-            {
-                if (context.Request.Headers[Header] is [{ Length: > 0 } sub])
-                {
-                    context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", sub)], "test"));
-                }
-
-                return nextMiddleware(context);
-            });
-            next(app);
-        };
     }
 }

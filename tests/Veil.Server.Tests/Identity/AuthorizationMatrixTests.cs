@@ -1,6 +1,9 @@
 // The authorization matrix: every signed-in endpoint × every bad credential. A new endpoint joins
-// by adding one row to Endpoints; {session} and {apiKey} in a path are replaced by user A's ids.
+// by adding one row to Endpoints (sign-in required) or OptionalSignInEndpoints (anonymous callers
+// allowed, e.g. Drop's owner endpoints, where the owner token is the alternative); {session},
+// {apiKey} and {drop} in a path are replaced by user A's ids.
 using System.Net;
+using System.Text.Json;
 using Veil.Server.Tests.Kit;
 using Xunit;
 
@@ -20,6 +23,9 @@ public sealed class AuthorizationMatrixFixture : IAsyncLifetime
     public string RevokedApiKey { get; private set; } = "";
 
     public Guid OwnerApiKeyId { get; private set; }
+
+    /// <summary>A drop user A created while signed in (not finalized).</summary>
+    public string OwnerDropId { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
@@ -43,6 +49,9 @@ public sealed class AuthorizationMatrixFixture : IAsyncLifetime
         await Server.CreateApiKeyAsync(Owner, "kept");
         using var keys = await Server.SendAsync(HttpMethod.Get, "/api/v1/account/api-keys", bearer: Owner.AccessToken);
         OwnerApiKeyId = (await keys.JsonAsync()).EnumerateArray().Single().GetProperty("id").GetGuid();
+        using var drop = await Server.PostAsync("/api/v1/drops", new { contentSize = 100, expiresInSeconds = 3600 }, Owner.AccessToken);
+        Assert.Equal(HttpStatusCode.Created, drop.StatusCode);
+        OwnerDropId = (await drop.JsonAsync()).GetProperty("id").GetString()!;
     }
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
@@ -75,6 +84,18 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         { "DELETE", "/api/v1/account/api-keys/{apiKey}", null },
     };
 
+    /// <summary>Endpoints anyone may call, where a credential, once sent, must be valid (AllowVeilUser).</summary>
+    public static TheoryData<string, string, string?> OptionalSignInEndpoints => new()
+    {
+        { "GET", "/api/v1/drops/{drop}/owner", null },
+        { "GET", "/api/v1/drops/{drop}/parts", null },
+        { "PUT", "/api/v1/drops/{drop}/parts/0", "{}" },
+        { "PUT", "/api/v1/drops/{drop}/metadata", "{}" },
+        { "POST", "/api/v1/drops/{drop}/finalize", "{}" },
+        { "PATCH", "/api/v1/drops/{drop}", "{\"maxDownloads\":1}" },
+        { "DELETE", "/api/v1/drops/{drop}", null },
+    };
+
     [Theory]
     [MemberData(nameof(Endpoints))]
     public async Task Endpoint_WithoutCredentials_Is401(string method, string path, string? body) =>
@@ -82,21 +103,25 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
 
     [Theory]
     [MemberData(nameof(Endpoints))]
+    [MemberData(nameof(OptionalSignInEndpoints))]
     public async Task Endpoint_WithExpiredAccessToken_Is401(string method, string path, string? body) =>
         await ExpectUnauthorizedAsync(method, path, body, fixture.ExpiredAccessToken);
 
     [Theory]
     [MemberData(nameof(Endpoints))]
+    [MemberData(nameof(OptionalSignInEndpoints))]
     public async Task Endpoint_WithRotatedRefreshToken_Is401(string method, string path, string? body) =>
         await ExpectUnauthorizedAsync(method, path, body, fixture.RotatedRefreshToken);
 
     [Theory]
     [MemberData(nameof(Endpoints))]
+    [MemberData(nameof(OptionalSignInEndpoints))]
     public async Task Endpoint_WithRevokedApiKey_Is401(string method, string path, string? body) =>
         await ExpectUnauthorizedAsync(method, path, body, fixture.RevokedApiKey);
 
     [Theory]
     [MemberData(nameof(Endpoints))]
+    [MemberData(nameof(OptionalSignInEndpoints))]
     public async Task Endpoint_WithAnotherUsersCredentials_NeitherReadsNorChangesTheOwner(string method, string path, string? body)
     {
         var server = fixture.Server;
@@ -105,7 +130,12 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         var text = await response.Content.ReadAsStringAsync();
         Assert.DoesNotContain(fixture.Owner.Email, text, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(fixture.Owner.AccountId.ToString(), text, StringComparison.OrdinalIgnoreCase);
-        if (path.Contains('{', StringComparison.Ordinal))
+        if (path.Contains("{drop}", StringComparison.Ordinal))
+        {
+            // Drop answers anyone who is not the owner the same way (spec/drop-api.md): 403 not-owner.
+            await response.ExpectProblemAsync(HttpStatusCode.Forbidden, "not-owner");
+        }
+        else if (path.Contains('{', StringComparison.Ordinal))
         {
             await response.ExpectProblemAsync(HttpStatusCode.NotFound, "not-found");
         }
@@ -115,6 +145,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         Assert.Equal(HttpStatusCode.OK, whoami.StatusCode);
         using var keys = await server.SendAsync(HttpMethod.Get, "/api/v1/account/api-keys", bearer: fixture.Owner.AccessToken);
         Assert.Contains(fixture.OwnerApiKeyId.ToString(), await keys.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var drop = await server.SendAsync(HttpMethod.Get, Resolve("/api/v1/drops/{drop}/owner"), bearer: fixture.Owner.AccessToken);
+        var stats = await drop.JsonAsync();
+        Assert.Equal(HttpStatusCode.OK, drop.StatusCode);
+        Assert.Equal(JsonValueKind.Null, stats.GetProperty("maxDownloads").ValueKind);
     }
 
     [Fact]
@@ -137,5 +171,6 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
 
     private string Resolve(string path) => path
         .Replace("{session}", fixture.Owner.SessionId.ToString(), StringComparison.Ordinal)
-        .Replace("{apiKey}", fixture.OwnerApiKeyId.ToString(), StringComparison.Ordinal);
+        .Replace("{apiKey}", fixture.OwnerApiKeyId.ToString(), StringComparison.Ordinal)
+        .Replace("{drop}", fixture.OwnerDropId, StringComparison.Ordinal);
 }

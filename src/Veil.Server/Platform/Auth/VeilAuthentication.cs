@@ -2,6 +2,7 @@
 //
 //   var group = endpoints.MapGroup("/api/v1/drops").RequireVeilUser(VeilAccess.User);
 //   group.MapDelete("/{id}", ...).RequireStepUp();
+//   anonymousAllowed.AllowVeilUser(VeilAccess.User);   // signed in if a header says so, else anonymous
 //
 // Why filters and not ASP.NET's authentication middleware: the composition root's pipeline runs the
 // problem-details handler, routing and rate limiting in a fixed order, and a middleware added before
@@ -72,39 +73,58 @@ internal static class VeilAuthentication
     public static TBuilder RequireVeilUser<TBuilder>(this TBuilder builder, VeilAccess access)
         where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(async (context, next) =>
+            await SignInAsync(context, access) ?? await next(context));
+
+    /// <summary>
+    /// Optional sign-in, for endpoints anonymous callers may use but where a signed-in user matters
+    /// (Drop: the creator owns its drops). No <c>Authorization</c> header: the request goes on anonymous.
+    /// A header that is present is authenticated exactly as by <see cref="RequireVeilUser{TBuilder}"/>:
+    /// not valid (expired, revoked, an unknown <c>Bearer ak_…</c>) is a 401 — never a silent fallback to
+    /// anonymous, or a script with a revoked key would quietly create ownerless drops under the IP quota.
+    /// </summary>
+    public static TBuilder AllowVeilUser<TBuilder>(this TBuilder builder, VeilAccess access)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+            context.HttpContext.Request.Headers.Authorization.Count == 0
+                ? await next(context)
+                : await SignInAsync(context, access) ?? await next(context));
+
+    // Authenticates the request, hands the user to the handler and applies the per-account limit:
+    // null to go on, or the problem to answer with.
+    private static async ValueTask<object?> SignInAsync(EndpointFilterInvocationContext context, VeilAccess access)
+    {
+        var http = context.HttpContext;
+        var authenticator = http.RequestServices.GetRequiredService<IRequestAuthenticator>();
+        var principal = await authenticator.AuthenticateAsync(http, http.RequestAborted);
+        if (principal is null)
         {
-            var http = context.HttpContext;
-            var authenticator = http.RequestServices.GetRequiredService<IRequestAuthenticator>();
-            var principal = await authenticator.AuthenticateAsync(http, http.RequestAborted);
-            if (principal is null)
-            {
-                http.Response.Headers.WWWAuthenticate = "Bearer";
-                return AuthErrors.Unauthorized.ToProblem();
-            }
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            return AuthErrors.Unauthorized.ToProblem();
+        }
 
-            http.User = principal;
-            // Handler parameters were bound before this filter ran: hand them the authenticated user.
-            for (var i = 0; i < context.Arguments.Count; i++)
+        http.User = principal;
+        // Handler parameters were bound before this filter ran: hand them the authenticated user.
+        for (var i = 0; i < context.Arguments.Count; i++)
+        {
+            if (context.Arguments[i] is ClaimsPrincipal)
             {
-                if (context.Arguments[i] is ClaimsPrincipal)
-                {
-                    context.Arguments[i] = principal;
-                }
+                context.Arguments[i] = principal;
             }
+        }
 
-            var limiter = http.RequestServices.GetRequiredService<ITargetRateLimiter>();
-            if (!limiter.TryAcquire(AccountRequestsPolicy, principal.UserId().ToString(), out var limited))
-            {
-                return limited!.ToProblem();
-            }
+        var limiter = http.RequestServices.GetRequiredService<ITargetRateLimiter>();
+        if (!limiter.TryAcquire(AccountRequestsPolicy, principal.UserId().ToString(), out var limited))
+        {
+            return limited!.ToProblem();
+        }
 
-            if (access == VeilAccess.Session && principal.IsApiKey())
-            {
-                return AuthErrors.ApiKeyNotAllowed.ToProblem();
-            }
+        if (access == VeilAccess.Session && principal.IsApiKey())
+        {
+            return AuthErrors.ApiKeyNotAllowed.ToProblem();
+        }
 
-            return await next(context);
-        });
+        return null;
+    }
 
     /// <summary>
     /// Requires an authentication within the step-up window (<c>auth_time</c> of the access token).

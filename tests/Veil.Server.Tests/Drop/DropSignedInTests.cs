@@ -1,0 +1,229 @@
+// Drop with real Identity users: registered and signed in over HTTP, sending their access token
+// (or API key) as Authorization: Bearer, exactly as the CLI and the browser do.
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Veil.Server.Drop;
+using Veil.Server.Platform.Persistence;
+using Veil.Server.Tests.Identity;
+using Veil.Server.Tests.Kit;
+
+namespace Veil.Server.Tests.Drop;
+
+public sealed class DropSignedInTests
+{
+    private const string NoOwnerToken = "";
+
+    [Fact]
+    public async Task SignedInOwner_UploadsAndManagesTheDrop_WithoutTheOwnerToken()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var owner = new DropApi(server.Client).As((await server.RegisterUserAsync()).AccessToken);
+        var drop = await owner.CreateAsync(DropApi.ContentSizeFor(100));
+        var ciphertext = DropApi.Encrypt(drop.Id, new byte[100], "a.txt");
+
+        using (var part = await owner.PutPartAsync(drop, 0, ciphertext.Content, ownerToken: NoOwnerToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, part.StatusCode);
+        }
+
+        using (var metadata = await owner.SendOwnerAsync(HttpMethod.Put, drop, "/metadata", new ByteArrayContent(ciphertext.Metadata), NoOwnerToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, metadata.StatusCode);
+        }
+
+        using (var finalized = await owner.SendOwnerAsync(HttpMethod.Post, drop, "/finalize", ownerToken: NoOwnerToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, finalized.StatusCode);
+        }
+
+        using (var changed = await owner.SendOwnerAsync(HttpMethod.Patch, drop, "", JsonContent.Create(new { maxDownloads = 7 }), NoOwnerToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+            Assert.Equal(7, (await changed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("maxDownloads").GetInt32());
+        }
+
+        using (var deleted = await owner.SendOwnerAsync(HttpMethod.Delete, drop, "", ownerToken: NoOwnerToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        using var gone = await owner.InfoAsync(drop.Id);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnotherSignedInUser_CannotManageTheDrop_AndLearnsNothingAboutIt()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var owner = new DropApi(server.Client).As((await server.RegisterUserAsync()).AccessToken);
+        var (drop, _) = await owner.ShareAsync(new byte[321], maxDownloads: 5);
+        var other = owner.As((await server.RegisterUserAsync()).AccessToken);
+
+        (HttpMethod Method, string Suffix, HttpContent? Body)[] attempts =
+        [
+            (HttpMethod.Get, "/owner", null),
+            (HttpMethod.Get, "/parts", null),
+            (HttpMethod.Patch, "", JsonContent.Create(new { maxDownloads = 1 })),
+            (HttpMethod.Put, "/metadata", new ByteArrayContent([1, 2, 3])),
+            (HttpMethod.Post, "/finalize", null),
+            (HttpMethod.Delete, "", null),
+        ];
+        foreach (var (method, suffix, body) in attempts)
+        {
+            using var response = await other.SendOwnerAsync(method, drop, suffix, body, NoOwnerToken);
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.Equal("not-owner", JsonDocument.Parse(text).RootElement.GetProperty("code").GetString());
+            Assert.DoesNotContain("downloads", text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(DropApi.ContentSizeFor(321).ToString(System.Globalization.CultureInfo.InvariantCulture), text, StringComparison.Ordinal);
+        }
+
+        var stats = await owner.OwnerStatsAsync(drop);
+        Assert.Equal(5, stats.GetProperty("maxDownloads").GetInt32());
+        Assert.Equal("available", stats.GetProperty("state").GetString());
+    }
+
+    [Theory]
+    [InlineData("not-a-jwt")]
+    [InlineData("ak_0123456789abcdef0123456789abcdef")]
+    public async Task Create_WithAnInvalidBearer_Is401_AndCreatesNoDrop(string credential)
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        using var response = await new DropApi(server.Client).As(credential).CreateRawAsync(new { contentSize = 100, expiresInSeconds = 3600 });
+        await response.ExpectProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+        Assert.Equal(0, await CountDropsAsync(server));
+    }
+
+    [Fact]
+    public async Task Create_WithARevokedApiKey_Is401_NeverAnAnonymousDrop()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var user = await server.RegisterUserAsync();
+        var key = await server.CreateApiKeyAsync(user);
+        using (var list = await server.SendAsync(HttpMethod.Get, "/api/v1/account/api-keys", bearer: user.AccessToken))
+        {
+            var id = (await list.JsonAsync()).EnumerateArray().Single().GetProperty("id").GetGuid();
+            using var revoke = await server.SendAsync(HttpMethod.Delete, $"/api/v1/account/api-keys/{id}", bearer: user.AccessToken);
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        using var response = await new DropApi(server.Client).As(key).CreateRawAsync(new { contentSize = 100, expiresInSeconds = 3600 });
+        await response.ExpectProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.Equal(0, await CountDropsAsync(server));
+    }
+
+    [Fact]
+    public async Task ApiKey_CreatesDrops_ThatItsAccountsSessionManages()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var user = await server.RegisterUserAsync();
+        var script = new DropApi(server.Client).As(await server.CreateApiKeyAsync(user));
+        var (drop, _) = await script.ShareAsync(new byte[50]);
+
+        using var stats = await script.As(user.AccessToken).SendOwnerAsync(HttpMethod.Get, drop, "/owner", ownerToken: NoOwnerToken);
+        Assert.Equal(HttpStatusCode.OK, stats.StatusCode);
+    }
+
+    [Fact]
+    public async Task ExpiredAccessToken_Is401_OnCreateAndOnTheOwnersEndpoints()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var owner = new DropApi(server.Client).As((await server.RegisterUserAsync()).AccessToken);
+        var drop = await owner.CreateAsync(100);
+
+        server.Time.Advance(TimeSpan.FromMinutes(16)); // access tokens live 15 minutes
+        using (var create = await owner.CreateRawAsync(new { contentSize = 100, expiresInSeconds = 3600 }))
+        {
+            await create.ExpectProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        }
+
+        using var stats = await owner.SendOwnerAsync(HttpMethod.Get, drop, "/owner", ownerToken: NoOwnerToken);
+        await stats.ExpectProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.Equal(1, await CountDropsAsync(server));
+    }
+
+    [Fact]
+    public async Task AnonymousCaller_StillUsesTheOwnerToken_AndPublicEndpointsIgnoreCredentials()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var anonymous = new DropApi(server.Client);
+        var (drop, ciphertext) = await anonymous.ShareAsync(new byte[200]);
+        Assert.Equal(0, (await anonymous.OwnerStatsAsync(drop)).GetProperty("downloads").GetInt32());
+
+        // Info and content take no credentials at all: a stale header from a browser extension or an
+        // old script does not stop a download.
+        using var download = await anonymous.As("stale").ContentAsync(drop.Id);
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal(ciphertext.Content, await download.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task AccountDeletion_RemovesTheUsersDropsAndTheirBlobs_AndNobodyElses()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var user = await server.RegisterUserAsync();
+        var mine = new DropApi(server.Client).As(user.AccessToken);
+        var (finished, _) = await mine.ShareAsync(new byte[300]);
+        var uploading = await mine.CreateAsync(DropApi.ContentSizeFor(300));
+        using (await mine.PutPartAsync(uploading, 0, new byte[DropApi.ContentSizeFor(300)]))
+        {
+        }
+
+        var (someoneElses, _) = await new DropApi(server.Client).As((await server.RegisterUserAsync()).AccessToken).ShareAsync(new byte[300]);
+        string Folder(CreatedDrop d) => Path.Combine(server.DataDirectory, "blobs", "drops", d.Id);
+        Assert.True(Directory.Exists(Folder(finished)));
+        Assert.True(Directory.Exists(Folder(uploading)));
+
+        using (var delete = await server.SendAsync(HttpMethod.Delete, "/api/v1/account", bearer: user.AccessToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+
+        var anonymous = new DropApi(server.Client);
+        foreach (var drop in new[] { finished, uploading })
+        {
+            using var info = await anonymous.InfoAsync(drop.Id);
+            Assert.Equal(HttpStatusCode.NotFound, info.StatusCode);
+            Assert.False(Directory.Exists(Folder(drop)));
+        }
+
+        using var kept = await anonymous.InfoAsync(someoneElses.Id);
+        Assert.Equal(HttpStatusCode.OK, kept.StatusCode);
+        Assert.True(Directory.Exists(Folder(someoneElses)));
+    }
+
+    [Fact]
+    public async Task AccountExport_ListsTheUsersDrops_WithSizesExpiryAndDownloads_AndNoSecrets()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var user = await server.RegisterUserAsync();
+        var mine = new DropApi(server.Client).As(user.AccessToken);
+        var (drop, _) = await mine.ShareAsync(new byte[400], maxDownloads: 3);
+        using (await mine.ContentAsync(drop.Id))
+        {
+        }
+
+        await new DropApi(server.Client).ShareAsync(new byte[10]); // anonymous: not the user's
+
+        using var export = await server.SendAsync(HttpMethod.Get, "/api/v1/account/export", bearer: user.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+        var text = await export.Content.ReadAsStringAsync();
+        var item = Assert.Single(JsonDocument.Parse(text).RootElement.GetProperty("modules").GetProperty("drop").GetProperty("drops").EnumerateArray());
+        Assert.Equal(drop.Id, item.GetProperty("id").GetString());
+        Assert.Equal(DropApi.ContentSizeFor(400), item.GetProperty("contentSize").GetInt64());
+        Assert.Equal(1, item.GetProperty("downloads").GetInt32());
+        Assert.Equal(3, item.GetProperty("maxDownloads").GetInt32());
+        Assert.Equal(JsonValueKind.String, item.GetProperty("expiresAt").ValueKind);
+        Assert.DoesNotContain(drop.OwnerToken, text, StringComparison.Ordinal);
+    }
+
+    private static async Task<int> CountDropsAsync(VeilTestServer server)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<VeilDbContext>().Set<DropRecord>().CountAsync();
+    }
+}
