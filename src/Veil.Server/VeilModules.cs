@@ -22,6 +22,7 @@ internal static class VeilModules
 
     public static IEndpointRouteBuilder MapModuleEndpoints(this IEndpointRouteBuilder endpoints)
     {
+        Web.WebClientEndpoints.MapWebClient(endpoints); // the browser pages /drop and /d/{id} (Web/)
         // endpoints.MapIdentityEndpoints();
         // endpoints.MapDropEndpoints();
         return endpoints;
