@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Veil.Server.Drop;
 
 namespace Veil.Server;
 
@@ -16,7 +17,7 @@ internal static class VeilModules
     {
         ArgumentNullException.ThrowIfNull(configuration);
         // services.AddIdentityModule(configuration);
-        // services.AddDropModule(configuration);
+        services.AddDropModule(configuration);
         return services;
     }
 
@@ -24,7 +25,7 @@ internal static class VeilModules
     {
         Web.WebClientEndpoints.MapWebClient(endpoints); // the browser pages /drop and /d/{id} (Web/)
         // endpoints.MapIdentityEndpoints();
-        // endpoints.MapDropEndpoints();
+        endpoints.MapDropEndpoints();
         return endpoints;
     }
 }

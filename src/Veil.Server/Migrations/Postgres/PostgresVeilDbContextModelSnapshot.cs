@@ -22,6 +22,205 @@ namespace Veil.Server.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Veil.Server.Drop.DropOwnerStanding", b =>
+                {
+                    b.Property<string>("OwnerKey")
+                        .HasMaxLength(220)
+                        .HasColumnType("character varying(220)");
+
+                    b.Property<int>("Strikes")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("UploadBannedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("OwnerKey");
+
+                    b.ToTable("DropOwnerStandings", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Drop.DropPart", b =>
+                {
+                    b.Property<string>("DropId")
+                        .HasMaxLength(22)
+                        .HasColumnType("character varying(22)");
+
+                    b.Property<int>("Index")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("DropId", "Index");
+
+                    b.ToTable("DropParts", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Drop.DropRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(22)
+                        .HasColumnType("character varying(22)");
+
+                    b.Property<long>("ContentSize")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Downloads")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("ExpiresInSeconds")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("FinalizedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("LastActivityAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int?>("MaxDownloads")
+                        .HasColumnType("integer");
+
+                    b.Property<byte[]>("Metadata")
+                        .HasMaxLength(4096)
+                        .HasColumnType("bytea");
+
+                    b.Property<string>("OwnerKey")
+                        .IsRequired()
+                        .HasMaxLength(220)
+                        .HasColumnType("character varying(220)");
+
+                    b.Property<byte[]>("OwnerTokenHash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.Property<string>("OwnerUserId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<int>("PartCount")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("PartSize")
+                        .HasColumnType("integer");
+
+                    b.Property<byte[]>("PasswordSalt")
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTimeOffset?>("PurgedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("TakenDownAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("WrappedKey")
+                        .HasMaxLength(256)
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("LastActivityAt");
+
+                    b.HasIndex("OwnerKey");
+
+                    b.ToTable("Drops", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Drop.DropReport", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("CommentEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("Comment")
+                        .HasAnnotation("Veil:EncryptedFrom", "Comment");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("DropId")
+                        .IsRequired()
+                        .HasMaxLength(22)
+                        .HasColumnType("character varying(22)");
+
+                    b.Property<string>("OwnerKey")
+                        .IsRequired()
+                        .HasMaxLength(220)
+                        .HasColumnType("character varying(220)");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<byte[]>("ReporterIpHash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTimeOffset?>("ResolvedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("SealedKey")
+                        .HasMaxLength(128)
+                        .HasColumnType("bytea");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<byte[]>("TrackingTokenHash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TrackingTokenHash")
+                        .IsUnique();
+
+                    b.HasIndex("DropId", "ReporterIpHash");
+
+                    b.HasIndex("Status", "CreatedAt");
+
+                    b.ToTable("DropReports", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Drop.DropTicket", b =>
+                {
+                    b.Property<byte[]>("Hash")
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.Property<string>("DropId")
+                        .IsRequired()
+                        .HasMaxLength(22)
+                        .HasColumnType("character varying(22)");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Hash");
+
+                    b.HasIndex("DropId");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("DropTickets", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")
@@ -44,6 +243,24 @@ namespace Veil.Server.Migrations.Postgres
                     b.HasIndex("ExpiresAt");
 
                     b.ToTable("JobLeases", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Drop.DropPart", b =>
+                {
+                    b.HasOne("Veil.Server.Drop.DropRecord", null)
+                        .WithMany()
+                        .HasForeignKey("DropId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Drop.DropTicket", b =>
+                {
+                    b.HasOne("Veil.Server.Drop.DropRecord", null)
+                        .WithMany()
+                        .HasForeignKey("DropId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 #pragma warning restore 612, 618
         }
