@@ -20,6 +20,7 @@ internal static class VeilCommand
         root.Options.Add(json);
         root.Subcommands.Add(ServeCommand.Create(json));
         root.Subcommands.Add(Admin.AdminCommand.Create(json));
+        root.Subcommands.Add(Drop.DropCommand.Create(json));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
