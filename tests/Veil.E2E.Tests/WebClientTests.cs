@@ -45,6 +45,17 @@ public sealed class WebClientTests
     }
 
     [Fact]
+    public async Task Head_OnAPage_IsAnsweredWithoutBody()
+    {
+        await using var server = await VeilTestServer.StartAsync();
+
+        using var response = await server.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri("/drop", UriKind.Relative)));
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task Api_KeepsTheApiCsp_UnknownWebFileIsNotFound()
     {
         await using var server = await VeilTestServer.StartAsync();

@@ -20,11 +20,12 @@ internal static class WebClientEndpoints
     public static IEndpointRouteBuilder MapWebClient(this IEndpointRouteBuilder endpoints)
     {
         var files = WebClientFiles.Load();
-        endpoints.MapGet("/drop", (HttpContext context) => Serve(context, files, "drop.html"))
+        string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];
+        endpoints.MapMethods("/drop", getOrHead, (HttpContext context) => Serve(context, files, "drop.html"))
             .WithName("Web_DropPage").ExcludeFromDescription();
-        endpoints.MapGet("/d/{id}", (HttpContext context) => Serve(context, files, "download.html"))
+        endpoints.MapMethods("/d/{id}", getOrHead, (HttpContext context) => Serve(context, files, "download.html"))
             .WithName("Web_DownloadPage").ExcludeFromDescription();
-        endpoints.MapGet("/web/{**path}", (HttpContext context, string path) => Serve(context, files, path))
+        endpoints.MapMethods("/web/{**path}", getOrHead, (HttpContext context, string path) => Serve(context, files, path))
             .WithName("Web_Files").ExcludeFromDescription();
         return endpoints;
     }
