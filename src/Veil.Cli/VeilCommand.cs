@@ -19,8 +19,8 @@ internal static class VeilCommand
         var root = new RootCommand("Veil: a self-hostable privacy suite (aliases, drops, vault, mail, chat).");
         root.Options.Add(json);
         root.Subcommands.Add(ServeCommand.Create(json));
-        root.Subcommands.Add(Admin.AdminCommand.Create(json));
         root.Subcommands.Add(Drop.DropCommand.Create(json));
+        root.Subcommands.Add(Admin.AdminCommand.Create(json));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

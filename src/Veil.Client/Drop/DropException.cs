@@ -42,6 +42,7 @@ public static class DropErrorCodes
 {
     public const string Failed = "failed";
     public const string Tampered = "tampered";
+    public const string Truncated = "truncated";
     public const string WrongKey = "wrong-key";
     public const string WrongPassword = "wrong-password";
     public const string PasswordRequired = "password-required";

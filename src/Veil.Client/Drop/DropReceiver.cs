@@ -257,6 +257,16 @@ internal sealed class ResumingContentStream(DropApi api, string id, string ticke
                 CloseResponse();
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * _reconnects), cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsBrokenConnection(ex))
+            {
+                // Out of reconnects: what arrived is a prefix, and a prefix is never kept.
+                string reason = ex is DropException { Status: not null } d ? d.Message : "the connection broke";
+                throw new DropException(
+                    DropErrorCodes.Truncated,
+                    $"the content is truncated: the server stopped sending at byte {_position} of {length} ({reason}); nothing was kept",
+                    null,
+                    ex);
+            }
             catch (DropException ex) when (ex.Status == (int)HttpStatusCode.RequestedRangeNotSatisfiable)
             {
                 // The stored blob is shorter than announced: end here and let authentication report the truncation.

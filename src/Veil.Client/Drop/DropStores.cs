@@ -121,6 +121,16 @@ public sealed class DropResumeStore(string directory)
     public void Delete(DropUploadState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        File.Delete(PathFor(state.Origin, state.FilePath, state.FileSize, state.FileModifiedTicks));
+        string path = PathFor(state.Origin, state.FilePath, state.FileSize, state.FileModifiedTicks);
+        File.Delete(path);
+
+        // A process killed mid-write leaves its temporary copy behind; it holds the same secrets, so it goes too.
+        if (System.IO.Directory.Exists(Directory))
+        {
+            foreach (string stale in System.IO.Directory.GetFiles(Directory, $".{Path.GetFileName(path)}.*.tmp"))
+            {
+                File.Delete(stale);
+            }
+        }
     }
 }

@@ -9,8 +9,19 @@ using Veil.Crypto.Streams;
 
 namespace Veil.Cli.Tests.Drop;
 
+/// <summary>
+/// Runs alone: these tests move hundreds of MiB through two processes, which would starve the timed start-up
+/// checks of other classes (ServeTests' 10-second health deadline) on a 2-core machine.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DropCliTestGroup
+{
+    public const string Name = "drop-cli";
+}
+
 /// <summary>`veil drop` as a process against the real Drop server on loopback.</summary>
 [UnsupportedOSPlatform("windows")] // file modes, /proc
+[Collection(DropCliTestGroup.Name)]
 public sealed class DropCliTests : IAsyncLifetime
 {
     private DropCli _cli = null!;
@@ -42,8 +53,6 @@ public sealed class DropCliTests : IAsyncLifetime
     public async Task PasswordDrop_LinkHasNoKey_RightPasswordOpens_WrongPasswordIsNamed()
     {
         string file = _cli.WriteRandomFile("secret.pdf", 300_000);
-        string link = await _cli.SendAsync(file, "--password-stdin");
-        _ = await _cli.RunAsync(["drop", "send", file, "--password-stdin"], "correct horse ☂\n");
 
         CliResult sentWithPassword = await _cli.RunAsync(["drop", "send", file, "--password-stdin"], "correct horse ☂\n");
         string passwordLink = sentWithPassword.LastLine;
@@ -56,7 +65,6 @@ public sealed class DropCliTests : IAsyncLifetime
         Assert.Contains("wrong password", wrong.Stderr, StringComparison.Ordinal);
         Assert.True(right.ExitCode == 0, right.ToString());
         Assert.Equal(await File.ReadAllBytesAsync(file), await File.ReadAllBytesAsync(Path.Combine(_cli.Downloads, "secret.pdf")));
-        Assert.NotNull(link);
     }
 
     [Fact]
@@ -152,8 +160,8 @@ public sealed class DropCliTests : IAsyncLifetime
 
         CliResult result = await _cli.RunAsync(["drop", "get", link, "-o", _cli.Downloads]);
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.StartsWith("veil: ", result.Stderr, StringComparison.Ordinal);
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.True(result.Stderr.Contains("truncated", StringComparison.Ordinal), result.ToString());
         Assert.Empty(Directory.GetFileSystemEntries(_cli.Downloads));
     }
 
@@ -253,7 +261,7 @@ public sealed class DropCliTests : IAsyncLifetime
             await first.WaitForExitAsync();
         }
 
-        string state = Directory.GetFiles(states).Single();
+        string state = Directory.GetFiles(states, "*.json").Single();
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(state));
         string id = JsonDocument.Parse(await File.ReadAllTextAsync(state)).RootElement.GetProperty("id").GetString()!;
 
