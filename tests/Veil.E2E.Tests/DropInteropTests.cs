@@ -102,4 +102,23 @@ public sealed class DropInteropTests(Browser browser) : IAsyncLifetime
         Assert.Equal(await File.ReadAllBytesAsync(file), await File.ReadAllBytesAsync(Path.Combine(_world.Cli.Downloads, "plans.zip")));
         _world.AssertNoPageErrors();
     }
+
+    [ChromiumFact]
+    public async Task ChromiumSend_WithPassword_PageStaysResponsive_WhileTheWorkerDerivesAndEncrypts()
+    {
+        var file = _world.WriteRandomFile("big.bin", 8 * 1024 * 1024);
+        await _world.Page.GotoAsync(_world.Origin + "/drop");
+        // The longest pause of the page's event loop while it sends: Argon2id (64 MiB, ~1 s) or encrypting 8 MiB on
+        // the page's own thread would stall it for far longer than this bound.
+        await _world.Page.EvaluateAsync("""
+            () => { window.__maxGap = 0; let last = performance.now();
+                    setInterval(() => { const now = performance.now(); window.__maxGap = Math.max(window.__maxGap, now - last); last = now; }, 10); }
+            """);
+
+        var link = await _world.SendInBrowserAsync(file, "a password", navigate: false);
+        var maxGap = await _world.Page.EvaluateAsync<double>("() => window.__maxGap");
+
+        Assert.DoesNotContain('#', link);
+        Assert.True(maxGap < 500, $"the page's event loop stalled for {maxGap:F0} ms while sending");
+    }
 }

@@ -101,9 +101,13 @@ internal sealed class DropWorld : IAsyncDisposable
     }
 
     /// <summary>Sends a file through /drop and returns the link the page shows.</summary>
-    public async Task<string> SendInBrowserAsync(string path, string? password = null, int expiresInSeconds = 3600, int? downloads = 5)
+    public async Task<string> SendInBrowserAsync(string path, string? password = null, int expiresInSeconds = 3600, int? downloads = 5, bool navigate = true)
     {
-        await Page.GotoAsync(Origin + "/drop");
+        if (navigate)
+        {
+            await Page.GotoAsync(Origin + "/drop");
+        }
+
         await Page.SetInputFilesAsync("#file", path);
         await Page.SelectOptionAsync("#expires", expiresInSeconds.ToString(CultureInfo.InvariantCulture));
         await Page.SelectOptionAsync("#downloads", downloads?.ToString(CultureInfo.InvariantCulture) ?? "");
