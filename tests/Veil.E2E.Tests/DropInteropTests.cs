@@ -30,6 +30,8 @@ public sealed class DropInteropTests(Browser browser) : IAsyncLifetime
         Assert.Contains("2,621,563 bytes", shownSize, StringComparison.Ordinal);
         Assert.Equal("Bericht März 2030.pdf", name);
         Assert.Equal(await File.ReadAllBytesAsync(file), content);
+        _world.AssertNeverSent(link[(link.IndexOf('#', StringComparison.Ordinal) + 1)..]);
+        _world.AssertNeverSent("Bericht");
         _world.AssertNoPageErrors();
     }
 
@@ -44,6 +46,8 @@ public sealed class DropInteropTests(Browser browser) : IAsyncLifetime
         Assert.Matches(@"^http://127\.0\.0\.1:\d+/d/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$", link);
         Assert.True(got.ExitCode == 0, got.ToString());
         Assert.Equal(await File.ReadAllBytesAsync(file), await File.ReadAllBytesAsync(Path.Combine(_world.Cli.Downloads, "photo ☂.jpg")));
+        _world.AssertNeverSent(link[(link.IndexOf('#', StringComparison.Ordinal) + 1)..]);
+        _world.AssertNeverSent("photo");
         _world.AssertNoPageErrors();
     }
 

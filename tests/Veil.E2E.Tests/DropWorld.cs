@@ -21,6 +21,7 @@ internal sealed class DropWorld : IAsyncDisposable
         "Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });";
 
     private readonly List<string> _pageErrors = [];
+    private readonly List<string> _requests = [];
 
     private DropWorld(DropCli cli, IBrowserContext context, IPage page)
     {
@@ -35,6 +36,15 @@ internal sealed class DropWorld : IAsyncDisposable
                 {
                     _pageErrors.Add("console: " + message.Text + " at " + message.Location);
                 }
+            }
+        };
+        context.Request += (_, request) =>
+        {
+            // Everything the browser sends: URL, headers and body (workers' requests included).
+            var seen = request.Method + " " + request.Url + "\n" + string.Join("\n", request.Headers.Select(h => h.Key + ": " + h.Value)) + "\n" + request.PostData;
+            lock (_requests)
+            {
+                _requests.Add(seen);
             }
         };
         page.PageError += (_, error) =>
@@ -145,6 +155,16 @@ internal sealed class DropWorld : IAsyncDisposable
             {
                 return [.. _pageErrors];
             }
+        }
+    }
+
+    /// <summary>The secret appeared in no request the browser made (the fragment key must never leave it).</summary>
+    public void AssertNeverSent(string secret)
+    {
+        lock (_requests)
+        {
+            Assert.NotEmpty(_requests);
+            Assert.DoesNotContain(_requests, r => r.Contains(secret, StringComparison.Ordinal));
         }
     }
 
