@@ -25,6 +25,7 @@ internal static class VeilModules
     public static IEndpointRouteBuilder MapModuleEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapIdentityEndpoints();
+        Web.WebClientEndpoints.MapWebClient(endpoints); // the browser pages /drop and /d/{id} (Web/)
         endpoints.MapDropEndpoints();
         return endpoints;
     }

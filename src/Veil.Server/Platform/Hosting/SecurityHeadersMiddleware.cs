@@ -4,11 +4,22 @@ namespace Veil.Server.Platform.Hosting;
 
 /// <summary>
 /// Headers every response carries. The CSP is for API responses (JSON, problems): nothing may load
-/// and nothing may frame them. The web client, when it is served, gets its own policy on its route.
+/// and nothing may frame them. The web client's routes (Web/WebClientEndpoints) set
+/// <see cref="PageContentSecurityPolicy"/> themselves; a policy already set is kept.
 /// </summary>
 internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
 {
     public const string ApiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+    /// <summary>
+    /// The browser pages and their files: same-origin scripts, styles, workers and requests only; nothing inline,
+    /// no plugin, no framing, no form posts. 'wasm-unsafe-eval' lets Argon2id (hash-wasm) compile its WebAssembly;
+    /// it does not allow eval of JavaScript. The files under /web/ carry it too, because a worker's policy is the
+    /// one delivered with the worker script.
+    /// </summary>
+    public const string PageContentSecurityPolicy =
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; " +
+        "img-src 'self' data:; font-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
     public Task InvokeAsync(HttpContext context)
     {

@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Veil.Server.Platform.Hosting;
+using Veil.Server.Platform.Problems;
+using Veil.Server.Platform.Results;
+
+namespace Veil.Server.Web;
+
+/// <summary>
+/// Serves the browser pages: <c>/drop</c> (send) and <c>/d/{id}</c> (receive), and their files under <c>/web/</c>.
+/// The drop key travels in the link's fragment, which browsers never send, so these routes never see it; the page
+/// decrypts everything itself. Pages and their files carry the page CSP (<see cref="SecurityHeadersMiddleware.PageContentSecurityPolicy"/>):
+/// only same-origin scripts, styles, workers and requests, nothing inline, nothing framed.
+/// </summary>
+internal static class WebClientEndpoints
+{
+    private const string ImmutableCache = "public, max-age=31536000, immutable";
+
+    public static IEndpointRouteBuilder MapWebClient(this IEndpointRouteBuilder endpoints)
+    {
+        var files = WebClientFiles.Load();
+        string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];
+        endpoints.MapMethods("/drop", getOrHead, (HttpContext context) => Serve(context, files, "drop.html"))
+            .WithName("Web_DropPage").ExcludeFromDescription();
+        endpoints.MapMethods("/d/{id}", getOrHead, (HttpContext context) => Serve(context, files, "download.html"))
+            .WithName("Web_DownloadPage").ExcludeFromDescription();
+        endpoints.MapMethods("/web/{**path}", getOrHead, (HttpContext context, string path) => Serve(context, files, path))
+            .WithName("Web_Files").ExcludeFromDescription();
+        return endpoints;
+    }
+
+    private static IResult Serve(HttpContext context, WebClientFiles files, string path)
+    {
+        if (files.Find(path) is not { } file)
+        {
+            return (files.IsBuilt ? PlatformErrors.NotFound : NotBuilt).ToProblem();
+        }
+
+        var headers = context.Response.Headers;
+        headers.ContentSecurityPolicy = SecurityHeadersMiddleware.PageContentSecurityPolicy;
+        headers["Cross-Origin-Opener-Policy"] = "same-origin";
+        // Built file names carry a content hash, so they can be cached for good; pages are not cached.
+        headers.CacheControl = path.StartsWith("assets/", StringComparison.Ordinal) ? ImmutableCache : "no-cache";
+        return TypedResults.Bytes(file.Content, file.ContentType);
+    }
+
+    private static readonly Error NotBuilt = new("web-client-missing", ErrorKind.NotFound, "Web client not built",
+        "This server was built without its web client (VeilSkipWeb=true). Build it with Node.js and npm available.");
+}

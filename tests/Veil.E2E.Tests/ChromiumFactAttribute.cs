@@ -1,0 +1,30 @@
+namespace Veil.E2E.Tests;
+
+/// <summary>
+/// A test that needs the system Chromium. Without /usr/bin/chromium it is skipped on a developer's machine and
+/// FAILS under CI (CI=true): a browser suite that silently skipped would prove nothing.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public ChromiumFactAttribute()
+    {
+        if (!Browser.IsInstalled && !Browser.IsCi)
+        {
+            Skip = $"{Browser.ChromiumPath} is missing (apt-get install chromium); under CI this test fails instead.";
+        }
+    }
+}
+
+/// <summary>A theory that needs the system Chromium; skipped or failing exactly like <see cref="ChromiumFactAttribute"/>.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ChromiumTheoryAttribute : TheoryAttribute
+{
+    public ChromiumTheoryAttribute()
+    {
+        if (!Browser.IsInstalled && !Browser.IsCi)
+        {
+            Skip = $"{Browser.ChromiumPath} is missing (apt-get install chromium); under CI this test fails instead.";
+        }
+    }
+}

@@ -1,0 +1,25 @@
+// Messages between the pages and worker.ts.
+
+export interface SendRequest {
+  type: "send";
+  file: File;
+  base: string;
+  expiresInSeconds: number;
+  maxDownloads: number | null;
+  password: string | null;
+}
+
+export interface Argon2Request {
+  type: "argon2";
+  password: string;
+  salt: Uint8Array;
+}
+
+export type WorkerRequest = SendRequest | Argon2Request;
+
+export type WorkerReply =
+  | { type: "phase"; text: string }
+  | { type: "progress"; encrypted: number; uploaded: number; total: number }
+  | { type: "sent"; id: string; key: string | null; ownerToken: string }
+  | { type: "argon2"; key: Uint8Array<ArrayBuffer> }
+  | { type: "error"; message: string; code?: string };
