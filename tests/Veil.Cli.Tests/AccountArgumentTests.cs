@@ -26,6 +26,27 @@ public sealed class AccountArgumentTests : IDisposable
         Assert.DoesNotContain("hunter2", result.Stdout + result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("account", "login")]
+    [InlineData("account", "login", "--email", "a@example.org", "--link", "http://x/magic-link#t")]
+    [InlineData("account", "login", "--magic-link", "a@example.org", "--link", "http://x/magic-link#t")]
+    public async Task Login_NotExactlyOneWayToSignIn_IsAUsageErrorOnOneLine(params string[] args)
+    {
+        var result = await new VeilCli(new Uri("http://127.0.0.1:9/"), _config).RunAsync(args, string.Empty);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("login", Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EmailChange_NotLoggedIn_FailsWithOneLine()
+    {
+        var result = await new VeilCli(new Uri("http://127.0.0.1:9/"), _config).RunAsync(["account", "email", "change", "b@example.org", "--password-stdin", "--json"], "pw\n");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("veil: not-signed-in:", result.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Login_NoServer_IsAUsageError()
     {

@@ -230,10 +230,11 @@ public sealed partial class AccountTests : IAsyncLifetime
         Ok(await _cli.RunAsync(["account", "login", "--email", Email, "--password-stdin", "--json"], Password + "\n"));
     }
 
-    /// <summary>The newest link of the given kind in the server's file outbox.</summary>
-    private string LinkFromOutbox(string path)
+    /// <summary>The newest link of the given kind in the server's file outbox (to <paramref name="to"/>, when given).</summary>
+    private string LinkFromOutbox(string path, string? to = null)
     {
-        var mail = _server.ReadOutbox().Last(m => m.TextBody.Contains("/" + path + "#", StringComparison.Ordinal));
+        var mail = _server.ReadOutbox().Last(m => m.TextBody.Contains("/" + path + "#", StringComparison.Ordinal)
+            && (to is null || m.Headers.GetValueOrDefault("To", string.Empty).Contains(to, StringComparison.OrdinalIgnoreCase)));
         return LinkPattern().Matches(mail.TextBody).Select(m => m.Value).Last(l => l.Contains("/" + path + "#", StringComparison.Ordinal));
     }
 

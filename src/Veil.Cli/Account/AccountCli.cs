@@ -72,6 +72,8 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
     // Held, never disposed: the lock lasts until the process exits.
     private static IDisposable? _sessionLock;
 
+    private string? _trackedEmail;
+
     public CliOutput Output { get; } = new(parse.GetValue(options.Json), Console.Out, Console.Error);
 
     public bool Json { get; } = parse.GetValue(options.Json);
@@ -201,11 +203,16 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
         }
     }
 
-    /// <summary>Keeps the session file in step with the client's newest refresh token.</summary>
-    public void Track(VeilClient client, string server, string email)
+    /// <summary>
+    /// Keeps the session file in step with the client's newest refresh token. <paramref name="email"/> may
+    /// be unknown yet (a magic link names no address): the token is saved the moment it arrives anyway, and
+    /// <see cref="RememberEmail"/> fills the address in once the server has said it.
+    /// </summary>
+    public void Track(VeilClient client, string server, string? email)
     {
         ArgumentNullException.ThrowIfNull(client);
         LockSession();
+        _trackedEmail = email;
         client.RefreshTokenChanged += (_, token) =>
         {
             if (token is null)
@@ -214,9 +221,20 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
             }
             else
             {
-                Store.Save(new StoredSession(server, email, token));
+                Store.Save(new StoredSession(server, _trackedEmail ?? string.Empty, token));
             }
         };
+    }
+
+    /// <summary>Records the account's current address in the session file of a tracked client.</summary>
+    public void RememberEmail(VeilClient client, string server, string email)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        _trackedEmail = email;
+        if (client.RefreshToken is { } token)
+        {
+            Store.Save(new StoredSession(server, email, token));
+        }
     }
 
     /// <summary>Runs a slow step (an Argon2id derivation) under a spinner on a terminal; plainly otherwise.</summary>
@@ -272,7 +290,14 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
     /// Runs <paramref name="action"/>; when the server answers <c>step-up-required</c>, asks for the
     /// password (and a 2FA code when 2FA is on), re-authenticates the session and runs it once more.
     /// </summary>
-    public async Task<T> WithStepUpAsync<T>(VeilClient client, Func<Task<T>> action, CancellationToken cancellationToken)
+    public Task<T> WithStepUpAsync<T>(VeilClient client, Func<Task<T>> action, CancellationToken cancellationToken) =>
+        WithStepUpAsync(client, password: null, action, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="WithStepUpAsync{T}(VeilClient, Func{Task{T}}, CancellationToken)"/>, for an action that
+    /// itself needs the password: the step-up reuses <paramref name="password"/> instead of asking twice.
+    /// </summary>
+    public async Task<T> WithStepUpAsync<T>(VeilClient client, Password? password, Func<Task<T>> action, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(action);
@@ -285,13 +310,23 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
             var account = await client.Identity.WhoAmIAsync(cancellationToken);
             if (!Json && !Console.IsErrorRedirected)
             {
-                Console.Error.WriteLine("This needs a recent sign-in: confirm with your password.");
+                Console.Error.WriteLine(password is null
+                    ? "This needs a recent sign-in: confirm with your password."
+                    : "This needs a recent sign-in: confirming with the password given.");
             }
 
-            using var password = Passwords.Read("Password");
-            var code = account.TwoFactorEnabled ? ReadCode("Two-factor code") : null;
-            var chars = password.Memory;
-            await SlowAsync("Deriving keys (Argon2id)…", () => client.Identity.StepUpAsync(chars, code, cancellationToken));
+            var read = password is null ? Passwords.Read("Password") : null;
+            try
+            {
+                var code = account.TwoFactorEnabled ? ReadCode("Two-factor code") : null;
+                var chars = (password ?? read!).Memory;
+                await SlowAsync("Deriving keys (Argon2id)…", () => client.Identity.StepUpAsync(chars, code, cancellationToken));
+            }
+            finally
+            {
+                read?.Dispose();
+            }
+
             Output.Event("Confirmed.", new { @event = "stepped-up" });
             return await action();
         }

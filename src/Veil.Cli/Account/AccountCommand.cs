@@ -31,6 +31,8 @@ internal static class AccountCommand
         account.Subcommands.Add(TwoFactor(options));
         account.Subcommands.Add(RecoveryCodes(options));
         account.Subcommands.Add(Sessions(options));
+        account.Subcommands.Add(EmailCommands.Email(options));
+        account.Subcommands.Add(EmailCommands.RecoveryEmail(options));
         return account;
     }
 
@@ -67,28 +69,68 @@ internal static class AccountCommand
     private static Command Verify(AccountOptions options)
     {
         var link = new Argument<string>("LINK") { Description = "The link from the verification mail (or just its token)" };
-        var command = new Command("verify", "Confirm an email address with the mailed link") { link };
+        var command = new Command("verify", "Confirm an address with the mailed link: a new account, a primary email change or a recovery email") { link };
         return AccountCli.Verb(command, options, async (cli, ct) =>
         {
-            using var client = AccountCli.NewClient(cli.AnonymousServer());
-            var result = await client.Identity.VerifyEmailAsync(cli.Parse(link)!, ct);
+            VerifyEmailResult result;
+            using (var client = AccountCli.NewClient(cli.AnonymousServer()))
+            {
+                result = await client.Identity.VerifyEmailAsync(cli.Parse(link)!, ct);
+            }
+
+            var stored = result.Purpose == "email-change" ? await EmailCommands.RefreshStoredEmailAsync(cli, ct) : null;
             var text = result.Purpose switch
             {
                 "registration" => "Email verified: the account exists. Log in with: veil account login --email EMAIL",
-                "email-change" => "Email verified: the account's primary email has changed. Log in again with the new address.",
-                _ => "Email verified: the recovery email is confirmed.",
+                "email-change" => "Email verified: the account's primary email has changed; every other session was signed out. "
+                    + (stored is null ? "Log in with the new address." : $"This session continues as {stored}."),
+                _ => "Email verified: the recovery email is confirmed; sign-in links can now be sent to it.",
             };
-            cli.Output.Event(text, new { @event = "verified", purpose = result.Purpose });
+            cli.Output.Event(text, new { @event = "verified", purpose = result.Purpose, email = stored });
             return VeilCommand.Ok;
         });
     }
 
     private static Command Login(AccountOptions options)
     {
-        var email = EmailOption();
-        var command = new Command("login", "Log in (keeps only the session's refresh token, in a 0600 file)") { email, options.Code };
+        var email = new Option<string?>("--email") { Description = "Log in with this address and your password", HelpName = "EMAIL" };
+        var magicLink = new Option<string?>("--magic-link")
+        {
+            Description = "Instead of a password: mail a sign-in link (valid 10 minutes) to EMAIL, then run login --link with it",
+            HelpName = "EMAIL",
+        };
+        var link = new Option<string?>("--link")
+        {
+            Description = "Log in with a mailed sign-in link (or just its token). Your keys stay locked: commands that need them ask for the password",
+            HelpName = "LINK",
+        };
+        var command = new Command("login", "Log in with a password or a mailed link (keeps only the session's refresh token, in a 0600 file)")
+        {
+            email, magicLink, link, options.Code,
+        };
+        command.Validators.Add(result =>
+        {
+            var given = new[] { email, magicLink, link }.Where(o => result.GetResult(o) is not null).Select(o => o.Name).ToList();
+            if (given.Count != 1)
+            {
+                result.AddError(given.Count == 0
+                    ? "login needs one of --email EMAIL (password), --magic-link EMAIL (request a link) or --link LINK (use it)"
+                    : $"login takes only one of {string.Join(", ", given)}");
+            }
+        });
+
         return AccountCli.Verb(command, options, async (cli, ct) =>
         {
+            if (cli.Parse(magicLink) is { } linkAddress)
+            {
+                return await RequestMagicLinkAsync(cli, linkAddress.Trim(), ct);
+            }
+
+            if (cli.Parse(link) is { } linkText)
+            {
+                return await LoginWithLinkAsync(cli, linkText, ct);
+            }
+
             var server = cli.AnonymousServer();
             var address = cli.Parse(email)!.Trim();
             using var password = cli.Passwords.Read("Password");
@@ -105,9 +147,52 @@ internal static class AccountCommand
 
             cli.Output.Event(
                 $"Logged in as {address} (session {session!.SessionId:D}). Session file: {cli.Store.FilePath}",
-                new { @event = "logged-in", email = address, accountId = session.AccountId, sessionId = session.SessionId, server = server.ToString(), twoFactor = result.TwoFactorRequired });
+                new { @event = "logged-in", method = "password", email = address, accountId = session.AccountId, sessionId = session.SessionId, server = server.ToString(), twoFactor = result.TwoFactorRequired, keysUnlocked = true });
             return VeilCommand.Ok;
         });
+    }
+
+    private static async Task<int> RequestMagicLinkAsync(AccountCli cli, string address, CancellationToken ct)
+    {
+        var server = cli.AnonymousServer();
+        using var client = AccountCli.NewClient(server);
+        await client.Identity.RequestMagicLinkAsync(address, ct);
+
+        // The server answers the same whether or not the address has an account (enumeration), so the
+        // CLI cannot say more than this either.
+        cli.Output.Event(
+            $"If an account exists for {address}, a sign-in link was sent to it (valid 10 minutes). Then run: veil account login --link LINK",
+            new { @event = "magic-link-requested", email = address, server = server.ToString() });
+        return VeilCommand.Ok;
+    }
+
+    private static async Task<int> LoginWithLinkAsync(AccountCli cli, string linkText, CancellationToken ct)
+    {
+        var server = cli.AnonymousServer();
+        using var client = AccountCli.NewClient(server);
+
+        // The link names no address: the refresh token is saved the moment it arrives, the address once
+        // the server has told it (whoami), so the file never lacks the token of a live session.
+        cli.Track(client, server.ToString(), email: null);
+        var result = await client.Identity.ConsumeMagicLinkAsync(linkText, ct);
+        var session = result.Session;
+        if (result.Challenge is { } challenge)
+        {
+            var code = cli.ReadCode("Two-factor code");
+            session = await client.Identity.CompleteTwoFactorAsync(challenge, AccountCli.MethodOf(code), code, ct);
+        }
+
+        var account = await client.Identity.WhoAmIAsync(ct);
+        cli.RememberEmail(client, server.ToString(), account.Email);
+
+        // No password was typed, so the user key (what opens vault items and other client-side encrypted
+        // data) was not unwrapped; the CLI keeps no key between runs anyway, so any verb that needs it
+        // asks for the password, as after a password login.
+        cli.Output.Event(
+            $"Logged in as {account.Email} by sign-in link (session {session!.SessionId:D}). Session file: {cli.Store.FilePath}{Environment.NewLine}"
+            + "No password was given, so your keys stay locked: commands that need them will ask for your password.",
+            new { @event = "logged-in", method = "magic-link", email = account.Email, accountId = session.AccountId, sessionId = session.SessionId, server = server.ToString(), twoFactor = result.TwoFactorRequired, keysUnlocked = false });
+        return VeilCommand.Ok;
     }
 
     private static Command Logout(AccountOptions options)
