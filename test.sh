@@ -13,13 +13,18 @@ only_sqlite=false
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # --- 1. System packages ---------------------------------------------------------------------------
-# Native libraries Veil.Crypto loads, the reference argon2 CLI for cross-checks, PostgreSQL, OpenSSL.
+# Native libraries Veil.Crypto loads; the independent peers the cross-checks use (the reference argon2
+# CLI, Debian's python3 with pyca/cryptography); PostgreSQL; OpenSSL; Chromium for the browser tests.
+# Node.js/npm (20.19+) come with the build image: Debian's own nodejs is too old for the web build.
 scripts/ensure-packages.sh \
   libsodium23:/usr/lib/x86_64-linux-gnu/libsodium.so.23 \
   libargon2-1:/usr/lib/x86_64-linux-gnu/libargon2.so.1 \
   argon2:argon2 \
+  python3-cryptography:/usr/lib/python3/dist-packages/cryptography \
   postgresql:/usr/lib/postgresql \
-  openssl:openssl
+  openssl:openssl \
+  chromium:/usr/bin/chromium
+command -v npm >/dev/null || { echo "test.sh: npm (Node.js 20.19 or newer) is required to build the web client" >&2; exit 1; }
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
 
 # --- 2. Build once --------------------------------------------------------------------------------
@@ -52,12 +57,17 @@ run_tests() { # label, extra env..., -- projects...
 
 all_projects=(tests/*/*.Tests.csproj)
 # Projects whose tests reach the database run a second time on PostgreSQL.
-db_projects=(tests/Veil.Server.Tests/Veil.Server.Tests.csproj tests/Veil.Cli.Tests/Veil.Cli.Tests.csproj)
+db_projects=(tests/Veil.Server.Tests/Veil.Server.Tests.csproj tests/Veil.Client.Tests/Veil.Client.Tests.csproj tests/Veil.Cli.Tests/Veil.Cli.Tests.csproj)
 
-# --- 3. SQLite ------------------------------------------------------------------------------------
+# --- 3. Independent cross-checks of Veil's own vectors (no Veil code: argon2 CLI + python) -------
+say "Cross-checking spec/vectors with independent implementations"
+spec/vectors/check-keys.sh || status=1
+/usr/bin/python3 spec/vectors/check-drop.py || status=1
+
+# --- 4. SQLite ------------------------------------------------------------------------------------
 run_tests sqlite VEIL_TEST_DATABASE=sqlite -- "${all_projects[@]}"
 
-# --- 4. PostgreSQL --------------------------------------------------------------------------------
+# --- 5. PostgreSQL --------------------------------------------------------------------------------
 if ! $only_sqlite; then
   say "Starting a throwaway PostgreSQL"
   pg_dir=$(mktemp -d /tmp/veil-pg.XXXXXX)
@@ -66,7 +76,7 @@ if ! $only_sqlite; then
   run_tests postgres VEIL_TEST_DATABASE=postgres "VEIL_TEST_POSTGRES=$pg_conn" -- "${db_projects[@]}"
 fi
 
-# --- 5. Vector totals -----------------------------------------------------------------------------
+# --- 6. Vector totals -----------------------------------------------------------------------------
 say "Test vectors"
 grep -ho 'Vectors [^&<]*: [0-9]* passed[^&<]*' "$results"/*.trx 2>/dev/null | sort -u || echo "(no vector totals found)"
 

@@ -73,7 +73,9 @@ internal static class IdentityModule
         account.MapGet("/keys", AccountEndpoints.KeysAsync).WithName("Identity_Keys");
         account.MapPost("/password", AccountEndpoints.ChangePasswordAsync).RequireRateLimiting(SignInPolicy).WithName("Identity_ChangePassword");
         account.MapPost("/email", AccountEndpoints.ChangeEmailAsync).RequireStepUp().WithName("Identity_ChangeEmail");
-        account.MapPut("/recovery-email", AccountEndpoints.SetRecoveryEmailAsync).WithName("Identity_RecoveryEmail");
+        // A recovery address can receive magic links, so adding one with a stolen access token would
+        // outlive the session's revocation: it needs a recent authentication like the primary email.
+        account.MapPut("/recovery-email", AccountEndpoints.SetRecoveryEmailAsync).RequireStepUp().WithName("Identity_RecoveryEmail");
         account.MapDelete("/", AccountEndpoints.DeleteAsync).RequireStepUp().WithName("Identity_Delete");
         account.MapGet("/export", AccountEndpoints.ExportAsync).WithName("Identity_Export");
 

@@ -314,6 +314,27 @@ public sealed class IdentityFlowTests
     }
 
     [Fact]
+    public async Task RecoveryEmail_AfterStepUpWindow_IsRefusedUntilStepUp()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var user = await server.RegisterUserAsync();
+        server.Time.Advance(TimeSpan.FromMinutes(6));
+        var refreshed = await server.RefreshAsync(user.RefreshToken);
+        var outboxBefore = server.ReadOutbox().Count;
+
+        using (var stale = await server.SendAsync(HttpMethod.Put, "/api/v1/account/recovery-email", new { recoveryEmail = "backup@example.org" }, refreshed.AccessToken))
+        {
+            await stale.ExpectProblemAsync(HttpStatusCode.Unauthorized, "step-up-required");
+        }
+
+        Assert.Equal(outboxBefore, server.ReadOutbox().Count);
+        using var stepUp = await server.PostAsync("/api/v1/auth/step-up", new { authToken = user.AuthToken }, refreshed.AccessToken);
+        var fresh = (await stepUp.JsonAsync()).GetProperty("accessToken").GetString();
+        using var set = await server.SendAsync(HttpMethod.Put, "/api/v1/account/recovery-email", new { recoveryEmail = "backup@example.org" }, fresh);
+        Assert.Equal(HttpStatusCode.Accepted, set.StatusCode);
+    }
+
+    [Fact]
     public async Task ApiKey_Works_CannotManageKeys_RevocationImmediate_InvalidKeyNeverFallsBack()
     {
         await using var server = await IdentityKit.StartIdentityServerAsync();
