@@ -6,6 +6,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Veil.Server;
 using Veil.Server.Drop;
@@ -106,7 +107,12 @@ internal static class AdminCommand
         Func<DropReportAdmin, CliOutput, Task<int>> action, CancellationToken ct)
     {
         var output = new CliOutput(parse.GetValue(json), Console.Out, Console.Error);
-        var setup = new VeilServerSetup();
+        // The server's log lines (the development-keyring warning, a migration) go to stderr: stdout is
+        // the verb's result, parsed by scripts with --json.
+        var setup = new VeilServerSetup
+        {
+            ConfigureLogging = logging => logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace),
+        };
         if (parse.GetValue(data) is { } dataDirectory)
         {
             setup.Settings["Veil:DataDirectory"] = dataDirectory;
