@@ -6,6 +6,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Veil.Server;
 using Veil.Server.Drop;
@@ -106,7 +107,19 @@ internal static class AdminCommand
         Func<DropReportAdmin, CliOutput, Task<int>> action, CancellationToken ct)
     {
         var output = new CliOutput(parse.GetValue(json), Console.Out, Console.Error);
-        var setup = new VeilServerSetup();
+        // stdout is the verb's result (parsed by scripts with --json) and stderr its one-line error: the
+        // server's own log lines (the development-keyring warning on every run) would pollute both. Only
+        // errors are logged, and to stderr; the verb reports what it did itself.
+        var setup = new VeilServerSetup
+        {
+            ConfigureLogging = logging =>
+            {
+                logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+                logging.SetMinimumLevel(LogLevel.Error);
+                logging.AddFilter("Veil", LogLevel.Error);
+                logging.AddFilter("Microsoft", LogLevel.Error);
+            },
+        };
         if (parse.GetValue(data) is { } dataDirectory)
         {
             setup.Settings["Veil:DataDirectory"] = dataDirectory;

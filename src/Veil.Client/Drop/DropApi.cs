@@ -175,6 +175,7 @@ public static class DropMessages
         DropErrorCodes.TakenDown => "this drop was taken down after an abuse report",
         DropErrorCodes.NotFinalized => "this drop is still being uploaded",
         DropErrorCodes.NotOwner => "not the owner: the server refused the owner token",
+        DropErrorCodes.BlobDamaged => "the server's copy of this drop is damaged (incomplete); it cannot be downloaded: tell the server's operator",
         "too-large" => "the file is larger than this server accepts" + Detail(fallback),
         "quota-exceeded" => "your upload quota on this server is used up" + Detail(fallback),
         "anonymous-disabled" => "this server does not accept anonymous drops: sign in first",

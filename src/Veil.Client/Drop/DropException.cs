@@ -56,4 +56,5 @@ public static class DropErrorCodes
     public const string TakenDown = "taken-down";
     public const string NotFinalized = "not-finalized";
     public const string NotOwner = "not-owner";
+    public const string BlobDamaged = "blob-damaged";
 }

@@ -310,6 +310,7 @@ internal sealed class ResumingContentStream(DropApi api, string id, string ticke
         _response = null;
     }
 
+    // blob-damaged is a 500 that no retry can fix (the server's copy is short): it is reported at once.
     private static bool IsBrokenConnection(Exception ex) => ex is IOException or HttpRequestException
-        || (ex is DropException d && (d.Code == DropErrorCodes.Unreachable || d.Status >= 500));
+        || (ex is DropException d && (d.Code == DropErrorCodes.Unreachable || (d.Status >= 500 && d.Code != DropErrorCodes.BlobDamaged)));
 }

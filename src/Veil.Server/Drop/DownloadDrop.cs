@@ -7,6 +7,7 @@
 // broken connection must not spend another download).
 using System.Buffers.Text;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Veil.Server.Platform.Blobs;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Results;
@@ -79,7 +80,7 @@ internal sealed class CountDownloadCommand(VeilDbContext db, TimeProvider time)
 }
 
 /// <summary>Opens the content of a drop for a valid ticket; the HTTP layer does Range.</summary>
-internal sealed class OpenContentCommand(VeilDbContext db, IBlobStore blobs, TimeProvider time)
+internal sealed class OpenContentCommand(VeilDbContext db, IBlobStore blobs, TimeProvider time, ILogger<OpenContentCommand> logger)
 {
     public async Task<Result<Stream>> ExecuteAsync(string id, string? ticket, CancellationToken cancellationToken)
     {
@@ -109,6 +110,21 @@ internal sealed class OpenContentCommand(VeilDbContext db, IBlobStore blobs, Tim
         if (state is not (DropState.Available or DropState.Exhausted) || record.PurgedAt is not null)
         {
             return DropErrors.ForState(state == DropState.Exhausted ? DropState.Expired : state);
+        }
+
+        // Every part is checked against its recorded length before a byte is sent. Otherwise a part lost or
+        // cut short on disk surfaces as an exception inside the response: a bare 500 when a Range starts past
+        // the damage (nothing written yet), or a silently short body. One stat per part (640 for 5 GiB at
+        // 8 MiB) is cheap next to streaming the content.
+        for (var index = 0; index < record.PartCount; index++)
+        {
+            var expected = record.PartLength(index);
+            var stored = await blobs.GetLengthAsync(DropRecord.PartKey(record.Id, index), cancellationToken);
+            if (stored != expected)
+            {
+                DropLog.BlobDamaged(logger, record.Id, index, expected, stored);
+                return DropErrors.BlobDamaged;
+            }
         }
 
         return new DropContentStream(blobs, record);

@@ -59,6 +59,14 @@ internal static partial class DropLog
         }
     }
 
+    public static void BlobDamaged(ILogger logger, string id, int part, long expected, long? stored)
+    {
+        if (logger.IsEnabled(LogLevel.Error))
+        {
+            LogBlobDamaged(logger, Redact.Token(id), part, expected, stored ?? -1);
+        }
+    }
+
     [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Drop {Drop} created: {Size} ciphertext bytes in {Parts} parts, anonymous={Anonymous}")]
     private static partial void LogCreated(ILogger logger, string drop, long size, int parts, bool anonymous);
 
@@ -76,6 +84,10 @@ internal static partial class DropLog
 
     [LoggerMessage(EventId = 2111, Level = LogLevel.Warning, Message = "Report {Report} on drop {Drop} resolved: {Status}; owner strikes now {Strikes}")]
     private static partial void LogReportResolved(ILogger logger, Guid report, string drop, string status, int strikes);
+
+    // No path: the blob path contains the drop id, a link secret. Stored -1 means the part file is missing.
+    [LoggerMessage(EventId = 2140, Level = LogLevel.Error, Message = "Drop {Drop} cannot be served: part {Part} is {Stored} bytes in the blob store, {Expected} recorded (-1 = missing); the blob store is damaged")]
+    private static partial void LogBlobDamaged(ILogger logger, string drop, int part, long expected, long stored);
 
     [LoggerMessage(EventId = 2120, Level = LogLevel.Information, Message = "Drop purge: {Expired} expired/exhausted, {Abandoned} abandoned uploads, {Orphans} orphaned blob folders, {Tombstones} old rows, {Tickets} tickets")]
     public static partial void Purged(ILogger logger, int expired, int abandoned, int orphans, int tombstones, int tickets);

@@ -110,6 +110,12 @@ internal sealed class FileSystemBlobStore : IBlobStore
         }
     }
 
+    public Task<long?> GetLengthAsync(string key, CancellationToken cancellationToken)
+    {
+        var file = new FileInfo(PathOf(key));
+        return Task.FromResult<long?>(file.Exists ? file.Length : null);
+    }
+
     public Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
     {
         var path = PathOf(prefix);

@@ -35,6 +35,9 @@ internal interface IBlobStore
     /// <summary>Opens the blob for reading (seekable), or returns null if it does not exist.</summary>
     Task<Stream?> OpenReadAsync(string key, CancellationToken cancellationToken);
 
+    /// <summary>The stored length of the blob in bytes, or null if it does not exist (a cheap metadata lookup, no read).</summary>
+    Task<long?> GetLengthAsync(string key, CancellationToken cancellationToken);
+
     /// <summary>Deletes every blob whose key starts with <paramref name="prefix"/> followed by <c>/</c> (a "folder"). Missing is not an error.</summary>
     Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken);
 
