@@ -13,14 +13,17 @@ only_sqlite=false
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # --- 1. System packages ---------------------------------------------------------------------------
-# Native libraries Veil.Crypto loads; the independent peers the cross-checks use (the reference argon2
-# CLI, Debian's python3 with pyca/cryptography); PostgreSQL; OpenSSL; Chromium for the browser tests.
+# Native libraries Veil.Crypto loads; the independent peers the tests use (the reference argon2 CLI,
+# Debian's python3 with pyca/cryptography, dkimpy and aiosmtpd, swaks); PostgreSQL; OpenSSL; Chromium.
 # Node.js/npm (20.19+) come with the build image: Debian's own nodejs is too old for the web build.
 scripts/ensure-packages.sh \
   libsodium23:/usr/lib/x86_64-linux-gnu/libsodium.so.23 \
   libargon2-1:/usr/lib/x86_64-linux-gnu/libargon2.so.1 \
   argon2:argon2 \
   python3-cryptography:/usr/lib/python3/dist-packages/cryptography \
+  python3-dkim:/usr/lib/python3/dist-packages/dkim \
+  python3-aiosmtpd:/usr/lib/python3/dist-packages/aiosmtpd \
+  swaks:swaks \
   postgresql:/usr/lib/postgresql \
   openssl:openssl \
   chromium:/usr/bin/chromium
