@@ -5,8 +5,6 @@
 // they are at least as strong as its configured floor (VeilClientOptions.MinimumKdf), because a
 // malicious or compromised server could otherwise announce a trivial cost and brute-force the
 // password from the auth token it receives.
-using System.Security.Cryptography;
-using System.Text;
 using Veil.Crypto.Client;
 using Veil.Crypto.Memory;
 using Veil.Crypto.Primitives;
@@ -26,61 +24,9 @@ public static class PasswordKeys
             throw new VeilKdfException($"The server asked for Argon2id m={parameters.MemoryKiB} KiB, t={parameters.Iterations}, p={parameters.Lanes}, weaker than this client accepts (m={minimum.MemoryKiB}, t={minimum.Iterations}).");
         }
 
-        if (parameters == ClientKeyDerivation.StretchParameters)
-        {
-            // Ownership of both SecretBytes moves to DerivedKeys, which disposes them.
-            var keys = ClientKeyDerivation.Derive(password, email, salt);
-            return new DerivedKeys(keys.EncryptionKey, keys.AuthenticationToken);
-        }
-
-        return DeriveWith(password, email, salt, parameters);
-    }
-
-    /// <summary>The same pipeline as <see cref="ClientKeyDerivation.Derive"/> with other Argon2id parameters.</summary>
-    private static DerivedKeys DeriveWith(ReadOnlySpan<char> password, string email, ReadOnlySpan<byte> salt, Argon2Parameters parameters)
-    {
-        if (salt.Length != ClientKeyDerivation.SaltLength)
-        {
-            throw new ArgumentException($"The account salt is {ClientKeyDerivation.SaltLength} bytes.", nameof(salt));
-        }
-
-        if (password.Length > ClientKeyDerivation.MaxPasswordLength)
-        {
-            throw new ArgumentException($"The password is longer than {ClientKeyDerivation.MaxPasswordLength} characters.", nameof(password));
-        }
-
-        var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-        var normalizedEmail = ClientKeyDerivation.NormalizeEmail(email);
-        byte[] input;
-        try
-        {
-            var passwordBytes = strict.GetByteCount(password);
-            input = new byte[passwordBytes + strict.GetByteCount(normalizedEmail)];
-            strict.GetBytes(password, input);
-            strict.GetBytes(normalizedEmail, input.AsSpan(passwordBytes));
-        }
-        catch (EncoderFallbackException exception)
-        {
-            throw new ArgumentException("The password or email is not valid UTF-16.", nameof(password), exception);
-        }
-
-        Span<byte> stretched = stackalloc byte[ClientKeyDerivation.KeyLength];
-        Span<byte> enc = stackalloc byte[ClientKeyDerivation.KeyLength];
-        Span<byte> auth = stackalloc byte[ClientKeyDerivation.KeyLength];
-        try
-        {
-            Argon2id.DeriveBytes(input, salt, parameters, stretched);
-            Hkdf.DeriveSha256(stretched, default, Encoding.UTF8.GetBytes(ClientKeyDerivation.EncryptionInfo), enc);
-            Hkdf.DeriveSha256(stretched, default, Encoding.UTF8.GetBytes(ClientKeyDerivation.AuthenticationInfo), auth);
-            return new DerivedKeys(SecretBytes.Copy(enc), SecretBytes.Copy(auth));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(input);
-            CryptographicOperations.ZeroMemory(stretched);
-            CryptographicOperations.ZeroMemory(enc);
-            CryptographicOperations.ZeroMemory(auth);
-        }
+        // Ownership of both SecretBytes moves to DerivedKeys, which disposes them.
+        var keys = ClientKeyDerivation.Derive(password, email, salt, parameters);
+        return new DerivedKeys(keys.EncryptionKey, keys.AuthenticationToken);
     }
 }
 

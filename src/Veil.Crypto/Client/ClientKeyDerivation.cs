@@ -79,7 +79,16 @@ public static class ClientKeyDerivation
     /// <param name="salt">The account's 16-byte salt.</param>
     /// <exception cref="ArgumentException">The salt is not 16 bytes, the email is empty, or the password is too long or not valid UTF-16.</exception>
     /// <exception cref="Native.NativeLibraryMissingException">libargon2 is not installed.</exception>
-    public static ClientKeys Derive(ReadOnlySpan<char> password, string email, ReadOnlySpan<byte> salt)
+    public static ClientKeys Derive(ReadOnlySpan<char> password, string email, ReadOnlySpan<byte> salt) =>
+        Derive(password, email, salt, StretchParameters);
+
+    /// <summary>
+    /// The same pipeline with other Argon2id parameters, for accounts whose server announces a higher
+    /// cost. The caller decides which parameters it accepts (a client must refuse weaker ones).
+    /// </summary>
+    /// <exception cref="ArgumentException">The salt is not 16 bytes, the email is empty, the password is too long or not valid UTF-16, or the parameters are invalid.</exception>
+    /// <exception cref="Native.NativeLibraryMissingException">libargon2 is not installed.</exception>
+    public static ClientKeys Derive(ReadOnlySpan<char> password, string email, ReadOnlySpan<byte> salt, Argon2Parameters parameters)
     {
         if (salt.Length != SaltLength)
         {
@@ -96,7 +105,7 @@ public static class ClientKeyDerivation
         Span<byte> derived = stackalloc byte[KeyLength];
         try
         {
-            Argon2id.DeriveBytes(input, salt, StretchParameters, stretched);
+            Argon2id.DeriveBytes(input, salt, parameters, stretched);
 
             Hkdf.DeriveSha256(stretched, default, Encoding.UTF8.GetBytes(EncryptionInfo), derived);
             var encryptionKey = SecretBytes.Copy(derived);
