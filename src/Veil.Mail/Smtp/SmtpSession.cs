@@ -287,6 +287,7 @@ internal sealed class SmtpSession(
                             case DataState.LineStart:
                                 lineEmpty = true;
                                 if (b == (byte)'.') { state = DataState.DotAtLineStart; break; }
+                                state = DataState.Middle;
                                 goto case DataState.Middle;
                             case DataState.DotAtLineStart:
                                 if (b == (byte)'\r') { state = DataState.DotCr; break; }
