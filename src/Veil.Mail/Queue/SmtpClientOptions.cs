@@ -1,0 +1,56 @@
+namespace Veil.Mail.Queue;
+
+/// <summary>How the client uses STARTTLS.</summary>
+public enum SmtpTlsMode
+{
+    /// <summary>Never (tests, a relay on loopback).</summary>
+    None,
+
+    /// <summary>When the server offers it; otherwise in clear.</summary>
+    Opportunistic,
+
+    /// <summary>Always; a server without STARTTLS is a temporary failure.</summary>
+    Required,
+}
+
+/// <summary>The smarthost the client delivers to (<c>Veil:Mail:Smarthost</c> = <c>host:port</c>).</summary>
+public sealed class SmtpClientOptions
+{
+    /// <summary>Smarthost name or address.</summary>
+    public string Host { get; set; } = "localhost";
+
+    /// <summary>Smarthost port.</summary>
+    public int Port { get; set; } = 25;
+
+    /// <summary>Name sent in EHLO.</summary>
+    public string HeloName { get; set; } = "localhost";
+
+    /// <summary>STARTTLS policy.</summary>
+    public SmtpTlsMode Tls { get; set; } = SmtpTlsMode.Opportunistic;
+
+    /// <summary>AUTH user name; <see langword="null"/> for no AUTH.</summary>
+    public string? UserName { get; set; }
+
+    /// <summary>AUTH password (held as configuration text, as the host binds it).</summary>
+    public string? Password { get; set; }
+
+    /// <summary>Time allowed for each server reply (RFC 5321 §4.5.3.2 gives 5 min for most, 10 min after DATA).</summary>
+    public TimeSpan ReplyTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Parses <c>host:port</c> (also <c>[v6]:port</c>) into <see cref="Host"/> and <see cref="Port"/>.</summary>
+    public static SmtpClientOptions FromSmarthost(string hostPort)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(hostPort);
+        int colon = hostPort.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(hostPort.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+            throw new ArgumentException("Veil:Mail:Smarthost must be host:port.", nameof(hostPort));
+        return new SmtpClientOptions { Host = hostPort[..colon].Trim('[', ']'), Port = port };
+    }
+}
+
+/// <summary>The outcome of one delivery attempt.</summary>
+/// <param name="Success">All recipients were accepted and the data got 250.</param>
+/// <param name="Permanent">The failure is a 5xx (give up, bounce) rather than a 4xx or network error (retry).</param>
+/// <param name="Reply">The deciding server reply, or a local error description.</param>
+/// <param name="RejectedRecipients">Recipients refused at RCPT, with their replies.</param>
+public sealed record SmtpDeliveryResult(bool Success, bool Permanent, string Reply, IReadOnlyList<KeyValuePair<string, string>> RejectedRecipients);

@@ -1,0 +1,271 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using Veil.Mail.Smtp;
+
+namespace Veil.Mail.Queue;
+
+/// <summary>
+/// Delivers one message to a smarthost (RFC 5321): EHLO, STARTTLS (RFC 3207) per policy, AUTH PLAIN or
+/// LOGIN (RFC 4954), MAIL/RCPT/DATA pipelined when offered (RFC 2920). The message bytes go out
+/// unchanged except for dot-stuffing, and a final CRLF if the message lacks one (the terminator needs it).
+/// </summary>
+public sealed class SmtpDeliveryClient(SmtpClientOptions options)
+{
+    private const int MaxReplyLine = 4096;
+    private const int MaxReplyLines = 100;
+
+    /// <summary>Sends <paramref name="content"/> for <paramref name="envelope"/>; never throws for network or protocol failures.</summary>
+    public async Task<SmtpDeliveryResult> DeliverAsync(SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(content);
+        try
+        {
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(options.Host, options.Port, cancellationToken).ConfigureAwait(false);
+            Stream stream = tcp.GetStream();
+            await using (stream.ConfigureAwait(false))
+            {
+                var conn = new Connection(stream, options.ReplyTimeout);
+                var greeting = await conn.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (greeting.Code != 220) return Fail(greeting);
+                var ehlo = await conn.CommandAsync("EHLO " + options.HeloName, cancellationToken).ConfigureAwait(false);
+                if (ehlo.Code != 250) return Fail(ehlo);
+                var ext = Extensions(ehlo);
+                if (options.Tls != SmtpTlsMode.None && ext.ContainsKey("STARTTLS"))
+                {
+                    var r = await conn.CommandAsync("STARTTLS", cancellationToken).ConfigureAwait(false);
+                    if (r.Code != 220) return Fail(r);
+                    var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                    await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = options.Host }, cancellationToken).ConfigureAwait(false);
+                    stream = ssl;
+                    conn = new Connection(ssl, options.ReplyTimeout);
+                    ehlo = await conn.CommandAsync("EHLO " + options.HeloName, cancellationToken).ConfigureAwait(false);
+                    if (ehlo.Code != 250) return Fail(ehlo);
+                    ext = Extensions(ehlo);
+                }
+                else if (options.Tls == SmtpTlsMode.Required)
+                {
+                    return new(false, false, "STARTTLS required but not offered by the smarthost", []);
+                }
+                if (options.UserName is not null)
+                {
+                    var auth = await AuthenticateAsync(conn, ext, cancellationToken).ConfigureAwait(false);
+                    if (auth is not null) return auth;
+                }
+                return await TransactAsync(conn, ext, envelope, content, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException or TimeoutException or InvalidDataException)
+        {
+            return new(false, false, "Connection failed: " + e.GetType().Name, []);
+        }
+    }
+
+    private async Task<SmtpDeliveryResult?> AuthenticateAsync(Connection conn, Dictionary<string, string> ext, CancellationToken ct)
+    {
+        ext.TryGetValue("AUTH", out var mechanisms);
+        var mechs = (mechanisms ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string user = options.UserName!, pass = options.Password ?? "";
+        Reply r;
+        if (mechs.Contains("PLAIN", StringComparer.OrdinalIgnoreCase))
+        {
+            var token = Convert.ToBase64String(Encoding.UTF8.GetBytes("\0" + user + "\0" + pass));
+            r = await conn.CommandAsync("AUTH PLAIN " + token, ct).ConfigureAwait(false);
+        }
+        else if (mechs.Contains("LOGIN", StringComparer.OrdinalIgnoreCase))
+        {
+            r = await conn.CommandAsync("AUTH LOGIN", ct).ConfigureAwait(false);
+            if (r.Code == 334) r = await conn.CommandAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(user)), ct).ConfigureAwait(false);
+            if (r.Code == 334) r = await conn.CommandAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(pass)), ct).ConfigureAwait(false);
+        }
+        else
+        {
+            return new(false, false, "AUTH configured but the smarthost offers neither PLAIN nor LOGIN", []);
+        }
+        return r.Code == 235 ? null : Fail(r);
+    }
+
+    private static async Task<SmtpDeliveryResult> TransactAsync(Connection conn, Dictionary<string, string> ext, SmtpEnvelope envelope, Stream content, CancellationToken ct)
+    {
+        var mail = new StringBuilder("MAIL FROM:<").Append(envelope.ReversePath).Append('>');
+        if (content.CanSeek && ext.ContainsKey("SIZE")) mail.Append(" SIZE=").Append((content.Length - content.Position).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (envelope.EightBitMime && ext.ContainsKey("8BITMIME")) mail.Append(" BODY=8BITMIME");
+        if (envelope.SmtpUtf8)
+        {
+            if (!ext.ContainsKey("SMTPUTF8")) return new(false, true, "553 5.6.7 Smarthost does not support SMTPUTF8", []);
+            mail.Append(" SMTPUTF8");
+        }
+        var commands = new List<string> { mail.ToString() };
+        commands.AddRange(envelope.Recipients.Select(r => "RCPT TO:<" + r + ">"));
+        commands.Add("DATA");
+        var replies = new List<Reply>();
+        if (ext.ContainsKey("PIPELINING"))
+        {
+            await conn.SendAsync(string.Concat(commands.Select(c => c + "\r\n")), ct).ConfigureAwait(false);
+            foreach (var _ in commands) replies.Add(await conn.ReadAsync(ct).ConfigureAwait(false));
+        }
+        else
+        {
+            foreach (var c in commands)
+            {
+                var r = await conn.CommandAsync(c, ct).ConfigureAwait(false);
+                replies.Add(r);
+                if (c.StartsWith("MAIL", StringComparison.Ordinal) && r.Code != 250) return Fail(r);
+                if (c == "DATA") break;
+                // No recipient accepted: do not send DATA (the reply list stays one short).
+                if (replies.Count == commands.Count - 1 && !replies.Skip(1).Any(x => x.Code is 250 or 251)) break;
+            }
+        }
+        if (replies[0].Code != 250) return Fail(replies[0]);
+        var rejected = new List<KeyValuePair<string, string>>();
+        for (int i = 0; i < envelope.Recipients.Count && i + 1 < replies.Count; i++)
+            if (replies[i + 1].Code is not (250 or 251)) rejected.Add(new(envelope.Recipients[i], replies[i + 1].Text));
+        if (replies.Count < commands.Count)
+            return new(false, rejected.All(r => r.Value.StartsWith('5')), replies[^1].Text, rejected);
+        var data = replies[^1];
+        if (data.Code != 354)
+        {
+            var worst = rejected.Count == envelope.Recipients.Count ? replies[1] : data;
+            return new(false, worst.Code >= 500, worst.Text, rejected);
+        }
+        await conn.SendDataAsync(content, ct).ConfigureAwait(false);
+        var end = await conn.ReadAsync(ct).ConfigureAwait(false);
+        await conn.TryQuitAsync(ct).ConfigureAwait(false);
+        if (end.Code != 250) return new(false, end.Code >= 500, end.Text, rejected);
+        return new(rejected.Count == 0, rejected.Count > 0 && rejected.All(r => r.Value.StartsWith('5')), end.Text, rejected);
+    }
+
+    private static SmtpDeliveryResult Fail(Reply r) => new(false, r.Code is >= 500 and < 600, r.Text, []);
+
+    private static Dictionary<string, string> Extensions(Reply ehlo)
+    {
+        var d = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in ehlo.Lines.Skip(1))
+        {
+            int sp = line.IndexOf(' ', StringComparison.Ordinal);
+            d[sp < 0 ? line : line[..sp]] = sp < 0 ? "" : line[(sp + 1)..];
+        }
+        return d;
+    }
+
+    private readonly record struct Reply(int Code, IReadOnlyList<string> Lines)
+    {
+        public string Text
+        {
+            get
+            {
+                string code = Code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return string.Join(" / ", Lines.Select(l => code + " " + l));
+            }
+        }
+    }
+
+    /// <summary>Bounded reply reader and writer over one stream.</summary>
+    private sealed class Connection(Stream stream, TimeSpan timeout)
+    {
+        private readonly byte[] _buf = new byte[MaxReplyLine];
+        private int _start, _end;
+
+        public async Task SendAsync(string text, CancellationToken ct)
+        {
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(text), ct).ConfigureAwait(false);
+            await stream.FlushAsync(ct).ConfigureAwait(false);
+        }
+
+        public async Task<Reply> CommandAsync(string command, CancellationToken ct)
+        {
+            await SendAsync(command + "\r\n", ct).ConfigureAwait(false);
+            return await ReadAsync(ct).ConfigureAwait(false);
+        }
+
+        public async Task TryQuitAsync(CancellationToken ct)
+        {
+            try { await CommandAsync("QUIT", ct).ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException)
+            {
+                // The message is delivered; a server that drops the line at QUIT changes nothing.
+            }
+        }
+
+        /// <summary>Streams the message with dot-stuffing (RFC 5321 §4.5.2), then CRLF.CRLF.</summary>
+        public async Task SendDataAsync(Stream content, CancellationToken ct)
+        {
+            var input = new byte[64 * 1024];
+            var output = new byte[2 * input.Length + 8];
+            bool lineStart = true;
+            byte last = (byte)'\n', beforeLast = (byte)'\r';
+            int n;
+            while ((n = await content.ReadAsync(input, ct).ConfigureAwait(false)) > 0)
+            {
+                int o = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    byte b = input[i];
+                    if (lineStart && b == (byte)'.') output[o++] = (byte)'.';
+                    output[o++] = b;
+                    lineStart = b == (byte)'\n';
+                    beforeLast = last;
+                    last = b;
+                }
+                await stream.WriteAsync(output.AsMemory(0, o), ct).ConfigureAwait(false);
+            }
+            bool endsWithCrlf = beforeLast == (byte)'\r' && last == (byte)'\n';
+            await stream.WriteAsync(endsWithCrlf ? ".\r\n"u8.ToArray() : "\r\n.\r\n"u8.ToArray(), ct).ConfigureAwait(false);
+            await stream.FlushAsync(ct).ConfigureAwait(false);
+        }
+
+        public async Task<Reply> ReadAsync(CancellationToken ct)
+        {
+            var lines = new List<string>();
+            int code = 0;
+            while (true)
+            {
+                var line = await ReadLineAsync(ct).ConfigureAwait(false);
+                if (line.Length < 3 || !int.TryParse(line.AsSpan(0, 3), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int c) || c is < 200 or > 599)
+                    throw new InvalidDataException("Malformed SMTP reply.");
+                if (code != 0 && c != code) throw new InvalidDataException("Inconsistent multi-line SMTP reply.");
+                code = c;
+                lines.Add(line.Length > 4 ? line[4..] : "");
+                if (lines.Count > MaxReplyLines) throw new InvalidDataException("SMTP reply too long.");
+                if (line.Length == 3 || line[3] == ' ') return new Reply(code, lines);
+                if (line[3] != '-') throw new InvalidDataException("Malformed SMTP reply.");
+            }
+        }
+
+        private async Task<string> ReadLineAsync(CancellationToken ct)
+        {
+            while (true)
+            {
+                int lf = Array.IndexOf(_buf, (byte)'\n', _start, _end - _start);
+                if (lf >= 0)
+                {
+                    var line = Encoding.UTF8.GetString(_buf, _start, lf - _start).TrimEnd('\r');
+                    _start = lf + 1;
+                    return line;
+                }
+                if (_start > 0)
+                {
+                    Buffer.BlockCopy(_buf, _start, _buf, 0, _end - _start);
+                    _end -= _start;
+                    _start = 0;
+                }
+                if (_end == _buf.Length) throw new InvalidDataException("SMTP reply line too long.");
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                cts.CancelAfter(timeout);
+                int n;
+                try
+                {
+                    n = await stream.ReadAsync(_buf.AsMemory(_end), cts.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    throw new TimeoutException("SMTP reply timed out.");
+                }
+                if (n == 0) throw new IOException("Connection closed by the smarthost.");
+                _end += n;
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+using System.Net;
+using System.Net.Sockets;
+using Veil.Mail.Spool;
+
+namespace Veil.Mail.Smtp;
+
+/// <summary>
+/// The SMTP server engine (RFC 5321 with SIZE, 8BITMIME, PIPELINING, SMTPUTF8, ENHANCEDSTATUSCODES
+/// and STARTTLS). It knows no module: recipients are decided by an <see cref="IRecipientResolver"/>,
+/// accepted messages go durably into an <see cref="ISpool"/> before the client hears <c>250</c>.
+/// </summary>
+/// <remarks>
+/// Two ways to host it: <see cref="Listen"/> runs its own accept loop on a socket; or a host that owns
+/// the sockets (a Kestrel connection handler) calls <see cref="HandleConnectionAsync"/> per
+/// connection with its stream. Connection caps apply in both, since they live here.
+/// </remarks>
+public sealed class SmtpServer
+{
+    private readonly SmtpServerOptions _options;
+    private readonly IRecipientResolver _resolver;
+    private readonly ISpool _spool;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<IPAddress, int> _perIp = [];
+    private readonly Lock _gate = new();
+    private int _connections;
+
+    /// <summary>Creates the engine; <paramref name="options"/> are validated here.</summary>
+    public SmtpServer(SmtpServerOptions options, IRecipientResolver resolver, ISpool spool, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(resolver);
+        ArgumentNullException.ThrowIfNull(spool);
+        ArgumentNullException.ThrowIfNull(time);
+        options.Validate();
+        _options = options;
+        _resolver = resolver;
+        _spool = spool;
+        _time = time;
+    }
+
+    /// <summary>Connections currently being served.</summary>
+    public int ActiveConnections => Volatile.Read(ref _connections);
+
+    /// <summary>
+    /// Serves one SMTP session on <paramref name="stream"/> until the client quits, the connection
+    /// drops, a timeout fires, or <paramref name="cancellationToken"/> is cancelled (answered
+    /// <c>421 4.3.2</c>). Network failures end the session quietly; the stream is disposed.
+    /// </summary>
+    /// <param name="stream">The connection; STARTTLS wraps it in an <see cref="System.Net.Security.SslStream"/>.</param>
+    /// <param name="remoteAddress">The client address, for the per-IP cap; <see langword="null"/> if unknown.</param>
+    /// <param name="cancellationToken">Host shutdown.</param>
+    public async Task HandleConnectionAsync(Stream stream, IPAddress? remoteAddress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        await using (stream.ConfigureAwait(false))
+        {
+            if (!TryEnter(remoteAddress))
+            {
+                await RefuseAsync(stream).ConfigureAwait(false);
+                return;
+            }
+            try
+            {
+                var session = new SmtpSession(stream, _options, _resolver, _spool, _time);
+                await session.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                // The client went away mid-session: nothing to answer, nothing was acknowledged.
+            }
+            finally
+            {
+                Leave(remoteAddress);
+            }
+        }
+    }
+
+    /// <summary>Binds <paramref name="endPoint"/> (port 0 picks a free one) and starts accepting connections.</summary>
+    public SmtpListener Listen(IPEndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(endPoint);
+            socket.Listen(512);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return new SmtpListener(this, socket);
+    }
+
+    private bool TryEnter(IPAddress? ip)
+    {
+        lock (_gate)
+        {
+            if (_connections >= _options.MaxConnections) return false;
+            if (ip is not null)
+            {
+                _perIp.TryGetValue(ip, out int n);
+                if (n >= _options.MaxConnectionsPerIp) return false;
+                _perIp[ip] = n + 1;
+            }
+            _connections++;
+            return true;
+        }
+    }
+
+    private void Leave(IPAddress? ip)
+    {
+        lock (_gate)
+        {
+            _connections--;
+            if (ip is null) return;
+            if (_perIp.TryGetValue(ip, out int n) && n > 1) _perIp[ip] = n - 1;
+            else _perIp.Remove(ip);
+        }
+    }
+
+    private async Task RefuseAsync(Stream stream)
+    {
+        using var timer = new CancellationTokenSource(TimeSpan.FromSeconds(10), _time);
+        try
+        {
+            await stream.WriteAsync("421 4.7.0 Too many connections, try again later\r\n"u8.ToArray(), timer.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The refused client is already gone.
+        }
+    }
+}
+
+/// <summary>The engine's own accept loop on a bound socket; dispose to stop it and end all sessions.</summary>
+public sealed class SmtpListener : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly HashSet<Task> _sessions = [];
+    private readonly Lock _lock = new();
+
+    internal SmtpListener(SmtpServer server, Socket socket)
+    {
+        _socket = socket;
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        _loop = AcceptLoopAsync(server);
+    }
+
+    /// <summary>The bound address and port.</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    private async Task AcceptLoopAsync(SmtpServer server)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { break; }
+            catch (ObjectDisposedException) { break; }
+            catch (SocketException) { continue; } // a connection reset before accept completed
+            var remote = (client.RemoteEndPoint as IPEndPoint)?.Address;
+            var task = Task.Run(() => server.HandleConnectionAsync(new NetworkStream(client, ownsSocket: true), remote, _stop.Token));
+            lock (_lock) _sessions.Add(task);
+            _ = task.ContinueWith(t => { lock (_lock) _sessions.Remove(t); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Stops accepting, tells open sessions <c>421</c>, and waits for them to end.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        await _loop.ConfigureAwait(false);
+        Task[] open;
+        lock (_lock) open = [.. _sessions];
+        await Task.WhenAll(open).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}

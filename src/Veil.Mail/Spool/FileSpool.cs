@@ -1,0 +1,197 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using Veil.Mail.Smtp;
+
+namespace Veil.Mail.Spool;
+
+/// <summary>
+/// The spool as files under <c>&lt;data&gt;/spool</c>: one file per message,
+/// <c>&lt;id&gt;.msg</c>, written first under <c>spool/tmp</c>, fsynced, renamed into place, and the
+/// directory fsynced (see <see cref="DirectorySync"/>). A file in <c>spool/</c> is therefore complete
+/// or absent; leftovers in <c>spool/tmp</c> were never answered 250 and are deleted at start.
+/// </summary>
+/// <remarks>
+/// File format (version 1): the 10 ASCII bytes <c>VEILSPOOL1</c>, a 4-byte big-endian length, that many
+/// bytes of UTF-8 JSON envelope, then the message's raw bytes exactly as received after dot-unstuffing.
+/// The spool holds message content in clear while it waits for its sink: the directory must be on
+/// the server's own disk with mode 0700 (set here on Unix).
+/// </remarks>
+public sealed class FileSpool : ISpool
+{
+    private static ReadOnlySpan<byte> Magic => "VEILSPOOL1"u8;
+    private const string Extension = ".msg";
+    private readonly string _dir;
+    private readonly string _tmp;
+
+    /// <summary>Opens (creating if needed) the spool under <paramref name="dataDirectory"/>/spool.</summary>
+    public FileSpool(string dataDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        _dir = Path.GetFullPath(Path.Combine(dataDirectory, "spool"));
+        _tmp = Path.Combine(_dir, "tmp");
+        CreatePrivateDirectory(_dir);
+        CreatePrivateDirectory(_tmp);
+        foreach (var stale in Directory.EnumerateFiles(_tmp)) File.Delete(stale);
+    }
+
+    /// <summary>The spool directory (<c>&lt;data&gt;/spool</c>).</summary>
+    public string DirectoryPath => _dir;
+
+    /// <summary>Raised after a message was committed, so a dispatcher can wake without polling.</summary>
+    public event EventHandler? Committed;
+
+    /// <inheritdoc/>
+    public async ValueTask<ISpoolWriter> BeginAsync(SmtpEnvelope envelope, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var id = SpoolId.New();
+        var tmpPath = Path.Combine(_tmp, id.Value + ".tmp");
+        var stream = new FileStream(tmpPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous);
+        try
+        {
+            byte[] json = SerializeEnvelope(envelope);
+            byte[] header = new byte[Magic.Length + 4];
+            Magic.CopyTo(header);
+            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(Magic.Length), json.Length);
+            await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(json, cancellationToken).ConfigureAwait(false);
+            return new Writer(this, id, tmpPath, stream);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            File.Delete(tmpPath);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<SpooledMessage>> PendingAsync(CancellationToken cancellationToken)
+    {
+        var list = new List<SpooledMessage>();
+        foreach (var path in Directory.EnumerateFiles(_dir, "*" + Extension))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (!SpoolId.IsValid(name)) continue;
+            try
+            {
+                await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.Asynchronous);
+                var (envelope, offset) = await ReadHeaderAsync(fs, cancellationToken).ConfigureAwait(false);
+                list.Add(new SpooledMessage(new SpoolId(name), envelope, fs.Length - offset));
+            }
+            catch (FileNotFoundException)
+            {
+                // Completed by another worker between listing and opening.
+            }
+        }
+        list.Sort((a, b) => a.Envelope.ReceivedAt.CompareTo(b.Envelope.ReceivedAt));
+        return list;
+    }
+
+    /// <inheritdoc/>
+    public Stream OpenContent(SpoolId id)
+    {
+        var fs = new FileStream(PathOf(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.Asynchronous);
+        try
+        {
+            Span<byte> head = stackalloc byte[Magic.Length + 4];
+            fs.ReadExactly(head);
+            if (!head[..Magic.Length].SequenceEqual(Magic)) throw new InvalidDataException("Not a Veil spool file.");
+            int len = BinaryPrimitives.ReadInt32BigEndian(head[Magic.Length..]);
+            fs.Position = Magic.Length + 4 + len;
+            return fs;
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask CompleteAsync(SpoolId id, CancellationToken cancellationToken)
+    {
+        File.Delete(PathOf(id));
+        DirectorySync.Fsync(_dir);
+        return ValueTask.CompletedTask;
+    }
+
+    private string PathOf(SpoolId id) => Path.Combine(_dir, id.Value + Extension);
+
+    private static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+        else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private static byte[] SerializeEnvelope(SmtpEnvelope e)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteString("from", e.ReversePath);
+            w.WriteStartArray("to");
+            foreach (var r in e.Recipients) w.WriteStringValue(r);
+            w.WriteEndArray();
+            w.WriteBoolean("8bitmime", e.EightBitMime);
+            w.WriteBoolean("smtputf8", e.SmtpUtf8);
+            w.WriteString("received", e.ReceivedAt);
+            w.WriteEndObject();
+        }
+        return ms.ToArray();
+    }
+
+    private static async ValueTask<(SmtpEnvelope Envelope, long Offset)> ReadHeaderAsync(FileStream fs, CancellationToken ct)
+    {
+        byte[] head = new byte[Magic.Length + 4];
+        await fs.ReadExactlyAsync(head, ct).ConfigureAwait(false);
+        if (!head.AsSpan(0, Magic.Length).SequenceEqual(Magic)) throw new InvalidDataException("Not a Veil spool file.");
+        int len = BinaryPrimitives.ReadInt32BigEndian(head.AsSpan(Magic.Length));
+        if (len is < 2 or > 1024 * 1024) throw new InvalidDataException("Corrupt spool envelope length.");
+        byte[] json = new byte[len];
+        await fs.ReadExactlyAsync(json, ct).ConfigureAwait(false);
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        var to = root.GetProperty("to").EnumerateArray().Select(x => x.GetString() ?? "").ToArray();
+        var env = new SmtpEnvelope(
+            root.GetProperty("from").GetString() ?? "",
+            to,
+            root.GetProperty("8bitmime").GetBoolean(),
+            root.GetProperty("smtputf8").GetBoolean(),
+            root.GetProperty("received").GetDateTimeOffset());
+        return (env, head.Length + len);
+    }
+
+    private sealed class Writer(FileSpool spool, SpoolId id, string tmpPath, FileStream stream) : ISpoolWriter
+    {
+        private bool _committed;
+        private bool _disposed;
+
+        public ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+            stream.WriteAsync(bytes, cancellationToken);
+
+        public async ValueTask<SpoolId> CommitAsync(CancellationToken cancellationToken)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            stream.Flush(flushToDisk: true); // fsync: the bytes are on disk before the rename makes them visible
+            await stream.DisposeAsync().ConfigureAwait(false);
+            File.Move(tmpPath, spool.PathOf(id));
+            DirectorySync.Fsync(spool._dir); // the rename itself is durable before we answer 250
+            _committed = true;
+            _disposed = true;
+            spool.Committed?.Invoke(spool, EventArgs.Empty);
+            return id;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            await stream.DisposeAsync().ConfigureAwait(false);
+            if (!_committed) File.Delete(tmpPath);
+        }
+    }
+}

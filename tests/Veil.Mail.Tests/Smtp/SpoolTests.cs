@@ -1,0 +1,80 @@
+using Veil.Mail.Spool;
+
+namespace Veil.Mail.Tests.Smtp;
+
+public sealed class SpoolTests
+{
+    private static async Task SendOneAsync(SmtpTestHost host, string body)
+    {
+        using var c = await host.ConnectAsync();
+        await c.ReadReplyAsync();
+        await c.CommandAsync("EHLO c.test");
+        await c.CommandAsync("MAIL FROM:<a@b.test>");
+        await c.CommandAsync("RCPT TO:<alias@veil.test>");
+        await c.CommandAsync("DATA");
+        await c.SendAsync(body + ".\r\n");
+        Assert.StartsWith("250 2.0.0", await c.ReadReplyAsync());
+    }
+
+    [Fact]
+    public async Task AcceptedMessage_IsPendingExactlyOnce_InANewEngineOnTheSameDirectory()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var first = SmtpTestHost.Start(dataDir: dir);
+        await SendOneAsync(first, "Subject: survive\r\n\r\nbody\r\n");
+        // Simulate a crash after 250: no completion, no cleanup, a fresh engine and spool on the same dir.
+        await using var second = SmtpTestHost.Start(dataDir: dir);
+        var pending = await second.Spool.PendingAsync(CancellationToken.None);
+        Assert.Single(pending);
+        Assert.Equal("a@b.test", pending[0].Envelope.ReversePath);
+        Assert.Equal("Subject: survive\r\n\r\nbody\r\n"u8.ToArray(), await second.SingleSpooledBytesAsync());
+    }
+
+    [Fact]
+    public async Task UncommittedWrite_IsNeverPending_AndIsCleanedAtStart()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        var writer = await spool.BeginAsync(new("a@b.test", ["x@veil.test"], false, false, DateTimeOffset.UnixEpoch), CancellationToken.None);
+        await writer.WriteAsync("partial"u8.ToArray(), CancellationToken.None);
+        Assert.Empty(await spool.PendingAsync(CancellationToken.None));
+        // A crash leaves the temp file; the next start removes it.
+        var reopened = new FileSpool(dir);
+        Assert.Empty(Directory.GetFiles(Path.Combine(reopened.DirectoryPath, "tmp")));
+        Assert.Empty(await reopened.PendingAsync(CancellationToken.None));
+        await writer.DisposeAsync();
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Dispatcher_RemovesOnlyWhatTheSinkAcknowledged()
+    {
+        await using var host = SmtpTestHost.Start();
+        await SendOneAsync(host, "Subject: one\r\n\r\n1\r\n");
+        var sink = new RecordingSink { Result = SinkResult.RetryLater };
+        using var dispatcher = new SpoolDispatcher(host.Spool, sink, TimeProvider.System, TimeSpan.FromMinutes(1));
+
+        Assert.Equal(0, await dispatcher.DrainOnceAsync(CancellationToken.None));
+        Assert.Single(await host.Spool.PendingAsync(CancellationToken.None));
+
+        sink.Result = SinkResult.Done;
+        Assert.Equal(1, await dispatcher.DrainOnceAsync(CancellationToken.None));
+        Assert.Empty(await host.Spool.PendingAsync(CancellationToken.None));
+        Assert.Equal(2, sink.Seen.Count);
+        Assert.Equal("Subject: one\r\n\r\n1\r\n"u8.ToArray(), sink.Seen[1]);
+    }
+
+    private sealed class RecordingSink : IMessageSink
+    {
+        public SinkResult Result { get; set; }
+        public List<byte[]> Seen { get; } = [];
+
+        public async ValueTask<SinkResult> ProcessAsync(SpooledMessage message, Stream content, CancellationToken cancellationToken)
+        {
+            using var ms = new MemoryStream();
+            await content.CopyToAsync(ms, cancellationToken);
+            Seen.Add(ms.ToArray());
+            return Result;
+        }
+    }
+}
