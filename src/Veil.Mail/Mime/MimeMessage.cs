@@ -1,0 +1,123 @@
+// A parsed message (RFC 5322 + MIME). Parsing never throws on any input; problems are reported as Defects.
+// The body structure follows RFC 8621 §4.1.4 (JMAP's textBody/htmlBody/attachments algorithm), which is also
+// what the corpus oracles (stalwart mail-parser) implement.
+namespace Veil.Mail.Mime;
+
+/// <summary>A parsed message: the top-level entity, the defects found, and the source it slices.</summary>
+public sealed class MimeMessage
+{
+    private MimeMessage(ReadOnlyMemory<byte> source, MimeEntity root, IReadOnlyList<MimeDefect> defects, MimeLimits limits)
+    {
+        Source = source;
+        Root = root;
+        Defects = defects;
+        Limits = limits;
+    }
+
+    /// <summary>The bytes this message was parsed from (not copied: keep them unchanged while the message is used).</summary>
+    public ReadOnlyMemory<byte> Source { get; }
+
+    /// <summary>The top-level entity.</summary>
+    public MimeEntity Root { get; }
+
+    /// <summary>Defects found while parsing, in source order of discovery (at most 1,000).</summary>
+    public IReadOnlyList<MimeDefect> Defects { get; }
+
+    /// <summary>The limits the message was parsed with.</summary>
+    public MimeLimits Limits { get; }
+
+    /// <summary>Parses a message. Never throws for any input: malformed structure and exceeded limits become defects.</summary>
+    /// <param name="source">The raw message (CRLF or bare LF line endings).</param>
+    /// <param name="limits">Bounds; <see cref="MimeLimits.Default"/> when null.</param>
+    public static MimeMessage Parse(ReadOnlyMemory<byte> source, MimeLimits? limits = null)
+    {
+        limits ??= MimeLimits.Default;
+        var parser = new MimeParser(source, limits);
+        var root = parser.ParseRoot();
+        return new MimeMessage(source, root, parser.Defects, limits);
+    }
+
+    /// <summary>
+    /// Classifies the leaf parts as RFC 8621 §4.1.4 does: text/plain and text/html bodies, and attachments.
+    /// Encapsulated messages are attachments; their parts are not descended into.
+    /// </summary>
+    public MimeBodyStructure GetBodyStructure()
+    {
+        var text = new List<MimeEntity>();
+        var html = new List<MimeEntity>();
+        var attachments = new List<MimeEntity>();
+        Walk([Root], "mixed", false, text, html, attachments);
+        return new MimeBodyStructure(text ?? [], html ?? [], attachments);
+    }
+
+    private static void Walk(IReadOnlyList<MimeEntity> parts, string multipartType, bool inAlternative, List<MimeEntity>? text, List<MimeEntity>? html, List<MimeEntity> attachments)
+    {
+        var textLength = text?.Count ?? -1;
+        var htmlLength = html?.Count ?? -1;
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var part = parts[i];
+            var type = part.ContentType.Value;
+            var inlineMedia = type.StartsWith("image/", StringComparison.Ordinal) || type.StartsWith("audio/", StringComparison.Ordinal) || type.StartsWith("video/", StringComparison.Ordinal);
+            var isInline = !part.IsAttachmentDisposition
+                && (type is "text/plain" or "text/html" || inlineMedia)
+                && (i == 0 || (multipartType != "related" && (inlineMedia || part.FileName is null)));
+            if (part.IsMultipart)
+            {
+                var sub = part.ContentType.MediaSubtype;
+                Walk(part.Children, sub, inAlternative || sub == "alternative", text, html, attachments);
+            }
+            else if (isInline)
+            {
+                if (multipartType == "alternative")
+                {
+                    (type switch { "text/plain" => text, "text/html" => html, _ => attachments })?.Add(part);
+                    continue;
+                }
+
+                if (inAlternative)
+                {
+                    if (type == "text/plain")
+                    {
+                        html = null;
+                    }
+
+                    if (type == "text/html")
+                    {
+                        text = null;
+                    }
+                }
+
+                text?.Add(part);
+                html?.Add(part);
+                if ((text is null || html is null) && inlineMedia)
+                {
+                    attachments.Add(part);
+                }
+            }
+            else
+            {
+                attachments.Add(part);
+            }
+        }
+
+        if (multipartType == "alternative" && text is not null && html is not null)
+        {
+            if (textLength == text.Count && htmlLength != html.Count)
+            {
+                text.AddRange(html.Skip(htmlLength));
+            }
+
+            if (htmlLength == html.Count && textLength != text.Count)
+            {
+                html.AddRange(text.Skip(textLength));
+            }
+        }
+    }
+}
+
+/// <summary>The RFC 8621 reading of a message: which parts to show as text, as HTML, and which are attachments.</summary>
+/// <param name="TextBody">Parts to show when displaying as plain text.</param>
+/// <param name="HtmlBody">Parts to show when displaying as HTML.</param>
+/// <param name="Attachments">Everything else (and inline media when no rich body shows it).</param>
+public sealed record MimeBodyStructure(IReadOnlyList<MimeEntity> TextBody, IReadOnlyList<MimeEntity> HtmlBody, IReadOnlyList<MimeEntity> Attachments);

@@ -1,0 +1,331 @@
+// The bounded MIME parser (RFC 5322 §2.1–2.2, RFC 2045 §3–6, RFC 2046 §5.1). One pass per nesting level over the
+// byte source; no copies of bodies. Tolerates bare LF, missing separators and boundaries (reported as defects)
+// and stops descending at the configured limits. It never throws on any input.
+namespace Veil.Mail.Mime;
+
+internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
+{
+    private readonly List<MimeDefect> _defects = [];
+    private readonly HashSet<MimeDefectKind> _onceKinds = [];
+    private int _parts;
+
+    internal IReadOnlyList<MimeDefect> Defects => _defects;
+
+    internal MimeEntity ParseRoot()
+    {
+        var span = source.Span;
+        var lf = span.IndexOf((byte)'\n');
+        while (lf >= 0)
+        {
+            if (lf == 0 || span[lf - 1] != (byte)'\r')
+            {
+                Report(MimeDefectKind.BareLineFeed, lf);
+                break;
+            }
+
+            var next = span[(lf + 1)..].IndexOf((byte)'\n');
+            lf = next < 0 ? -1 : lf + 1 + next;
+        }
+
+        var tooBig = source.Length > limits.MaxTotalSize;
+        if (tooBig)
+        {
+            Report(MimeDefectKind.TotalSizeExceeded, 0);
+        }
+
+        return ParseEntity(0, source.Length, 0, "text/plain", null, descend: !tooBig);
+    }
+
+    private void Report(MimeDefectKind kind, int offset, bool once = false)
+    {
+        if (once && !_onceKinds.Add(kind))
+        {
+            return;
+        }
+
+        if (_defects.Count < 1000)
+        {
+            _defects.Add(new MimeDefect(kind, offset));
+        }
+    }
+
+    private MimeEntity ParseEntity(int start, int end, int depth, string defaultType, MimeEntity? parent, bool descend = true)
+    {
+        _parts++;
+        var headers = ParseHeaders(start, end, out var headerEnd, out var bodyStart);
+        var entity = new MimeEntity(source, start, headerEnd, bodyStart, end, headers, parent);
+        var contentType = entity.GetHeader("Content-Type");
+        entity.ContentType = MimeParameterizedValue.ParseContentType(contentType?.Value, defaultType);
+        if (!entity.ContentType.IsValid)
+        {
+            Report(MimeDefectKind.InvalidContentType, contentType?.Offset ?? start);
+        }
+
+        var disposition = entity.GetHeader("Content-Disposition");
+        if (disposition is not null)
+        {
+            entity.ContentDisposition = MimeParameterizedValue.ParseDisposition(disposition.Value);
+        }
+
+        var cte = entity.GetHeader("Content-Transfer-Encoding");
+        entity.TransferEncoding = TransferEncodingCodec.Parse(cte?.Value, out var cteValid);
+        if (!cteValid)
+        {
+            Report(MimeDefectKind.InvalidTransferEncoding, cte?.Offset ?? start);
+        }
+
+        if (!descend)
+        {
+            return entity;
+        }
+
+        var type = entity.ContentType;
+        var identity = entity.TransferEncoding is MimeTransferEncoding.SevenBit or MimeTransferEncoding.EightBit or MimeTransferEncoding.Binary;
+        if (type.MediaType == "multipart")
+        {
+            var boundary = type["boundary"];
+            if (string.IsNullOrEmpty(boundary))
+            {
+                Report(MimeDefectKind.NoBoundaryInMultipart, contentType?.Offset ?? start);
+            }
+            else if (depth >= limits.MaxDepth)
+            {
+                Report(MimeDefectKind.DepthLimitExceeded, bodyStart);
+            }
+            else
+            {
+                ParseMultipart(entity, boundary, depth, type.MediaSubtype == "digest" ? "message/rfc822" : "text/plain");
+            }
+        }
+        else if (type.Value is "message/rfc822" or "message/global" && identity && bodyStart < end)
+        {
+            if (depth >= limits.MaxDepth)
+            {
+                Report(MimeDefectKind.DepthLimitExceeded, bodyStart);
+            }
+            else if (_parts >= limits.MaxParts)
+            {
+                Report(MimeDefectKind.PartLimitExceeded, bodyStart, once: true);
+            }
+            else
+            {
+                entity.EncapsulatedMessage = ParseEntity(bodyStart, end, depth + 1, "text/plain", entity);
+            }
+        }
+
+        return entity;
+    }
+
+    private List<MimeHeader> ParseHeaders(int start, int end, out int headerEnd, out int bodyStart)
+    {
+        var span = source.Span;
+        var headers = new List<MimeHeader>();
+        var pos = start;
+        var fieldStart = -1;
+        var fieldNameLength = 0;
+        var countReported = false;
+
+        void Close(int fieldEnd)
+        {
+            if (fieldStart < 0)
+            {
+                return;
+            }
+
+            if (headers.Count >= limits.MaxHeaderCount)
+            {
+                if (!countReported)
+                {
+                    Report(MimeDefectKind.HeaderCountLimitExceeded, fieldStart);
+                    countReported = true;
+                }
+            }
+            else
+            {
+                if (fieldEnd - fieldStart > limits.MaxHeaderLineLength)
+                {
+                    Report(MimeDefectKind.HeaderLineTooLong, fieldStart);
+                }
+
+                var name = MimeHeader.AsciiName(source.Span.Slice(fieldStart, fieldNameLength));
+                headers.Add(new MimeHeader(name, source[fieldStart..fieldEnd], fieldStart, limits.MaxHeaderLineLength));
+            }
+
+            fieldStart = -1;
+        }
+
+        while (pos < end)
+        {
+            var lf = span[pos..end].IndexOf((byte)'\n');
+            var next = lf < 0 ? end : pos + lf + 1;
+            var lineEnd = lf < 0 ? end : pos + lf;
+            if (lineEnd > pos && span[lineEnd - 1] == (byte)'\r')
+            {
+                lineEnd--;
+            }
+
+            var line = span[pos..lineEnd];
+            if (line.Length == 0)
+            {
+                Close(pos);
+                headerEnd = pos;
+                bodyStart = next;
+                return headers;
+            }
+
+            if (line[0] is (byte)' ' or (byte)'\t')
+            {
+                if (fieldStart >= 0)
+                {
+                    pos = next;
+                    continue;
+                }
+
+                Report(MimeDefectKind.FirstHeaderLineIsContinuation, pos);
+                headerEnd = pos;
+                bodyStart = pos;
+                return headers;
+            }
+
+            var nameLength = FieldNameLength(line);
+            if (nameLength < 0)
+            {
+                // Not a header field: the header block ended without its empty separator line.
+                Close(pos);
+                Report(MimeDefectKind.MissingHeaderBodySeparator, pos);
+                headerEnd = pos;
+                bodyStart = pos;
+                return headers;
+            }
+
+            Close(pos);
+            fieldStart = pos;
+            fieldNameLength = nameLength;
+            pos = next;
+        }
+
+        Close(end);
+        headerEnd = end;
+        bodyStart = end;
+        return headers;
+    }
+
+    /// <summary>Length of the field name if the line is "name[WSP]:…", else -1.</summary>
+    private static int FieldNameLength(ReadOnlySpan<byte> line)
+    {
+        var i = 0;
+        while (i < line.Length && line[i] > 32 && line[i] < 127 && line[i] != (byte)':')
+        {
+            i++;
+        }
+
+        if (i == 0)
+        {
+            return -1;
+        }
+
+        var nameEnd = i;
+        while (i < line.Length && line[i] is (byte)' ' or (byte)'\t')
+        {
+            i++;
+        }
+
+        return i < line.Length && line[i] == (byte)':' ? nameEnd : -1;
+    }
+
+    private void ParseMultipart(MimeEntity entity, string boundary, int depth, string childDefault)
+    {
+        var span = source.Span;
+        var delimiter = System.Text.Encoding.UTF8.GetBytes("--" + boundary);
+        var end = entity.End;
+        var pos = entity.BodyStart;
+        var partStart = -1;
+        var closed = false;
+        while (pos < end)
+        {
+            var lf = span[pos..end].IndexOf((byte)'\n');
+            var next = lf < 0 ? end : pos + lf + 1;
+            var line = span[pos..(lf < 0 ? end : pos + lf)];
+            if (line.StartsWith(delimiter) && IsDelimiterTail(line[delimiter.Length..], out var isClose))
+            {
+                if (partStart >= 0)
+                {
+                    if (!AddPart(entity, partStart, LineStartBeforeBreak(partStart, pos), depth, childDefault))
+                    {
+                        return;
+                    }
+                }
+
+                if (isClose)
+                {
+                    closed = true;
+                    break;
+                }
+
+                partStart = next;
+            }
+
+            pos = next;
+        }
+
+        if (partStart < 0)
+        {
+            Report(MimeDefectKind.StartBoundaryNotFound, entity.BodyStart);
+            return;
+        }
+
+        if (!closed)
+        {
+            Report(MimeDefectKind.CloseBoundaryNotFound, end);
+            AddPart(entity, partStart, end, depth, childDefault);
+        }
+    }
+
+    private bool AddPart(MimeEntity entity, int start, int end, int depth, string childDefault)
+    {
+        if (_parts >= limits.MaxParts)
+        {
+            Report(MimeDefectKind.PartLimitExceeded, start, once: true);
+            return false;
+        }
+
+        entity.AddChild(ParseEntity(start, Math.Max(start, end), depth + 1, childDefault, entity));
+        return true;
+    }
+
+    /// <summary>The CRLF (or LF) before a delimiter line belongs to the delimiter (RFC 2046 §5.1.1).</summary>
+    private int LineStartBeforeBreak(int partStart, int delimiterLine)
+    {
+        var span = source.Span;
+        var end = delimiterLine;
+        if (end > partStart && span[end - 1] == (byte)'\n')
+        {
+            end--;
+            if (end > partStart && span[end - 1] == (byte)'\r')
+            {
+                end--;
+            }
+        }
+
+        return end;
+    }
+
+    private static bool IsDelimiterTail(ReadOnlySpan<byte> tail, out bool isClose)
+    {
+        isClose = tail.StartsWith("--"u8);
+        if (isClose)
+        {
+            tail = tail[2..];
+        }
+
+        foreach (var b in tail)
+        {
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

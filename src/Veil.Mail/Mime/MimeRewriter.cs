@@ -1,0 +1,264 @@
+// Writes a parsed message back, replacing chosen bodies or header fields and copying every other byte from the
+// source: untouched entities, preambles, delimiters and epilogues are written as the raw slices they were parsed from.
+using System.Buffers;
+using System.Text;
+
+namespace Veil.Mail.Mime;
+
+/// <summary>Edits to a parsed message that leave every byte outside the edited fields and bodies untouched.</summary>
+/// <param name="message">The parsed message; its source must stay unchanged while the rewriter is used.</param>
+public sealed class MimeRewriter(MimeMessage message)
+{
+    private readonly Dictionary<MimeEntity, byte[]> _bodies = [];
+    private readonly Dictionary<MimeEntity, List<(string Name, string? Value)>> _headerEdits = [];
+    private readonly HashSet<MimeEntity> _touched = [];
+
+    /// <summary>The message being rewritten.</summary>
+    public MimeMessage Message { get; } = message ?? throw new ArgumentNullException(nameof(message));
+
+    /// <summary>
+    /// Replaces an entity's body with <paramref name="content"/>, encoded in the entity's transfer encoding. A 7bit
+    /// entity whose new content is not 7-bit clean is switched to quoted-printable (its header is updated).
+    /// </summary>
+    /// <param name="entity">A leaf entity of <see cref="Message"/>.</param>
+    /// <param name="content">The new decoded content.</param>
+    public void ReplaceContent(MimeEntity entity, ReadOnlySpan<byte> content)
+    {
+        CheckLeaf(entity);
+        var eol = entity.LineEnding;
+        var encoding = entity.TransferEncoding;
+        if (encoding == MimeTransferEncoding.SevenBit && !IsSevenBitClean(content))
+        {
+            encoding = MimeTransferEncoding.QuotedPrintable;
+            SetHeader(entity, "Content-Transfer-Encoding", "quoted-printable");
+        }
+
+        var body = encoding switch
+        {
+            MimeTransferEncoding.Base64 => TransferEncodingCodec.EncodeBase64(content, eol),
+            MimeTransferEncoding.QuotedPrintable => TransferEncodingCodec.EncodeQuotedPrintable(content, eol),
+            MimeTransferEncoding.Other => throw new ArgumentException("The entity's transfer encoding cannot be written.", nameof(entity)),
+            _ => content.ToArray(),
+        };
+
+        // The source body ended without a trailing line break before the next delimiter; base64/QP output ends
+        // with one, which would add a blank line: drop it to keep the shape.
+        if (encoding is MimeTransferEncoding.Base64 && body.AsSpan().EndsWith(Encoding.ASCII.GetBytes(eol)) && !entity.RawBody.Span.EndsWith(Encoding.ASCII.GetBytes(eol)))
+        {
+            body = body[..^eol.Length];
+        }
+
+        _bodies[entity] = body;
+        Touch(entity);
+    }
+
+    /// <summary>
+    /// Replaces a text entity's body: encodes <paramref name="text"/> in the entity's charset (switching the
+    /// charset parameter to utf-8 when that charset cannot represent the text), then in its transfer encoding.
+    /// </summary>
+    /// <param name="entity">A leaf entity of <see cref="Message"/>.</param>
+    /// <param name="text">The new text.</param>
+    public void ReplaceText(MimeEntity entity, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        CheckLeaf(entity);
+        var charset = entity.ContentType["charset"];
+        var encoding = MimeCharsets.GetEncoding(charset);
+        byte[]? bytes = null;
+        if (encoding is not null && encoding.CodePage != 20127)
+        {
+            try
+            {
+                bytes = Encoding.GetEncoding(encoding.CodePage, EncoderFallback.ExceptionFallback, DecoderFallback.ReplacementFallback).GetBytes(text);
+            }
+            catch (EncoderFallbackException)
+            {
+                bytes = null;
+            }
+        }
+        else if (text.All(c => c < 128))
+        {
+            bytes = Encoding.ASCII.GetBytes(text);
+        }
+
+        if (bytes is null)
+        {
+            bytes = Encoding.UTF8.GetBytes(text);
+            SetHeader(entity, "Content-Type", entity.ContentType.ToHeaderValue("charset", "utf-8"));
+        }
+
+        ReplaceContent(entity, bytes);
+    }
+
+    /// <summary>Sets a header field: replaces the first field of that name in place, or adds it after the last field.</summary>
+    /// <param name="entity">An entity of <see cref="Message"/>.</param>
+    /// <param name="name">Field name.</param>
+    /// <param name="value">Unicode value; encoded (RFC 2047) and folded as needed.</param>
+    public void SetHeader(MimeEntity entity, string name, string value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(value);
+        Edits(entity).Add((name, value));
+    }
+
+    /// <summary>Removes every header field with this name.</summary>
+    /// <param name="entity">An entity of <see cref="Message"/>.</param>
+    /// <param name="name">Field name.</param>
+    public void RemoveHeader(MimeEntity entity, string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Edits(entity).Add((name, null));
+    }
+
+    /// <summary>The rewritten message.</summary>
+    public byte[] ToArray()
+    {
+        var output = new ArrayBufferWriter<byte>(Message.Source.Length + 1024);
+        Write(Message.Root, output);
+        if (Message.Root.End < Message.Source.Length)
+        {
+            output.Write(Message.Source.Span[Message.Root.End..]);
+        }
+
+        return output.WrittenSpan.ToArray();
+    }
+
+    private List<(string Name, string? Value)> Edits(MimeEntity entity)
+    {
+        CheckOwned(entity);
+        if (!_headerEdits.TryGetValue(entity, out var list))
+        {
+            list = [];
+            _headerEdits[entity] = list;
+        }
+
+        Touch(entity);
+        return list;
+    }
+
+    private void Touch(MimeEntity entity)
+    {
+        for (var e = entity; e is not null && _touched.Add(e); e = e.Parent)
+        {
+        }
+    }
+
+    private void CheckOwned(MimeEntity entity)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        var root = entity;
+        while (root.Parent is not null)
+        {
+            root = root.Parent;
+        }
+
+        if (!ReferenceEquals(root, Message.Root))
+        {
+            throw new ArgumentException("The entity does not belong to this message.", nameof(entity));
+        }
+    }
+
+    private void CheckLeaf(MimeEntity entity)
+    {
+        CheckOwned(entity);
+        if (entity.IsMultipart || entity.EncapsulatedMessage is not null)
+        {
+            throw new ArgumentException("Only a leaf entity's body can be replaced.", nameof(entity));
+        }
+    }
+
+    private static bool IsSevenBitClean(ReadOnlySpan<byte> content)
+    {
+        var lineLength = 0;
+        foreach (var b in content)
+        {
+            if (b >= 128 || b == 0)
+            {
+                return false;
+            }
+
+            lineLength = b == (byte)'\n' ? 0 : lineLength + 1;
+            if (lineLength > 998)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void Write(MimeEntity entity, ArrayBufferWriter<byte> output)
+    {
+        var source = entity.Source.Span;
+        if (!_touched.Contains(entity))
+        {
+            output.Write(source[entity.Start..entity.End]);
+            return;
+        }
+
+        WriteHeaders(entity, output);
+        output.Write(source[entity.HeaderEnd..entity.BodyStart]);
+        if (_bodies.TryGetValue(entity, out var body))
+        {
+            output.Write(body);
+            return;
+        }
+
+        var pos = entity.BodyStart;
+        IEnumerable<MimeEntity> inner = entity.EncapsulatedMessage is { } m ? [m] : entity.Children;
+        foreach (var child in inner)
+        {
+            output.Write(source[pos..child.Start]);
+            Write(child, output);
+            pos = child.End;
+        }
+
+        output.Write(source[pos..entity.End]);
+    }
+
+    private void WriteHeaders(MimeEntity entity, ArrayBufferWriter<byte> output)
+    {
+        var source = entity.Source.Span;
+        if (!_headerEdits.TryGetValue(entity, out var edits))
+        {
+            output.Write(source[entity.Start..entity.HeaderEnd]);
+            return;
+        }
+
+        // Last edit per name wins.
+        var final = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in edits)
+        {
+            final[name] = value;
+        }
+
+        var eol = entity.LineEnding;
+        var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var pos = entity.Start;
+        foreach (var header in entity.Headers)
+        {
+            // Bytes between fields (only skipped over-limit fields) are kept.
+            output.Write(source[pos..header.Offset]);
+            pos = header.Offset + header.Raw.Length;
+            if (!final.TryGetValue(header.Name, out var value))
+            {
+                output.Write(header.Raw.Span);
+                continue;
+            }
+
+            if (value is not null && written.Add(header.Name))
+            {
+                output.Write(Encoding.UTF8.GetBytes(EncodedWords.EncodeHeaderField(header.Name, value, eol) + eol));
+            }
+        }
+
+        output.Write(source[pos..entity.HeaderEnd]);
+        foreach (var (name, value) in final)
+        {
+            if (value is not null && !written.Contains(name))
+            {
+                output.Write(Encoding.UTF8.GetBytes(EncodedWords.EncodeHeaderField(name, value, eol) + eol));
+            }
+        }
+    }
+}
