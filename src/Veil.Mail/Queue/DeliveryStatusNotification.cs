@@ -82,7 +82,8 @@ internal static partial class DeliveryStatusNotification
         s.Append("Content-Description: Undelivered message headers").Append(Eol).Append(Eol);
 
         var head = Encoding.UTF8.GetBytes(s.ToString());
-        var tail = Encoding.ASCII.GetBytes("--" + boundary + "--" + Eol);
+        // The CRLF before a boundary belongs to the delimiter (RFC 2046 §5.1.1), so one more keeps the block's last line end.
+        var tail = Encoding.ASCII.GetBytes(Eol + "--" + boundary + "--" + Eol);
         var result = new byte[head.Length + report.OriginalHeaders.Length + tail.Length];
         head.CopyTo(result, 0);
         report.OriginalHeaders.CopyTo(result, head.Length);
