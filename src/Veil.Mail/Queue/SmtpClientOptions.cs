@@ -53,4 +53,11 @@ public sealed class SmtpClientOptions
 /// <param name="Permanent">The failure is a 5xx (give up, bounce) rather than a 4xx or network error (retry).</param>
 /// <param name="Reply">The deciding server reply, or a local error description.</param>
 /// <param name="RejectedRecipients">Recipients refused at RCPT, with their replies.</param>
-public sealed record SmtpDeliveryResult(bool Success, bool Permanent, string Reply, IReadOnlyList<KeyValuePair<string, string>> RejectedRecipients);
+public sealed record SmtpDeliveryResult(bool Success, bool Permanent, string Reply, IReadOnlyList<KeyValuePair<string, string>> RejectedRecipients)
+{
+    /// <summary>
+    /// The server answered 250 to the end of data: every recipient not in <see cref="RejectedRecipients"/>
+    /// has the message, even when <see cref="Success"/> is false because some were refused.
+    /// </summary>
+    public bool DataAccepted { get; init; }
+}

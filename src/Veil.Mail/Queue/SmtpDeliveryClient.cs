@@ -10,7 +10,7 @@ namespace Veil.Mail.Queue;
 /// LOGIN (RFC 4954), MAIL/RCPT/DATA pipelined when offered (RFC 2920). The message bytes go out
 /// unchanged except for dot-stuffing, and a final CRLF if the message lacks one (the terminator needs it).
 /// </summary>
-public sealed class SmtpDeliveryClient(SmtpClientOptions options)
+public sealed class SmtpDeliveryClient(SmtpClientOptions options) : IDeliveryTransport
 {
     private const int MaxReplyLine = 4096;
     private const int MaxReplyLines = 100;
@@ -134,7 +134,7 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options)
         var end = await conn.ReadAsync(ct).ConfigureAwait(false);
         await conn.TryQuitAsync(ct).ConfigureAwait(false);
         if (end.Code != 250) return new(false, end.Code >= 500, end.Text, rejected);
-        return new(rejected.Count == 0, rejected.Count > 0 && rejected.All(r => r.Value.StartsWith('5')), end.Text, rejected);
+        return new(rejected.Count == 0, rejected.Count > 0 && rejected.All(r => r.Value.StartsWith('5')), end.Text, rejected) { DataAccepted = true };
     }
 
     private static SmtpDeliveryResult Fail(Reply r) => new(false, r.Code is >= 500 and < 600, r.Text, []);

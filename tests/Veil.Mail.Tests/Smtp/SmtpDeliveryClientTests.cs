@@ -23,6 +23,8 @@ public sealed class SmtpDeliveryClientTests
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
                 if address.startswith("unknown"):
                     return "550 5.1.1 no such user"
+                if address.startswith("busy"):
+                    return "451 4.3.0 try again later"
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
             async def handle_DATA(self, server, session, envelope):
@@ -37,7 +39,7 @@ public sealed class SmtpDeliveryClientTests
         c.stop()
         """;
 
-    private static bool Available()
+    internal static bool Available()
     {
         bool present = File.Exists(Python) && Directory.Exists("/usr/lib/python3/dist-packages/aiosmtpd");
         if (!present)
@@ -46,7 +48,7 @@ public sealed class SmtpDeliveryClientTests
         return present;
     }
 
-    private sealed class Sink : IDisposable
+    internal sealed class Sink : IDisposable
     {
         private readonly Process _process;
         public int Port { get; }
@@ -70,6 +72,8 @@ public sealed class SmtpDeliveryClientTests
             if (_process.StandardOutput.ReadLine() != "READY")
                 throw new InvalidOperationException("aiosmtpd did not start: " + _process.StandardError.ReadToEnd());
         }
+
+        public string[] Files() => Directory.GetFiles(OutDir).Order(StringComparer.Ordinal).ToArray();
 
         public byte[] Single()
         {

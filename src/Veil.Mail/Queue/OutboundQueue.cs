@@ -1,0 +1,407 @@
+// The durable outbound queue under <data>/queue. Each message is two files:
+//   <id>.eml    the raw bytes, exactly as enqueued, never rewritten;
+//   <id>.state  JSON: envelope, per-recipient state, attempts, next attempt time (rewritten after each attempt).
+// Every write goes to queue/tmp, is fsynced, renamed into place, and the directory is fsynced, so a file in
+// queue/ is complete or absent. The .state file is the commit record: enqueue writes the .eml first and the
+// .state second; removal deletes the .state first. An .eml without a .state is therefore an enqueue that never
+// returned (or a removal half done) and is deleted at start.
+// Delivery is at-least-once: a crash after the smarthost said 250 and before the state was updated delivers
+// again after restart; a message leaves the queue only after every recipient is delivered or bounced.
+// Retries (RFC 5321 §4.5.4.1): FirstRetryDelay, doubling, capped at MaxRetryDelay; a last attempt at MaxAge,
+// then a DSN (RFC 3464) for every recipient not delivered, unless the reverse path is null (RFC 5321 §6.1).
+// The queue holds message content in clear while it waits: the directory is created mode 0700.
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Veil.Mail.Smtp;
+using Veil.Mail.Spool;
+
+namespace Veil.Mail.Queue;
+
+/// <summary>Where one recipient of a queued message stands.</summary>
+public enum QueuedRecipientState
+{
+    /// <summary>Not yet accepted by the smarthost; will be retried.</summary>
+    Pending,
+
+    /// <summary>Accepted by the smarthost.</summary>
+    Delivered,
+
+    /// <summary>Refused permanently, or given up after <see cref="OutboundQueueOptions.MaxAge"/>.</summary>
+    Failed,
+}
+
+/// <summary>One recipient of a queued message.</summary>
+/// <param name="Address">The RCPT TO mailbox.</param>
+/// <param name="State">Where it stands.</param>
+/// <param name="LastReply">The last server reply (or local error) for it, if any.</param>
+public sealed record QueuedRecipient(string Address, QueuedRecipientState State, string? LastReply);
+
+/// <summary>A message waiting in the queue.</summary>
+/// <param name="Id">Queue id (file name stem).</param>
+/// <param name="ReversePath">MAIL FROM; empty for the null reverse path.</param>
+/// <param name="CreatedAt">When it was enqueued.</param>
+/// <param name="Attempts">Delivery attempts made so far.</param>
+/// <param name="NextAttemptAt">When it is due next.</param>
+/// <param name="Recipients">Per-recipient state.</param>
+public sealed record QueuedMessage(string Id, string ReversePath, DateTimeOffset CreatedAt, int Attempts, DateTimeOffset NextAttemptAt, IReadOnlyList<QueuedRecipient> Recipients);
+
+/// <summary>What one pass of <see cref="OutboundQueue.RunOnceAsync"/> did.</summary>
+/// <param name="Attempted">Messages that were due and attempted.</param>
+/// <param name="Completed">Messages removed from the queue (all recipients delivered or bounced).</param>
+/// <param name="BouncesQueued">DSNs enqueued to senders.</param>
+/// <param name="NextDueAt">When the earliest remaining message is due; null when the queue is empty.</param>
+public sealed record OutboundRunResult(int Attempted, int Completed, int BouncesQueued, DateTimeOffset? NextDueAt);
+
+/// <summary>Durable file-backed outbound queue with retries, backoff and DSNs. See the file header for the format.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a mail queue; 'queue' is the MTA term.")]
+public sealed class OutboundQueue : IDisposable
+{
+    private const string MessageExtension = ".eml";
+    private const string StateExtension = ".state";
+    private readonly string _dir;
+    private readonly string _tmp;
+    private readonly IDeliveryTransport _transport;
+    private readonly TimeProvider _time;
+    private readonly OutboundQueueOptions _options;
+    private readonly SemaphoreSlim _runLock = new(1, 1);
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Opens (creating if needed) the queue under <paramref name="dataDirectory"/>/queue and removes half-written leftovers.</summary>
+    /// <param name="dataDirectory">Veil's data directory.</param>
+    /// <param name="transport">How messages leave (the smarthost client).</param>
+    /// <param name="time">Clock for enqueue times and the delivery loop.</param>
+    /// <param name="options">Retry policy; defaults when null.</param>
+    public OutboundQueue(string dataDirectory, IDeliveryTransport transport, TimeProvider time, OutboundQueueOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(time);
+        _options = options ?? new OutboundQueueOptions();
+        _options.Validate();
+        _transport = transport;
+        _time = time;
+        _dir = Path.GetFullPath(Path.Combine(dataDirectory, "queue"));
+        _tmp = Path.Combine(_dir, "tmp");
+        CreatePrivateDirectory(_dir);
+        CreatePrivateDirectory(_tmp);
+        foreach (var stale in Directory.EnumerateFiles(_tmp)) File.Delete(stale);
+        foreach (var message in Directory.EnumerateFiles(_dir, "*" + MessageExtension))
+        {
+            if (!File.Exists(Path.ChangeExtension(message, StateExtension))) File.Delete(message);
+        }
+    }
+
+    /// <summary>The queue directory (<c>&lt;data&gt;/queue</c>).</summary>
+    public string DirectoryPath => _dir;
+
+    /// <summary>
+    /// Stores a message durably (fsynced and renamed before this returns) and wakes <see cref="RunAsync"/>.
+    /// The message is due at once.
+    /// </summary>
+    /// <param name="envelope">Reverse path (empty for <c>&lt;&gt;</c>) and at least one recipient.</param>
+    /// <param name="content">The raw message; delivered byte for byte.</param>
+    /// <param name="cancellationToken">Cancels before the message is committed.</param>
+    /// <returns>The queue id.</returns>
+    public async Task<string> EnqueueAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (envelope.Recipients.Count == 0 || envelope.Recipients.Any(string.IsNullOrEmpty))
+            throw new ArgumentException("A queued message needs at least one non-empty recipient.", nameof(envelope));
+        if (content.IsEmpty) throw new ArgumentException("A queued message cannot be empty.", nameof(content));
+
+        var now = _time.GetUtcNow();
+        var id = string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
+        var state = new QueueState
+        {
+            ReversePath = envelope.ReversePath,
+            EightBitMime = envelope.EightBitMime,
+            SmtpUtf8 = envelope.SmtpUtf8,
+            CreatedAt = now,
+            NextAttemptAt = now,
+            Recipients = envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(),
+        };
+        await WriteFileAsync(Path.Combine(_dir, id + MessageExtension), content, cancellationToken).ConfigureAwait(false);
+        await WriteStateAsync(id, state, cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        return id;
+    }
+
+    /// <summary>The messages in the queue, oldest first (unreadable state files are skipped).</summary>
+    /// <param name="cancellationToken">Stops the listing.</param>
+    public async Task<IReadOnlyList<QueuedMessage>> PendingAsync(CancellationToken cancellationToken)
+    {
+        var list = new List<QueuedMessage>();
+        foreach (var id in Ids())
+        {
+            var state = await TryReadStateAsync(id, cancellationToken).ConfigureAwait(false);
+            if (state is null) continue;
+            list.Add(new QueuedMessage(id, state.ReversePath, state.CreatedAt, state.Attempts, state.NextAttemptAt,
+                state.Recipients.Select(r => new QueuedRecipient(r.Address, r.State, r.LastReply)).ToList()));
+        }
+        return list;
+    }
+
+    /// <summary>The raw bytes of a queued message.</summary>
+    /// <param name="id">Queue id from <see cref="EnqueueAsync"/> or <see cref="PendingAsync"/>.</param>
+    /// <param name="cancellationToken">Stops the read.</param>
+    public Task<byte[]> ReadContentAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!IsValidId(id)) throw new ArgumentException("Not a queue id.", nameof(id));
+        return File.ReadAllBytesAsync(Path.Combine(_dir, id + MessageExtension), cancellationToken);
+    }
+
+    /// <summary>
+    /// Attempts every message due at <paramref name="now"/> once, in order, and updates its state durably:
+    /// delivered and bounced recipients are final, the rest wait for the next backoff step.
+    /// </summary>
+    /// <param name="now">The time to judge due-ness and schedule retries by (tests pass a manual clock's time).</param>
+    /// <param name="cancellationToken">Stops between and during attempts; an interrupted attempt is retried later.</param>
+    public async Task<OutboundRunResult> RunOnceAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _runLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            int attempted = 0, completed = 0, bounces = 0;
+            DateTimeOffset? nextDue = null;
+            foreach (var id in Ids())
+            {
+                var state = await TryReadStateAsync(id, cancellationToken).ConfigureAwait(false);
+                if (state is null) continue; // unreadable: left in place for the operator, never deleted silently
+                if (state.NextAttemptAt > now)
+                {
+                    nextDue = Min(nextDue, state.NextAttemptAt);
+                    continue;
+                }
+                attempted++;
+                await AttemptAsync(id, state, now, cancellationToken).ConfigureAwait(false);
+                if (state.Recipients.Any(r => r.State == QueuedRecipientState.Pending))
+                {
+                    await WriteStateAsync(id, state, cancellationToken).ConfigureAwait(false);
+                    nextDue = Min(nextDue, state.NextAttemptAt);
+                    continue;
+                }
+                // The DSN is committed before the original is removed: a crash in between may bounce twice, never zero times.
+                if (await BounceAsync(id, state, now, cancellationToken).ConfigureAwait(false)) bounces++;
+                Remove(id);
+                completed++;
+            }
+            return new OutboundRunResult(attempted, completed, bounces, nextDue);
+        }
+        finally
+        {
+            _runLock.Release();
+        }
+    }
+
+    /// <summary>Delivers due messages until cancelled, sleeping on the injected clock until the next is due or a message is enqueued.</summary>
+    /// <param name="cancellationToken">Stops the loop; pending messages stay queued for the next start.</param>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var wake = Volatile.Read(ref _wake).Task; // taken before the pass, so an enqueue during it is not missed
+            OutboundRunResult result;
+            try
+            {
+                result = await RunOnceAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            var delay = result.NextDueAt is { } due ? due - _time.GetUtcNow() : TimeSpan.FromHours(1);
+            if (delay <= TimeSpan.Zero) continue;
+            if (delay > TimeSpan.FromHours(1)) delay = TimeSpan.FromHours(1);
+            await Task.WhenAny(Task.Delay(delay, _time, cancellationToken), wake).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AttemptAsync(string id, QueueState state, DateTimeOffset now, CancellationToken ct)
+    {
+        var pending = state.Recipients.Where(r => r.State == QueuedRecipientState.Pending).ToList();
+        if (pending.Count > 0)
+        {
+            var envelope = new SmtpEnvelope(state.ReversePath, pending.Select(r => r.Address).ToList(), state.EightBitMime, state.SmtpUtf8, state.CreatedAt);
+            SmtpDeliveryResult result;
+            try
+            {
+                var content = new FileStream(Path.Combine(_dir, id + MessageExtension), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                await using (content.ConfigureAwait(false))
+                {
+                    result = await _transport.DeliverAsync(envelope, content, ct).ConfigureAwait(false);
+                }
+            }
+            catch (IOException e)
+            {
+                // A local read error is treated like a temporary failure: retried, and bounced at MaxAge.
+                result = new SmtpDeliveryResult(false, false, "Local error: " + e.GetType().Name, []);
+            }
+            Apply(result, pending);
+        }
+        state.Attempts++;
+        state.LastAttemptAt = now;
+        if (!state.Recipients.Any(r => r.State == QueuedRecipientState.Pending)) return;
+        var deadline = state.CreatedAt + _options.MaxAge;
+        if (now >= deadline)
+        {
+            foreach (var r in state.Recipients.Where(r => r.State == QueuedRecipientState.Pending))
+            {
+                r.State = QueuedRecipientState.Failed;
+                r.GaveUp = true;
+            }
+            return;
+        }
+        var wait = _options.FirstRetryDelay * Math.Pow(2, Math.Min(state.Attempts - 1, 30));
+        if (wait > _options.MaxRetryDelay) wait = _options.MaxRetryDelay;
+        state.NextAttemptAt = now + wait > deadline ? deadline : now + wait;
+    }
+
+    private static void Apply(SmtpDeliveryResult result, List<RecipientEntry> pending)
+    {
+        var rejected = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (address, reply) in result.RejectedRecipients) rejected.TryAdd(address, reply);
+        foreach (var r in pending)
+        {
+            if (rejected.TryGetValue(r.Address, out var reply))
+            {
+                r.LastReply = reply;
+                if (reply.StartsWith('5')) r.State = QueuedRecipientState.Failed;
+            }
+            else
+            {
+                r.LastReply = result.Reply;
+                if (result.Success || result.DataAccepted) r.State = QueuedRecipientState.Delivered;
+                else if (result.Permanent) r.State = QueuedRecipientState.Failed;
+            }
+        }
+    }
+
+    private async Task<bool> BounceAsync(string id, QueueState state, DateTimeOffset now, CancellationToken ct)
+    {
+        var failed = state.Recipients.Where(r => r.State == QueuedRecipientState.Failed).ToList();
+        // RFC 5321 §6.1 / RFC 3464 §2: never bounce a message with a null reverse path (that is how bounce loops start).
+        if (failed.Count == 0 || state.ReversePath.Length == 0) return false;
+        byte[] headers = await ReadHeaderBlockAsync(id, ct).ConfigureAwait(false);
+        var dsn = DeliveryStatusNotification.Build(new DeliveryStatusNotification.Report(
+            _options.ReportingMta,
+            state.ReversePath,
+            state.CreatedAt,
+            now,
+            failed.Select(r => new DeliveryStatusNotification.FailedRecipient(r.Address, r.LastReply ?? "", r.GaveUp)).ToList(),
+            headers));
+        bool utf8Sender = state.ReversePath.Any(c => c > '~');
+        var envelope = new SmtpEnvelope("", [state.ReversePath], EightBitMime: dsn.Any(b => b > 127), SmtpUtf8: utf8Sender, now);
+        await EnqueueAsync(envelope, dsn, ct).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task<byte[]> ReadHeaderBlockAsync(string id, CancellationToken ct)
+    {
+        var buffer = new byte[_options.MaxQuotedHeaderBytes];
+        int n = 0;
+        var file = new FileStream(Path.Combine(_dir, id + MessageExtension), FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.Asynchronous);
+        await using (file.ConfigureAwait(false))
+        {
+            int read;
+            while (n < buffer.Length && (read = await file.ReadAsync(buffer.AsMemory(n), ct).ConfigureAwait(false)) > 0) n += read;
+        }
+        return DeliveryStatusNotification.HeaderBlock(buffer.AsSpan(0, n));
+    }
+
+    private void Remove(string id)
+    {
+        File.Delete(Path.Combine(_dir, id + StateExtension));
+        DirectorySync.Fsync(_dir);
+        File.Delete(Path.Combine(_dir, id + MessageExtension));
+    }
+
+    private List<string> Ids() =>
+        Directory.EnumerateFiles(_dir, "*" + StateExtension)
+            .Select(p => Path.GetFileNameWithoutExtension(p))
+            .Where(IsValidId)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary>Releases the run lock; files stay for the next start.</summary>
+    public void Dispose() => _runLock.Dispose();
+
+    private static bool IsValidId(string? id) =>
+        id is { Length: 35 } && id[8] == 'T' && id[18] == '-' && id.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f' or 'T' or '-');
+
+    private async Task<QueueState?> TryReadStateAsync(string id, CancellationToken ct)
+    {
+        try
+        {
+            var bytes = await File.ReadAllBytesAsync(Path.Combine(_dir, id + StateExtension), ct).ConfigureAwait(false);
+            var state = JsonSerializer.Deserialize(bytes, QueueJsonContext.Default.QueueState);
+            return state is { Version: 1, Recipients.Count: > 0 } ? state : null;
+        }
+        catch (Exception e) when (e is JsonException or FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private Task WriteStateAsync(string id, QueueState state, CancellationToken ct) =>
+        WriteFileAsync(Path.Combine(_dir, id + StateExtension), JsonSerializer.SerializeToUtf8Bytes(state, QueueJsonContext.Default.QueueState), ct);
+
+    /// <summary>temp + fsync + rename + directory fsync: the file at <paramref name="path"/> is complete or absent.</summary>
+    private async Task WriteFileAsync(string path, ReadOnlyMemory<byte> content, CancellationToken ct)
+    {
+        var tmpPath = Path.Combine(_tmp, Path.GetFileName(path) + "." + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)) + ".tmp");
+        var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.Asynchronous };
+        if (!OperatingSystem.IsWindows()) fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        try
+        {
+            var stream = new FileStream(tmpPath, fileOptions);
+            await using (stream.ConfigureAwait(false))
+            {
+                await stream.WriteAsync(content, ct).ConfigureAwait(false);
+                await stream.FlushAsync(ct).ConfigureAwait(false);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(tmpPath, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(tmpPath); // no-op after the rename
+        }
+        DirectorySync.Fsync(_dir);
+    }
+
+    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x <= b ? x : b;
+
+    private static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+        else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+}
+
+/// <summary>The .state file (version 1).</summary>
+internal sealed class QueueState
+{
+    public int Version { get; set; } = 1;
+    public string ReversePath { get; set; } = "";
+    public bool EightBitMime { get; set; }
+    public bool SmtpUtf8 { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset NextAttemptAt { get; set; }
+    public DateTimeOffset? LastAttemptAt { get; set; }
+    public int Attempts { get; set; }
+    public List<RecipientEntry> Recipients { get; set; } = [];
+}
+
+internal sealed class RecipientEntry
+{
+    public string Address { get; set; } = "";
+    public QueuedRecipientState State { get; set; }
+    public string? LastReply { get; set; }
+    public bool GaveUp { get; set; }
+}
+
+[JsonSourceGenerationOptions(UseStringEnumConverter = true)]
+[JsonSerializable(typeof(QueueState))]
+internal sealed partial class QueueJsonContext : JsonSerializerContext;

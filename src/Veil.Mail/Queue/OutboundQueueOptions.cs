@@ -1,0 +1,29 @@
+namespace Veil.Mail.Queue;
+
+/// <summary>Retry policy and bounce identity of the <see cref="OutboundQueue"/>.</summary>
+public sealed class OutboundQueueOptions
+{
+    /// <summary>Wait after the first failed attempt; each later wait doubles (5 min, 10, 20, …).</summary>
+    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Upper bound of one wait, so a late retry is not days away.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>Age after which a message still pending is given up and bounced (a last attempt is made at exactly this age).</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(5);
+
+    /// <summary>This host's name, for <c>Reporting-MTA</c> and the <c>From</c> of DSNs (<c>MAILER-DAEMON@…</c>).</summary>
+    public string ReportingMta { get; set; } = "localhost";
+
+    /// <summary>Bytes of the original header block quoted in a DSN's text/rfc822-headers part.</summary>
+    public int MaxQuotedHeaderBytes { get; set; } = 64 * 1024;
+
+    internal void Validate()
+    {
+        if (FirstRetryDelay <= TimeSpan.Zero) throw new ArgumentException("FirstRetryDelay must be positive.", nameof(FirstRetryDelay));
+        if (MaxRetryDelay < FirstRetryDelay) throw new ArgumentException("MaxRetryDelay must be at least FirstRetryDelay.", nameof(MaxRetryDelay));
+        if (MaxAge <= TimeSpan.Zero) throw new ArgumentException("MaxAge must be positive.", nameof(MaxAge));
+        if (string.IsNullOrWhiteSpace(ReportingMta) || ReportingMta.Any(c => c is <= ' ' or > '~' or '<' or '>' or '@'))
+            throw new ArgumentException("ReportingMta must be a host name.", nameof(ReportingMta));
+    }
+}

@@ -1,0 +1,126 @@
+// Production outbox: each message is built as RFC 5322 / MIME with Veil.Mail's MimeMessageBuilder and committed
+// to the durable outbound queue (<data>/queue), which delivers it to the smarthost (Veil:Mail:Smarthost) with
+// retries and bounces it to the outbox's own From address if it fails. SendAsync returns once the message is
+// fsynced: a crash afterwards still sends it. The log names the queue id only: address and subject are personal data.
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Veil.Mail.Mime;
+using Veil.Mail.Queue;
+using Veil.Mail.Smtp;
+using Veil.Server.Platform.Diagnostics;
+
+namespace Veil.Server.Platform.Outbox;
+
+internal sealed partial class SmtpMailOutbox(
+    OutboundQueue queue,
+    IOptions<OutboxOptions> options,
+    TimeProvider time,
+    VeilMetrics metrics,
+    ILogger<SmtpMailOutbox> logger) : IMailOutbox
+{
+    public async Task SendAsync(OutboxMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var from = options.Value.From;
+        var now = time.GetUtcNow();
+        var sender = Mailbox(from);
+        var recipient = Mailbox(message.To);
+        var builder = new MimeMessageBuilder { Text = message.TextBody, Html = message.HtmlBody };
+        Add(builder, "From", from);
+        Add(builder, "To", message.To);
+        Add(builder, "Subject", message.Subject);
+        Add(builder, "Date", now.ToUniversalTime().ToString("ddd, dd MMM yyyy HH':'mm':'ss '+0000'", CultureInfo.InvariantCulture));
+        Add(builder, "Message-ID", $"<{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12))}@{Domain(sender)}>");
+        foreach (var (name, value) in message.Headers)
+        {
+            Add(builder, name, value);
+        }
+
+        var utf8 = sender.Any(c => c > '~') || recipient.Any(c => c > '~');
+        var envelope = new SmtpEnvelope(sender, [recipient], EightBitMime: false, SmtpUtf8: utf8, now);
+        var id = await queue.EnqueueAsync(envelope, builder.Build(), cancellationToken);
+        metrics.OutboxMessage();
+        LogQueued(logger, id);
+    }
+
+    private static void Add(MimeMessageBuilder builder, string name, string value)
+    {
+        // A CR or LF in a value would let it start a new header (header injection).
+        if (value.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        {
+            throw new ArgumentException($"The {name} header must not contain CR or LF.", nameof(value));
+        }
+
+        builder.AddHeader(name, value);
+    }
+
+    /// <summary>The addr-spec of "Name &lt;addr&gt;" or a bare address.</summary>
+    private static string Mailbox(string address)
+    {
+        int open = address.LastIndexOf('<');
+        int close = address.LastIndexOf('>');
+        var mailbox = open >= 0 && close > open ? address[(open + 1)..close] : address.Trim();
+        if (mailbox.Length == 0 || mailbox.Any(c => c <= ' ' || c is '<' or '>'))
+        {
+            throw new ArgumentException("An outbox address must be an addr-spec or \"Name <addr-spec>\".", nameof(address));
+        }
+
+        return mailbox;
+    }
+
+    private static string Domain(string mailbox) => mailbox[(mailbox.LastIndexOf('@') + 1)..];
+
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Outbox: queued {QueueId} for the smarthost")]
+    private static partial void LogQueued(ILogger logger, string queueId);
+}
+
+/// <summary>Runs the outbound queue's delivery loop for the host's lifetime.</summary>
+internal sealed class OutboundQueueWorker(OutboundQueue queue) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => queue.RunAsync(stoppingToken);
+}
+
+internal static class OutboxRegistration
+{
+    /// <summary>
+    /// The outbox for this configuration: with <c>Veil:Mail:Smarthost</c> (host:port) the SMTP outbox behind the
+    /// durable queue under <paramref name="dataDirectory"/>/queue; otherwise the development .eml files in
+    /// <paramref name="dataDirectory"/>/outbox. Optional: <c>Veil:Mail:SmarthostTls</c> (None, Opportunistic,
+    /// Required), <c>Veil:Mail:SmarthostUser</c> / <c>Veil:Mail:SmarthostPassword</c> (AUTH), <c>Veil:Mail:HostName</c>
+    /// (EHLO name and Reporting-MTA of bounces). A malformed value refuses to start, naming the setting.
+    /// </summary>
+    public static IServiceCollection AddVeilOutbox(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
+    {
+        var smarthost = configuration["Veil:Mail:Smarthost"];
+        if (string.IsNullOrWhiteSpace(smarthost))
+        {
+            services.TryAddSingleton<IMailOutbox>(sp => ActivatorUtilities.CreateInstance<FileMailOutbox>(sp, Path.Combine(dataDirectory, "outbox")));
+            return services;
+        }
+
+        var client = SmtpClientOptions.FromSmarthost(smarthost);
+        var hostName = configuration["Veil:Mail:HostName"] ?? "localhost";
+        client.HeloName = hostName;
+        var tls = configuration["Veil:Mail:SmarthostTls"];
+        if (tls is not null)
+        {
+            client.Tls = Enum.TryParse<SmtpTlsMode>(tls, ignoreCase: true, out var mode) && Enum.IsDefined(mode)
+                ? mode
+                : throw new InvalidOperationException("Veil:Mail:SmarthostTls (env Veil__Mail__SmarthostTls) must be None, Opportunistic or Required.");
+        }
+
+        client.UserName = configuration["Veil:Mail:SmarthostUser"];
+        client.Password = configuration["Veil:Mail:SmarthostPassword"];
+        var queueOptions = new OutboundQueueOptions { ReportingMta = hostName };
+        services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new SmtpDeliveryClient(client), sp.GetRequiredService<TimeProvider>(), queueOptions));
+        services.TryAddSingleton<IMailOutbox, SmtpMailOutbox>();
+        services.AddHostedService<OutboundQueueWorker>();
+        return services;
+    }
+}
