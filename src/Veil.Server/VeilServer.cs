@@ -74,7 +74,7 @@ public static partial class VeilServer
             .Validate(o => !string.IsNullOrWhiteSpace(o.From) && o.From.AsSpan().IndexOfAny('\r', '\n') < 0,
                 "Veil:Outbox:From (env Veil__Outbox__From): must be a single-line address")
             .ValidateOnStart();
-        services.TryAddSingleton<IMailOutbox>(sp => ActivatorUtilities.CreateInstance<FileMailOutbox>(sp, Path.Combine(dataDirectory, "outbox")));
+        services.AddVeilOutbox(configuration, dataDirectory); // SMTP queue to Veil:Mail:Smarthost, else .eml files in <data>/outbox
 
         services.AddVeilProblems();
         services.AddVeilRateLimiting();
