@@ -20,6 +20,14 @@ internal static class ServeCommand
         var http = new Option<string?>("--http") { Description = $"URL to listen on (default {DefaultUrl}; port 0 picks a free port)", HelpName = "URL" };
         var production = new Option<bool>("--production") { Description = "Production mode: every server key must be configured (Veil:Keys:*)" };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string (default: SQLite in the data directory)", HelpName = "CONNSTR" };
+        var smtp = new Option<string?>("--smtp") { Description = "Also accept mail by SMTP on this address (Veil:Mail:Smtp:Listen), e.g. 127.0.0.1:2525; port 0 picks a free port", HelpName = "ADDR:PORT" };
+        smtp.Validators.Add(result =>
+        {
+            if (!SmtpListenSyntax.IsValid(result.GetValueOrDefault<string?>()))
+            {
+                result.AddError("--smtp must be ADDR:PORT with an IP address, e.g. 127.0.0.1:2525 or [::]:25");
+            }
+        });
         http.Validators.Add(result =>
         {
             var value = result.GetValueOrDefault<string?>();
@@ -36,15 +44,15 @@ internal static class ServeCommand
             }
         });
 
-        var command = new Command("serve", "Start the Veil server") { data, http, production, postgres };
+        var command = new Command("serve", "Start the Veil server") { data, http, production, postgres, smtp };
         command.SetAction((parse, cancellationToken) => RunAsync(
-            new ServeArguments(parse.GetValue(data), parse.GetValue(http), parse.GetValue(production), parse.GetValue(postgres)),
+            new ServeArguments(parse.GetValue(data), parse.GetValue(http), parse.GetValue(production), parse.GetValue(postgres), parse.GetValue(smtp)),
             new CliOutput(parse.GetValue(json), Console.Out, Console.Error),
             cancellationToken));
         return command;
     }
 
-    private sealed record ServeArguments(string? Data, string? Http, bool Production, string? Postgres);
+    private sealed record ServeArguments(string? Data, string? Http, bool Production, string? Postgres, string? Smtp);
 
     private static async Task<int> RunAsync(ServeArguments arguments, CliOutput output, CancellationToken cancellationToken)
     {
@@ -62,6 +70,11 @@ internal static class ServeCommand
         if (arguments.Postgres is not null)
         {
             setup.Settings["ConnectionStrings:Postgres"] = arguments.Postgres;
+        }
+
+        if (arguments.Smtp is not null)
+        {
+            setup.Settings["Veil:Mail:Smtp:Listen"] = arguments.Smtp;
         }
 
         setup.Settings["urls"] = arguments.Http ?? Environment.GetEnvironmentVariable("ASPNETCORE_URLS") ?? DefaultUrl;
@@ -111,17 +124,49 @@ internal static class ServeCommand
             var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
             var dataDirectory = VeilServer.DataDirectoryOf(app);
             var database = VeilServer.DatabaseOf(app);
+            var smtpAddress = VeilServer.SmtpEndPointOf(app)?.ToString();
             output.Event(
                 string.Join(Environment.NewLine, urls.Select(u => $"Veil is listening on {u}"))
+                + (smtpAddress is null ? "" : Environment.NewLine + $"Veil SMTP is listening on {smtpAddress}")
                 + Environment.NewLine + $"Data directory: {dataDirectory}"
                 + Environment.NewLine + $"Database: {database}"
                 + Environment.NewLine + "Press Ctrl-C to stop.",
-                new { @event = "listening", urls, dataDirectory, database });
+                new { @event = "listening", urls, smtp = smtpAddress, dataDirectory, database });
 
             await app.WaitForShutdownAsync(CancellationToken.None);
         }
 
         output.Event("Veil stopped.", new { @event = "stopped" });
         return VeilCommand.Ok;
+    }
+}
+
+/// <summary>The syntax <c>--smtp</c> accepts; the server validates the same setting again at start.</summary>
+internal static class SmtpListenSyntax
+{
+    public static bool IsValid(string? value)
+    {
+        if (value is null)
+        {
+            return true;
+        }
+
+        int colon = value.LastIndexOf(':');
+        if (colon <= 0 || colon == value.Length - 1 || !ushort.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+        {
+            return false;
+        }
+
+        var host = value[..colon];
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+        else if (host.Contains(':', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        return System.Net.IPAddress.TryParse(host, out _);
     }
 }

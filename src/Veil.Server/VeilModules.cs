@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Veil.Server.Drop;
 using Veil.Server.Identity;
+using Veil.Server.Mail;
 
 namespace Veil.Server;
 
@@ -19,6 +20,8 @@ internal static class VeilModules
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddIdentityModule(configuration);
         services.AddDropModule(configuration);
+        services.AddMailModule(configuration);
+        services.AddMailDevelopmentSink(configuration); // last: a module's IMessageSink wins over it
         return services;
     }
 

@@ -115,6 +115,9 @@ public static partial class VeilServer
     /// <summary>The absolute data directory the server uses.</summary>
     public static string DataDirectoryOf(WebApplication app) => app?.Services.GetRequiredService<VeilPaths>().DataDirectory ?? throw new ArgumentNullException(nameof(app));
 
+    /// <summary>The address the SMTP server listens on once started; null when SMTP is off (no <c>Veil:Mail:Smtp:Listen</c>).</summary>
+    public static System.Net.IPEndPoint? SmtpEndPointOf(WebApplication app) => app?.Services.GetRequiredService<Mail.SmtpHostService>().LocalEndPoint ?? (app is null ? throw new ArgumentNullException(nameof(app)) : null);
+
     /// <summary>"sqlite" or "postgres".</summary>
     public static string DatabaseOf(WebApplication app) => app?.Services.GetRequiredService<IDatabaseInfo>().ProviderName ?? throw new ArgumentNullException(nameof(app));
 

@@ -47,7 +47,7 @@ internal static class AdminCommand
         var reports = new Command("reports", "Drop abuse reports") { list, Verb("show", "Show one report (with the shared key and link, if any)", json, data, postgres, production, ShowAsync),
             Verb("takedown", "Take the drop down (delete its blobs) and give its owner a strike", json, data, postgres, production, (admin, id, output, ct) => ActAsync(admin.TakedownAsync(id, ct), id, "taken down", output)),
             Verb("dismiss", "Dismiss the report; the drop stays", json, data, postgres, production, (admin, id, output, ct) => ActAsync(admin.DismissAsync(id, ct), id, "dismissed", output)) };
-        return new Command("admin", "Operator commands (run on the server host)") { data, postgres, production, reports };
+        return new Command("admin", "Operator commands (run on the server host)") { data, postgres, production, reports, AdminDkimCommand.Create(json, data, postgres, production) };
     }
 
     private static Command Verb(string name, string description, Option<bool> json, Option<string?> data, Option<string?> postgres, Option<bool> production,
@@ -103,8 +103,13 @@ internal static class AdminCommand
         }
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, Option<bool> json, Option<string?> data, Option<string?> postgres, Option<bool> production,
-        Func<DropReportAdmin, CliOutput, Task<int>> action, CancellationToken ct)
+    private static Task<int> RunAsync(ParseResult parse, Option<bool> json, Option<string?> data, Option<string?> postgres, Option<bool> production,
+        Func<DropReportAdmin, CliOutput, Task<int>> action, CancellationToken ct) => RunServiceAsync(parse, json, data, postgres, production, action, ct);
+
+    /// <summary>Builds the server over the same data directory and database as `veil serve`, migrates, and runs <paramref name="action"/> with one of its admin services.</summary>
+    internal static async Task<int> RunServiceAsync<TService>(ParseResult parse, Option<bool> json, Option<string?> data, Option<string?> postgres, Option<bool> production,
+        Func<TService, CliOutput, Task<int>> action, CancellationToken ct)
+        where TService : notnull
     {
         var output = new CliOutput(parse.GetValue(json), Console.Out, Console.Error);
         // stdout is the verb's result (parsed by scripts with --json) and stderr its one-line error: the
@@ -156,7 +161,7 @@ internal static class AdminCommand
             {
                 await app.Services.MigrateVeilDatabaseAsync(ct);
                 await using var scope = app.Services.CreateAsyncScope();
-                return await action(scope.ServiceProvider.GetRequiredService<DropReportAdmin>(), output);
+                return await action(scope.ServiceProvider.GetRequiredService<TService>(), output);
             }
             catch (OptionsValidationException e)
             {

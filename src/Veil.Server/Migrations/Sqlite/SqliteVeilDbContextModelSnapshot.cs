@@ -525,6 +525,43 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("IdentityTwoFactorChallenges", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Mail.DkimKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Algorithm")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Domain")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("PrivateKeyEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("PrivateKey")
+                        .HasAnnotation("Veil:EncryptedFrom", "PrivateKey");
+
+                    b.Property<string>("Selector")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Domain", "Selector")
+                        .IsUnique();
+
+                    b.ToTable("MailDkimKeys", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")
