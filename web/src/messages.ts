@@ -8,6 +8,10 @@ const byCode: Record<string, string> = {
   exhausted: "This drop has been used up: it reached its download limit. Ask the sender to share the file again.",
   "taken-down": "This drop was removed by the operator of this server after an abuse report.",
   "not-finalized": "This drop is still being uploaded. Try again in a moment.",
+  // A 500, but permanent (spec/drop-api.md): the server's stored copy is missing a part or has one of the wrong
+  // length, so no retry or reload can fix it; only the operator can.
+  "blob-damaged":
+    "This server's copy of the drop is damaged, so it cannot be downloaded. Nothing was saved. Tell the operator of this server, or ask the sender to share the file again.",
   "bad-ticket": "The download authorisation expired. Reload the page to start again.",
   "too-large": "The file is larger than this server accepts.",
   "quota-exceeded": "You have reached the storage quota of this server. Wait for your other drops to expire or delete some.",

@@ -28,9 +28,13 @@ public sealed class DropApi(HttpClient http)
         return await SendJsonAsync<DropCreated>(message, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task UploadPartAsync(string id, string ownerToken, int part, ReadOnlyMemory<byte> ciphertext, CancellationToken cancellationToken = default)
+    public Task UploadPartAsync(string id, string ownerToken, int part, ReadOnlyMemory<byte> ciphertext, CancellationToken cancellationToken = default) =>
+        UploadPartAsync(id, ownerToken, part, Binary(ciphertext), cancellationToken);
+
+    /// <summary>Uploads one part from <paramref name="ciphertext"/>, which must know its length (the server needs Content-Length); it is disposed.</summary>
+    internal async Task UploadPartAsync(string id, string ownerToken, int part, HttpContent ciphertext, CancellationToken cancellationToken)
     {
-        using var message = Owner(new HttpRequestMessage(HttpMethod.Put, $"api/v1/drops/{id}/parts/{part}") { Content = Binary(ciphertext) }, ownerToken);
+        using var message = Owner(new HttpRequestMessage(HttpMethod.Put, $"api/v1/drops/{id}/parts/{part}") { Content = ciphertext }, ownerToken);
         using HttpResponseMessage response = await SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
     }
 

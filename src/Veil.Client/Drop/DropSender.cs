@@ -1,8 +1,10 @@
 // Sending a file as a drop (spec/drop.md §6, spec/drop-api.md): create → metadata → content in parts → finalize.
 //
 // Memory is constant in the file size: the file is read once, encrypted chunk by chunk (Cobblestone-256, 16 KiB),
-// and the ciphertext is cut into the server's parts in two part-sized buffers (one uploading while the next is
-// filled). A part that fails is re-sent from its buffer (idempotent PUT). A run that dies is resumed by the next
+// and the ciphertext is cut into the server's parts in ONE part-sized buffer: a part's PUT starts with its first byte
+// and its body streams the buffer while the encryptor fills it, so encryption and upload overlap without a second
+// buffer (client peak RSS: docs/PERFORMANCE.md, "Drop transfer"). The buffer is reused only once the server has
+// answered, so a part that fails is re-sent from it (idempotent PUT). A run that dies is resumed by the next
 // `send` of the same unchanged file: the resume state keeps the drop id, owner token, drop key and content salt,
 // the file is re-encrypted with the same salt (reproducing the same bytes), parts the server already holds are
 // checked against their recorded SHA-256 and skipped, the rest are sent.
@@ -53,7 +55,7 @@ public sealed record DropSendResult(string Link, string Id, string Origin, strin
 /// <summary>Sends files as drops to one server.</summary>
 public sealed class DropSender(DropApi api, string origin)
 {
-    /// <summary>The largest part size this client buffers (two buffers are kept).</summary>
+    /// <summary>The largest part size this client buffers (one part buffer is kept).</summary>
     public const long MaxPartSize = 64L * 1024 * 1024;
 
     public async Task<DropSendResult> SendAsync(DropSendOptions options, CancellationToken cancellationToken = default)
@@ -179,7 +181,8 @@ public sealed class DropSender(DropApi api, string origin)
         await using (CobblestoneEncryptStream encryptor = DropCipher.CreateContentEncryptor(parts, key, state.Id, salt, leaveOpen: true))
         {
             // Exactly the size declared in the metadata and the create request, even if the file grows meanwhile.
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
+            // 256 KiB reads: large enough for few system calls, small next to the part buffer.
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
             try
             {
                 long remaining = state.FileSize;
@@ -207,13 +210,13 @@ public sealed class DropSender(DropApi api, string origin)
         await parts.FinishAsync().ConfigureAwait(false);
     }
 
-    private async Task SendPartAsync(DropSendOptions options, DropUploadState state, int part, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private async Task SendPartAsync(DropSendOptions options, DropUploadState state, int part, Func<HttpContent> body, CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                await api.UploadPartAsync(state.Id, state.OwnerToken, part, data, cancellationToken).ConfigureAwait(false);
+                await api.UploadPartAsync(state.Id, state.OwnerToken, part, body(), cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (attempt < options.Attempts && IsTransient(ex, cancellationToken))
@@ -233,15 +236,23 @@ public sealed class DropSender(DropApi api, string origin)
 
     private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
-    /// <summary>Receives the ciphertext and cuts it into parts; uploads one part while the next is being filled.</summary>
+    /// <summary>
+    /// Receives the ciphertext and cuts it into parts, in ONE part-sized buffer. A part's PUT starts with its first
+    /// byte and its body streams the buffer as the encryptor fills it (the body waits for bytes that are not there
+    /// yet), so the upload overlaps encryption without a second buffer. The buffer is only reused for the next part
+    /// once the server has answered, so a failed attempt is re-sent from it, byte for byte.
+    /// </summary>
     private sealed class PartUploadStream(DropSender sender, DropSendOptions options, DropUploadState state, HashSet<int> received, long contentSize, CancellationToken cancellationToken) : Stream
     {
         private readonly Lock _lock = new();
-        private byte[] _filling = new byte[PartLength(state, contentSize, 0)];
-        private byte[]? _spare;
+        private readonly CancellationTokenSource _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        private readonly byte[] _buffer = new byte[PartLength(state, contentSize, 0)];
+        private TaskCompletionSource? _waiter;
+        private int _length;
         private int _count;
         private int _part;
         private long _done;
+        private bool _finished;
         private Task _pending = Task.CompletedTask;
 
         public override bool CanRead => false;
@@ -259,13 +270,23 @@ public sealed class DropSender(DropApi api, string origin)
                     throw new DropException(DropErrorCodes.Failed, "the ciphertext is longer than announced to the server");
                 }
 
-                int n = Math.Min(buffer.Length, _filling.Length - _count);
-                buffer[..n].CopyTo(_filling.AsMemory(_count));
-                _count += n;
-                buffer = buffer[n..];
-                if (_count == _filling.Length)
+                if (_count == 0)
                 {
-                    await ShipAsync().ConfigureAwait(false);
+                    StartPart();
+                }
+
+                int n = Math.Min(buffer.Length, _length - _count);
+                buffer.Span[..n].CopyTo(_buffer.AsSpan(_count));
+                Publish(_count + n);
+                buffer = buffer[n..];
+                if (_count == _length)
+                {
+                    await EndPartAsync().ConfigureAwait(false);
+                }
+                else if (_pending.IsFaulted)
+                {
+                    // The server refused the part (or retries ran out) before it was complete: stop encrypting now.
+                    await _pending.ConfigureAwait(false);
                 }
             }
         }
@@ -281,14 +302,16 @@ public sealed class DropSender(DropApi api, string origin)
         {
         }
 
-        /// <summary>Waits for the last upload; every part must have been shipped.</summary>
-        public async Task FinishAsync()
+        /// <summary>Checks that every part was shipped; the last one has been answered by then.</summary>
+        public Task FinishAsync()
         {
-            await _pending.ConfigureAwait(false);
             if (_part != state.PartCount || _count != 0)
             {
                 throw new DropException(DropErrorCodes.Failed, "the ciphertext is shorter than announced to the server");
             }
+
+            _finished = true;
+            return Task.CompletedTask;
         }
 
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
@@ -299,73 +322,146 @@ public sealed class DropSender(DropApi api, string origin)
 
         public override async ValueTask DisposeAsync()
         {
+            if (!_finished)
+            {
+                // Encryption stopped early (an error or a cancellation is on its way up): a part body waiting for
+                // bytes that will never come must not hold the caller, so the in-flight upload is cancelled.
+                await _abort.CancelAsync().ConfigureAwait(false);
+            }
+
             try
             {
                 await _pending.ConfigureAwait(false);
             }
-            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            catch (Exception) when (_abort.IsCancellationRequested)
             {
-                // Cancelled: the caller already sees the cancellation.
+                // Aborted or cancelled: the caller already sees the error or the cancellation that stopped encryption.
             }
 
+            _abort.Dispose();
             await base.DisposeAsync().ConfigureAwait(false);
         }
 
         private static int PartLength(DropUploadState state, long contentSize, int part) =>
             (int)Math.Min(state.PartSize, contentSize - (part * state.PartSize));
 
-        private async Task ShipAsync()
+        private void StartPart()
         {
-            // One upload in flight: wait for it before handing over the next buffer (its buffer becomes the spare).
-            await _pending.ConfigureAwait(false);
             int part = _part;
-            byte[] data = _filling;
-            string hash = Convert.ToHexStringLower(SHA256.HashData(data));
-            _part++;
-            _count = 0;
-            if (_part < state.PartCount)
+            int length = PartLength(state, contentSize, part);
+            _length = length;
+            if (!received.Contains(part))
             {
-                int next = PartLength(state, contentSize, _part);
-                _filling = _spare is { } spare && spare.Length == next ? spare : new byte[next];
-                _spare = null;
+                _pending = sender.SendPartAsync(options, state, part, () => new PartContent(this, part, length), _abort.Token);
             }
+        }
 
+        private async Task EndPartAsync()
+        {
+            int part = _part;
+            string hash = Convert.ToHexStringLower(SHA256.HashData(_buffer.AsSpan(0, _length)));
             if (received.Contains(part))
             {
                 if (state.PartHashes.TryGetValue(part, out string? expected) && expected != hash)
                 {
                     throw new DropException(DropErrorCodes.FileChanged, "the file changed since the interrupted send; delete the resume state or send it as a new drop");
                 }
-
-                Report(data.Length);
-                _spare = data;
-                return;
+            }
+            else
+            {
+                // The buffer is not touched until the server has the whole part: a retry re-sends it from here.
+                await _pending.ConfigureAwait(false);
+                state.PartHashes[part] = hash;
+                if (options.Resume is not null)
+                {
+                    await options.Resume.SaveAsync(state, cancellationToken).ConfigureAwait(false);
+                }
             }
 
-            _pending = UploadAsync(part, data, hash);
-        }
-
-        private async Task UploadAsync(int part, byte[] data, string hash)
-        {
-            await sender.SendPartAsync(options, state, part, data, cancellationToken).ConfigureAwait(false);
+            _done += _length;
+            options.Progress?.Report(new DropProgress(_done, contentSize));
             lock (_lock)
             {
-                state.PartHashes[part] = hash;
+                _part++;
             }
 
-            if (options.Resume is not null)
-            {
-                await options.Resume.SaveAsync(state, cancellationToken).ConfigureAwait(false);
-            }
-
-            Report(data.Length);
-            _spare = data;
+            // Wakes any body still reading the finished part (a failed attempt's), which then stops.
+            Publish(0);
         }
 
-        private void Report(int bytes)
+        private void Publish(int count)
         {
-            _done += bytes;
-            options.Progress?.Report(new DropProgress(_done, contentSize));
+            TaskCompletionSource? waiter;
+            lock (_lock)
+            {
+                _count = count;
+                waiter = _waiter;
+                _waiter = null;
+            }
+
+            waiter?.TrySetResult();
+        }
+
+        /// <summary>Waits until part <paramref name="part"/> holds more than <paramref name="sent"/> bytes; returns how many it holds.</summary>
+        private async Task<int> WaitForBytesAsync(int part, int sent, CancellationToken token)
+        {
+            while (true)
+            {
+                Task more;
+                lock (_lock)
+                {
+                    if (_part != part)
+                    {
+                        throw new OperationCanceledException("the part's buffer has moved on to the next part", token);
+                    }
+
+                    if (_count > sent)
+                    {
+                        return _count;
+                    }
+
+                    _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    more = _waiter.Task;
+                }
+
+                await more.WaitAsync(token).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>One attempt's body of one part: the part buffer, sent as it fills; Content-Length is the part length.</summary>
+        private sealed class PartContent : HttpContent
+        {
+            private readonly PartUploadStream _owner;
+            private readonly int _part;
+            private readonly int _length;
+
+            public PartContent(PartUploadStream owner, int part, int length)
+            {
+                _owner = owner;
+                _part = part;
+                _length = length;
+                Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            }
+
+            protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+                SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+            protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+            {
+                int sent = 0;
+                while (sent < _length)
+                {
+                    int available = await _owner.WaitForBytesAsync(_part, sent, cancellationToken).ConfigureAwait(false);
+                    await stream.WriteAsync(_owner._buffer.AsMemory(sent, available - sent), cancellationToken).ConfigureAwait(false);
+                    sent = available;
+                }
+            }
+
+            protected override bool TryComputeLength(out long length)
+            {
+                length = _length;
+                return true;
+            }
         }
     }
 }
