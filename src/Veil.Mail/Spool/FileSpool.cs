@@ -22,6 +22,7 @@ public sealed class FileSpool : ISpool
     private const string Extension = ".msg";
     private readonly string _dir;
     private readonly string _tmp;
+    private readonly GroupDirectorySync _dirSync;
 
     /// <summary>Opens (creating if needed) the spool under <paramref name="dataDirectory"/>/spool.</summary>
     public FileSpool(string dataDirectory)
@@ -31,6 +32,7 @@ public sealed class FileSpool : ISpool
         _tmp = Path.Combine(_dir, "tmp");
         CreatePrivateDirectory(_dir);
         CreatePrivateDirectory(_tmp);
+        _dirSync = new GroupDirectorySync(_dir);
         foreach (var stale in Directory.EnumerateFiles(_tmp)) File.Delete(stale);
     }
 
@@ -179,7 +181,9 @@ public sealed class FileSpool : ISpool
             stream.Flush(flushToDisk: true); // fsync: the bytes are on disk before the rename makes them visible
             await stream.DisposeAsync().ConfigureAwait(false);
             File.Move(tmpPath, spool.PathOf(id));
-            DirectorySync.Fsync(spool._dir); // the rename itself is durable before we answer 250
+            // The rename itself is durable before we answer 250: one directory fsync that started after
+            // the rename, shared with the other sessions committing at the same time (group commit).
+            await spool._dirSync.SyncAsync().ConfigureAwait(false);
             _committed = true;
             _disposed = true;
             spool.Committed?.Invoke(spool, EventArgs.Empty);

@@ -31,6 +31,34 @@ public sealed class SpoolTests
     }
 
     [Fact]
+    public async Task ConcurrentCommits_ShareDirectorySyncs_AndEveryOneIsPendingWithItsOwnBytes()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        const int n = 64;
+        var ids = await Task.WhenAll(Enumerable.Range(0, n).Select(i => Task.Run(async () =>
+        {
+            var writer = await spool.BeginAsync(new("a@b.test", [$"r{i}@veil.test"], false, false, DateTimeOffset.UnixEpoch), CancellationToken.None);
+            await using (writer)
+            {
+                await writer.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"message {i}\r\n"), CancellationToken.None);
+                return (i, id: await writer.CommitAsync(CancellationToken.None));
+            }
+        })));
+        // A fresh spool on the same directory, as after a crash right after the 250s.
+        var reopened = new FileSpool(dir);
+        var pending = await reopened.PendingAsync(CancellationToken.None);
+        Assert.Equal(n, pending.Count);
+        foreach (var (i, id) in ids)
+        {
+            await using var content = reopened.OpenContent(id);
+            using var reader = new StreamReader(content);
+            Assert.Equal($"message {i}\r\n", await reader.ReadToEndAsync());
+            Assert.Equal($"r{i}@veil.test", pending.Single(p => p.Id == id).Envelope.Recipients.Single());
+        }
+    }
+
+    [Fact]
     public async Task UncommittedWrite_IsNeverPending_AndIsCleanedAtStart()
     {
         var dir = SmtpTestHost.NewTempDir();

@@ -1,0 +1,66 @@
+namespace Veil.Mail.Spool;
+
+/// <summary>
+/// Group commit of directory fsyncs: sessions that renamed a file into the spool at about the same time
+/// share one <c>fsync</c> of the directory instead of paying one each.
+/// </summary>
+/// <remarks>
+/// Correctness: a caller renames first, then calls <see cref="SyncAsync"/>, which adds it to the
+/// <em>pending</em> batch. The flusher takes the pending batch away and only then starts the fsync, so
+/// every rename in the batch happened before the fsync began and is durable when the batch completes.
+/// A caller that arrives while an fsync is running joins the next batch, never the running one.
+/// </remarks>
+internal sealed class GroupDirectorySync(string directory)
+{
+    private readonly Lock _gate = new();
+    private TaskCompletionSource? _pending;
+    private bool _flushing;
+
+    /// <summary>Completes once a directory fsync that started after this call has finished.</summary>
+    public Task SyncAsync()
+    {
+        Task task;
+        bool start = false;
+        lock (_gate)
+        {
+            _pending ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            task = _pending.Task;
+            if (!_flushing)
+            {
+                _flushing = true;
+                start = true;
+            }
+        }
+        if (start) _ = Task.Factory.StartNew(Flush, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return task;
+    }
+
+    private void Flush()
+    {
+        while (true)
+        {
+            TaskCompletionSource batch;
+            lock (_gate)
+            {
+                if (_pending is null)
+                {
+                    _flushing = false;
+                    return;
+                }
+                batch = _pending;
+                _pending = null;
+            }
+            try
+            {
+                DirectorySync.Fsync(directory);
+                batch.SetResult();
+            }
+#pragma warning disable CA1031 // every waiter of the batch must see the failure, whatever it is
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                batch.SetException(e);
+            }
+        }
+    }
+}
