@@ -136,23 +136,6 @@ public sealed class IdentityCanaryAuditTests
         return text.ToString();
     }
 
-    private static async Task<string> PostgresDumpAsync(VeilTestServer server)
-    {
-        var pgDump = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin", "pg_dump")).Where(File.Exists).Order(StringComparer.Ordinal).LastOrDefault()
-            : null;
-        Assert.True(pgDump is not null, "pg_dump is missing (Debian: postgresql-client); the canary scan needs it.");
-        var connection = new NpgsqlConnectionStringBuilder(server.Services.GetRequiredService<IConfiguration>()["ConnectionStrings:Postgres"]);
-        var start = new ProcessStartInfo(pgDump!, ["-h", connection.Host!, "-p", connection.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", connection.Username!, "-d", connection.Database!, "--data-only", "--inserts"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, "pg_dump failed: " + await error);
-        return await output;
-    }
+    private static Task<string> PostgresDumpAsync(VeilTestServer server) =>
+        PostgresDump.DataAsync(server.Services.GetRequiredService<IConfiguration>()["ConnectionStrings:Postgres"]);
 }

@@ -6,6 +6,8 @@ using Npgsql;
 using Veil.Crypto.Keys;
 using Veil.Server.Platform.Persistence.Encryption;
 
+using Veil.Server.Tests.Kit;
+
 namespace Veil.Server.Tests.Persistence;
 
 public sealed class EncryptedColumnTests(TestEntitiesDatabase database) : IClassFixture<TestEntitiesDatabase>
@@ -330,28 +332,6 @@ public sealed class EncryptedColumnTests(TestEntitiesDatabase database) : IClass
         return text.ToString();
     }
 
-    private async Task<string> PostgresDumpAsync()
-    {
-        // The server's own major version's pg_dump (Debian installs it under /usr/lib/postgresql/<major>/bin).
-        var pgDump = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin", "pg_dump")).Where(File.Exists).Order(StringComparer.Ordinal).LastOrDefault()
-            : null;
-        if (pgDump is null)
-        {
-            Assert.Fail("pg_dump is missing (Debian: postgresql-client); the canary scan needs it.");
-        }
-
-        var connection = new NpgsqlConnectionStringBuilder(database.PostgresConnectionString);
-        var start = new ProcessStartInfo(pgDump, ["-h", connection.Host!, "-p", connection.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", connection.Username!, "-d", connection.Database!, "--data-only", "--inserts"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, "pg_dump failed: " + await error);
-        return await output;
-    }
+    private Task<string> PostgresDumpAsync() =>
+        PostgresDump.DataAsync(database.PostgresConnectionString);
 }
