@@ -4,8 +4,10 @@
 // due switch it either sends the latest reminder that is due (earlier ones missed while the server
 // was down are skipped, not sent in a burst) or, once releaseAt has passed, releases the vault:
 // one fresh claim link per recipient, mailed to them, and a notice to the owner.
-// Rows are committed before mail goes out (the outbox is durable); a switch changed concurrently by
-// a check-in fails its optimistic version check and is left to the next tick.
+// Each batch is one database transaction (one commit, one fsync, however many switches it holds);
+// its mail goes out after the commit (the outbox is durable), so no mail announces a change that was
+// rolled back. A switch changed concurrently by a check-in fails its optimistic version check and is
+// left to the next tick; the rest of the batch goes on.
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -50,27 +52,26 @@ internal sealed class VaultScheduler(IOptions<VaultOptions> options, TimeProvide
                 break;
             }
 
-            var vaultIds = due.Select(s => s.VaultId).ToList();
-            var owners = await db.Set<VaultRecord>().AsNoTracking().Where(v => vaultIds.Contains(v.Id))
-                .Select(v => new { v.Id, v.OwnerId }).ToDictionaryAsync(v => v.Id, v => v.OwnerId, cancellationToken);
-            foreach (var s in due)
+            var mails = new List<Func<Task>>();
+            var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            await using (transaction)
             {
-                var ownerAddress = await VaultMail.OwnerAddressAsync(db, owners[s.VaultId], cancellationToken);
-                var outcome = s.ReleaseAt <= now
-                    ? await ReleaseAsync(db, secrets, mail, s, ownerAddress, now, cancellationToken)
-                    : await RemindAsync(db, secrets, mail, s, ownerAddress, now, cancellationToken);
-                switch (outcome)
+                foreach (var outcome in await ProcessAsync(db, secrets, mail, due, now, mails, cancellationToken))
                 {
-                    case Outcome.Released:
-                        releases++;
-                        break;
-                    case Outcome.Reminded:
-                        reminders++;
-                        break;
-                    default:
-                        skipped++;
-                        break;
+                    _ = outcome switch
+                    {
+                        Outcome.Released => releases++,
+                        Outcome.Reminded => reminders++,
+                        _ => skipped++,
+                    };
                 }
+
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            foreach (var send in mails)
+            {
+                await send();
             }
 
             db.ChangeTracker.Clear();
@@ -88,6 +89,24 @@ internal sealed class VaultScheduler(IOptions<VaultOptions> options, TimeProvide
         return reminders + releases;
     }
 
+    private async Task<List<Outcome>> ProcessAsync(
+        VeilDbContext db, VaultSecrets secrets, VaultMail mail, List<VaultSwitch> due, DateTimeOffset now, List<Func<Task>> mails, CancellationToken cancellationToken)
+    {
+        var vaultIds = due.Select(s => s.VaultId).ToList();
+        var owners = await db.Set<VaultRecord>().AsNoTracking().Where(v => vaultIds.Contains(v.Id))
+            .Select(v => new { v.Id, v.OwnerId }).ToDictionaryAsync(v => v.Id, v => v.OwnerId, cancellationToken);
+        var outcomes = new List<Outcome>(due.Count);
+        foreach (var s in due)
+        {
+            var ownerAddress = await VaultMail.OwnerAddressAsync(db, owners[s.VaultId], cancellationToken);
+            outcomes.Add(s.ReleaseAt <= now
+                ? await ReleaseAsync(db, secrets, mail, s, ownerAddress, now, mails, cancellationToken)
+                : await RemindAsync(db, secrets, mail, s, ownerAddress, now, mails, cancellationToken));
+        }
+
+        return outcomes;
+    }
+
     private enum Outcome
     {
         Reminded,
@@ -95,7 +114,8 @@ internal sealed class VaultScheduler(IOptions<VaultOptions> options, TimeProvide
         Skipped,
     }
 
-    private static async Task<Outcome> RemindAsync(VeilDbContext db, VaultSecrets secrets, VaultMail mail, VaultSwitch s, string? owner, DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task<Outcome> RemindAsync(
+        VeilDbContext db, VaultSecrets secrets, VaultMail mail, VaultSwitch s, string? owner, DateTimeOffset now, List<Func<Task>> mails, CancellationToken cancellationToken)
     {
         var schedule = VaultSchedule.Reminders(s);
         var latestDue = -1;
@@ -121,13 +141,15 @@ internal sealed class VaultScheduler(IOptions<VaultOptions> options, TimeProvide
 
         if (owner is not null)
         {
-            await mail.SendReminderAsync(owner, schedule[latestDue].Kind, s, secrets.NewCheckInToken(s.VaultId, s.Generation), cancellationToken);
+            var (kind, token) = (schedule[latestDue].Kind, secrets.NewCheckInToken(s.VaultId, s.Generation));
+            mails.Add(() => mail.SendReminderAsync(owner, kind, s, token, cancellationToken));
         }
 
         return Outcome.Reminded;
     }
 
-    private async Task<Outcome> ReleaseAsync(VeilDbContext db, VaultSecrets secrets, VaultMail mail, VaultSwitch s, string? owner, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<Outcome> ReleaseAsync(
+        VeilDbContext db, VaultSecrets secrets, VaultMail mail, VaultSwitch s, string? owner, DateTimeOffset now, List<Func<Task>> mails, CancellationToken cancellationToken)
     {
         s.Release(now);
         var recipients = await db.Set<VaultRecipient>().Where(r => r.VaultId == s.VaultId && r.State == VaultRecipientState.Waiting && r.SealedDeliveryKey != null)
@@ -150,12 +172,12 @@ internal sealed class VaultScheduler(IOptions<VaultOptions> options, TimeProvide
 
         foreach (var (to, token) in letters)
         {
-            await mail.SendLinkToRecipientAsync(to, token, expires, cancellationToken);
+            mails.Add(() => mail.SendLinkToRecipientAsync(to, token, expires, cancellationToken));
         }
 
         if (owner is not null)
         {
-            await mail.SendReleasedToOwnerAsync(owner, now, letters.Count, cancellationToken);
+            mails.Add(() => mail.SendReleasedToOwnerAsync(owner, now, letters.Count, cancellationToken));
         }
 
         VaultLog.Released(logger, s.VaultId, letters.Count);
