@@ -72,14 +72,23 @@ internal sealed class CheckInPage(VeilDbContext db, VaultSecrets secrets, VaultS
         _ => "<p>This link is out of date: you checked in after it was sent. Use the link in the newest reminder, or sign in.</p>",
     };
 
-    private static IResult Page(HttpContext http, int status, string body)
+    /// <summary>
+    /// What a browser shows for a claim link (<c>/vault/claim/{token}</c>): how to open it. Decryption
+    /// happens in the recipient's client, so this page neither checks the token nor changes anything.
+    /// </summary>
+    public static IResult ClaimInstructions(HttpContext http) =>
+        Page(http, StatusCodes.Status200OK, "<p>This is a personal Veil vault delivery link. Open it with the Veil command-line client:</p>"
+            + "<pre>veil vault claim &lt;this link&gt;</pre><p>You will be asked for a 6-digit code, sent to your address when you ask for it. "
+            + "The link works once.</p>", "Veil vault delivery");
+
+    private static IResult Page(HttpContext http, int status, string body, string title = "Veil vault check-in")
     {
         var headers = http.Response.Headers;
         headers.ContentSecurityPolicy = Csp;
         headers.CacheControl = "no-store";
         headers["Referrer-Policy"] = "no-referrer";
         var html = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">"
-            + "<title>Veil vault check-in</title></head><body><h1>Veil vault check-in</h1>"
+            + $"<title>{title}</title></head><body><h1>{title}</h1>"
             + (body.StartsWith('<') ? body : "<p>" + WebUtility.HtmlEncode(body) + "</p>") + "</body></html>";
         return Results.Content(html, "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);
     }

@@ -136,6 +136,9 @@ internal static class VaultModule
         endpoints.MapPost("/vault/checkin/{token}", (string token, HttpContext http, CheckInPage page, CancellationToken ct) => page.CheckInAsync(token, http, ct))
             .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Vault_CheckInByLink").ExcludeFromDescription();
 
+        endpoints.MapMethods("/vault/claim/{token}", getOrHead, (HttpContext http) => CheckInPage.ClaimInstructions(http))
+            .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Vault_ClaimPage").ExcludeFromDescription();
+
         var claim = endpoints.MapGroup("/api/v1/vault/claim").WithTags("Vault");
         claim.MapPost("/code", async (ClaimCodeRequest body, VaultClaimCommand cmd, CancellationToken ct)
             => Map(await cmd.RequestCodeAsync(body, ct), r => TypedResults.Accepted((string?)null, r)))

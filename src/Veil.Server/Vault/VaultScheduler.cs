@@ -12,6 +12,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Veil.Server.Identity.Data;
 using Veil.Server.Platform.Jobs;
 using Veil.Server.Platform.Persistence;
 
@@ -92,13 +93,18 @@ internal sealed class VaultScheduler(IOptions<VaultOptions> options, TimeProvide
     private async Task<List<Outcome>> ProcessAsync(
         VeilDbContext db, VaultSecrets secrets, VaultMail mail, List<VaultSwitch> due, DateTimeOffset now, List<Func<Task>> mails, CancellationToken cancellationToken)
     {
+        // Two lookups per batch, not per switch: each vault's owner, then the owners' addresses
+        // (field-decrypted as the context materialises them).
         var vaultIds = due.Select(s => s.VaultId).ToList();
         var owners = await db.Set<VaultRecord>().AsNoTracking().Where(v => vaultIds.Contains(v.Id))
             .Select(v => new { v.Id, v.OwnerId }).ToDictionaryAsync(v => v.Id, v => v.OwnerId, cancellationToken);
+        var ownerIds = owners.Values.Distinct().ToList();
+        var addresses = await db.Set<Account>().AsNoTracking().Where(a => ownerIds.Contains(a.Id))
+            .Select(a => new { a.Id, a.Email }).ToDictionaryAsync(a => a.Id, a => a.Email, cancellationToken);
         var outcomes = new List<Outcome>(due.Count);
         foreach (var s in due)
         {
-            var ownerAddress = await VaultMail.OwnerAddressAsync(db, owners[s.VaultId], cancellationToken);
+            var ownerAddress = addresses.GetValueOrDefault(owners[s.VaultId]);
             outcomes.Add(s.ReleaseAt <= now
                 ? await ReleaseAsync(db, secrets, mail, s, ownerAddress, now, mails, cancellationToken)
                 : await RemindAsync(db, secrets, mail, s, ownerAddress, now, mails, cancellationToken));

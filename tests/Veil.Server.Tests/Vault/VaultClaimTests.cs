@@ -249,6 +249,33 @@ public sealed class VaultClaimTests(VaultClaimFixture fixture) : IClassFixture<V
         _ = vault;
     }
 
+    [Fact]
+    public async Task CodeRequests_ArePerLinkLimited_AndTheLinkPageOnlyExplains()
+    {
+        var (_, _, email, token) = await fixture.ReleasedAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await Server.RequestCodeAsync(token, email);
+        }
+
+        using (var sixth = await Server.PostAsync("/api/v1/vault/claim/code", new { token }))
+        {
+            await sixth.ExpectProblemAsync(HttpStatusCode.TooManyRequests, "rate-limited");
+            Assert.NotNull(sixth.Headers.RetryAfter);
+        }
+
+        Assert.Equal(5, Server.MailTo(email, "code").Count);
+
+        // What a browser shows for the link: instructions, and the link still works afterwards.
+        using var page = await Server.Client.GetAsync(new Uri($"/vault/claim/{token}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("veil vault claim", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Server.Time.Advance(TimeSpan.FromHours(1));
+        var code = await Server.RequestCodeAsync(token, email);
+        using var claim = await Server.ClaimAsync(token, code);
+        Assert.Equal(HttpStatusCode.OK, claim.StatusCode);
+    }
+
     private Task<HttpResponseMessage> GetClaimFileAsync(string fileId, string? bearer) =>
         Server.SendAsync(HttpMethod.Get, $"/api/v1/vault/claim/files/{fileId}", bearer: bearer);
 
