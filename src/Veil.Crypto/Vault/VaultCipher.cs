@@ -33,10 +33,10 @@ public static class VaultCipher
     public const int Overhead = Aes256Gcm.NonceLength + Aes256Gcm.TagLength;
 
     /// <summary>
-    /// The longest field plaintext a v1 writer seals, in UTF-8 bytes (32 KiB). Its ciphertext string stays under the
-    /// server's 64 KiB limit per value.
+    /// The longest field plaintext, in UTF-8 bytes (64 KiB): the server accepts a sealed value of at most
+    /// 65,536 + 28 bytes (spec/vault-api.md).
     /// </summary>
-    public const int MaxFieldBytes = 32 * 1024;
+    public const int MaxFieldBytes = 64 * 1024;
 
     /// <summary>The longest field path, in characters.</summary>
     public const int MaxPathLength = 128;
