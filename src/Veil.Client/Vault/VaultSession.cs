@@ -253,6 +253,21 @@ public sealed class VaultSession : IDisposable
     /// <summary>Shows the state, never a key.</summary>
     public override string ToString() => IsLocked ? "VaultSession(locked)" : $"VaultSession({VaultKeyCount} vault keys)";
 
+    /// <summary>The key handles held right now (tests check that Lock releases them).</summary>
+    internal IReadOnlyList<SecretBytes> HeldKeys()
+    {
+        lock (_lock)
+        {
+            var keys = _vaultKeys.Values.ToList();
+            if (_userKey is not null)
+            {
+                keys.Add(_userKey);
+            }
+
+            return keys;
+        }
+    }
+
     private void Keep(string vaultId, SecretBytes vaultKey)
     {
         if (_vaultKeys.Remove(vaultId, out SecretBytes? old))
