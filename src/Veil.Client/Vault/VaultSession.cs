@@ -60,6 +60,9 @@ public sealed class VaultSession : IDisposable
         return new VaultSession(SecretBytes.Copy(lease.Span));
     }
 
+    /// <summary>A session without keys, for calls that send and read no ciphertext (switch, recipients list, delete).</summary>
+    public static VaultSession Empty() => new(userKey: null);
+
     /// <summary>
     /// A recipient's session: rebuilds the vault key from the escrow and the delivery key the server returned on claim.
     /// </summary>
