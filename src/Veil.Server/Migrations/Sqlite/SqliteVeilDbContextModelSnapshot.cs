@@ -586,6 +586,274 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("JobLeases", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Vault.VaultClaimLink", b =>
+                {
+                    b.Property<byte[]>("Digest")
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("CodeDigest")
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB");
+
+                    b.Property<long?>("CodeExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("CodeWindowStart")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("CodesSent")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("DownloadDigest")
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB");
+
+                    b.Property<long?>("DownloadExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LockedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Rehearsal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SubjectId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("UsedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("VaultId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Digest");
+
+                    b.HasIndex("DownloadDigest");
+
+                    b.HasIndex("SubjectId");
+
+                    b.HasIndex("VaultId");
+
+                    b.ToTable("VaultClaimLinks", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultFile", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ItemId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("VaultId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ItemId");
+
+                    b.HasIndex("VaultId");
+
+                    b.ToTable("VaultFiles", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultItem", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Fields")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Notes")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Revision")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Tags")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Title")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("VaultId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("VaultId", "CreatedAt");
+
+                    b.ToTable("VaultItems", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultRecipient", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ClaimedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("EmailEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Email")
+                        .HasAnnotation("Veil:EncryptedFrom", "Email");
+
+                    b.Property<string>("Escrow")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("NotifiedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("SealedDeliveryKey")
+                        .HasMaxLength(62)
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("VaultId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("VaultId");
+
+                    b.ToTable("VaultRecipients", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OwnerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("WrappedKey")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OwnerId");
+
+                    b.ToTable("Vaults", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultSwitch", b =>
+                {
+                    b.Property<string>("VaultId")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Generation")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("GraceSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("IntervalSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastCheckInAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("NextActionAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ReleasedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("RemindersSent")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("VaultId");
+
+                    b.HasIndex("NextActionAt");
+
+                    b.ToTable("VaultSwitches", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Drop.DropPart", b =>
                 {
                     b.HasOne("Veil.Server.Drop.DropRecord", null)
@@ -662,6 +930,51 @@ namespace Veil.Server.Migrations.Sqlite
                     b.HasOne("Veil.Server.Identity.Data.Account", null)
                         .WithMany()
                         .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultClaimLink", b =>
+                {
+                    b.HasOne("Veil.Server.Vault.VaultRecord", null)
+                        .WithMany()
+                        .HasForeignKey("VaultId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultFile", b =>
+                {
+                    b.HasOne("Veil.Server.Vault.VaultRecord", null)
+                        .WithMany()
+                        .HasForeignKey("VaultId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultItem", b =>
+                {
+                    b.HasOne("Veil.Server.Vault.VaultRecord", null)
+                        .WithMany()
+                        .HasForeignKey("VaultId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultRecipient", b =>
+                {
+                    b.HasOne("Veil.Server.Vault.VaultRecord", null)
+                        .WithMany()
+                        .HasForeignKey("VaultId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Vault.VaultSwitch", b =>
+                {
+                    b.HasOne("Veil.Server.Vault.VaultRecord", null)
+                        .WithOne()
+                        .HasForeignKey("Veil.Server.Vault.VaultSwitch", "VaultId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
