@@ -133,6 +133,7 @@ public sealed class VaultClaim : IDisposable
         ClaimedVault vault = Vault ?? throw new InvalidOperationException("A rehearsal has nothing to write.");
         VaultSession session = _session!;
         string root = Path.GetFullPath(directory);
+        bool createdRoot = !Directory.Exists(root);
         PrivateFiles.EnsureDirectory(root);
         string jsonPath = Path.Combine(root, VaultJsonName);
         if (File.Exists(jsonPath))
@@ -203,6 +204,12 @@ public sealed class VaultClaim : IDisposable
                 foreach (string temporary in temporaries)
                 {
                     File.Delete(temporary);
+                }
+
+                // A directory made for this claim and still empty goes too: a failed claim leaves no trace.
+                if (createdRoot && !Directory.EnumerateFileSystemEntries(root).Any())
+                {
+                    Directory.Delete(root);
                 }
             }
         }

@@ -72,6 +72,12 @@ public sealed partial class VaultCliTests : IAsyncLifetime
         var armed = Ok(await Owner_(["vault", "switch", "set", vaultId, "--interval", "30d", "--grace", "7d"], keys: false)).Event("switch-set").GetProperty("switch");
         Assert.Equal(2_592_000, armed.GetProperty("intervalSeconds").GetInt64());
         Assert.Equal("armed", armed.GetProperty("state").GetString());
+        var status = Ok(await _owner.RunAsync(["vault", "switch", "status", "Family", "--password-stdin"], Password + "\n"));
+        Assert.Contains("armed (waiting)", status.Stdout, StringComparison.Ordinal);
+        Assert.Contains("next deadline:", status.Stdout, StringComparison.Ordinal);
+        var human = Ok(await _owner.RunAsync(["vault", "item", "show", "Family", "Bank", "--password-stdin"], Password + "\n"));
+        Assert.Contains("seed: " + Seed, human.Stdout, StringComparison.Ordinal);
+        Assert.Contains("file: will.pdf", human.Stdout, StringComparison.Ordinal);
         Ok(await Owner_(["vault", "switch", "pause", vaultId], keys: false));
         Assert.Equal("paused", Ok(await Owner_(["vault", "switch", "status", vaultId], keys: false)).Event("switch").GetProperty("switch").GetProperty("state").GetString());
         Ok(await Owner_(["vault", "switch", "resume", vaultId], keys: false));
@@ -80,10 +86,11 @@ public sealed partial class VaultCliTests : IAsyncLifetime
         // two recipients (escrow + delivery key made by the CLI); one more added and removed
         Ok(await Owner_(["vault", "recipient", "add", vaultId, "bob@example.org"]));
         Ok(await Owner_(["vault", "recipient", "add", vaultId, "carol@example.org"]));
+        Ok(await Owner_(["vault", "recipient", "add", vaultId, "erin@example.org"]));
         Ok(await Owner_(["vault", "recipient", "add", vaultId, "dave@example.org"]));
         Ok(await Owner_(["vault", "recipient", "remove", vaultId, "dave@example.org"], keys: false));
         var recipients = Ok(await Owner_(["vault", "recipient", "list", vaultId], keys: false)).Event("recipients").GetProperty("recipients");
-        Assert.Equal(["bob@example.org", "carol@example.org"], recipients.EnumerateArray().Select(r => r.GetProperty("email").GetString()).Order());
+        Assert.Equal(["bob@example.org", "carol@example.org", "erin@example.org"], recipients.EnumerateArray().Select(r => r.GetProperty("email").GetString()).Order());
 
         // check in, then silence: past deadline and grace, the scheduler releases
         _server.Time.Advance(TimeSpan.FromHours(20));
@@ -120,6 +127,20 @@ public sealed partial class VaultCliTests : IAsyncLifetime
         var again = await _recipient.RunAsync(["vault", "claim", bobLink, "--code", "000000", "--out", Path.Combine(_root, "again"), "--json"]);
         Assert.Equal(1, again.ExitCode);
         Assert.StartsWith("veil: link-used", again.Stderr, StringComparison.Ordinal);
+
+        // one flipped byte in the stored file: erin's claim authenticates nothing, so it writes nothing (not even DIR)
+        long blobSize = item.GetProperty("files")[0].GetProperty("size").GetInt64();
+        string blob = Directory.EnumerateFiles(_server.DataDirectory, "*", SearchOption.AllDirectories).Single(p => new FileInfo(p).Length == blobSize);
+        byte[] blobBytes = await File.ReadAllBytesAsync(blob);
+        blobBytes[^100] ^= 0x01;
+        await File.WriteAllBytesAsync(blob, blobBytes);
+        string erinLink = ClaimLinkFor("erin@example.org");
+        Ok(await _recipient.RunAsync(["vault", "claim", erinLink, "--send-code", "--json"]));
+        string erinOut = Path.Combine(_root, "erin-out");
+        var badFile = await _recipient.RunAsync(["vault", "claim", erinLink, "--code", CodeFor("erin@example.org"), "--out", erinOut, "--json"]);
+        Assert.Equal(1, badFile.ExitCode);
+        Assert.Matches("^veil: tampered: [^\n]+\n?$", badFile.Stderr);
+        Assert.False(Directory.Exists(erinOut));
 
         // the server moves the title's ciphertext into the notes and back (form-valid, not authentic there)
         await SwapTitleAndNotesAsync(apiKey, vaultId, item.GetProperty("id").GetString()!);
