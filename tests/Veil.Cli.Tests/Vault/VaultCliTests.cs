@@ -180,6 +180,37 @@ public sealed partial class VaultCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ItemEditAndRemove_SwitchCancel_VaultDelete()
+    {
+        await RegisterAndLoginAsync();
+        string vaultId = Ok(await Owner_(["vault", "create", "Home"])).Event("vault-created").GetProperty("vault").GetProperty("id").GetString()!;
+        Ok(await Owner_(["vault", "item", "add", vaultId, "--title", "Wifi", "--field", "ssid=home", "--field", "old=x", "--tag", "net"]));
+
+        var edited = Ok(await _owner.RunAsync(
+            ["vault", "item", "edit", "Home", "Wifi", "--title", "Wi-Fi", "--secret", "password", "--remove-field", "old", "--tag", "lan", "--note", "router in hall", "--password-stdin", "--json"],
+            $"{Password}\nhunter2 hunter2\n")).Event("item-updated").GetProperty("item");
+        Assert.Equal("Wi-Fi", edited.GetProperty("title").GetString());
+        Assert.Equal(["ssid=home", "password=hunter2 hunter2"], edited.GetProperty("fields").EnumerateArray().Select(f => $"{f.GetProperty("label").GetString()}={f.GetProperty("value").GetString()}"));
+        Assert.Equal(["net", "lan"], edited.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal("router in hall", edited.GetProperty("notes").GetString());
+        Assert.Equal(2, edited.GetProperty("revision").GetInt32());
+
+        Ok(await Owner_(["vault", "item", "rm", vaultId, "Wi-Fi"]));
+        Assert.Empty(Ok(await Owner_(["vault", "item", "list", vaultId])).Event("items").GetProperty("items").EnumerateArray());
+
+        Ok(await Owner_(["vault", "switch", "set", vaultId, "--interval", "2w", "--grace", "2d"], keys: false));
+        Ok(await Owner_(["vault", "switch", "cancel", vaultId], keys: false)).Event("switch-cancelled");
+        var none = await Owner_(["vault", "switch", "status", vaultId], keys: false);
+        Assert.Equal(1, none.ExitCode);
+        Assert.StartsWith("veil: switch-not-found", none.Stderr, StringComparison.Ordinal);
+
+        var unconfirmed = await Owner_(["vault", "delete", vaultId], keys: false);
+        Assert.Equal(2, unconfirmed.ExitCode);
+        Ok(await Owner_(["vault", "delete", vaultId, "--yes"], keys: false)).Event("vault-deleted");
+        Assert.Empty(Ok(await Owner_(["vault", "list"])).Event("vaults").GetProperty("vaults").EnumerateArray());
+    }
+
+    [Fact]
     public async Task VaultVerbs_WithoutSession_ExitOneWithOneLine()
     {
         var result = await _owner.RunAsync(["vault", "list", "--password-stdin"], Password + "\n");
