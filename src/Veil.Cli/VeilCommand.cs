@@ -22,6 +22,7 @@ internal static class VeilCommand
         root.Subcommands.Add(Account.AccountCommand.Create(json));
         root.Subcommands.Add(Account.ApiKeyCommand.Create(json));
         root.Subcommands.Add(Drop.DropCommand.Create(json));
+        root.Subcommands.Add(Vault.VaultCommand.Create(json));
         root.Subcommands.Add(Admin.AdminCommand.Create(json));
 
         var parse = root.Parse(args);

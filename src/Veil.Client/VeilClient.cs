@@ -147,6 +147,67 @@ public sealed class VeilClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// A non-JSON authenticated request (binary uploads and downloads): <paramref name="build"/> makes a fresh message
+    /// for each attempt (one refresh-and-retry on 401, as <see cref="AuthenticatedAsync{T}"/>). The caller disposes the
+    /// response, which is always a success; failures arrive as <see cref="VeilApiException"/>.
+    /// </summary>
+    internal async Task<HttpResponseMessage> AuthenticatedSendAsync(Func<HttpRequestMessage> build, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        if (_apiKey is null && _accessToken is null)
+        {
+            if (RefreshToken is null)
+            {
+                throw new VeilApiException(401, IdentityErrorCodes.NotSignedIn, "Not signed in");
+            }
+
+            await Identity.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await SendRawAsync(build, _apiKey ?? _accessToken, completion, cancellationToken).ConfigureAwait(false);
+        }
+        catch (VeilApiException e) when (e.Code == IdentityErrorCodes.Unauthorized && _apiKey is null && RefreshToken is not null)
+        {
+            await Identity.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            return await SendRawAsync(build, _accessToken, completion, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendRawAsync(Func<HttpRequestMessage> build, string? bearer, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        using var request = build();
+        if (bearer is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await Http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new VeilApiException(0, VeilApiException.NetworkCode, $"Cannot reach the server at {Http.BaseAddress}", e.HttpRequestError.ToString(), inner: e);
+        }
+        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new VeilApiException(0, VeilApiException.NetworkCode, $"The server at {Http.BaseAddress} did not answer in time", inner: e);
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            using (response)
+            {
+                throw await VeilApiException.FromResponseAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return response;
+    }
+
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, string? bearer, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(path.TrimStart('/'), UriKind.Relative));
