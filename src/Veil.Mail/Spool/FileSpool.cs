@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Veil.Mail.Smtp;
 
 namespace Veil.Mail.Spool;
@@ -23,10 +25,14 @@ public sealed class FileSpool : ISpool
     private readonly string _dir;
     private readonly string _tmp;
     private readonly GroupDirectorySync _dirSync;
+    private readonly ILogger _logger;
 
     /// <summary>Opens (creating if needed) the spool under <paramref name="dataDirectory"/>/spool.</summary>
-    public FileSpool(string dataDirectory)
+    /// <param name="dataDirectory">Veil's data directory.</param>
+    /// <param name="logger">Commit (debug) and write-failure (error) lines with spool ids and sizes only; none when null.</param>
+    public FileSpool(string dataDirectory, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         _dir = Path.GetFullPath(Path.Combine(dataDirectory, "spool"));
         _tmp = Path.Combine(_dir, "tmp");
@@ -170,22 +176,36 @@ public sealed class FileSpool : ISpool
     {
         private bool _committed;
         private bool _disposed;
+        private long _bytes;
 
-        public ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
-            stream.WriteAsync(bytes, cancellationToken);
+        public ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        {
+            _bytes += bytes.Length;
+            return stream.WriteAsync(bytes, cancellationToken);
+        }
 
         public async ValueTask<SpoolId> CommitAsync(CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            stream.Flush(flushToDisk: true); // fsync: the bytes are on disk before the rename makes them visible
-            await stream.DisposeAsync().ConfigureAwait(false);
-            File.Move(tmpPath, spool.PathOf(id));
-            // The rename itself is durable before we answer 250: one directory fsync that started after
-            // the rename, shared with the other sessions committing at the same time (group commit).
-            await spool._dirSync.SyncAsync().ConfigureAwait(false);
+            try
+            {
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                stream.Flush(flushToDisk: true); // fsync: the bytes are on disk before the rename makes them visible
+                await stream.DisposeAsync().ConfigureAwait(false);
+                File.Move(tmpPath, spool.PathOf(id));
+                // The rename itself is durable before we answer 250: one directory fsync that started after
+                // the rename, shared with the other sessions committing at the same time (group commit).
+                await spool._dirSync.SyncAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                MailEngineLog.SpoolWriteFailed(spool._logger, id.Value, e.GetType().Name);
+                throw;
+            }
+
             _committed = true;
             _disposed = true;
+            MailEngineLog.SpoolCommitted(spool._logger, id.Value, _bytes);
             spool.Committed?.Invoke(spool, EventArgs.Empty);
             return id;
         }

@@ -81,6 +81,28 @@ public sealed class SmtpHostedSwaksTests
         Assert.False(sink.Received.Reader.TryRead(out _));
     }
 
+    [Fact]
+    public async Task SwaksStartTls_CanaryMessage_NeverAppearsInTheServerLogs()
+    {
+        if (!Available())
+        {
+            return;
+        }
+
+        var sink = new BytesSink();
+        await using var server = await StartAsync(sink);
+        var canary = Encoding.UTF8.GetBytes("From: Canary <canary-from@sender.test>\r\nTo: canary-to@example.org\r\nSubject: canary subject\r\n\r\ncanary body\r\n");
+
+        var (exit, output) = await RunSwaksAsync(Port(server), canary, ["--tls", "--from", "canary-from@sender.test", "--to", "canary-to@example.org,unknown-canary@elsewhere.test"]);
+
+        Assert.True(exit == 0, output);
+        Assert.Equal(canary, await sink.Received.Reader.ReadAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token));
+        var entries = server.Logs.Entries.ToList();
+        Assert.Contains(entries, e => e.Contains("spooled", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.Contains("RCPT rejected 550 5.1.1", StringComparison.Ordinal) && e.Contains("ip#", StringComparison.Ordinal));
+        Assert.All(entries, e => Assert.DoesNotContain("canary", e, StringComparison.OrdinalIgnoreCase));
+    }
+
     private static Task<VeilTestServer> StartAsync(BytesSink sink) => VeilTestServer.StartAsync(o =>
     {
         o.Settings["Veil:Mail:Smtp:Listen"] = "127.0.0.1:0";
