@@ -142,7 +142,7 @@ public static class TrackerStripper
             }
         }
 
-        var bytes = removals.Count == 0 ? message.Source.ToArray() : rewriter.ToArray();
+        var bytes = rewriter.ToArray();
         return new MessageStripResult(bytes, new TrackerStripReport(removals));
     }
 

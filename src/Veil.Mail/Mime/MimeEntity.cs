@@ -2,14 +2,15 @@ namespace Veil.Mail.Mime;
 
 /// <summary>
 /// One MIME entity: a header block and a body, which is a leaf, a multipart (children) or an encapsulated
-/// message. Every entity is a slice of the parsed source, so it can be written back unchanged.
+/// message. Every entity is a range of the parsed source, so it can be written back unchanged; for a message
+/// parsed from a stream, the bytes are read from the stream only when asked for.
 /// </summary>
 public sealed class MimeEntity
 {
-    private readonly ReadOnlyMemory<byte> _source;
+    private readonly MimeSource _source;
     private readonly List<MimeEntity> _children = [];
 
-    internal MimeEntity(ReadOnlyMemory<byte> source, int start, int headerEnd, int bodyStart, int end, List<MimeHeader> headers, MimeEntity? parent)
+    internal MimeEntity(MimeSource source, int start, int headerEnd, int bodyStart, int end, List<MimeHeader> headers, MimeEntity? parent)
     {
         _source = source;
         Start = start;
@@ -57,11 +58,17 @@ public sealed class MimeEntity
     /// <summary>Offset just past the entity's last byte (before the line break that belongs to a following delimiter).</summary>
     public int End { get; }
 
-    /// <summary>The entity's raw bytes: headers, separator and body.</summary>
-    public ReadOnlyMemory<byte> Raw => _source[Start..End];
+    /// <summary>The entity's raw bytes: headers, separator and body (read into a new array for a stream-parsed message).</summary>
+    public ReadOnlyMemory<byte> Raw => _source.Slice(Start, End);
 
-    /// <summary>The raw, still transfer-encoded body.</summary>
-    public ReadOnlyMemory<byte> RawBody => _source[BodyStart..End];
+    /// <summary>The raw, still transfer-encoded body (read into a new array for a stream-parsed message).</summary>
+    public ReadOnlyMemory<byte> RawBody => _source.Slice(BodyStart, End);
+
+    /// <summary>
+    /// A read-only, seekable stream over the raw (still transfer-encoded) body, read from the source as it is read,
+    /// so a large part of a stream-parsed message is never held in memory. Not thread-safe; shares the source stream.
+    /// </summary>
+    public Stream OpenRawBody() => new MimeRangeStream(_source, BodyStart, End);
 
     /// <summary>The disposition's filename, or the Content-Type's name parameter, decoded; null when neither is present.</summary>
     public string? FileName => ContentDisposition?["filename"] ?? ContentType["name"];
@@ -74,13 +81,12 @@ public sealed class MimeEntity
     {
         get
         {
-            var span = _source.Span[Start..End];
-            var lf = span.IndexOf((byte)'\n');
-            return lf > 0 && span[lf - 1] == (byte)'\r' ? "\r\n" : lf >= 0 ? "\n" : "\r\n";
+            var lf = _source.IndexOfLineFeed(Start, End);
+            return lf > Start && _source[lf - 1] == (byte)'\r' ? "\r\n" : lf >= 0 ? "\n" : "\r\n";
         }
     }
 
-    internal ReadOnlyMemory<byte> Source => _source;
+    internal MimeSource Source => _source;
 
     /// <summary>The first header field with this name (case-insensitive), or null.</summary>
     /// <param name="name">Field name.</param>

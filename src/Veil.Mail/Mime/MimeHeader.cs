@@ -11,22 +11,30 @@ public sealed class MimeHeader
     private readonly int _valueLimit;
     private string? _value;
 
-    internal MimeHeader(string name, ReadOnlyMemory<byte> raw, int offset, int valueLimit)
+    internal MimeHeader(string name, ReadOnlyMemory<byte> raw, int offset, int length, int valueLimit)
     {
         Name = name;
         _raw = raw;
         Offset = offset;
+        Length = length;
         _valueLimit = valueLimit;
     }
 
     /// <summary>The field name as written (compare case-insensitively).</summary>
     public string Name { get; }
 
-    /// <summary>The raw field bytes, from the name to the line ending of its last folded line, inclusive.</summary>
+    /// <summary>
+    /// The raw field bytes, from the name to the line ending of its last folded line, inclusive. For a message parsed
+    /// from a stream, a field longer than <see cref="MimeLimits.MaxHeaderLineLength"/> (plus 16 KiB for the name) is
+    /// kept only up to there (<see cref="Length"/> is the whole field, which is still written back unchanged).
+    /// </summary>
     public ReadOnlyMemory<byte> Raw => _raw;
 
     /// <summary>Byte offset of the field in the parsed source.</summary>
     public int Offset { get; }
+
+    /// <summary>Length of the whole field in the parsed source.</summary>
+    public int Length { get; }
 
     /// <summary>The unfolded value: after the colon, line breaks removed, surrounding white space trimmed. Not 2047-decoded.</summary>
     public string Value => _value ??= Unfold();

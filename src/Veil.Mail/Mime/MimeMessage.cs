@@ -6,16 +6,31 @@ namespace Veil.Mail.Mime;
 /// <summary>A parsed message: the top-level entity, the defects found, and the source it slices.</summary>
 public sealed class MimeMessage
 {
-    private MimeMessage(ReadOnlyMemory<byte> source, MimeEntity root, IReadOnlyList<MimeDefect> defects, MimeLimits limits)
+    private readonly MimeSource _source;
+
+    private MimeMessage(MimeSource source, MimeEntity root, IReadOnlyList<MimeDefect> defects, MimeLimits limits)
     {
-        Source = source;
+        _source = source;
         Root = root;
         Defects = defects;
         Limits = limits;
     }
 
-    /// <summary>The bytes this message was parsed from (not copied: keep them unchanged while the message is used).</summary>
-    public ReadOnlyMemory<byte> Source { get; }
+    /// <summary>
+    /// The bytes this message was parsed from (not copied: keep them unchanged while the message is used).
+    /// A message parsed from a stream has none in memory: see <see cref="IsStreamed"/>, use
+    /// <see cref="MimeRewriter.WriteTo(Stream)"/> or <see cref="MimeEntity.OpenRawBody"/> instead.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The message was parsed from a stream.</exception>
+    public ReadOnlyMemory<byte> Source => _source.Memory ?? throw new InvalidOperationException("A message parsed from a stream has no in-memory source.");
+
+    /// <summary>True when the message was parsed from a stream and reads its bytes from there on demand.</summary>
+    public bool IsStreamed => _source.Memory is null;
+
+    /// <summary>Length of the source in bytes.</summary>
+    public int Length => _source.Length;
+
+    internal MimeSource SourceBytes => _source;
 
     /// <summary>The top-level entity.</summary>
     public MimeEntity Root { get; }
@@ -30,6 +45,24 @@ public sealed class MimeMessage
     /// <param name="source">The raw message (CRLF or bare LF line endings).</param>
     /// <param name="limits">Bounds; <see cref="MimeLimits.Default"/> when null.</param>
     public static MimeMessage Parse(ReadOnlyMemory<byte> source, MimeLimits? limits = null)
+    {
+        return Parse(new MemoryMimeSource(source), limits);
+    }
+
+    /// <summary>
+    /// Parses a message from a seekable stream (a spool file) without holding its bodies: the parser reads through a
+    /// 64 KiB window and keeps header fields (bounded by <paramref name="limits"/>) and part offsets; bodies are read
+    /// from the stream only when asked for (<see cref="MimeEntity.OpenRawBody"/>, <see cref="MimeEntity.RawBody"/>,
+    /// <see cref="MimeRewriter.WriteTo(Stream)"/>). The message covers the stream from its current position to its
+    /// end. The stream is not disposed and must stay open and unchanged while the message is used; the message uses
+    /// the stream's position, so it is not thread-safe. Never throws for malformed content.
+    /// </summary>
+    /// <param name="source">A readable, seekable stream of less than 2 GiB from its position.</param>
+    /// <param name="limits">Bounds; <see cref="MimeLimits.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">The stream is not readable and seekable, or 2 GiB or longer.</exception>
+    public static MimeMessage Parse(Stream source, MimeLimits? limits = null) => Parse(new StreamMimeSource(source), limits);
+
+    private static MimeMessage Parse(MimeSource source, MimeLimits? limits)
     {
         limits ??= MimeLimits.Default;
         var parser = new MimeParser(source, limits);

@@ -1,9 +1,15 @@
 // The bounded MIME parser (RFC 5322 §2.1–2.2, RFC 2045 §3–6, RFC 2046 §5.1). One pass per nesting level over the
 // byte source; no copies of bodies. Tolerates bare LF, missing separators and boundaries (reported as defects)
 // and stops descending at the configured limits. It never throws on any input.
+//
+// Streaming: the parser reads the source only through MimeSource windows and peeks of at most PeekLimit bytes per
+// line, so over a stream it holds one 64 KiB window, the header fields (each bounded by MaxHeaderLineLength, at most
+// MaxHeaderCount per entity) and the entity tree (at most MaxParts); bodies are offsets, never buffered. A line is
+// classified by its first PeekLimit bytes (a field name or a boundary delimiter longer than that is not recognised),
+// the same way for memory and stream sources, so both parse any input to the same tree.
 namespace Veil.Mail.Mime;
 
-internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
+internal sealed class MimeParser(MimeSource source, MimeLimits limits)
 {
     private readonly List<MimeDefect> _defects = [];
     private readonly HashSet<MimeDefectKind> _onceKinds = [];
@@ -13,18 +19,16 @@ internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
 
     internal MimeEntity ParseRoot()
     {
-        var span = source.Span;
-        var lf = span.IndexOf((byte)'\n');
+        var lf = source.IndexOfLineFeed(0, source.Length);
         while (lf >= 0)
         {
-            if (lf == 0 || span[lf - 1] != (byte)'\r')
+            if (lf == 0 || source[lf - 1] != (byte)'\r')
             {
                 Report(MimeDefectKind.BareLineFeed, lf);
                 break;
             }
 
-            var next = span[(lf + 1)..].IndexOf((byte)'\n');
-            lf = next < 0 ? -1 : lf + 1 + next;
+            lf = source.IndexOfLineFeed(lf + 1, source.Length);
         }
 
         var tooBig = source.Length > limits.MaxTotalSize;
@@ -118,7 +122,6 @@ internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
 
     private List<MimeHeader> ParseHeaders(int start, int end, out int headerEnd, out int bodyStart)
     {
-        var span = source.Span;
         var headers = new List<MimeHeader>();
         var pos = start;
         var fieldStart = -1;
@@ -147,8 +150,12 @@ internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
                     Report(MimeDefectKind.HeaderLineTooLong, fieldStart);
                 }
 
-                var name = MimeHeader.AsciiName(source.Span.Slice(fieldStart, fieldNameLength));
-                headers.Add(new MimeHeader(name, source[fieldStart..fieldEnd], fieldStart, limits.MaxHeaderLineLength));
+                var name = MimeHeader.AsciiName(source.Peek(fieldStart, fieldNameLength, fieldEnd));
+
+                // A stream source copies the field, so a hostile field is cut where its value stops being read:
+                // the name and colon lie within the first PeekLimit bytes, the value is read up to the limit.
+                var kept = source.Memory is null ? Math.Min(fieldEnd, fieldStart + MimeSource.PeekLimit + limits.MaxHeaderLineLength) : fieldEnd;
+                headers.Add(new MimeHeader(name, source.Slice(fieldStart, kept), fieldStart, fieldEnd - fieldStart, limits.MaxHeaderLineLength));
             }
 
             fieldStart = -1;
@@ -156,16 +163,15 @@ internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
 
         while (pos < end)
         {
-            var lf = span[pos..end].IndexOf((byte)'\n');
-            var next = lf < 0 ? end : pos + lf + 1;
-            var lineEnd = lf < 0 ? end : pos + lf;
-            if (lineEnd > pos && span[lineEnd - 1] == (byte)'\r')
+            var lf = source.IndexOfLineFeed(pos, end);
+            var next = lf < 0 ? end : lf + 1;
+            var lineEnd = lf < 0 ? end : lf;
+            if (lineEnd > pos && source[lineEnd - 1] == (byte)'\r')
             {
                 lineEnd--;
             }
 
-            var line = span[pos..lineEnd];
-            if (line.Length == 0)
+            if (lineEnd == pos)
             {
                 Close(pos);
                 headerEnd = pos;
@@ -173,6 +179,7 @@ internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
                 return headers;
             }
 
+            var line = source.Peek(pos, MimeSource.PeekLimit, lineEnd);
             if (line[0] is (byte)' ' or (byte)'\t')
             {
                 if (fieldStart >= 0)
@@ -235,7 +242,6 @@ internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
 
     private void ParseMultipart(MimeEntity entity, string boundary, int depth, string childDefault)
     {
-        var span = source.Span;
         var delimiter = System.Text.Encoding.UTF8.GetBytes("--" + boundary);
         var end = entity.End;
         var pos = entity.BodyStart;
@@ -243,10 +249,12 @@ internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
         var closed = false;
         while (pos < end)
         {
-            var lf = span[pos..end].IndexOf((byte)'\n');
-            var next = lf < 0 ? end : pos + lf + 1;
-            var line = span[pos..(lf < 0 ? end : pos + lf)];
-            if (line.StartsWith(delimiter) && IsDelimiterTail(line[delimiter.Length..], out var isClose))
+            var lf = source.IndexOfLineFeed(pos, end);
+            var next = lf < 0 ? end : lf + 1;
+            var lineEnd = lf < 0 ? end : lf;
+            if (delimiter.Length <= MimeSource.PeekLimit
+                && source.Peek(pos, delimiter.Length, lineEnd).SequenceEqual(delimiter)
+                && IsDelimiterTail(pos + delimiter.Length, lineEnd, out var isClose))
             {
                 if (partStart >= 0)
                 {
@@ -296,12 +304,11 @@ internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
     /// <summary>The CRLF (or LF) before a delimiter line belongs to the delimiter (RFC 2046 §5.1.1).</summary>
     private int LineStartBeforeBreak(int partStart, int delimiterLine)
     {
-        var span = source.Span;
         var end = delimiterLine;
-        if (end > partStart && span[end - 1] == (byte)'\n')
+        if (end > partStart && source[end - 1] == (byte)'\n')
         {
             end--;
-            if (end > partStart && span[end - 1] == (byte)'\r')
+            if (end > partStart && source[end - 1] == (byte)'\r')
             {
                 end--;
             }
@@ -310,20 +317,19 @@ internal sealed class MimeParser(ReadOnlyMemory<byte> source, MimeLimits limits)
         return end;
     }
 
-    private static bool IsDelimiterTail(ReadOnlySpan<byte> tail, out bool isClose)
+    /// <summary>True when [start, end) is "--"? followed only by SP, TAB or CR; scanned window by window.</summary>
+    private bool IsDelimiterTail(int start, int end, out bool isClose)
     {
-        isClose = tail.StartsWith("--"u8);
-        if (isClose)
+        isClose = source.Peek(start, 2, end).SequenceEqual("--"u8);
+        for (var pos = isClose ? start + 2 : start; pos < end;)
         {
-            tail = tail[2..];
-        }
-
-        foreach (var b in tail)
-        {
-            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r'))
+            var window = source.Window(pos, end);
+            if (window.IndexOfAnyExcept((byte)' ', (byte)'\t', (byte)'\r') >= 0)
             {
                 return false;
             }
+
+            pos += window.Length;
         }
 
         return true;

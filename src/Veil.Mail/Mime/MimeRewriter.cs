@@ -1,12 +1,11 @@
 // Writes a parsed message back, replacing chosen bodies or header fields and copying every other byte from the
 // source: untouched entities, preambles, delimiters and epilogues are written as the raw slices they were parsed from.
-using System.Buffers;
 using System.Text;
 
 namespace Veil.Mail.Mime;
 
 /// <summary>Edits to a parsed message that leave every byte outside the edited fields and bodies untouched.</summary>
-/// <param name="message">The parsed message; its source must stay unchanged while the rewriter is used.</param>
+/// <param name="message">The parsed message (from memory or a stream); its source must stay unchanged while the rewriter is used.</param>
 public sealed class MimeRewriter(MimeMessage message)
 {
     private readonly Dictionary<MimeEntity, byte[]> _bodies = [];
@@ -43,7 +42,7 @@ public sealed class MimeRewriter(MimeMessage message)
 
         // The source body ended without a trailing line break before the next delimiter; base64/QP output ends
         // with one, which would add a blank line: drop it to keep the shape.
-        if (encoding is MimeTransferEncoding.Base64 && body.AsSpan().EndsWith(Encoding.ASCII.GetBytes(eol)) && !entity.RawBody.Span.EndsWith(Encoding.ASCII.GetBytes(eol)))
+        if (encoding is MimeTransferEncoding.Base64 && body.AsSpan().EndsWith(Encoding.ASCII.GetBytes(eol)) && !EndsWith(entity, eol))
         {
             body = body[..^eol.Length];
         }
@@ -113,14 +112,21 @@ public sealed class MimeRewriter(MimeMessage message)
     /// <summary>The rewritten message.</summary>
     public byte[] ToArray()
     {
-        var output = new ArrayBufferWriter<byte>(Message.Source.Length + 1024);
-        Write(Message.Root, output);
-        if (Message.Root.End < Message.Source.Length)
-        {
-            output.Write(Message.Source.Span[Message.Root.End..]);
-        }
+        using var output = new MemoryStream(Math.Min(Message.Length, int.MaxValue - 1024) + 1024);
+        WriteTo(output);
+        return output.ToArray();
+    }
 
-        return output.WrittenSpan.ToArray();
+    /// <summary>
+    /// Writes the rewritten message to <paramref name="destination"/>. Unmodified ranges are copied from the source
+    /// through a bounded buffer, so a stream-parsed message is written without being held in memory.
+    /// </summary>
+    /// <param name="destination">Where to write.</param>
+    public void WriteTo(Stream destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        Write(Message.Root, destination);
+        Message.SourceBytes.CopyTo(Message.Root.End, Message.Length, destination);
     }
 
     private List<(string Name, string? Value)> Edits(MimeEntity entity)
@@ -167,6 +173,12 @@ public sealed class MimeRewriter(MimeMessage message)
         }
     }
 
+    private static bool EndsWith(MimeEntity entity, string eol)
+    {
+        var start = Math.Max(entity.BodyStart, entity.End - eol.Length);
+        return entity.Source.Peek(start, eol.Length, entity.End).SequenceEqual(Encoding.ASCII.GetBytes(eol));
+    }
+
     private static bool IsSevenBitClean(ReadOnlySpan<byte> content)
     {
         var lineLength = 0;
@@ -187,17 +199,17 @@ public sealed class MimeRewriter(MimeMessage message)
         return true;
     }
 
-    private void Write(MimeEntity entity, ArrayBufferWriter<byte> output)
+    private void Write(MimeEntity entity, Stream output)
     {
-        var source = entity.Source.Span;
+        var source = entity.Source;
         if (!_touched.Contains(entity))
         {
-            output.Write(source[entity.Start..entity.End]);
+            source.CopyTo(entity.Start, entity.End, output);
             return;
         }
 
         WriteHeaders(entity, output);
-        output.Write(source[entity.HeaderEnd..entity.BodyStart]);
+        source.CopyTo(entity.HeaderEnd, entity.BodyStart, output);
         if (_bodies.TryGetValue(entity, out var body))
         {
             output.Write(body);
@@ -208,20 +220,20 @@ public sealed class MimeRewriter(MimeMessage message)
         IEnumerable<MimeEntity> inner = entity.EncapsulatedMessage is { } m ? [m] : entity.Children;
         foreach (var child in inner)
         {
-            output.Write(source[pos..child.Start]);
+            source.CopyTo(pos, child.Start, output);
             Write(child, output);
             pos = child.End;
         }
 
-        output.Write(source[pos..entity.End]);
+        source.CopyTo(pos, entity.End, output);
     }
 
-    private void WriteHeaders(MimeEntity entity, ArrayBufferWriter<byte> output)
+    private void WriteHeaders(MimeEntity entity, Stream output)
     {
-        var source = entity.Source.Span;
+        var source = entity.Source;
         if (!_headerEdits.TryGetValue(entity, out var edits))
         {
-            output.Write(source[entity.Start..entity.HeaderEnd]);
+            source.CopyTo(entity.Start, entity.HeaderEnd, output);
             return;
         }
 
@@ -238,11 +250,11 @@ public sealed class MimeRewriter(MimeMessage message)
         foreach (var header in entity.Headers)
         {
             // Bytes between fields (only skipped over-limit fields) are kept.
-            output.Write(source[pos..header.Offset]);
-            pos = header.Offset + header.Raw.Length;
+            source.CopyTo(pos, header.Offset, output);
+            pos = header.Offset + header.Length;
             if (!final.TryGetValue(header.Name, out var value))
             {
-                output.Write(header.Raw.Span);
+                source.CopyTo(header.Offset, pos, output);
                 continue;
             }
 
@@ -252,7 +264,7 @@ public sealed class MimeRewriter(MimeMessage message)
             }
         }
 
-        output.Write(source[pos..entity.HeaderEnd]);
+        source.CopyTo(pos, entity.HeaderEnd, output);
         foreach (var (name, value) in final)
         {
             if (value is not null && !written.Contains(name))

@@ -66,6 +66,7 @@ public sealed class OutboundQueue : IDisposable
     private readonly TimeProvider _time;
     private readonly OutboundQueueOptions _options;
     private readonly SemaphoreSlim _runLock = new(1, 1);
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Opens (creating if needed) the queue under <paramref name="dataDirectory"/>/queue and removes half-written leftovers.</summary>
@@ -73,8 +74,10 @@ public sealed class OutboundQueue : IDisposable
     /// <param name="transport">How messages leave (the smarthost client).</param>
     /// <param name="time">Clock for enqueue times and the delivery loop.</param>
     /// <param name="options">Retry policy; defaults when null.</param>
-    public OutboundQueue(string dataDirectory, IDeliveryTransport transport, TimeProvider time, OutboundQueueOptions? options = null)
+    /// <param name="logger">Enqueue, attempt (reply code only), deferral and bounce lines with queue ids and counts; none when null.</param>
+    public OutboundQueue(string dataDirectory, IDeliveryTransport transport, TimeProvider time, OutboundQueueOptions? options = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(time);
@@ -125,6 +128,7 @@ public sealed class OutboundQueue : IDisposable
         await WriteFileAsync(Path.Combine(_dir, id + MessageExtension), content, cancellationToken).ConfigureAwait(false);
         await WriteStateAsync(id, state, cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        MailEngineLog.Enqueued(_logger, id, content.Length, envelope.Recipients.Count);
         return id;
     }
 
@@ -239,6 +243,15 @@ public sealed class OutboundQueue : IDisposable
                 result = new SmtpDeliveryResult(false, false, "Local error: " + e.GetType().Name, []);
             }
             Apply(result, pending);
+            if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
+            {
+                var delivered = state.Recipients.Count(r => r.State == QueuedRecipientState.Delivered);
+                var failed = state.Recipients.Count(r => r.State == QueuedRecipientState.Failed);
+                var stillPending = state.Recipients.Count(r => r.State == QueuedRecipientState.Pending);
+                var outcome = result.Success ? "delivered" : result.DataAccepted ? "partly delivered" : result.Permanent ? "permanent failure" : "temporary failure";
+                var (code, _) = MailEngineLog.CodeOf(result.Reply);
+                MailEngineLog.Attempted(_logger, id, state.Attempts + 1, outcome, code, delivered, failed, stillPending);
+            }
         }
         state.Attempts++;
         state.LastAttemptAt = now;
@@ -256,6 +269,7 @@ public sealed class OutboundQueue : IDisposable
         var wait = _options.FirstRetryDelay * Math.Pow(2, Math.Min(state.Attempts - 1, 30));
         if (wait > _options.MaxRetryDelay) wait = _options.MaxRetryDelay;
         state.NextAttemptAt = now + wait > deadline ? deadline : now + wait;
+        MailEngineLog.Deferred(_logger, id, state.NextAttemptAt);
     }
 
     private static void Apply(SmtpDeliveryResult result, List<RecipientEntry> pending)
@@ -282,7 +296,13 @@ public sealed class OutboundQueue : IDisposable
     {
         var failed = state.Recipients.Where(r => r.State == QueuedRecipientState.Failed).ToList();
         // RFC 5321 §6.1 / RFC 3464 §2: never bounce a message with a null reverse path (that is how bounce loops start).
-        if (failed.Count == 0 || state.ReversePath.Length == 0) return false;
+        if (failed.Count == 0) return false;
+        if (state.ReversePath.Length == 0)
+        {
+            MailEngineLog.FailedWithoutBounce(_logger, id, failed.Count);
+            return false;
+        }
+
         byte[] headers = await ReadHeaderBlockAsync(id, ct).ConfigureAwait(false);
         var dsn = DeliveryStatusNotification.Build(new DeliveryStatusNotification.Report(
             _options.ReportingMta,
@@ -293,7 +313,8 @@ public sealed class OutboundQueue : IDisposable
             headers));
         bool utf8Sender = state.ReversePath.Any(c => c > '~');
         var envelope = new SmtpEnvelope("", [state.ReversePath], EightBitMime: dsn.Any(b => b > 127), SmtpUtf8: utf8Sender, now);
-        await EnqueueAsync(envelope, dsn, ct).ConfigureAwait(false);
+        var dsnId = await EnqueueAsync(envelope, dsn, ct).ConfigureAwait(false);
+        MailEngineLog.Bounced(_logger, id, failed.Count, failed.Count(r => r.GaveUp), dsnId);
         return true;
     }
 

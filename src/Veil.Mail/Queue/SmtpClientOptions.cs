@@ -28,7 +28,16 @@ public sealed class SmtpClientOptions
     /// <summary>STARTTLS policy.</summary>
     public SmtpTlsMode Tls { get; set; } = SmtpTlsMode.Opportunistic;
 
-    /// <summary>AUTH user name; <see langword="null"/> for no AUTH.</summary>
+    /// <summary>
+    /// When set, the smarthost's certificate must chain to one of these roots (instead of the system trust store),
+    /// e.g. a private CA or the smarthost's own self-signed certificate. The host name is still checked.
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? TrustedRoots { get; set; }
+
+    /// <summary>
+    /// AUTH user name; <see langword="null"/> for no AUTH. Credentials are only ever sent after STARTTLS: a session
+    /// that is not encrypted fails (temporarily) instead of sending them.
+    /// </summary>
     public string? UserName { get; set; }
 
     /// <summary>AUTH password (held as configuration text, as the host binds it).</summary>

@@ -9,6 +9,8 @@ namespace Veil.Mail.Queue;
 /// Delivers one message to a smarthost (RFC 5321): EHLO, STARTTLS (RFC 3207) per policy, AUTH PLAIN or
 /// LOGIN (RFC 4954), MAIL/RCPT/DATA pipelined when offered (RFC 2920). The message bytes go out
 /// unchanged except for dot-stuffing, and a final CRLF if the message lacks one (the terminator needs it).
+/// Credentials are sent only inside TLS. A failed AUTH (535, 534, …) is a temporary failure, never a bounce: it says
+/// the smarthost account is misconfigured, not that the message is undeliverable, so the queue keeps retrying.
 /// </summary>
 public sealed class SmtpDeliveryClient(SmtpClientOptions options) : IDeliveryTransport
 {
@@ -33,13 +35,15 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : IDeliveryTra
                 var ehlo = await conn.CommandAsync("EHLO " + options.HeloName, cancellationToken).ConfigureAwait(false);
                 if (ehlo.Code != 250) return Fail(ehlo);
                 var ext = Extensions(ehlo);
+                var encrypted = false;
                 if (options.Tls != SmtpTlsMode.None && ext.ContainsKey("STARTTLS"))
                 {
                     var r = await conn.CommandAsync("STARTTLS", cancellationToken).ConfigureAwait(false);
                     if (r.Code != 220) return Fail(r);
                     var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                    await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = options.Host }, cancellationToken).ConfigureAwait(false);
+                    await ssl.AuthenticateAsClientAsync(ClientTlsOptions(), cancellationToken).ConfigureAwait(false);
                     stream = ssl;
+                    encrypted = true;
                     conn = new Connection(ssl, options.ReplyTimeout);
                     ehlo = await conn.CommandAsync("EHLO " + options.HeloName, cancellationToken).ConfigureAwait(false);
                     if (ehlo.Code != 250) return Fail(ehlo);
@@ -51,6 +55,11 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : IDeliveryTra
                 }
                 if (options.UserName is not null)
                 {
+                    if (!encrypted)
+                    {
+                        return new(false, false, "AUTH configured but the session is not encrypted (STARTTLS not offered or disabled); credentials not sent", []);
+                    }
+
                     var auth = await AuthenticateAsync(conn, ext, cancellationToken).ConfigureAwait(false);
                     if (auth is not null) return auth;
                 }
@@ -84,7 +93,24 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : IDeliveryTra
         {
             return new(false, false, "AUTH configured but the smarthost offers neither PLAIN nor LOGIN", []);
         }
-        return r.Code == 235 ? null : Fail(r);
+        return r.Code == 235 ? null : new(false, false, "AUTH failed: " + r.Text, []);
+    }
+
+    private SslClientAuthenticationOptions ClientTlsOptions()
+    {
+        var tls = new SslClientAuthenticationOptions { TargetHost = options.Host };
+        if (options.TrustedRoots is { Count: > 0 } roots)
+        {
+            var policy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+            {
+                TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+                RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            };
+            policy.CustomTrustStore.AddRange(roots);
+            tls.CertificateChainPolicy = policy;
+        }
+
+        return tls;
     }
 
     private static async Task<SmtpDeliveryResult> TransactAsync(Connection conn, Dictionary<string, string> ext, SmtpEnvelope envelope, Stream content, CancellationToken ct)

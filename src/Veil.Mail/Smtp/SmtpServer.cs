@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Veil.Mail.Spool;
 
 namespace Veil.Mail.Smtp;
@@ -20,12 +22,22 @@ public sealed class SmtpServer
     private readonly IRecipientResolver _resolver;
     private readonly ISpool _spool;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private long _sessionIds;
     private readonly Dictionary<IPAddress, int> _perIp = [];
     private readonly Lock _gate = new();
     private int _connections;
 
     /// <summary>Creates the engine; <paramref name="options"/> are validated here.</summary>
-    public SmtpServer(SmtpServerOptions options, IRecipientResolver resolver, ISpool spool, TimeProvider time)
+    /// <param name="options">Limits and identity.</param>
+    /// <param name="resolver">Decides recipients.</param>
+    /// <param name="spool">Where accepted messages go before 250.</param>
+    /// <param name="time">Clock for timeouts.</param>
+    /// <param name="logger">
+    /// Session, reject and spool events (never addresses or content; the client address only through
+    /// <see cref="SmtpServerOptions.RedactAddress"/>); none when null.
+    /// </param>
+    public SmtpServer(SmtpServerOptions options, IRecipientResolver resolver, ISpool spool, TimeProvider time, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(resolver);
@@ -36,6 +48,7 @@ public sealed class SmtpServer
         _resolver = resolver;
         _spool = spool;
         _time = time;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>Connections currently being served.</summary>
@@ -54,14 +67,16 @@ public sealed class SmtpServer
         ArgumentNullException.ThrowIfNull(stream);
         await using (stream.ConfigureAwait(false))
         {
-            if (!TryEnter(remoteAddress))
+            var remote = _logger.IsEnabled(LogLevel.Debug) || _logger.IsEnabled(LogLevel.Information) ? RemoteText(remoteAddress) : "-";
+            if (!TryEnter(remoteAddress, out var refusal))
             {
+                MailEngineLog.ConnectionRefused(_logger, remote, refusal);
                 await RefuseAsync(stream).ConfigureAwait(false);
                 return;
             }
             try
             {
-                var session = new SmtpSession(stream, _options, _resolver, _spool, _time);
+                var session = new SmtpSession(stream, _options, _resolver, _spool, _time, _logger, Interlocked.Increment(ref _sessionIds), remote);
                 await session.RunAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
@@ -93,15 +108,29 @@ public sealed class SmtpServer
         return new SmtpListener(this, socket);
     }
 
-    private bool TryEnter(IPAddress? ip)
+    /// <summary>The client address as the host's redactor shows it; never the address itself.</summary>
+    private string RemoteText(IPAddress? ip) => ip is null ? "unknown" : _options.RedactAddress?.Invoke(ip) ?? "(not logged)";
+
+    private bool TryEnter(IPAddress? ip, out string refusal)
     {
         lock (_gate)
         {
-            if (_connections >= _options.MaxConnections) return false;
+            refusal = "";
+            if (_connections >= _options.MaxConnections)
+            {
+                refusal = "connection limit";
+                return false;
+            }
+
             if (ip is not null)
             {
                 _perIp.TryGetValue(ip, out int n);
-                if (n >= _options.MaxConnectionsPerIp) return false;
+                if (n >= _options.MaxConnectionsPerIp)
+                {
+                    refusal = "per-address connection limit";
+                    return false;
+                }
+
                 _perIp[ip] = n + 1;
             }
             _connections++;

@@ -48,6 +48,12 @@ public sealed class SmtpServerOptions
     /// <summary>The certificate (with private key) offered after STARTTLS; <see langword="null"/> disables STARTTLS.</summary>
     public X509Certificate2? Certificate { get; set; }
 
+    /// <summary>
+    /// How a client address appears in the engine's log lines (the host passes its one redaction helper, a keyed
+    /// fingerprint). Null: addresses are not logged at all.
+    /// </summary>
+    public Func<System.Net.IPAddress, string>? RedactAddress { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     public void Validate()
     {

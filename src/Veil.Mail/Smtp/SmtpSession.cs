@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Veil.Mail.Spool;
 
 namespace Veil.Mail.Smtp;
@@ -24,7 +25,10 @@ internal sealed class SmtpSession(
     SmtpServerOptions options,
     IRecipientResolver resolver,
     ISpool spool,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger logger,
+    long sessionId,
+    string remote)
 {
     private const int DataChunk = 64 * 1024;
     private readonly byte[] _in = new byte[Math.Max(8192, options.MaxCommandLineLength + 2)];
@@ -35,6 +39,9 @@ internal sealed class SmtpSession(
     private bool _tls;
     private bool _greeted;
     private int _errors;
+    private int _accepted;
+    private long _dataSize;
+    private string _verb = "-";
 
     // The mail transaction (RFC 5321 §3.3).
     private string? _from;
@@ -48,38 +55,55 @@ internal sealed class SmtpSession(
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        string? reason = null;
         try
         {
+            MailEngineLog.SessionOpened(logger, sessionId, remote);
             Reply($"220 {options.ServerName} ESMTP Veil");
             while (true)
             {
                 var (status, line) = await ReadCommandAsync(cancellationToken).ConfigureAwait(false);
-                if (status == LineStatus.Eof) return;
+                if (status == LineStatus.Eof)
+                {
+                    reason = "client closed";
+                    return;
+                }
+
+                _verb = "-";
                 bool keepOpen = status == LineStatus.TooLong
                     ? Fail("500 5.5.2 Line too long")
                     : await ExecuteAsync(line!, cancellationToken).ConfigureAwait(false);
                 if (!keepOpen) break;
                 if (_errors >= options.MaxErrors)
                 {
-                    Reply("421 4.7.0 Too many errors, closing connection");
+                    Close("421 4.7.0 Too many errors, closing connection");
+                    reason = "too many errors";
                     break;
                 }
             }
             await FlushAsync(cancellationToken).ConfigureAwait(false);
+            reason ??= "QUIT";
         }
         catch (SmtpTimeoutException)
         {
-            Reply("421 4.4.2 Timeout, closing connection");
+            Close("421 4.4.2 Timeout, closing connection");
+            reason = "timeout";
             await TryFlushAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Reply("421 4.3.2 Service shutting down");
+            Close("421 4.3.2 Service shutting down");
+            reason = "shutdown";
             await TryFlushAsync().ConfigureAwait(false);
         }
         catch (AuthenticationException)
         {
             // The TLS handshake after STARTTLS failed; there is no channel left to answer on.
+            reason = "TLS handshake failed";
+        }
+        finally
+        {
+            MailEngineLog.SessionClosed(logger, sessionId, reason ?? "connection lost", _accepted, _errors, _tls);
         }
     }
 
@@ -90,6 +114,7 @@ internal sealed class SmtpSession(
         int space = line.IndexOf(' ', StringComparison.Ordinal);
         string verb = (space < 0 ? line : line[..space]).ToUpperInvariant();
         string arg = space < 0 ? "" : line[(space + 1)..];
+        _verb = verb;
         switch (verb)
         {
             case "EHLO": return Hello(arg, extended: true);
@@ -237,7 +262,7 @@ internal sealed class SmtpSession(
             {
                 case DataOutcome.Eof: return false;
                 case DataOutcome.Abort:
-                    Reply("552 5.3.4 Message size exceeds fixed maximum message size; closing connection");
+                    Close("552 5.3.4 Message size exceeds fixed maximum message size; closing connection");
                     return false;
                 case DataOutcome.TooBig: return Fail("552 5.3.4 Message size exceeds fixed maximum message size");
                 case DataOutcome.HeaderTooBig: return Fail("552 5.3.4 Message header size exceeds limit");
@@ -252,6 +277,8 @@ internal sealed class SmtpSession(
             {
                 return Fail("451 4.3.0 Local error: cannot spool message");
             }
+            _accepted++;
+            MailEngineLog.Spooled(logger, sessionId, id.Value, _dataSize, envelope.Recipients.Count);
             // Only now, with the message on disk, does the client hear 250 (DESIGN.md: nothing lost).
             return Ok($"250 2.0.0 Ok: queued as {id.Value}");
         }
@@ -332,6 +359,7 @@ internal sealed class SmtpSession(
                     }
                 }
                 _inStart = i;
+                _dataSize = size;
                 if (end)
                 {
                     if (used > 0 && !(bare || tooBig || headerTooBig))
@@ -412,8 +440,27 @@ internal sealed class SmtpSession(
     private bool Fail(string reply)
     {
         _errors++;
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            // The verb and the reply's codes only: arguments and reply texts may hold addresses.
+            var (code, status) = MailEngineLog.CodeOf(reply);
+            MailEngineLog.Rejected(logger, sessionId, remote, _verb.Length <= 10 && _verb.All(char.IsAsciiLetterUpper) ? _verb : "?", code, status);
+        }
+
         Reply(reply);
         return true;
+    }
+
+    /// <summary>A reply that ends the session (421, or 552 after an oversized message).</summary>
+    private void Close(string reply)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            var (code, status) = MailEngineLog.CodeOf(reply);
+            MailEngineLog.ClosedWith(logger, sessionId, remote, code, status);
+        }
+
+        Reply(reply);
     }
 
     private void Reply(string reply)

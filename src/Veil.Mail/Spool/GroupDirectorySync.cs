@@ -31,7 +31,7 @@ internal sealed class GroupDirectorySync(string directory)
                 start = true;
             }
         }
-        if (start) _ = Task.Factory.StartNew(Flush, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (start) _ = SyncWorkers.RunAsync(Flush);
         return task;
     }
 

@@ -9,7 +9,8 @@ namespace Veil.Mail.Spool;
 /// <param name="sink">Where messages go.</param>
 /// <param name="time">The clock for the idle poll interval.</param>
 /// <param name="pollInterval">How long to wait for new work when nothing signals it.</param>
-public sealed class SpoolDispatcher(ISpool spool, IMessageSink sink, TimeProvider time, TimeSpan pollInterval) : IDisposable
+/// <param name="logger">One debug line per message handed to the sink (spool id and result only); none when null.</param>
+public sealed class SpoolDispatcher(ISpool spool, IMessageSink sink, TimeProvider time, TimeSpan pollInterval, Microsoft.Extensions.Logging.ILogger? logger = null) : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
 
@@ -39,6 +40,12 @@ public sealed class SpoolDispatcher(ISpool spool, IMessageSink sink, TimeProvide
             {
                 continue; // completed concurrently
             }
+            if (logger?.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug) == true)
+            {
+                var outcome = result == SinkResult.Done ? "done" : "deferred";
+                MailEngineLog.SpoolDispatched(logger, message.Id.Value, outcome);
+            }
+
             if (result == SinkResult.Done)
             {
                 await spool.CompleteAsync(message.Id, cancellationToken).ConfigureAwait(false);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Veil.Mail.Smtp;
 using Veil.Mail.Spool;
@@ -21,7 +22,7 @@ internal static class MailModule
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<SmtpHostOptions>().BindConfiguration(SmtpHostOptions.Section).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<SmtpHostOptions>, SmtpHostOptionsValidator>();
-        services.TryAddSingleton(sp => new FileSpool(sp.GetRequiredService<VeilPaths>().DataDirectory));
+        services.TryAddSingleton(sp => new FileSpool(sp.GetRequiredService<VeilPaths>().DataDirectory, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Veil.Mail.Spool")));
         services.TryAddSingleton<ModuleRecipientResolver>();
         services.TryAddSingleton<SmtpHostService>();
         services.AddHostedService(sp => sp.GetRequiredService<SmtpHostService>());

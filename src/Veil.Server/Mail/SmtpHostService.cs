@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Veil.Mail.Smtp;
 using Veil.Mail.Spool;
+using Veil.Server.Platform.Redaction;
 
 namespace Veil.Server.Mail;
 
@@ -20,6 +21,7 @@ internal sealed class SmtpHostService(
     FileSpool spool,
     VeilPaths paths,
     TimeProvider time,
+    ILoggerFactory loggers,
     ILogger<SmtpHostService> logger) : IHostedService, IAsyncDisposable
 {
     private SmtpListener? _listener;
@@ -42,7 +44,10 @@ internal sealed class SmtpHostService(
         }
 
         _certificate = SmtpCertificates.LoadOrCreate(settings, paths.DataDirectory, time, logger);
-        var engine = new SmtpServer(settings.ToEngineOptions(_certificate), resolver, spool, time);
+        var engineOptions = settings.ToEngineOptions(_certificate);
+        // The engine logs client addresses only through the one redaction helper (a keyed fingerprint).
+        engineOptions.RedactAddress = Redact.Ip;
+        var engine = new SmtpServer(engineOptions, resolver, spool, time, loggers.CreateLogger("Veil.Mail.Smtp"));
         var endPoint = settings.ListenEndPoint;
         try
         {

@@ -40,7 +40,7 @@ internal sealed class SpoolDispatchService(
             MailLog.DevelopmentAid(logger, "Veil:Mail:Smtp:DevelopmentSinkDirectory writes accepted mail in clear to a directory");
         }
 
-        using var dispatcher = new SpoolDispatcher(spool, new CountingSink(sink, logger), time, PollInterval);
+        using var dispatcher = new SpoolDispatcher(spool, new CountingSink(sink, logger), time, PollInterval, logger);
         EventHandler wake = (_, _) => dispatcher.Signal();
         spool.Committed += wake;
         try

@@ -12,11 +12,11 @@ internal sealed class SmtpTestHost : IAsyncDisposable
     public const string Known = "alias@veil.test";
     private readonly SmtpListener _listener;
 
-    private SmtpTestHost(string dataDir, SmtpServerOptions options)
+    private SmtpTestHost(string dataDir, SmtpServerOptions options, Microsoft.Extensions.Logging.ILogger? logger)
     {
         DataDir = dataDir;
-        Spool = new FileSpool(dataDir);
-        Server = new SmtpServer(options, new TestResolver(), Spool, TimeProvider.System);
+        Spool = new FileSpool(dataDir, logger);
+        Server = new SmtpServer(options, new TestResolver(), Spool, TimeProvider.System, logger);
         _listener = Server.Listen(new IPEndPoint(IPAddress.Loopback, 0));
     }
 
@@ -25,11 +25,11 @@ internal sealed class SmtpTestHost : IAsyncDisposable
     public SmtpServer Server { get; }
     public int Port => _listener.LocalEndPoint.Port;
 
-    public static SmtpTestHost Start(Action<SmtpServerOptions>? configure = null, string? dataDir = null)
+    public static SmtpTestHost Start(Action<SmtpServerOptions>? configure = null, string? dataDir = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         var options = new SmtpServerOptions { ServerName = "mx.veil.test" };
         configure?.Invoke(options);
-        return new SmtpTestHost(dataDir ?? NewTempDir(), options);
+        return new SmtpTestHost(dataDir ?? NewTempDir(), options, logger);
     }
 
     public static string NewTempDir()

@@ -31,6 +31,55 @@ public sealed class SpoolTests
     }
 
     [Fact]
+    public async Task Commit_MessageLargerThanTheWriteBuffer_ReadsBackByteForByte()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        var bytes = new byte[300_001];
+        new Random(5).NextBytes(bytes);
+        var envelope = new Veil.Mail.Smtp.SmtpEnvelope("a@veil.test", ["b@veil.test"], true, false, DateTimeOffset.UnixEpoch);
+
+        SpoolId id;
+        var writer = await spool.BeginAsync(envelope, CancellationToken.None);
+        await using (writer)
+        {
+            for (var offset = 0; offset < bytes.Length; offset += 7_777)
+            {
+                await writer.WriteAsync(bytes.AsMemory(offset, Math.Min(7_777, bytes.Length - offset)), CancellationToken.None);
+            }
+
+            id = await writer.CommitAsync(CancellationToken.None);
+        }
+
+        using var read = new MemoryStream();
+        await using (var content = new FileSpool(dir).OpenContent(id))
+        {
+            await content.CopyToAsync(read);
+        }
+
+        Assert.Equal(bytes, read.ToArray());
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "spool", "tmp")));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Dispose_WithoutCommit_LeavesNothingBehind()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        var envelope = new Veil.Mail.Smtp.SmtpEnvelope("a@veil.test", ["b@veil.test"], false, false, DateTimeOffset.UnixEpoch);
+
+        await using (var writer = await spool.BeginAsync(envelope, CancellationToken.None))
+        {
+            await writer.WriteAsync(new byte[100_000], CancellationToken.None);
+        }
+
+        Assert.Empty(await spool.PendingAsync(CancellationToken.None));
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "spool", "tmp")));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
     public async Task ConcurrentCommits_ShareDirectorySyncs_AndEveryOneIsPendingWithItsOwnBytes()
     {
         var dir = SmtpTestHost.NewTempDir();
