@@ -61,7 +61,7 @@ public sealed class SmtpServer
             }
             try
             {
-                var session = new SmtpSession(stream, _options, _resolver, _spool, _time);
+                var session = new SmtpSession(stream, _options, _resolver, _spool, _time, remoteAddress);
                 await session.RunAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)

@@ -24,7 +24,8 @@ internal sealed class SmtpSession(
     SmtpServerOptions options,
     IRecipientResolver resolver,
     ISpool spool,
-    TimeProvider time)
+    TimeProvider time,
+    System.Net.IPAddress? remoteAddress = null)
 {
     private const int DataChunk = 64 * 1024;
     private readonly byte[] _in = new byte[Math.Max(8192, options.MaxCommandLineLength + 2)];
@@ -190,7 +191,7 @@ internal sealed class SmtpSession(
         RecipientDecision decision;
         try
         {
-            decision = await resolver.ResolveAsync(mailbox, ct).ConfigureAwait(false);
+            decision = await resolver.ResolveAsync(new RecipientQuery(mailbox, _from, remoteAddress), ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
