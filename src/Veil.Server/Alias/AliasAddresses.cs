@@ -16,6 +16,8 @@ internal static partial class AliasAddresses
     private const string SuffixAlphabet = "abcdefghijkmnpqrstuvwxyz23456789";
     private const string ReverseAlphabet = "abcdefghijklmnopqrstuvwxyz234567";
 
+    private static readonly System.Buffers.SearchValues<char> Forbidden = System.Buffers.SearchValues.Create(" \t\r\n<>,;\"()[]\\");
+
     private static readonly string[] First =
     [
         "amber", "azure", "bold", "brave", "breezy", "bright", "calm", "candid", "cedar", "clever", "cloudy", "cobalt",
@@ -77,7 +79,7 @@ internal static partial class AliasAddresses
         if (at <= 0 || at == a.Length - 1) return false;
         local = a[..at];
         domain = a[(at + 1)..].TrimEnd('.');
-        return local.Length <= 64 && domain.Length > 0 && !a.AsSpan().ContainsAny(" \t\r\n<>,;\"()[]\\") && !local.Contains('@', StringComparison.Ordinal);
+        return local.Length <= 64 && domain.Length > 0 && !a.AsSpan().ContainsAny(Forbidden) && !local.Contains('@', StringComparison.Ordinal);
     }
 
     /// <summary>A mailbox address a user may register or write to: <c>local@domain.tld</c>, lowercased; or null.</summary>

@@ -186,7 +186,7 @@ internal static class RecipientEndpoints
         return CryptoRandom.ToBase64Url(raw);
     }
 
-    private static IResult Html(HttpStatusCode status, string title, string body) => TypedResults.Content(
+    private static Microsoft.AspNetCore.Http.HttpResults.ContentHttpResult Html(HttpStatusCode status, string title, string body) => TypedResults.Content(
         $"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">

@@ -21,7 +21,7 @@ internal sealed class OutgoingDkim(IServiceScopeFactory scopes, TimeProvider tim
 
     /// <summary>
     /// <paramref name="message"/> with DKIM-Signature fields for <paramref name="domain"/> prepended, or the
-    /// message unchanged (and <paramref name="signed"/> false) when the domain has no key.
+    /// message unchanged (and Signed false) when the domain has no key.
     /// </summary>
     public async Task<(byte[] Message, bool Signed)> SignAsync(string domain, byte[] message, CancellationToken cancellationToken)
     {
