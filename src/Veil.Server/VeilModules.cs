@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Veil.Server.Alias;
 using Veil.Server.Drop;
 using Veil.Server.Identity;
 using Veil.Server.Mail;
@@ -21,6 +22,7 @@ internal static class VeilModules
         services.AddIdentityModule(configuration);
         services.AddDropModule(configuration);
         services.AddMailModule(configuration);
+        services.AddAliasModule(configuration);
         services.AddMailDevelopmentSink(configuration); // last: a module's IMessageSink wins over it
         return services;
     }
@@ -30,6 +32,7 @@ internal static class VeilModules
         endpoints.MapIdentityEndpoints();
         Web.WebClientEndpoints.MapWebClient(endpoints); // the browser pages /drop and /d/{id} (Web/)
         endpoints.MapDropEndpoints();
+        endpoints.MapAliasEndpoints();
         return endpoints;
     }
 }
