@@ -187,6 +187,29 @@ public sealed class AliasForwarderTests
         Assert.Equal("0", Header(result, AliasForwarder.TrackersHeader));
     }
 
+    [Theory]
+    [InlineData("<p>x</p><IMG SRC=\"https://t.example.com/o.gif\" WIDTH=1 HEIGHT=1>")]
+    [InlineData("<p>x</p><image src=\"https://t.example.com/o.gif\" width=\"1\" height=\"1\">")]
+    [InlineData("<p>x</p><Img\nsrc=\"https://t.example.com/o.gif\" style=\"display:none\">")]
+    public void Forward_ImageTagsInAnySpelling_AreStripped(string html)
+    {
+        var result = AliasForwarder.Forward(TestFiles.Crlf("From: x@example.com\nContent-Type: text/html\n\n" + html + "\n"), Options);
+
+        Assert.Equal(1, result.Trackers.ImagesRemoved);
+        Assert.DoesNotContain("o.gif", MimeMessage.Parse(result.Message).Root.GetText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Forward_HtmlWithoutImages_BodyByteIdentical()
+    {
+        var original = TestFiles.Crlf("From: x@example.com\nContent-Type: text/html; charset=utf-8\n\n<P>Hello   <b>there</b></P>\n");
+
+        var result = AliasForwarder.Forward(original, Options);
+
+        Assert.Equal(MimeMessage.Parse(original).Root.RawBody.ToArray(), MimeMessage.Parse(result.Message).Root.RawBody.ToArray());
+        Assert.Equal("0", Header(result.Message, AliasForwarder.TrackersHeader));
+    }
+
     [Fact]
     public void Forward_StrippingOff_LeavesHtmlAndAddsNoHeader()
     {
