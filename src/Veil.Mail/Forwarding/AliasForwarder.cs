@@ -5,7 +5,7 @@
 //   - Reply-To: each mailbox the same way, with the reverse alias the caller made for that address; a mailbox with
 //     no reverse alias is dropped (a raw address would invite a reply that reveals the real mailbox), and the field
 //     is removed when none is left. Duplicate From/Reply-To fields collapse into one.
-//   - Trackers: TrackerStripper on every inline HTML part (Html/TrackerStripper.cs), and a header
+//   - Trackers: TrackerStripper on every inline HTML part outside multipart/signed (Html/TrackerStripper.cs), and a header
 //     "X-Veil-Trackers-Removed: <count>[; host, host]" (count = every removal, images and link parameters; hosts =
 //     the distinct hosts of removed images). A copy of that header arriving from outside is removed first.
 //   - DKIM-Signature, ARC-Seal, ARC-Message-Signature and ARC-Authentication-Results are removed. The From field is
@@ -81,10 +81,10 @@ public static class AliasForwarder
 
         var parsed = MimeMessage.Parse(message.ToArray());
         var trackers = new TrackerStripReport([]);
-        if (options.StripTrackers && (options.StripLinkParameters || MayHoldImages(parsed)))
+        if (options.StripTrackers)
         {
-            var stripped = TrackerStripper.StripMessage(parsed, new TrackerStripOptions { StripLinkParameters = options.StripLinkParameters });
-            if (!stripped.Report.IsEmpty)
+            var stripped = StripTrackers(parsed, options.StripLinkParameters);
+            if (stripped is not null)
             {
                 trackers = stripped.Report;
                 parsed = MimeMessage.Parse(stripped.Message);
@@ -119,16 +119,47 @@ public static class AliasForwarder
     }
 
     /// <summary>
-    /// Whether an inline HTML part could hold an image element: its text contains "&lt;im" in any case (a tag name
-    /// follows "&lt;" directly, and the HTML parser reads "image" as "img"). A cheap check before the full HTML parse,
-    /// which is most of the cost of forwarding; it may say yes wrongly, never no wrongly.
+    /// TrackerStripper on every inline HTML part, except parts inside multipart/signed (RFC 1847: changing them would
+    /// break the sender's OpenPGP or S/MIME signature, which the recipient can check; the trackers there stay, and the
+    /// header counts only what was removed). A part whose text has no "&lt;im" in any case is not parsed at all: a tag
+    /// name follows "&lt;" directly and the HTML parser reads "image" as "img", so such a part holds no image element,
+    /// and the DOM round trip is most of the cost of forwarding. Null when nothing was removed.
     /// </summary>
-    private static bool MayHoldImages(MimeMessage message)
+    private static MessageStripResult? StripTrackers(MimeMessage message, bool stripLinkParameters)
     {
+        var options = new TrackerStripOptions { StripLinkParameters = stripLinkParameters };
+        var rewriter = new MimeRewriter(message);
+        var removals = new List<TrackerRemoval>();
         foreach (var part in message.Root.DescendantsAndSelf())
         {
-            if (!part.IsMultipart && part.ContentType.Value == "text/html" && !part.IsAttachmentDisposition
-                && part.GetText().Contains("<im", StringComparison.OrdinalIgnoreCase))
+            if (part.IsMultipart || part.ContentType.Value != "text/html" || part.IsAttachmentDisposition
+                || part.TransferEncoding == MimeTransferEncoding.Other || IsInsideSignedMultipart(part))
+            {
+                continue;
+            }
+
+            var html = part.GetText();
+            if (!stripLinkParameters && !html.Contains("<im", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var result = TrackerStripper.StripHtml(html, options);
+            if (!result.Report.IsEmpty)
+            {
+                rewriter.ReplaceText(part, result.Html);
+                removals.AddRange(result.Report.Removals);
+            }
+        }
+
+        return removals.Count == 0 ? null : new MessageStripResult(rewriter.ToArray(), new TrackerStripReport(removals));
+    }
+
+    private static bool IsInsideSignedMultipart(MimeEntity part)
+    {
+        for (var e = part.Parent; e is not null; e = e.Parent)
+        {
+            if (e.ContentType.Value == "multipart/signed")
             {
                 return true;
             }

@@ -200,6 +200,34 @@ public sealed class AliasForwarderTests
     }
 
     [Fact]
+    public void Forward_HtmlInsideMultipartSigned_LeftIntactSoTheSignatureStillVerifies()
+    {
+        var original = TestFiles.Crlf("""
+            From: x@example.com
+            MIME-Version: 1.0
+            Content-Type: multipart/signed; protocol="application/pgp-signature"; micalg=pgp-sha256; boundary="s"
+
+            --s
+            Content-Type: text/html; charset=utf-8
+
+            <p>signed</p><img src="https://t.example.com/o.gif" width="1" height="1">
+            --s
+            Content-Type: application/pgp-signature
+
+            -----BEGIN PGP SIGNATURE-----
+            iQ==
+            -----END PGP SIGNATURE-----
+            --s--
+            """);
+
+        var result = AliasForwarder.Forward(original, Options);
+
+        Assert.True(result.Trackers.IsEmpty);
+        Assert.Equal(MimeMessage.Parse(original).Root.RawBody.ToArray(), MimeMessage.Parse(result.Message).Root.RawBody.ToArray());
+        Assert.Equal("0", Header(result.Message, AliasForwarder.TrackersHeader));
+    }
+
+    [Fact]
     public void Forward_HtmlWithoutImages_BodyByteIdentical()
     {
         var original = TestFiles.Crlf("From: x@example.com\nContent-Type: text/html; charset=utf-8\n\n<P>Hello   <b>there</b></P>\n");
