@@ -280,7 +280,10 @@ public sealed class AliasHarness : IAsyncDisposable
     }
 
     /// <summary>dkimpy (python3-dkim) verifies <paramref name="message"/> with the alias domain's key supplied offline.</summary>
-    public async Task<bool> DkimpyVerifiesAsync(byte[] message, string? record = null)
+    public Task<bool> DkimpyVerifiesAsync(byte[] message) => DkimpyVerifiesAsync(message, DkimRecord, Server.Time.GetUtcNow());
+
+    /// <summary>dkimpy verifies <paramref name="message"/> against <paramref name="record"/>, told that the time is <paramref name="now"/>.</summary>
+    public static async Task<bool> DkimpyVerifiesAsync(byte[] message, string record, DateTimeOffset now)
     {
         const string Script = """
             import sys, time, dkim
@@ -296,10 +299,9 @@ public sealed class AliasHarness : IAsyncDisposable
         try
         {
             await File.WriteAllBytesAsync(Path.Combine(dir.FullName, "m"), message);
-            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "r"), record ?? DkimRecord);
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "r"), record);
             var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            var now = Server.Time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-            foreach (var arg in new[] { "-c", Script, Path.Combine(dir.FullName, "m"), Path.Combine(dir.FullName, "r"), now })
+            foreach (var arg in new[] { "-c", Script, Path.Combine(dir.FullName, "m"), Path.Combine(dir.FullName, "r"), now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) })
             {
                 info.ArgumentList.Add(arg);
             }
