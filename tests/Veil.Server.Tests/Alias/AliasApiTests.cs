@@ -103,7 +103,8 @@ public sealed class AliasApiTests
 
         using var third = await server.PostAsync("/api/v1/alias/aliases", new { }, user.AccessToken);
         server.Time.Advance(TimeSpan.FromDays(1));
-        using var tomorrow = await server.PostAsync("/api/v1/alias/aliases", new { }, user.AccessToken);
+        var token = (await server.LoginAsync(user.Email, user.AuthToken)).AccessToken;
+        using var tomorrow = await server.PostAsync("/api/v1/alias/aliases", new { }, token);
 
         await third.ExpectProblemAsync(HttpStatusCode.TooManyRequests, "alias-daily-limit");
         Assert.Equal(HttpStatusCode.Created, tomorrow.StatusCode);
@@ -196,7 +197,8 @@ public sealed class AliasApiTests
         var kept = await (await server.SendAsync(HttpMethod.Get, "/api/v1/alias/log", bearer: user.AccessToken)).JsonAsync();
         server.Time.Advance(TimeSpan.FromDays(7) + TimeSpan.FromSeconds(1));
         Assert.True(await runner.RunNowAsync(Veil.Server.Alias.AliasPurgeJob.JobName, CancellationToken.None));
-        var purged = await (await server.SendAsync(HttpMethod.Get, "/api/v1/alias/log", bearer: user.AccessToken)).JsonAsync();
+        var token = (await server.LoginAsync(user.Email, user.AuthToken)).AccessToken;
+        var purged = await (await server.SendAsync(HttpMethod.Get, "/api/v1/alias/log", bearer: token)).JsonAsync();
 
         Assert.Equal(1, kept.GetProperty("entries").GetArrayLength());
         Assert.Equal(0, purged.GetProperty("entries").GetArrayLength());
