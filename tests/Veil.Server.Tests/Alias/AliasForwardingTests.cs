@@ -135,6 +135,33 @@ public sealed class AliasForwardingTests
         Assert.Contains("<** 550 5.7.1", otherDomain.Output, StringComparison.Ordinal);
         Assert.Contains("<** 550 5.1.1", disabled.Output, StringComparison.Ordinal);
         Assert.Empty(h.Sink.All());
+        var log = await h.GetAsync(user, "/api/v1/alias/log");
+        Assert.Equal("rejected", Assert.Single(log.GetProperty("entries").EnumerateArray()).GetProperty("event").GetString());
+    }
+
+    [Fact]
+    public async Task CatchAll_MailToANewAddress_CreatesTheAliasAndForwards_DeletedOneIsRefused()
+    {
+        await using var h = await AliasHarness.StartAsync();
+        var (user, _) = await h.UserWithRecipientAsync("me@mailbox.test");
+        // The catch-all owner is an account id, known only now: set it on the bound options (as a restart with the setting would).
+        h.Server.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Veil.Server.Alias.AliasOptions>>().Value.CatchAll
+            .Add(new Veil.Server.Alias.AliasCatchAllOptions { Domain = AliasHarness.Domain, Account = user.AccountId.ToString() });
+
+        var (exit, output) = await h.SwaksAsync("jane@sender.test", "newsletter@alias.test", Message("newsletter@alias.test", "first mail"));
+
+        Assert.True(exit == 0, output);
+        await h.Sink.WaitForAsync(m => m.RcptTos.Contains("me@mailbox.test"));
+        var aliases = await h.GetAsync(user, "/api/v1/alias/aliases");
+        var alias = Assert.Single(aliases.GetProperty("aliases").EnumerateArray());
+        Assert.Equal("newsletter@alias.test", alias.GetProperty("address").GetString());
+        using (var deleted = await h.Server.SendAsync(HttpMethod.Delete, $"/api/v1/alias/aliases/{alias.GetProperty("id")}", bearer: user.AccessToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        var again = await h.SwaksAsync("jane@sender.test", "newsletter@alias.test", Message("newsletter@alias.test", "after delete"));
+        Assert.Contains("<** 550 5.1.1", again.Output, StringComparison.Ordinal);
     }
 
     [Fact]
