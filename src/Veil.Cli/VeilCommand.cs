@@ -23,6 +23,7 @@ internal static class VeilCommand
         root.Subcommands.Add(Account.ApiKeyCommand.Create(json));
         root.Subcommands.Add(Drop.DropCommand.Create(json));
         root.Subcommands.Add(Admin.AdminCommand.Create(json));
+        Alias.AliasCommand.AddTo(root, json);
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -81,7 +81,7 @@ public static class AliasForwarder
 
         var parsed = MimeMessage.Parse(message.ToArray());
         var trackers = new TrackerStripReport([]);
-        if (options.StripTrackers)
+        if (options.StripTrackers && (options.StripLinkParameters || MayHoldImages(parsed)))
         {
             var stripped = TrackerStripper.StripMessage(parsed, new TrackerStripOptions { StripLinkParameters = options.StripLinkParameters });
             if (!stripped.Report.IsEmpty)
@@ -116,6 +116,25 @@ public static class AliasForwarder
         return string.IsNullOrEmpty(name) || name.Equals(original.Address, StringComparison.OrdinalIgnoreCase)
             ? address
             : name + " \u2013 " + address;
+    }
+
+    /// <summary>
+    /// Whether an inline HTML part could hold an image element: its text contains "&lt;im" in any case (a tag name
+    /// follows "&lt;" directly, and the HTML parser reads "image" as "img"). A cheap check before the full HTML parse,
+    /// which is most of the cost of forwarding; it may say yes wrongly, never no wrongly.
+    /// </summary>
+    private static bool MayHoldImages(MimeMessage message)
+    {
+        foreach (var part in message.Root.DescendantsAndSelf())
+        {
+            if (!part.IsMultipart && part.ContentType.Value == "text/html" && !part.IsAttachmentDisposition
+                && part.GetText().Contains("<im", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void RewriteFrom(HeaderBlockEditor editor, string reverseAddress)

@@ -394,11 +394,9 @@ public static class HeaderAddresses
         return Collapse(EncodedWords.Decode(sb.ToString()));
     }
 
-    private static string CommentName(List<Token> tokens)
-    {
-        var comment = tokens.LastOrDefault(t => t.Kind == Kind.Comment);
-        return comment.Text is null ? string.Empty : Collapse(EncodedWords.Decode(comment.Text));
-    }
+    /// <summary>The trailing comment of an entry, as a display name; empty when the entry does not end with one.</summary>
+    private static string CommentName(List<Token> tokens) =>
+        tokens.Count > 0 && tokens[^1].Kind == Kind.Comment ? Collapse(EncodedWords.Decode(tokens[^1].Text)) : string.Empty;
 
     private static string Collapse(string s)
     {
