@@ -73,19 +73,20 @@ internal static partial class AliasAddresses
     public static bool TrySplit(string? address, out string local, out string domain)
     {
         local = domain = "";
-        if (string.IsNullOrWhiteSpace(address) || address.Length > 254) return false;
+        // SRS addresses routinely exceed RFC 5321's 64-octet local part (they embed the original address).
+        if (string.IsNullOrWhiteSpace(address) || address.Length > 320) return false;
         var a = address.Trim().ToLowerInvariant();
         int at = a.LastIndexOf('@');
         if (at <= 0 || at == a.Length - 1) return false;
         local = a[..at];
         domain = a[(at + 1)..].TrimEnd('.');
-        return local.Length <= 64 && domain.Length > 0 && !a.AsSpan().ContainsAny(Forbidden) && !local.Contains('@', StringComparison.Ordinal);
+        return domain.Length > 0 && !a.AsSpan().ContainsAny(Forbidden) && !local.Contains('@', StringComparison.Ordinal);
     }
 
     /// <summary>A mailbox address a user may register or write to: <c>local@domain.tld</c>, lowercased; or null.</summary>
     public static string? NormalizeMailbox(string? address)
     {
-        if (!TrySplit(address, out var local, out var domain)) return null;
+        if (!TrySplit(address, out var local, out var domain) || local.Length > 64 || address!.Length > 254) return null;
         if (!domain.Contains('.', StringComparison.Ordinal) || domain.Split('.').Any(l => l.Length == 0)) return null;
         if (local.Any(c => c < '!' || c > '~') || domain.Any(c => c < '!' || c > '~')) return null;
         return local + "@" + domain;

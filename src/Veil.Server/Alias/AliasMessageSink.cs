@@ -36,7 +36,7 @@ internal sealed class AliasMessageSink(
 {
     private const string UnknownSender = "mailer-daemon@unknown.invalid";
 
-    private OutboundQueue Queue => services.GetRequiredService<OutboundQueue>();
+    private OutboundQueue Queue => services.GetService<OutboundQueue>() ?? throw new NoSmarthostException();
 
     public async ValueTask<SinkResult> ProcessAsync(SpooledMessage message, Stream content, CancellationToken cancellationToken)
     {
@@ -330,6 +330,9 @@ internal sealed class AliasMessageSink(
 
     private static string HandledKey(SpoolId id, int index) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id.Value + ":" + index.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+
+    /// <summary>Forwarding needs the outbound queue, which exists only with <c>Veil:Mail:Smarthost</c>: without it mail stays spooled.</summary>
+    private sealed class NoSmarthostException() : IOException("Veil:Mail:Smarthost is not configured.");
 
     private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Veil.Server.Mail;
 
@@ -52,7 +51,7 @@ internal sealed class AliasCatchAllOptions
     public string Account { get; set; } = "";
 }
 
-internal sealed class AliasOptionsValidator(IConfiguration configuration) : IValidateOptions<AliasOptions>
+internal sealed class AliasOptionsValidator : IValidateOptions<AliasOptions>
 {
     public ValidateOptionsResult Validate(string? name, AliasOptions options)
     {
@@ -90,13 +89,6 @@ internal sealed class AliasOptionsValidator(IConfiguration configuration) : IVal
         }
 
         if (options.PurgeInterval < TimeSpan.FromSeconds(1)) failures.Add("Veil:Alias:PurgeInterval (env Veil__Alias__PurgeInterval): must be at least one second");
-
-        // Forwarding writes to the durable outbound queue, which exists only with a smarthost: accepting
-        // mail that could never leave would strand it in the spool.
-        if (options.Enabled && string.IsNullOrWhiteSpace(configuration["Veil:Mail:Smarthost"]))
-        {
-            failures.Add("Veil:Alias:Domains is set but Veil:Mail:Smarthost (env Veil__Mail__Smarthost) is not: forwarded mail needs the outbound queue");
-        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -32,7 +32,7 @@ internal sealed class AliasRecipientResolver(
         {
             return await DecideAsync(address, local, domain, query.ReversePath, settings, cancellationToken);
         }
-        catch (DbException e)
+        catch (Exception e) when (e is DbException or Microsoft.EntityFrameworkCore.DbUpdateException)
         {
             AliasLog.ResolveFailed(logger, e.GetType().Name);
             return RecipientDecision.TryLater;
@@ -51,7 +51,15 @@ internal sealed class AliasRecipientResolver(
         {
             if (!alias.Enabled)
             {
-                return alias.DisabledAction == AliasDisabledActions.Discard ? RecipientDecision.Accept : RecipientDecision.Unknown;
+                if (alias.DisabledAction == AliasDisabledActions.Discard)
+                {
+                    return RecipientDecision.Accept;
+                }
+
+                // The owner sees refused mail in the routing log (time and reason only).
+                directory.Log(alias.AccountId, alias.Id, AliasEvents.Rejected, "alias-disabled");
+                await directory.Db.SaveChangesAsync(ct);
+                return RecipientDecision.Unknown;
             }
 
             return await directory.ForwardQuotaLeftAsync(alias.AccountId, ct) ? RecipientDecision.Accept : RecipientDecision.TryLater;
