@@ -24,6 +24,7 @@ internal static class VeilCommand
         root.Subcommands.Add(Drop.DropCommand.Create(json));
         root.Subcommands.Add(Vault.VaultCommand.Create(json));
         root.Subcommands.Add(Admin.AdminCommand.Create(json));
+        Alias.AliasCommand.AddTo(root, json);
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Veil.Server.Alias;
 using Veil.Server.Drop;
 using Veil.Server.Identity;
 using Veil.Server.Mail;
@@ -23,6 +24,7 @@ internal static class VeilModules
         services.AddDropModule(configuration);
         services.AddMailModule(configuration);
         services.AddVaultModule(configuration);
+        services.AddAliasModule(configuration);
         services.AddMailDevelopmentSink(configuration); // last: a module's IMessageSink wins over it
         return services;
     }
@@ -33,6 +35,7 @@ internal static class VeilModules
         Web.WebClientEndpoints.MapWebClient(endpoints); // the browser pages /drop and /d/{id} (Web/)
         endpoints.MapDropEndpoints();
         endpoints.MapVaultEndpoints();
+        endpoints.MapAliasEndpoints();
         return endpoints;
     }
 }

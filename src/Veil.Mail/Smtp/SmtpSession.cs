@@ -28,7 +28,8 @@ internal sealed class SmtpSession(
     TimeProvider time,
     ILogger logger,
     long sessionId,
-    string remote)
+    string remote,
+    System.Net.IPAddress? remoteAddress = null)
 {
     private const int DataChunk = 64 * 1024;
     private readonly byte[] _in = new byte[Math.Max(8192, options.MaxCommandLineLength + 2)];
@@ -215,7 +216,7 @@ internal sealed class SmtpSession(
         RecipientDecision decision;
         try
         {
-            decision = await resolver.ResolveAsync(mailbox, ct).ConfigureAwait(false);
+            decision = await resolver.ResolveAsync(new RecipientQuery(mailbox, _from, remoteAddress), ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

@@ -12,13 +12,18 @@ namespace Veil.Server.Mail;
 /// </summary>
 internal sealed class ModuleRecipientResolver(IServiceScopeFactory scopes) : IRecipientResolver
 {
-    public async ValueTask<RecipientDecision> ResolveAsync(string address, CancellationToken cancellationToken)
+    public ValueTask<RecipientDecision> ResolveAsync(string address, CancellationToken cancellationToken)
+        => ResolveAsync(new RecipientQuery(address, string.Empty, null), cancellationToken);
+
+    // The whole query is passed on, so a module (Alias) can decide on the reverse path (reverse aliases accept
+    // mail only from their owner's verified mailboxes).
+    public async ValueTask<RecipientDecision> ResolveAsync(RecipientQuery query, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         bool tryLater = false, unknown = false, relayDenied = false;
         foreach (var resolver in scope.ServiceProvider.GetServices<IRecipientResolver>())
         {
-            switch (await resolver.ResolveAsync(address, cancellationToken))
+            switch (await resolver.ResolveAsync(query, cancellationToken))
             {
                 case RecipientDecision.Accept:
                     return RecipientDecision.Accept;

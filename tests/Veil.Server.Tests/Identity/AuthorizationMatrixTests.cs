@@ -1,7 +1,7 @@
 // The authorization matrix: every signed-in endpoint × every bad credential. A new endpoint joins
 // by adding one row to Endpoints (sign-in required) or OptionalSignInEndpoints (anonymous callers
 // allowed, e.g. Drop's owner endpoints, where the owner token is the alternative); {session},
-// {apiKey} and {drop} in a path are replaced by user A's ids.
+// {apiKey}, {drop}, {recipient}, {alias} and {contact} in a path are replaced by user A's ids.
 using System.Net;
 using System.Text.Json;
 using Veil.Server.Tests.Kit;
@@ -27,9 +27,16 @@ public sealed class AuthorizationMatrixFixture : IAsyncLifetime
     /// <summary>A drop user A created while signed in (not finalized).</summary>
     public string OwnerDropId { get; private set; } = "";
 
+    /// <summary>User A's verified alias recipient, alias and contact.</summary>
+    public Guid OwnerRecipientId { get; private set; }
+
+    public Guid OwnerAliasId { get; private set; }
+
+    public Guid OwnerContactId { get; private set; }
+
     public async Task InitializeAsync()
     {
-        Server = await IdentityKit.StartIdentityServerAsync();
+        Server = await IdentityKit.StartIdentityServerAsync(o => o.Settings["Veil:Alias:Domains:0"] = "alias.test");
         var owner = await Server.RegisterUserAsync();
         ExpiredAccessToken = owner.AccessToken;
         RevokedApiKey = await Server.CreateApiKeyAsync(owner, "to revoke");
@@ -52,6 +59,7 @@ public sealed class AuthorizationMatrixFixture : IAsyncLifetime
         using var drop = await Server.PostAsync("/api/v1/drops", new { contentSize = 100, expiresInSeconds = 3600 }, Owner.AccessToken);
         Assert.Equal(HttpStatusCode.Created, drop.StatusCode);
         OwnerDropId = (await drop.JsonAsync()).GetProperty("id").GetString()!;
+        (OwnerRecipientId, OwnerAliasId, OwnerContactId) = await Alias.AliasMatrix.CreateOwnedAsync(Server, Owner);
     }
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
@@ -82,6 +90,22 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         { "POST", "/api/v1/account/api-keys", "{\"name\":\"x\"}" },
         { "GET", "/api/v1/account/api-keys", null },
         { "DELETE", "/api/v1/account/api-keys/{apiKey}", null },
+        { "GET", "/api/v1/alias/domains", null },
+        { "POST", "/api/v1/alias/recipients", "{\"email\":\"x@example.net\"}" },
+        { "GET", "/api/v1/alias/recipients", null },
+        { "DELETE", "/api/v1/alias/recipients/{recipient}", null },
+        { "POST", "/api/v1/alias/recipients/{recipient}/resume", "{}" },
+        { "POST", "/api/v1/alias/recipients/{recipient}/resend", "{}" },
+        { "POST", "/api/v1/alias/aliases", "{}" },
+        { "GET", "/api/v1/alias/aliases", null },
+        { "GET", "/api/v1/alias/aliases/{alias}", null },
+        { "PATCH", "/api/v1/alias/aliases/{alias}", "{\"enabled\":false}" },
+        { "DELETE", "/api/v1/alias/aliases/{alias}", null },
+        { "GET", "/api/v1/alias/aliases/{alias}/contacts", null },
+        { "POST", "/api/v1/alias/aliases/{alias}/contacts", "{\"address\":\"x@example.net\"}" },
+        { "PATCH", "/api/v1/alias/contacts/{contact}", "{\"blocked\":true}" },
+        { "DELETE", "/api/v1/alias/contacts/{contact}", null },
+        { "GET", "/api/v1/alias/log", null },
     };
 
     /// <summary>Endpoints anyone may call, where a credential, once sent, must be valid (AllowVeilUser).</summary>
@@ -149,6 +173,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         var stats = await drop.JsonAsync();
         Assert.Equal(HttpStatusCode.OK, drop.StatusCode);
         Assert.Equal(JsonValueKind.Null, stats.GetProperty("maxDownloads").ValueKind);
+        await Alias.AliasMatrix.AssertUntouchedAsync(server, fixture.Owner, fixture.OwnerRecipientId, fixture.OwnerAliasId, fixture.OwnerContactId);
     }
 
     [Fact]
@@ -172,5 +197,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
     private string Resolve(string path) => path
         .Replace("{session}", fixture.Owner.SessionId.ToString(), StringComparison.Ordinal)
         .Replace("{apiKey}", fixture.OwnerApiKeyId.ToString(), StringComparison.Ordinal)
-        .Replace("{drop}", fixture.OwnerDropId, StringComparison.Ordinal);
+        .Replace("{drop}", fixture.OwnerDropId, StringComparison.Ordinal)
+        .Replace("{recipient}", fixture.OwnerRecipientId.ToString(), StringComparison.Ordinal)
+        .Replace("{alias}", fixture.OwnerAliasId.ToString(), StringComparison.Ordinal)
+        .Replace("{contact}", fixture.OwnerContactId.ToString(), StringComparison.Ordinal);
 }

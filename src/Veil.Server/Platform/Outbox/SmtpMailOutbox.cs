@@ -1,7 +1,8 @@
 // Production outbox: each message is built as RFC 5322 / MIME with Veil.Mail's MimeMessageBuilder and committed
 // to the durable outbound queue (<data>/queue), which delivers it to the smarthost (Veil:Mail:Smarthost) with
 // retries and bounces it to the outbox's own From address if it fails. SendAsync returns once the message is
-// fsynced: a crash afterwards still sends it. The log names the queue id only: address and subject are personal data.
+// fsynced: a crash afterwards still sends it. When a DKIM key exists for the From domain (veil admin dkim create),
+// the message is signed with it (Mail/OutgoingDkim.cs), so receivers applying DMARC accept Veil's own mail. The log names the queue id only: address and subject are personal data.
 using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration;
@@ -13,12 +14,14 @@ using Microsoft.Extensions.Options;
 using Veil.Mail.Mime;
 using Veil.Mail.Queue;
 using Veil.Mail.Smtp;
+using Veil.Server.Mail;
 using Veil.Server.Platform.Diagnostics;
 
 namespace Veil.Server.Platform.Outbox;
 
 internal sealed partial class SmtpMailOutbox(
     OutboundQueue queue,
+    OutgoingDkim dkim,
     IOptions<OutboxOptions> options,
     TimeProvider time,
     VeilMetrics metrics,
@@ -44,7 +47,8 @@ internal sealed partial class SmtpMailOutbox(
 
         var utf8 = sender.Any(c => c > '~') || recipient.Any(c => c > '~');
         var envelope = new SmtpEnvelope(sender, [recipient], EightBitMime: false, SmtpUtf8: utf8, now);
-        var id = await queue.EnqueueAsync(envelope, builder.Build(), cancellationToken);
+        var (content, _) = await dkim.SignAsync(Domain(sender), builder.Build(), cancellationToken);
+        var id = await queue.EnqueueAsync(envelope, content, cancellationToken);
         metrics.OutboxMessage();
         LogQueued(logger, id);
     }
@@ -119,6 +123,7 @@ internal static class OutboxRegistration
         client.Password = configuration["Veil:Mail:SmarthostPassword"];
         var queueOptions = new OutboundQueueOptions { ReportingMta = hostName };
         services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new SmtpDeliveryClient(client), sp.GetRequiredService<TimeProvider>(), queueOptions));
+        services.TryAddSingleton<OutgoingDkim>();
         services.TryAddSingleton<IMailOutbox, SmtpMailOutbox>();
         services.AddHostedService<OutboundQueueWorker>();
         return services;

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Alias forwarding end to end, against Postfix relaying the same load, in one run (issue 6, Performance):
+#   smtp-source (SESSIONS sessions, MESSAGES messages of ~5 KiB: a text part and an HTML part with a 1x1 tracking
+#   pixel and an image from a tracking host) -> Veil (`veil serve --smtp`, an alias domain with an RSA-2048 DKIM
+#   key, SRS envelope, trackers stripped, one verified recipient) -> Postfix smtp-sink as Veil's smarthost;
+#   then the same smtp-source load -> a throwaway Postfix relaying to the same smtp-sink (no signing, no rewriting).
+# The sink dumps every message to a file (smtp-sink -d): the count says whether anything was lost, the newest
+# file's mtime ends the end-to-end time (from the first byte smtp-source sends). Alongside the load, a probe
+# (/usr/bin/python3 smtplib, one connection) sends a message with a unique Message-ID every PROBE_MS and records
+# when each 250 after DATA arrived; the sink's file for that Message-ID (Veil keeps Message-ID) gives the
+# 250 -> delivery latency, whose p50/p99 are reported. msg/s counts every message sent (load and probes) over the
+# time from smtp-source's start to the last delivery.
+#
+# Usage (from the repo root, as root; a build, then ~1-4 min per round):
+#   bash bench/alias.sh                       # ROUNDS=3 alternating rounds
+#   ROUNDS=1 MESSAGES=2000 bash bench/alias.sh
+# Needs the Debian package postfix (smtp-source, smtp-sink, postfix); installed like bench/smtp.sh does if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+MESSAGES=${MESSAGES:-10000}
+SESSIONS=${SESSIONS:-20}
+PROBE_MS=${PROBE_MS:-200}
+PORT_SINK=${PORT_SINK:-25851}
+PORT_VEIL=${PORT_VEIL:-25852}
+PORT_HTTP=${PORT_HTTP:-25853}
+PORT_PF=${PORT_PF:-25854}
+DOMAIN=alias.bench.test
+MAILBOX=me@inbox.bench.test
+
+if ! command -v smtp-source >/dev/null || ! command -v postfix >/dev/null; then
+  echo "== installing postfix (No configuration)"
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix >/dev/null
+fi
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(postconf -d mail_version 2>/dev/null), spool on $(df --output=source,fstype /tmp | tail -1)"
+dotnet build -c Release src/Veil.Cli -p:VeilSkipWeb=true -nologo -v q >/dev/null
+VEIL="dotnet src/Veil.Cli/bin/Release/net10.0/veil.dll"
+WORK=$(mktemp -d /tmp/veil-aliasbench.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+PF_DIRS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for d in "${PF_DIRS[@]}"; do postfix -c "$d/etc" stop >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() { for _ in $(seq 1 600); do ss -ltn | grep -q "127.0.0.1:$1 " && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+
+# The message smtp-source sends (-F; LF line ends, smtp-source writes CRLF): ~5 KiB, text + HTML with trackers.
+MSG="$WORK/message.eml"
+/usr/bin/python3 - "$MSG" <<'PY'
+import sys
+filler = "Veil forwards this newsletter with its trackers removed and a fresh DKIM signature. "
+text = "\n".join(filler for _ in range(22))
+html_rows = "\n".join(f"<p>{filler}</p>" for _ in range(22))
+msg = f"""From: Example News <news@shop.bench.test>
+Reply-To: Help Desk <help@shop.bench.test>
+To: {'{'}alias{'}'}
+Subject: Weekly digest
+Date: Sun, 22 Nov 2026 10:00:00 +0000
+Message-ID: <digest@shop.bench.test>
+List-Unsubscribe: <https://shop.bench.test/unsub?u=42>
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 7bit
+
+{text}
+
+--b1
+Content-Type: text/html; charset=utf-8
+Content-Transfer-Encoding: 7bit
+
+<html><body>
+{html_rows}
+<img src="https://shop.bench.test/hero.jpg" width="600" height="200" alt="">
+<img src="https://t.shop.bench.test/open.gif?u=42" width="1" height="1" alt="">
+<img src="https://shop.list-manage.com/track/open.php?u=42" alt="">
+</body></html>
+
+--b1--
+"""
+open(sys.argv[1], "w").write(msg)
+PY
+echo "== message: $(wc -c < "$MSG") bytes (text part + HTML part with a 1x1 pixel and a tracking-host image)"
+
+# The probe: one message every PROBE_MS on its own connection until told to stop; prints "id t250" lines.
+PROBE="$WORK/probe.py"
+cat > "$PROBE" <<'PY'
+import smtplib, sys, time, os
+port, rcpt, stop, out, interval = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]) / 1000
+n = 0
+with open(out, "w") as log, smtplib.SMTP("127.0.0.1", port, timeout=120) as s:
+    while not os.path.exists(stop):
+        n += 1
+        mid = f"probe-{n}-{os.getpid()}@bench.test"
+        body = (f"From: Probe <probe@shop.bench.test>\r\nTo: {rcpt}\r\nSubject: probe {n}\r\nMessage-ID: <{mid}>\r\n"
+                f"MIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n<p>probe</p><img src=\"https://t.shop.bench.test/p.gif\" width=\"1\" height=\"1\">\r\n")
+        s.sendmail("probe@shop.bench.test", [rcpt], body.encode())
+        log.write(f"{mid} {time.time():.6f}\n"); log.flush()
+        time.sleep(interval)
+PY
+
+# Starts smtp-sink dumping each message into $1 (one file per message).
+start_sink() {
+  mkdir -p "$1"; chown postfix "$1"
+  smtp-sink -u postfix -d "$1/%H%M%S." "127.0.0.1:$PORT_SINK" 256 & SINK_PID=$!; PIDS+=("$SINK_PID")
+  wait_port "$PORT_SINK"
+}
+stop_sink() { kill "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true; }
+
+# Waits until the sink holds $2 files (or 120 s without progress); prints the count.
+wait_delivered() {
+  local dir=$1 want=$2 last=-1 same=0 n
+  while :; do
+    n=$(find "$dir" -type f | wc -l)
+    [ "$n" -ge "$want" ] && break
+    if [ "$n" -eq "$last" ]; then same=$((same + 1)); [ "$same" -ge 600 ] && break; else same=0; last=$n; fi
+    sleep 0.2
+  done
+  echo "$n"
+}
+
+# One load: smtp-source + probe against port $1, recipient $2; sink dir $3. Prints "t0 seconds delivered expected p50 p99 probes".
+drive() {
+  local port=$1 rcpt=$2 sink=$3 t0 err probes
+  rm -f "$WORK/stop" "$WORK/probes"
+  sed "s/{alias}/$rcpt/" "$MSG" > "$WORK/msg-$port.eml"
+  t0=$(date +%s.%N)
+  /usr/bin/python3 "$PROBE" "$port" "$rcpt" "$WORK/stop" "$WORK/probes" "$PROBE_MS" & local probe=$!
+  err=$(smtp-source -s "$SESSIONS" -m "$MESSAGES" -F "$WORK/msg-$port.eml" -f sender@shop.bench.test -t "$rcpt" "127.0.0.1:$port" 2>&1) || true
+  touch "$WORK/stop"; wait "$probe" || echo "probe failed" >&2
+  [ -n "$err" ] && echo "smtp-source: $err" >&2
+  probes=$(wc -l < "$WORK/probes")
+  local got; got=$(wait_delivered "$sink" $((MESSAGES + probes)))
+  /usr/bin/python3 - "$sink" "$WORK/probes" "$t0" "$got" $((MESSAGES + probes)) <<'PY'
+import os, sys, statistics
+sink, probes, t0, got, want = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+sent = dict(l.split() for l in open(probes) if l.strip())
+last, delivered = 0.0, {}
+for name in os.listdir(sink):
+    path = os.path.join(sink, name)
+    mtime = os.stat(path).st_mtime_ns / 1e9
+    last = max(last, mtime)
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    at = head.find(b"<probe-")
+    if at >= 0:
+        mid = head[at + 1:head.index(b">", at)].decode()
+        delivered.setdefault(mid, mtime)
+lat = sorted(delivered[m] - float(t) for m, t in sent.items() if m in delivered)
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
+print(f"{t0:.3f} {last - t0:.3f} {got} {want} {p(0.50):.3f} {p(0.99):.3f} {len(lat)}/{len(sent)}")
+PY
+}
+
+setup_veil() {
+  local dir=$1
+  export VEIL_CONFIG_DIR="$dir/config"
+  export Veil__Alias__Domains__0=$DOMAIN Veil__Alias__DailyForwardLimit=100000000
+  export Veil__Mail__Smarthost=127.0.0.1:$PORT_SINK Veil__Mail__SmarthostTls=None Veil__Mail__HostName=mx.$DOMAIN
+  export Veil__Mail__Smtp__MaxConnectionsPerIp=64
+  $VEIL admin dkim create $DOMAIN --data "$dir/data" --selector bench >/dev/null
+  $VEIL serve --data "$dir/data" --http "http://127.0.0.1:$PORT_HTTP" --smtp "127.0.0.1:$PORT_VEIL" > "$dir/log" 2>&1 & VEIL_PID=$!; PIDS+=("$VEIL_PID")
+  wait_port "$PORT_HTTP"; wait_port "$PORT_VEIL"
+  export VEIL_SERVER="http://127.0.0.1:$PORT_HTTP"
+  local link
+  echo "bench password for alias run" | $VEIL account register --email owner@inbox.bench.test --password-stdin --json >/dev/null
+  link=$(find_link "$dir/setup-sink" "/verify-email#"); $VEIL account verify "$link" --json >/dev/null
+  echo "bench password for alias run" | $VEIL account login --email owner@inbox.bench.test --password-stdin --json >/dev/null
+  $VEIL recipient add $MAILBOX --json >/dev/null
+  link=$(find_link "$dir/setup-sink" "/alias/verify/"); $VEIL recipient verify "$link" --json >/dev/null
+  $VEIL alias create --prefix bench --json | /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["alias"]["address"])' > "$dir/alias"
+}
+
+# The newest link containing $2 in the mail at the sink under $1 (MIME-decoded).
+find_link() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import email, email.policy, os, re, sys, time
+folder, marker = sys.argv[1], sys.argv[2]
+for _ in range(300):
+    links = []
+    for name in sorted(os.listdir(folder), key=lambda n: os.stat(os.path.join(folder, n)).st_mtime_ns) if os.path.isdir(folder) else []:
+        msg = email.message_from_bytes(open(os.path.join(folder, name), "rb").read(), policy=email.policy.default)
+        for part in msg.walk():
+            if part.get_content_maintype() == "text":
+                text = part.get_payload(decode=True).decode("utf-8", "replace")
+                links += [l for l in re.findall(r'https?://[^\s"<>]+', text) if marker in l]
+    if links:
+        print(links[-1]); sys.exit(0)
+    time.sleep(0.2)
+sys.exit(f"no link with {marker} arrived at the sink")
+PY
+}
+
+run_veil() {
+  local dir="$WORK/veil-$1"; mkdir -p "$dir"
+  start_sink "$dir/setup-sink"
+  setup_veil "$dir" >&2
+  local alias; alias=$(cat "$dir/alias")
+  stop_sink
+  start_sink "$dir/sink"
+  local r; r=$(drive "$PORT_VEIL" "$alias" "$dir/sink")
+  stop_sink
+  kill -TERM "$VEIL_PID"; wait "$VEIL_PID" 2>/dev/null || true
+  # One forwarded copy, for the record: the rewritten From, the trackers header, the DKIM-Signature, the SRS sender.
+  if [ "$1" = 1 ]; then
+    for f in "$dir/sink"/*; do grep -q "digest@shop" "$f" && break; done
+    echo "  one forwarded copy (first lines as the sink dumped it):" >&2
+    grep -E -A1 "^(X-Mail-Args|From|DKIM-Signature|X-Veil-Trackers-Removed):" "$f" | sed 's/^/    /' >&2 || true
+    [ -n "${KEEP:-}" ] && cp "$f" "$KEEP"
+  fi
+  unset VEIL_SERVER VEIL_CONFIG_DIR
+  rm -rf "$dir"
+  echo "$r"
+}
+
+# A throwaway Postfix relaying everything from loopback to smtp-sink (relayhost), its own config and queue under $WORK.
+run_postfix() {
+  local pf="$WORK/postfix-$1"; mkdir -p "$pf/etc" "$pf/queue" "$pf/data"; chown postfix:postfix "$pf/data"
+  cat > "$pf/etc/main.cf" <<MAIN
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = relay.bench.test
+mydomain = bench.test
+myorigin = bench.test
+mydestination =
+relay_domains = $DOMAIN
+mynetworks = 127.0.0.0/8
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+smtpd_peername_lookup = no
+smtpd_recipient_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:$PORT_SINK
+smtp_dns_support_level = disabled
+smtp_tls_security_level = none
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+biff = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+MAIN
+  cat > "$pf/etc/master.cf" <<MASTER
+127.0.0.1:$PORT_PF inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+postlog   unix-dgram n - n - 1 postlogd
+MASTER
+  PF_DIRS+=("$pf")
+  start_sink "$pf/sink"
+  postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "postfix failed to start:" >&2; tail -5 "$pf/maillog" >&2; return 1; }
+  wait_port "$PORT_PF"
+  local r; r=$(drive "$PORT_PF" "bench.relay@$DOMAIN" "$pf/sink")
+  postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
+  stop_sink
+  rm -rf "$pf"
+  echo "$r"
+}
+
+RESULTS="$WORK/results"
+: > "$RESULTS"
+for r in $(seq 1 "$ROUNDS"); do
+  echo "== round $r/$ROUNDS: $SESSIONS sessions x $MESSAGES messages, probe every $PROBE_MS ms"
+  run_veil "$r" > "$WORK/round"; read -r _ vs vgot vwant vp50 vp99 vprobes < "$WORK/round"
+  echo "  Veil (DKIM, SRS, trackers): ${vs}s  $(awk -v m="$vwant" -v s="$vs" 'BEGIN{printf "%.0f", m/s}') msg/s end to end  delivered $vgot/$vwant  250->delivery p50 ${vp50}s p99 ${vp99}s (probes $vprobes)"
+  run_postfix "$r" > "$WORK/round"; read -r _ ps pgot pwant pp50 pp99 pprobes < "$WORK/round"
+  echo "  Postfix relay:              ${ps}s  $(awk -v m="$pwant" -v s="$ps" 'BEGIN{printf "%.0f", m/s}') msg/s end to end  delivered $pgot/$pwant  250->delivery p50 ${pp50}s p99 ${pp99}s (probes $pprobes)"
+  echo "$r $vs $vgot $vwant $vp99 $ps $pgot $pwant $pp99 $vp50 $pp50" >> "$RESULTS"
+done
+
+/usr/bin/python3 - "$RESULTS" "$MESSAGES" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+m = int(sys.argv[2])
+# Messages per second over everything sent (smtp-source's and the probe's), first byte to last delivery.
+veil = [int(r[3]) / float(r[1]) for r in rows]; pf = [int(r[7]) / float(r[5]) for r in rows]
+print()
+print(f"median of {len(rows)} round(s), msg/s end to end: Veil {statistics.median(veil):.0f}, Postfix relay {statistics.median(pf):.0f}")
+print("per-round ratios Veil/Postfix: " + ", ".join(f"{v/p:.2f}x" for v, p in zip(veil, pf)))
+print(f"median ratio Veil/Postfix {statistics.median(v/p for v, p in zip(veil, pf)):.2f}x (target >= 3x)")
+print(f"250->delivery p99, median over rounds: Veil {statistics.median(float(r[4]) for r in rows):.3f}s, Postfix {statistics.median(float(r[8]) for r in rows):.3f}s (target < 1 s); p50: Veil {statistics.median(float(r[9]) for r in rows):.3f}s, Postfix {statistics.median(float(r[10]) for r in rows):.3f}s")
+print("lost (expected - delivered) per round: Veil " + str([int(r[3]) - int(r[2]) for r in rows]) + ", Postfix " + str([int(r[7]) - int(r[6]) for r in rows]))
+PY

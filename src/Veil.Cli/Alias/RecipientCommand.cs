@@ -1,0 +1,132 @@
+// `veil recipient add|list|remove|verify|resume`: the real mailboxes aliases forward to. A recipient is used
+// only once the link mailed to it has been opened (or passed to `veil recipient verify`).
+using System.CommandLine;
+using Veil.Cli.Account;
+using Veil.Client;
+using Veil.Client.Alias;
+
+namespace Veil.Cli.Alias;
+
+internal static class RecipientCommand
+{
+    public static Command Create(AccountOptions options)
+    {
+        var recipient = new Command("recipient", "Your real mailboxes that aliases forward to");
+        options.AddTo(recipient);
+        recipient.Subcommands.Add(Add(options));
+        recipient.Subcommands.Add(List(options));
+        recipient.Subcommands.Add(Remove(options));
+        recipient.Subcommands.Add(Verify(options));
+        recipient.Subcommands.Add(Resume(options));
+        return recipient;
+    }
+
+    private static Argument<string> RecipientArgument() => new("RECIPIENT") { Description = "The recipient's email or id" };
+
+    private static Command Add(AccountOptions options)
+    {
+        var email = new Argument<string>("EMAIL") { Description = "The mailbox address" };
+        var command = new Command("add", "Add a mailbox; a verification link is mailed to it") { email };
+        return AccountCli.Verb(command, options, async (cli, ct) =>
+        {
+            var (client, _) = cli.OpenSession();
+            using (client)
+            {
+                var added = await new AliasClient(client).AddRecipientAsync(cli.Parse(email)!, ct);
+                cli.Output.Event(
+                    $"A verification link was sent to {added.Email} (valid 24 hours): open it, or run: veil recipient verify LINK.",
+                    new { @event = "recipient-added", recipient = added });
+            }
+
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static Command List(AccountOptions options)
+    {
+        var command = new Command("list", "List your recipient mailboxes");
+        return AccountCli.Verb(command, options, async (cli, ct) =>
+        {
+            var (client, _) = cli.OpenSession();
+            using (client)
+            {
+                var recipients = await new AliasClient(client).ListRecipientsAsync(ct);
+                cli.Output.Table(
+                    ["Email", "State", "Added", "Id"],
+                    recipients.Select(r => new[] { r.Email, State(r), AccountCommand.Time(r.CreatedAt), r.Id.ToString("D") }),
+                    "No recipients yet: veil recipient add EMAIL",
+                    new { recipients });
+            }
+
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static Command Remove(AccountOptions options)
+    {
+        var argument = RecipientArgument();
+        var command = new Command("remove", "Remove a mailbox (from every alias too)") { argument };
+        return AccountCli.Verb(command, options, async (cli, ct) =>
+        {
+            var (client, _) = cli.OpenSession();
+            using (client)
+            {
+                var aliases = new AliasClient(client);
+                var recipient = await FindAsync(aliases, cli.Parse(argument)!, ct);
+                await aliases.DeleteRecipientAsync(recipient.Id, ct);
+                cli.Output.Event($"Recipient {recipient.Email} removed.", new { @event = "recipient-removed", id = recipient.Id, email = recipient.Email });
+            }
+
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static Command Verify(AccountOptions options)
+    {
+        var link = new Argument<string>("LINK") { Description = "The verification link from the email (or its token)" };
+        var command = new Command("verify", "Verify a mailbox with the link mailed to it (needs no login)") { link };
+        return AccountCli.Verb(command, options, async (cli, ct) =>
+        {
+            // The link names its server; --server / VEIL_SERVER win, as for `veil account verify`.
+            var value = cli.Parse(link)!.Trim();
+            var server = Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+                && Environment.GetEnvironmentVariable(AccountCli.ServerVariable) is null && cli.Parse(options.Server) is null
+                ? new Uri(uri.GetLeftPart(UriPartial.Authority) + "/")
+                : cli.AnonymousServer();
+            using var client = AccountCli.NewClient(server);
+            await new AliasClient(client).VerifyRecipientAsync(value, ct);
+            cli.Output.Event("Mailbox verified: aliases can forward to it now.", new { @event = "recipient-verified" });
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static Command Resume(AccountOptions options)
+    {
+        var argument = RecipientArgument();
+        var command = new Command("resume", "Resume forwarding to a mailbox paused after hard bounces") { argument };
+        return AccountCli.Verb(command, options, async (cli, ct) =>
+        {
+            var (client, _) = cli.OpenSession();
+            using (client)
+            {
+                var aliases = new AliasClient(client);
+                var recipient = await FindAsync(aliases, cli.Parse(argument)!, ct);
+                var resumed = await aliases.ResumeRecipientAsync(recipient.Id, ct);
+                cli.Output.Event($"Forwarding to {resumed.Email} resumed.", new { @event = "recipient-resumed", recipient = resumed });
+            }
+
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static async Task<AliasRecipient> FindAsync(AliasClient aliases, string value, CancellationToken ct)
+    {
+        var wanted = value.Trim();
+        var all = await aliases.ListRecipientsAsync(ct);
+        return all.FirstOrDefault(r => r.Id.ToString("D").Equals(wanted, StringComparison.OrdinalIgnoreCase) || r.Email.Equals(wanted, StringComparison.OrdinalIgnoreCase))
+            ?? throw new VeilApiException(404, "not-found", "No such recipient", $"{wanted} is not one of your recipients");
+    }
+
+    private static string State(AliasRecipient r) =>
+        r.Paused ? "paused (" + (r.PausedReason ?? "?") + ")" : r.Verified ? "verified" : "waiting for verification";
+}
