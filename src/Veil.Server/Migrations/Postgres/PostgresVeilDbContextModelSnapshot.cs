@@ -22,6 +22,322 @@ namespace Veil.Server.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Veil.Server.Alias.AliasBounce", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<bool>("Hard")
+                        .HasColumnType("boolean");
+
+                    b.Property<Guid>("RecipientId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RecipientId", "At");
+
+                    b.ToTable("AliasBounces", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasContact", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("AddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("Address")
+                        .HasAnnotation("Veil:EncryptedFrom", "Address");
+
+                    b.Property<Guid>("AliasId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("BlockedCount")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("Forwarded")
+                        .HasColumnType("bigint");
+
+                    b.Property<bool>("IsBlocked")
+                        .HasColumnType("boolean");
+
+                    b.Property<DateTimeOffset?>("LastEmailAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("PairIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-contact-pair")
+                        .HasAnnotation("Veil:BlindIndexSource", "PairKey");
+
+                    b.Property<long>("Replied")
+                        .HasColumnType("bigint");
+
+                    b.Property<byte[]>("ReverseAddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("ReverseAddress")
+                        .HasAnnotation("Veil:EncryptedFrom", "ReverseAddress");
+
+                    b.Property<byte[]>("ReverseAddressIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-reverse-address")
+                        .HasAnnotation("Veil:BlindIndexSource", "ReverseAddress");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("AliasId");
+
+                    b.HasIndex("PairIndex");
+
+                    b.HasIndex("ReverseAddressIndex")
+                        .IsUnique();
+
+                    b.ToTable("AliasContacts", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasDailyUsage", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Day")
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)");
+
+                    b.Property<int>("Created")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("Forwarded")
+                        .HasColumnType("integer");
+
+                    b.HasKey("AccountId", "Day");
+
+                    b.ToTable("AliasDailyUsage", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasHandledMessage", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("At");
+
+                    b.ToTable("AliasHandledMessages", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasLogEntry", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid?>("AliasId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.HasIndex("AccountId", "At");
+
+                    b.ToTable("AliasLog", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasRecipient", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("EmailEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("Email")
+                        .HasAnnotation("Veil:EncryptedFrom", "Email");
+
+                    b.Property<byte[]>("EmailIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-recipient-email")
+                        .HasAnnotation("Veil:BlindIndexSource", "Email");
+
+                    b.Property<DateTimeOffset?>("PausedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("PausedReason")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<DateTimeOffset?>("VerifiedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("VerifyTokenExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("VerifyTokenHash")
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("EmailIndex");
+
+                    b.HasIndex("VerifyTokenHash")
+                        .IsUnique();
+
+                    b.ToTable("AliasRecipients", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasRecord", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("AddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("Address")
+                        .HasAnnotation("Veil:EncryptedFrom", "Address");
+
+                    b.Property<byte[]>("AddressIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-address")
+                        .HasAnnotation("Veil:BlindIndexSource", "Address");
+
+                    b.Property<long>("Blocked")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Bounced")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<bool>("CreatedByCatchAll")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("DisabledAction")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Domain")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean");
+
+                    b.Property<long>("Forwarded")
+                        .HasColumnType("bigint");
+
+                    b.Property<byte[]>("LabelEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("Label")
+                        .HasAnnotation("Veil:EncryptedFrom", "Label");
+
+                    b.Property<DateTimeOffset?>("LastEmailAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("NoteEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("Note")
+                        .HasAnnotation("Veil:EncryptedFrom", "Note");
+
+                    b.Property<long>("Received")
+                        .HasColumnType("bigint");
+
+                    b.Property<byte[]>("RecipientIdsJsonEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("RecipientIdsJson")
+                        .HasAnnotation("Veil:EncryptedFrom", "RecipientIdsJson");
+
+                    b.Property<long>("Replied")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("AddressIndex")
+                        .IsUnique();
+
+                    b.ToTable("Aliases", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasTombstone", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("AddressIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-tombstone")
+                        .HasAnnotation("Veil:BlindIndexSource", "Address");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AddressIndex");
+
+                    b.ToTable("AliasTombstones", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Drop.DropOwnerStanding", b =>
                 {
                     b.Property<string>("OwnerKey")
@@ -857,6 +1173,24 @@ namespace Veil.Server.Migrations.Postgres
                     b.HasIndex("NextActionAt");
 
                     b.ToTable("VaultSwitches", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasBounce", b =>
+                {
+                    b.HasOne("Veil.Server.Alias.AliasRecipient", null)
+                        .WithMany()
+                        .HasForeignKey("RecipientId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasContact", b =>
+                {
+                    b.HasOne("Veil.Server.Alias.AliasRecord", null)
+                        .WithMany()
+                        .HasForeignKey("AliasId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Veil.Server.Drop.DropPart", b =>

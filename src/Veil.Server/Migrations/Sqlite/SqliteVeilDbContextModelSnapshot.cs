@@ -17,6 +17,322 @@ namespace Veil.Server.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.14");
 
+            modelBuilder.Entity("Veil.Server.Alias.AliasBounce", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Hard")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("RecipientId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RecipientId", "At");
+
+                    b.ToTable("AliasBounces", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasContact", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("AddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Address")
+                        .HasAnnotation("Veil:EncryptedFrom", "Address");
+
+                    b.Property<Guid>("AliasId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("BlockedCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Forwarded")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("IsBlocked")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LastEmailAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("PairIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-contact-pair")
+                        .HasAnnotation("Veil:BlindIndexSource", "PairKey");
+
+                    b.Property<long>("Replied")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("ReverseAddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("ReverseAddress")
+                        .HasAnnotation("Veil:EncryptedFrom", "ReverseAddress");
+
+                    b.Property<byte[]>("ReverseAddressIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-reverse-address")
+                        .HasAnnotation("Veil:BlindIndexSource", "ReverseAddress");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("AliasId");
+
+                    b.HasIndex("PairIndex");
+
+                    b.HasIndex("ReverseAddressIndex")
+                        .IsUnique();
+
+                    b.ToTable("AliasContacts", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasDailyUsage", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Day")
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Created")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Forwarded")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("AccountId", "Day");
+
+                    b.ToTable("AliasDailyUsage", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasHandledMessage", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("At");
+
+                    b.ToTable("AliasHandledMessages", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasLogEntry", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("AliasId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.HasIndex("AccountId", "At");
+
+                    b.ToTable("AliasLog", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasRecipient", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("EmailEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Email")
+                        .HasAnnotation("Veil:EncryptedFrom", "Email");
+
+                    b.Property<byte[]>("EmailIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-recipient-email")
+                        .HasAnnotation("Veil:BlindIndexSource", "Email");
+
+                    b.Property<long?>("PausedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PausedReason")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("VerifiedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("VerifyTokenExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("VerifyTokenHash")
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("EmailIndex");
+
+                    b.HasIndex("VerifyTokenHash")
+                        .IsUnique();
+
+                    b.ToTable("AliasRecipients", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasRecord", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("AddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Address")
+                        .HasAnnotation("Veil:EncryptedFrom", "Address");
+
+                    b.Property<byte[]>("AddressIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-address")
+                        .HasAnnotation("Veil:BlindIndexSource", "Address");
+
+                    b.Property<long>("Blocked")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Bounced")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("CreatedByCatchAll")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DisabledAction")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Domain")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Forwarded")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("LabelEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Label")
+                        .HasAnnotation("Veil:EncryptedFrom", "Label");
+
+                    b.Property<long?>("LastEmailAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("NoteEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Note")
+                        .HasAnnotation("Veil:EncryptedFrom", "Note");
+
+                    b.Property<long>("Received")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("RecipientIdsJsonEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("RecipientIdsJson")
+                        .HasAnnotation("Veil:EncryptedFrom", "RecipientIdsJson");
+
+                    b.Property<long>("Replied")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("AddressIndex")
+                        .IsUnique();
+
+                    b.ToTable("Aliases", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasTombstone", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("AddressIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "alias-tombstone")
+                        .HasAnnotation("Veil:BlindIndexSource", "Address");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AddressIndex");
+
+                    b.ToTable("AliasTombstones", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Drop.DropOwnerStanding", b =>
                 {
                     b.Property<string>("OwnerKey")
@@ -852,6 +1168,24 @@ namespace Veil.Server.Migrations.Sqlite
                     b.HasIndex("NextActionAt");
 
                     b.ToTable("VaultSwitches", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasBounce", b =>
+                {
+                    b.HasOne("Veil.Server.Alias.AliasRecipient", null)
+                        .WithMany()
+                        .HasForeignKey("RecipientId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Alias.AliasContact", b =>
+                {
+                    b.HasOne("Veil.Server.Alias.AliasRecord", null)
+                        .WithMany()
+                        .HasForeignKey("AliasId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Veil.Server.Drop.DropPart", b =>
