@@ -11,7 +11,6 @@ internal static class AliasErrors
     public static readonly Error RecipientLimit = new("recipient-limit", ErrorKind.Conflict, "Too many recipients", "This account has the maximum number of recipient mailboxes.");
     public static readonly Error NoVerifiedRecipient = new("no-verified-recipient", ErrorKind.Conflict, "No verified recipient", "Add and verify a recipient mailbox first.");
     public static readonly Error DailyLimit = new("alias-daily-limit", ErrorKind.TooManyRequests, "Daily alias limit reached", "You created the maximum number of aliases for today.");
-    public static readonly Error AliasUnavailable = new("not-found", ErrorKind.NotFound, "Not found", "Alias is not enabled on this server.");
 
     public static Error Invalid(string member, string why) => new("invalid-request", ErrorKind.BadRequest, "Invalid request", $"{member}: {why}");
 }

@@ -23,6 +23,9 @@ internal static partial class AliasLog
     [LoggerMessage(EventId = 2605, Level = LogLevel.Warning, Message = "Alias: message {SpoolId} could not be handled now ({ExceptionType}); it stays spooled")]
     public static partial void RetryLater(ILogger logger, string spoolId, string exceptionType);
 
+    [LoggerMessage(EventId = 2607, Level = LogLevel.Error, Message = "Alias: message {SpoolId} recipient #{Index} could not be processed ({ExceptionType}); dropped")]
+    public static partial void Unprocessable(ILogger logger, string spoolId, int index, string exceptionType);
+
     [LoggerMessage(EventId = 2606, Level = LogLevel.Warning, Message = "Alias: RCPT lookup failed ({ExceptionType}); answered 451")]
     public static partial void ResolveFailed(ILogger logger, string exceptionType);
 }

@@ -75,6 +75,16 @@ internal sealed class AliasMessageSink(
                 AliasLog.RetryLater(logger, message.Id.Value, e.GetType().Name);
                 return SinkResult.RetryLater;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Anything else is about this message, not the moment: offered again, it would fail again
+                // forever. It is dropped (only its type is logged: the message may quote the content).
+                AliasLog.Unprocessable(logger, message.Id.Value, index, e.GetType().Name);
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<AliasDirectory>().Db;
+                db.Add(new AliasHandledMessage { Key = HandledKey(message.Id, index), At = time.GetUtcNow() });
+                await db.SaveChangesAsync(cancellationToken);
+            }
         }
 
         return SinkResult.Done;
@@ -313,7 +323,18 @@ internal sealed class AliasMessageSink(
 
     private async Task<byte[]> SignAsync(string domain, byte[] message, CancellationToken ct)
     {
-        var (result, signed) = await dkim.SignAsync(domain, message, ct);
+        byte[] result;
+        bool signed;
+        try
+        {
+            (result, signed) = await dkim.SignAsync(domain, message, ct);
+        }
+        catch (ArgumentException)
+        {
+            // A header section beyond the DKIM limits: it still goes out, unsigned, like mail of a domain without a key.
+            (result, signed) = (message, false);
+        }
+
         if (!signed)
         {
             AliasLog.NoDkimKey(logger);

@@ -85,6 +85,7 @@ public sealed class AliasForwardingTests
         var address = alias.GetProperty("address").GetString()!;
         Assert.Equal(0, (await h.SwaksAsync("jane@sender.test", address, Message(address, "Question"))).ExitCode);
         var forwarded = await h.Sink.WaitForAsync(m => m.RcptTos.Contains("me@mailbox.test"));
+        await ForwardedAsync(h, user, alias, 1); // the contact is committed with the counters, just after the enqueue
         var reverse = System.Text.RegularExpressions.Regex.Match(forwarded.Header("From")!, "ra\\.[a-z2-7]{22}@alias\\.test").Value;
         var reply =
             "From: Me Myself <me@mailbox.test>\r\n" +
@@ -165,6 +166,22 @@ public sealed class AliasForwardingTests
     }
 
     [Fact]
+    public async Task DailyForwardLimit_Reached_NextRcptIsTryLater451()
+    {
+        await using var h = await AliasHarness.StartAsync(o => o.Settings["Veil:Alias:DailyForwardLimit"] = "1");
+        var (user, _) = await h.UserWithRecipientAsync("me@mailbox.test");
+        var alias = await h.CreateAliasAsync(user);
+        var address = alias.GetProperty("address").GetString()!;
+        Assert.Equal(0, (await h.SwaksAsync("jane@sender.test", address, Message(address, "first"))).ExitCode);
+        await h.WaitForAsync(user, $"/api/v1/alias/aliases/{alias.GetProperty("id")}", a => a.GetProperty("counters").GetProperty("forwarded").GetInt64() == 1);
+
+        var second = await h.SwaksAsync("jane@sender.test", address, Message(address, "second"));
+
+        Assert.Contains("<** 451 4.3.0", second.Output, StringComparison.Ordinal);
+        Assert.Single(h.Sink.All());
+    }
+
+    [Fact]
     public async Task DisabledDiscardAndBlockedContact_AreAcceptedCountedAndDropped()
     {
         await using var h = await AliasHarness.StartAsync();
@@ -202,6 +219,7 @@ public sealed class AliasForwardingTests
         var address = alias.GetProperty("address").GetString()!;
         Assert.Equal(0, (await h.SwaksAsync("jane@sender.test", address, Message(address, "will bounce"))).ExitCode);
         var forwarded = await h.Sink.WaitForAsync(m => m.RcptTos.Contains("me@mailbox.test"));
+        await ForwardedAsync(h, user, alias, 1);
         var reverse = System.Text.RegularExpressions.Regex.Match(forwarded.Header("From")!, "ra\\.[a-z2-7]{22}@alias\\.test").Value;
 
         for (var i = 0; i < 3; i++)
@@ -264,6 +282,7 @@ public sealed class AliasForwardingTests
         var sent = await h.SwaksAsync(sender, address, Message(address, subject, from: sender));
         Assert.True(sent.ExitCode == 0, sent.Output);
         var forwarded = await h.Sink.WaitForAsync(m => m.RcptTos.Contains(mailbox));
+        await ForwardedAsync(h, user, alias, 1);
         var reverse = System.Text.RegularExpressions.Regex.Match(forwarded.Header("From")!, "ra\\.[a-z2-7]{22}@alias\\.test").Value;
         var replied = await h.SwaksAsync(mailbox, reverse, $"From: {mailbox}\r\nTo: {reverse}\r\nSubject: Re: {subject}\r\n\r\nreply\r\n");
         Assert.True(replied.ExitCode == 0, replied.Output);
@@ -312,6 +331,9 @@ public sealed class AliasForwardingTests
         $"From: \"Jane\" <{reverse}>\r\n" +
         "Subject: something\r\n" +
         "--r1--\r\n";
+
+    private static Task<JsonElement> ForwardedAsync(AliasHarness h, TestUser user, JsonElement alias, long count) =>
+        h.WaitForAsync(user, $"/api/v1/alias/aliases/{alias.GetProperty("id")}", a => a.GetProperty("counters").GetProperty("forwarded").GetInt64() == count);
 
     internal static async Task<JsonElement> CreateContactAsync(AliasHarness h, TestUser user, JsonElement alias, string address)
     {
