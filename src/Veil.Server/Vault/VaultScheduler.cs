@@ -18,8 +18,12 @@ using Veil.Server.Platform.Persistence;
 
 namespace Veil.Server.Vault;
 
-internal sealed class VaultScheduler(IOptions<VaultOptions> options, TimeProvider time, ILogger<VaultScheduler> logger) : IPeriodicJob
+internal sealed class VaultScheduler(IOptions<VaultOptions> options, TimeProvider time, ILogger<VaultScheduler> logger) : IPeriodicJob, IDisposable
 {
+    // One tick at a time in this process: a tick run on demand (operators, tests) waits for a timer tick
+    // in progress, so when it returns, everything due up to its start has been handled and mailed.
+    private readonly SemaphoreSlim _oneTick = new(1, 1);
+
     public const string JobName = "vault-switch";
 
     /// <summary>At most this many batches per tick, so one tick stays bounded; the rest waits for the next.</summary>
@@ -32,8 +36,23 @@ internal sealed class VaultScheduler(IOptions<VaultOptions> options, TimeProvide
     public async Task RunAsync(IServiceProvider services, CancellationToken cancellationToken) =>
         await TickAsync(services, cancellationToken);
 
+    public void Dispose() => _oneTick.Dispose();
+
     /// <summary>One tick; returns how many switches it acted on (the benchmark reads it).</summary>
     public async Task<int> TickAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await _oneTick.WaitAsync(cancellationToken);
+        try
+        {
+            return await TickOnceAsync(services, cancellationToken);
+        }
+        finally
+        {
+            _oneTick.Release();
+        }
+    }
+
+    private async Task<int> TickOnceAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
         var db = services.GetRequiredService<VeilDbContext>();
         var secrets = services.GetRequiredService<VaultSecrets>();

@@ -215,6 +215,26 @@ public sealed class VaultApiTests(VaultApiFixture fixture) : IClassFixture<Vault
         Assert.Equal([kept.Id], ids);
     }
 
+    [Fact]
+    public async Task PutItem_AboveTheServerWideBodyLimit_UpToMaxItemBytes_IsAccepted_AndAboveIs413()
+    {
+        await using var server = await VaultKit.StartVaultServerAsync(o => o.Settings["Veil:Vault:MaxItemBytes"] = "3145728");
+        var owner = await server.RegisterOwnerAsync();
+        var vault = await server.CreateVaultAsync(owner);
+        var value = new string('x', 60_000);
+        var large = Enumerable.Range(0, 30).Select(i => ($"label {i}", value)).ToArray(); // ~2.4 MiB of JSON
+        var itemId = await server.PutItemAsync(owner, vault, "big", "n", large);
+        using (var get = await server.SendAsync(HttpMethod.Get, $"{VaultKit.Base}/{vault.Id}/items/{itemId}", bearer: owner.AccessToken))
+        {
+            Assert.Equal(30, (await get.JsonAsync()).GetProperty("fields").GetArrayLength());
+        }
+
+        var tooLarge = Enumerable.Range(0, 45).Select(i => ($"label {i}", value)).ToArray(); // ~3.6 MiB
+        var id = VaultKit.NewId();
+        using var put = await server.SendAsync(HttpMethod.Put, $"{VaultKit.Base}/{vault.Id}/items/{id}", VaultKit.ItemBody(vault, id, "t", "n", tooLarge), owner.AccessToken);
+        await put.ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge, "body-too-large");
+    }
+
     private static Dictionary<string, object?> WithRevision(object body, int revision)
     {
         var json = System.Text.Json.JsonSerializer.SerializeToElement(body, IdentityKit.Json);

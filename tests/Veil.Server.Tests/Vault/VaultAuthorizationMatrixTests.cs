@@ -26,6 +26,8 @@ public sealed class VaultAuthorizationFixture : IAsyncLifetime
 
     public string RevokedApiKey { get; private set; } = "";
 
+    public string ExpiredAccessToken { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         Server = await VaultKit.StartVaultServerAsync();
@@ -39,6 +41,8 @@ public sealed class VaultAuthorizationFixture : IAsyncLifetime
         }
 
         Owner = user with { AccessToken = await Server.CreateApiKeyAsync(user, "owner") };
+        ExpiredAccessToken = user.AccessToken;
+        Server.Time.Advance(TimeSpan.FromMinutes(16));
         Vault = await Server.CreateVaultAsync(Owner);
         ItemId = await Server.PutItemAsync(Owner, Vault, "title", "notes");
         FileId = VaultKit.NewId();
@@ -100,6 +104,12 @@ public sealed class VaultAuthorizationMatrixTests(VaultAuthorizationFixture fixt
     [MemberData(nameof(CollectionRoutes))]
     public async Task Route_WithRevokedApiKey_Is401(string method, string path, string? body) =>
         await ExpectUnauthorizedAsync(method, path, body, fixture.RevokedApiKey);
+
+    [Theory]
+    [MemberData(nameof(Routes))]
+    [MemberData(nameof(CollectionRoutes))]
+    public async Task Route_WithExpiredAccessToken_Is401(string method, string path, string? body) =>
+        await ExpectUnauthorizedAsync(method, path, body, fixture.ExpiredAccessToken);
 
     [Theory]
     [MemberData(nameof(Routes))]

@@ -220,4 +220,31 @@ public sealed class VaultLifeTests
         using var get = await server.SendAsync(HttpMethod.Get, $"{VaultKit.Base}/{vault.Id}/switch", bearer: owner.AccessToken);
         await get.ExpectProblemAsync(HttpStatusCode.NotFound, "switch-not-found");
     }
+
+    [Fact]
+    public async Task CheckInLink_ForgedOrForAnotherGeneration_DoesNotCheckIn_AndAfterReleaseIsGone()
+    {
+        await using var server = await VaultKit.StartVaultServerAsync();
+        var owner = await server.RegisterOwnerAsync();
+        var vault = await server.CreateVaultAsync(owner);
+        await server.ArmAsync(owner, vault, Interval, TimeSpan.FromHours(2));
+        server.Time.Advance(Interval);
+        await server.RunSchedulerAsync();
+        var link = VaultKit.CheckInToken(Assert.Single(server.MailTo(owner.Email, "check in")));
+        var bytes = Base64Url.DecodeFromChars(link);
+        bytes[^1] ^= 1;
+        foreach (var forged in new[] { Base64Url.EncodeToString(bytes), link[..74], "x", new string('A', 75) })
+        {
+            using var post = await server.Client.PostAsync(new Uri($"/vault/checkin/{forged}", UriKind.Relative), null);
+            Assert.Equal(HttpStatusCode.NotFound, post.StatusCode);
+        }
+
+        Assert.Equal("grace", (await server.SwitchAsync(owner, vault)).GetProperty("state").GetString());
+        server.Time.Advance(TimeSpan.FromHours(2));
+        await server.RunSchedulerAsync();
+        using var late = await server.Client.PostAsync(new Uri($"/vault/checkin/{link}", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.Gone, late.StatusCode);
+        Assert.Contains("already released", await late.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("released", (await server.SwitchAsync(owner, vault)).GetProperty("state").GetString());
+    }
 }
