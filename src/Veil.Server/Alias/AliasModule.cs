@@ -77,7 +77,7 @@ internal static class AliasModule
         group.MapGet("/log", AliasEndpoints.LogAsync).WithName("Alias_Log");
 
         // The link in the verification mail: GET shows a button, POST (the form) verifies.
-        endpoints.MapGet("/alias/verify/{token}", (string token) => RecipientEndpoints.ConfirmPage(token))
+        endpoints.MapGet("/alias/verify/{token}", RecipientEndpoints.ConfirmPage)
             .RequireRateLimiting(VerifyPolicy).WithTags("Alias").WithName("Alias_VerifyPage");
         endpoints.MapPost("/alias/verify/{token}", RecipientEndpoints.ConfirmAsync)
             .RequireRateLimiting(VerifyPolicy).DisableAntiforgery().WithTags("Alias").WithName("Alias_VerifyConfirm");

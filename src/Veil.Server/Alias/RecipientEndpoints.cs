@@ -146,16 +146,33 @@ internal static class RecipientEndpoints
     public static async Task<IResult> VerifyApiAsync(VerifyRecipientRequest body, VeilDbContext db, TimeProvider time, CancellationToken ct) =>
         await VerifyAsync(db, body?.Token, time, ct) ? TypedResults.Ok(new { verified = true }) : AliasErrors.InvalidToken.ToProblem();
 
-    public static IResult ConfirmPage(string token) => Html(HttpStatusCode.OK, "Confirm this mailbox",
+    /// <summary>
+    /// The page's own policy: the platform's API policy forbids form posts, and this page is a form that posts
+    /// to itself. Nothing else may load; no script, no style, no framing.
+    /// </summary>
+    public const string PageContentSecurityPolicy = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+    public static IResult ConfirmPage(string token, HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        http.Response.Headers.ContentSecurityPolicy = PageContentSecurityPolicy;
+        return ConfirmForm(token);
+    }
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ContentHttpResult ConfirmForm(string token) => Html(HttpStatusCode.OK, "Confirm this mailbox",
         $"""
         <p>Confirm that this mailbox may receive mail forwarded from your Veil aliases.</p>
         <form method="post" action="/alias/verify/{WebUtility.HtmlEncode(token)}"><button type="submit">Confirm</button></form>
         """);
 
-    public static async Task<IResult> ConfirmAsync(string token, VeilDbContext db, TimeProvider time, CancellationToken ct) =>
-        await VerifyAsync(db, token, time, ct)
+    public static async Task<IResult> ConfirmAsync(string token, VeilDbContext db, TimeProvider time, HttpContext http, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        http.Response.Headers.ContentSecurityPolicy = PageContentSecurityPolicy;
+        return await VerifyAsync(db, token, time, ct)
             ? Html(HttpStatusCode.OK, "Mailbox confirmed", "<p>This mailbox now receives mail from your Veil aliases. You can close this page.</p>")
             : Html(HttpStatusCode.BadRequest, "Link not valid", "<p>This link is unknown, already used or expired. Ask for a new one from your Veil account.</p>");
+    }
 
     private static async Task<bool> VerifyAsync(VeilDbContext db, string? token, TimeProvider time, CancellationToken ct)
     {

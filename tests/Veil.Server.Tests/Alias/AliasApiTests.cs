@@ -129,6 +129,7 @@ public sealed class AliasApiTests
 
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("<form method=\"post\"", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("form-action 'self'", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
         Assert.False(before.GetProperty("recipients")[0].GetProperty("verified").GetBoolean());
         Assert.Equal(HttpStatusCode.OK, confirm.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
