@@ -4,7 +4,7 @@ using Veil.Server.Platform.Redaction;
 namespace Veil.Server.Vault;
 
 /// <summary>
-/// Vault's log lines (event ids 2600–2699). Never an address, a token, a code, a key or a CT: a
+/// Vault's log lines (event ids 2700–2799). Never an address, a token, a code, a key or a CT: a
 /// vault id appears only as a redacted fingerprint (ids are not secret, but they link a recipient's
 /// claim to an owner's vault, which the log has no need to show).
 /// </summary>
@@ -145,54 +145,54 @@ internal static partial class VaultLog
         }
     }
 
-    [LoggerMessage(EventId = 2600, Level = LogLevel.Information, Message = "Vault {Vault} created")]
+    [LoggerMessage(EventId = 2700, Level = LogLevel.Information, Message = "Vault {Vault} created")]
     private static partial void LogVaultCreated(ILogger logger, string vault);
 
-    [LoggerMessage(EventId = 2601, Level = LogLevel.Information, Message = "Vault {Vault} deleted")]
+    [LoggerMessage(EventId = 2701, Level = LogLevel.Information, Message = "Vault {Vault} deleted")]
     private static partial void LogVaultDeleted(ILogger logger, string vault);
 
-    [LoggerMessage(EventId = 2602, Level = LogLevel.Debug, Message = "Vault {Vault}: item saved (revision {Revision})")]
+    [LoggerMessage(EventId = 2702, Level = LogLevel.Debug, Message = "Vault {Vault}: item saved (revision {Revision})")]
     private static partial void LogItemSaved(ILogger logger, string vault, int revision);
 
-    [LoggerMessage(EventId = 2603, Level = LogLevel.Debug, Message = "Vault {Vault}: file stored ({Size} bytes)")]
+    [LoggerMessage(EventId = 2703, Level = LogLevel.Debug, Message = "Vault {Vault}: file stored ({Size} bytes)")]
     private static partial void LogFileStored(ILogger logger, string vault, long size);
 
-    [LoggerMessage(EventId = 2604, Level = LogLevel.Information, Message = "Vault {Vault}: switch {Change}")]
+    [LoggerMessage(EventId = 2704, Level = LogLevel.Information, Message = "Vault {Vault}: switch {Change}")]
     private static partial void LogSwitchChanged(ILogger logger, string vault, string change);
 
-    [LoggerMessage(EventId = 2605, Level = LogLevel.Information, Message = "Vault {Vault}: checked in by mailed link")]
+    [LoggerMessage(EventId = 2705, Level = LogLevel.Information, Message = "Vault {Vault}: checked in by mailed link")]
     private static partial void LogCheckedInByLink(ILogger logger, string vault);
 
-    [LoggerMessage(EventId = 2606, Level = LogLevel.Information, Message = "Vault {Vault}: recipient added")]
+    [LoggerMessage(EventId = 2706, Level = LogLevel.Information, Message = "Vault {Vault}: recipient added")]
     private static partial void LogRecipientAdded(ILogger logger, string vault);
 
-    [LoggerMessage(EventId = 2607, Level = LogLevel.Information, Message = "Vault {Vault}: recipient removed")]
+    [LoggerMessage(EventId = 2707, Level = LogLevel.Information, Message = "Vault {Vault}: recipient removed")]
     private static partial void LogRecipientRemoved(ILogger logger, string vault);
 
-    [LoggerMessage(EventId = 2608, Level = LogLevel.Information, Message = "Vault {Vault}: claim code sent (rehearsal {Rehearsal})")]
+    [LoggerMessage(EventId = 2708, Level = LogLevel.Information, Message = "Vault {Vault}: claim code sent (rehearsal {Rehearsal})")]
     private static partial void LogCodeSent(ILogger logger, string vault, bool rehearsal);
 
-    [LoggerMessage(EventId = 2609, Level = LogLevel.Warning, Message = "Vault {Vault}: wrong claim code (attempt {Attempts})")]
+    [LoggerMessage(EventId = 2709, Level = LogLevel.Warning, Message = "Vault {Vault}: wrong claim code (attempt {Attempts})")]
     private static partial void LogWrongCode(ILogger logger, string vault, int attempts);
 
-    [LoggerMessage(EventId = 2610, Level = LogLevel.Warning, Message = "Vault {Vault}: claim link locked after too many wrong codes")]
+    [LoggerMessage(EventId = 2710, Level = LogLevel.Warning, Message = "Vault {Vault}: claim link locked after too many wrong codes")]
     private static partial void LogLinkLocked(ILogger logger, string vault);
 
-    [LoggerMessage(EventId = 2611, Level = LogLevel.Information, Message = "Vault {Vault}: link claimed (rehearsal {Rehearsal})")]
+    [LoggerMessage(EventId = 2711, Level = LogLevel.Information, Message = "Vault {Vault}: link claimed (rehearsal {Rehearsal})")]
     private static partial void LogClaimed(ILogger logger, string vault, bool rehearsal);
 
-    [LoggerMessage(EventId = 2612, Level = LogLevel.Error, Message = "Vault {Vault}: a sealed delivery key did not open (escrow key missing or rotated away?)")]
+    [LoggerMessage(EventId = 2712, Level = LogLevel.Error, Message = "Vault {Vault}: a sealed delivery key did not open (escrow key missing or rotated away?)")]
     private static partial void LogUnsealFailed(ILogger logger, string vault);
 
-    [LoggerMessage(EventId = 2613, Level = LogLevel.Information, Message = "Vault {Vault}: rehearsal link sent to the owner")]
+    [LoggerMessage(EventId = 2713, Level = LogLevel.Information, Message = "Vault {Vault}: rehearsal link sent to the owner")]
     private static partial void LogRehearsed(ILogger logger, string vault);
 
-    [LoggerMessage(EventId = 2614, Level = LogLevel.Information, Message = "Vault {Vault} released to {Recipients} recipient(s)")]
+    [LoggerMessage(EventId = 2714, Level = LogLevel.Information, Message = "Vault {Vault} released to {Recipients} recipient(s)")]
     private static partial void LogReleased(ILogger logger, string vault, int recipients);
 
-    [LoggerMessage(EventId = 2615, Level = LogLevel.Information, Message = "Vault scheduler: {Reminders} reminder(s), {Releases} release(s), {Skipped} skipped")]
+    [LoggerMessage(EventId = 2715, Level = LogLevel.Information, Message = "Vault scheduler: {Reminders} reminder(s), {Releases} release(s), {Skipped} skipped")]
     public static partial void Ticked(ILogger logger, int reminders, int releases, int skipped);
 
-    [LoggerMessage(EventId = 2616, Level = LogLevel.Information, Message = "Deleted {Count} vault(s) of a deleted account")]
+    [LoggerMessage(EventId = 2716, Level = LogLevel.Information, Message = "Deleted {Count} vault(s) of a deleted account")]
     public static partial void AccountVaultsDeleted(ILogger logger, int count);
 }
