@@ -76,7 +76,7 @@ public sealed class SmtpServer
             }
             try
             {
-                var session = new SmtpSession(stream, _options, _resolver, _spool, _time, _logger, Interlocked.Increment(ref _sessionIds), remote, remoteAddress);
+                using var session = new SmtpSession(stream, _options, _resolver, _spool, _time, _logger, Interlocked.Increment(ref _sessionIds), remote, remoteAddress);
                 await session.RunAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)

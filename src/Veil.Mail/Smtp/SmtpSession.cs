@@ -29,7 +29,7 @@ internal sealed class SmtpSession(
     ILogger logger,
     long sessionId,
     string remote,
-    System.Net.IPAddress? remoteAddress = null)
+    System.Net.IPAddress? remoteAddress = null) : IDisposable
 {
     private const int DataChunk = 64 * 1024;
     private readonly byte[] _in = new byte[Math.Max(8192, options.MaxCommandLineLength + 2)];
@@ -43,6 +43,11 @@ internal sealed class SmtpSession(
     private int _accepted;
     private long _dataSize;
     private string _verb = "-";
+
+    // One deadline per session, re-armed for every read and write (RFC 5321 §4.5.3.2 timeouts), instead of two
+    // timer-backed token sources per I/O operation; host shutdown cancels it too.
+    private CancellationTokenSource? _deadline;
+    private CancellationTokenRegistration _hostStop;
 
     // The mail transaction (RFC 5321 §3.3).
     private string? _from;
@@ -537,32 +542,54 @@ internal sealed class SmtpSession(
             _inStart = 0;
         }
         _lastFillStart = _inEnd;
-        using var timer = new CancellationTokenSource(timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
+        var token = Arm(timeout, ct);
         int n;
         try
         {
-            n = await _stream.ReadAsync(_in.AsMemory(_inEnd), linked.Token).ConfigureAwait(false);
+            n = await _stream.ReadAsync(_in.AsMemory(_inEnd), token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timer.IsCancellationRequested && !ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             throw new SmtpTimeoutException();
         }
+        Disarm();
         _inEnd += n;
         return n > 0;
+    }
+
+    /// <summary>Starts the deadline for one I/O operation; the token is also cancelled by host shutdown.</summary>
+    private CancellationToken Arm(TimeSpan timeout, CancellationToken ct)
+    {
+        if (_deadline is null)
+        {
+            _deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+            _hostStop = ct.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _deadline);
+        }
+
+        // A deadline that fired just as the previous operation completed stays fired: the session then times out.
+        _deadline.CancelAfter(timeout);
+        return _deadline.Token;
+    }
+
+    private void Disarm() => _deadline!.CancelAfter(Timeout.InfiniteTimeSpan);
+
+    public void Dispose()
+    {
+        _hostStop.Dispose();
+        _deadline?.Dispose();
     }
 
     private async Task FlushAsync(CancellationToken ct)
     {
         if (_out.WrittenCount == 0) return;
-        using var timer = new CancellationTokenSource(options.CommandTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
+        var token = Arm(options.CommandTimeout, ct);
         try
         {
-            await _stream.WriteAsync(_out.WrittenMemory, linked.Token).ConfigureAwait(false);
-            await _stream.FlushAsync(linked.Token).ConfigureAwait(false);
+            await _stream.WriteAsync(_out.WrittenMemory, token).ConfigureAwait(false);
+            await _stream.FlushAsync(token).ConfigureAwait(false);
+            Disarm();
         }
-        catch (OperationCanceledException) when (timer.IsCancellationRequested && !ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             throw new SmtpTimeoutException();
         }
