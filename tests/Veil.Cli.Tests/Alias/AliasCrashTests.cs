@@ -91,6 +91,7 @@ public sealed partial class AliasCrashTests : IDisposable
 
             // The counters move with the handled marker, so each message counts once, duplicate or not.
             var cli = new VeilCli(http, Path.Combine(_root, "config"));
+            Ok(await cli.RunAsync(["account", "login", "--email", Email, "--password-stdin", "--json"], Password + "\n")); // a new port
             var shown = await cli.RunAsync(["alias", "show", alias, "--json"]);
             Assert.True(shown.ExitCode == 0, shown.ToString());
             var counters = shown.Event("alias").GetProperty("alias").GetProperty("counters");
