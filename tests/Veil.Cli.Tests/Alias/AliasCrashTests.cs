@@ -36,6 +36,7 @@ public sealed partial class AliasCrashTests : IDisposable
         var python = RequirePeer("/usr/bin/python3");
         RequirePeer("swaks");
         var marker = "alias-crash-" + Guid.NewGuid().ToString("N")[..12];
+        await using var database = await TestDatabase.CreateAsync(CancellationToken.None); // VEIL_TEST_DATABASE=postgres runs it on PostgreSQL
 
         // The smarthost port: first a black hole (listening, never accepting), later aiosmtpd on the same port.
         var blackHole = new TcpListener(IPAddress.Loopback, 0);
@@ -46,7 +47,7 @@ public sealed partial class AliasCrashTests : IDisposable
         string alias;
         try
         {
-            using (var first = StartServe(smarthostPort))
+            using (var first = StartServe(smarthostPort, database.ConnectionString))
             {
                 var http = await first.WaitForListeningAsync(TimeSpan.FromSeconds(90));
                 var smtp = SmtpLine().Match(first.Stdout).Groups[1].Value;
@@ -73,7 +74,7 @@ public sealed partial class AliasCrashTests : IDisposable
         }
 
         using var sink = await StartSinkAsync(python, smarthostPort);
-        using (var second = StartServe(smarthostPort))
+        using (var second = StartServe(smarthostPort, database.ConnectionString))
         {
             var http = await second.WaitForListeningAsync(TimeSpan.FromSeconds(90));
             var arrived = await WaitForMarkersAsync(marker, TimeSpan.FromSeconds(120));
@@ -169,14 +170,21 @@ public sealed partial class AliasCrashTests : IDisposable
         }
     }
 
-    private VeilProcess StartServe(int smarthostPort) => VeilProcess.Start(
-        ["serve", "--data", DataDirectory, "--http", "http://127.0.0.1:0", "--smtp", "127.0.0.1:0"],
-        new Dictionary<string, string>
+    private VeilProcess StartServe(int smarthostPort, string? postgres)
+    {
+        var environment = new Dictionary<string, string>
         {
             ["Veil__Alias__Domains__0"] = Domain,
             ["Veil__Mail__Smarthost"] = $"127.0.0.1:{smarthostPort}",
             ["Veil__Mail__SmarthostTls"] = "None",
-        });
+        };
+        if (postgres is not null)
+        {
+            environment["ConnectionStrings__Postgres"] = postgres;
+        }
+
+        return VeilProcess.Start(["serve", "--data", DataDirectory, "--http", "http://127.0.0.1:0", "--smtp", "127.0.0.1:0"], environment);
+    }
 
     private async Task<PeerProcess> StartSinkAsync(string python, int port)
     {
