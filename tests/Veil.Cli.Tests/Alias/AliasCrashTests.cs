@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using Veil.Server.Tests.Kit;
+using Xunit.Abstractions;
 
 namespace Veil.Cli.Tests.Alias;
 
@@ -14,7 +15,7 @@ namespace Veil.Cli.Tests.Alias;
 /// the outbound queue when the process dies. The second run has a real smarthost (aiosmtpd writing a Maildir).
 /// </summary>
 [Collection(AccountVerbsTestGroup.Name)]
-public sealed partial class AliasCrashTests : IDisposable
+public sealed partial class AliasCrashTests(ITestOutputHelper output) : IDisposable
 {
     private const int Messages = 12;
     private const string Domain = "alias.example";
@@ -88,6 +89,7 @@ public sealed partial class AliasCrashTests : IDisposable
             // ...and a duplicate can only come from a message the spool still held at the kill (forwarded into the
             // queue, killed before the handled marker committed): the queue itself had delivered nothing yet.
             var duplicates = arrived.Values.Sum() - Messages;
+            output.WriteLine($"at the kill: {spooledAtKill} spooled, {queuedAtKill} queued; after the restart: {arrived.Values.Sum()} delivered, {duplicates} duplicate(s)");
             Assert.InRange(duplicates, 0, spooledAtKill);
 
             // The counters move with the handled marker, so each message counts once, duplicate or not.
