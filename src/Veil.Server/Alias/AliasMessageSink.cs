@@ -72,14 +72,15 @@ internal sealed class AliasMessageSink(
                 await using var scope = scopes.CreateAsyncScope();
                 var directory = scope.ServiceProvider.GetRequiredService<AliasDirectory>();
                 var key = HandledKey(message.Id, index);
+                // A read outside the turn: only one dispatcher call handles a given spooled message at a time.
+                if (await directory.Db.Set<AliasHandledMessage>().AnyAsync(h => h.Key == key, cancellationToken))
+                {
+                    continue;
+                }
+
                 await turn.EnterAsync(cancellationToken);
                 try
                 {
-                    if (await directory.Db.Set<AliasHandledMessage>().AnyAsync(h => h.Key == key, cancellationToken))
-                    {
-                        continue;
-                    }
-
                     var outcome = await RouteAsync(scope.ServiceProvider, directory, turn, message.Envelope, recipients[index], raw, cancellationToken);
                     directory.Db.Add(new AliasHandledMessage { Key = key, At = time.GetUtcNow() });
                     if (turn.Paused)
