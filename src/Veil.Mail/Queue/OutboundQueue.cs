@@ -7,6 +7,9 @@
 // returned (or a removal half done) and is deleted at start.
 // Delivery is at-least-once: a crash after the smarthost said 250 and before the state was updated delivers
 // again after restart; a message leaves the queue only after every recipient is delivered or bounced.
+// Delivery runs MaxConcurrentDeliveries messages at once, each worker on its own smarthost connection, which it
+// keeps for the next due message (RSET between transactions) and closes after IdleConnectionTimeout without work.
+// Each message is attempted by one worker at a time (one pass at a time, each due message once per pass).
 // Retries (RFC 5321 §4.5.4.1): FirstRetryDelay, doubling, capped at MaxRetryDelay; a last attempt at MaxAge,
 // then a DSN (RFC 3464) for every recipient not delivered, unless the reverse path is null (RFC 5321 §6.1).
 // The queue holds message content in clear while it waits: the directory is created mode 0700.
@@ -67,6 +70,7 @@ public sealed class OutboundQueue : IDisposable
     private readonly OutboundQueueOptions _options;
     private readonly SemaphoreSlim _runLock = new(1, 1);
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
+    private readonly System.Collections.Concurrent.ConcurrentStack<IDeliverySession> _idleSessions = new();
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Opens (creating if needed) the queue under <paramref name="dataDirectory"/>/queue and removes half-written leftovers.</summary>
@@ -157,7 +161,8 @@ public sealed class OutboundQueue : IDisposable
     }
 
     /// <summary>
-    /// Attempts every message due at <paramref name="now"/> once, in order, and updates its state durably:
+    /// Attempts every message due at <paramref name="now"/> once, oldest first, up to
+    /// <see cref="OutboundQueueOptions.MaxConcurrentDeliveries"/> at a time, and updates each one's state durably:
     /// delivered and bounced recipients are final, the rest wait for the next backoff step.
     /// </summary>
     /// <param name="now">The time to judge due-ness and schedule retries by (tests pass a manual clock's time).</param>
@@ -169,6 +174,7 @@ public sealed class OutboundQueue : IDisposable
         {
             int attempted = 0, completed = 0, bounces = 0;
             DateTimeOffset? nextDue = null;
+            var due = new List<(string Id, QueueState State)>();
             foreach (var id in Ids())
             {
                 var state = await TryReadStateAsync(id, cancellationToken).ConfigureAwait(false);
@@ -178,19 +184,42 @@ public sealed class OutboundQueue : IDisposable
                     nextDue = Min(nextDue, state.NextAttemptAt);
                     continue;
                 }
-                attempted++;
-                await AttemptAsync(id, state, now, cancellationToken).ConfigureAwait(false);
+                due.Add((id, state));
+            }
+            var gate = new Lock();
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentDeliveries, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(due, parallel, async (item, ct) =>
+            {
+                var (id, state) = item;
+                var session = RentSession();
+                try
+                {
+                    await AttemptAsync(session, id, state, now, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _idleSessions.Push(session);
+                }
                 if (state.Recipients.Any(r => r.State == QueuedRecipientState.Pending))
                 {
-                    await WriteStateAsync(id, state, cancellationToken).ConfigureAwait(false);
-                    nextDue = Min(nextDue, state.NextAttemptAt);
-                    continue;
+                    await WriteStateAsync(id, state, ct).ConfigureAwait(false);
+                    lock (gate)
+                    {
+                        attempted++;
+                        nextDue = Min(nextDue, state.NextAttemptAt);
+                    }
+                    return;
                 }
                 // The DSN is committed before the original is removed: a crash in between may bounce twice, never zero times.
-                if (await BounceAsync(id, state, now, cancellationToken).ConfigureAwait(false)) bounces++;
+                var bounced = await BounceAsync(id, state, now, ct).ConfigureAwait(false);
                 Remove(id);
-                completed++;
-            }
+                lock (gate)
+                {
+                    attempted++;
+                    completed++;
+                    if (bounced) bounces++;
+                }
+            }).ConfigureAwait(false);
             return new OutboundRunResult(attempted, completed, bounces, nextDue);
         }
         finally
@@ -199,30 +228,69 @@ public sealed class OutboundQueue : IDisposable
         }
     }
 
-    /// <summary>Delivers due messages until cancelled, sleeping on the injected clock until the next is due or a message is enqueued.</summary>
+    /// <summary>
+    /// Delivers due messages until cancelled, sleeping on the injected clock until the next is due or a message is
+    /// enqueued (an enqueue wakes the loop at once). Idle smarthost connections are closed after
+    /// <see cref="OutboundQueueOptions.IdleConnectionTimeout"/> and when the loop ends.
+    /// </summary>
     /// <param name="cancellationToken">Stops the loop; pending messages stay queued for the next start.</param>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            var wake = Volatile.Read(ref _wake).Task; // taken before the pass, so an enqueue during it is not missed
-            OutboundRunResult result;
-            try
+            while (!cancellationToken.IsCancellationRequested)
             {
-                result = await RunOnceAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                var wake = Volatile.Read(ref _wake).Task; // taken before the pass, so an enqueue during it is not missed
+                OutboundRunResult result;
+                try
+                {
+                    result = await RunOnceAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                var delay = result.NextDueAt is { } due ? due - _time.GetUtcNow() : TimeSpan.FromHours(1);
+                if (delay <= TimeSpan.Zero) continue;
+                if (delay > TimeSpan.FromHours(1)) delay = TimeSpan.FromHours(1);
+                if (!_idleSessions.IsEmpty && delay > _options.IdleConnectionTimeout)
+                {
+                    // Keep the connections a little while for the next message, then let them go.
+                    var idle = Task.Delay(_options.IdleConnectionTimeout, _time, cancellationToken);
+                    if (await Task.WhenAny(idle, wake).ConfigureAwait(false) == wake) continue;
+                    await CloseIdleSessionsAsync().ConfigureAwait(false);
+                    if (cancellationToken.IsCancellationRequested) return;
+                    delay -= _options.IdleConnectionTimeout;
+                }
+                await Task.WhenAny(Task.Delay(delay, _time, cancellationToken), wake).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            var delay = result.NextDueAt is { } due ? due - _time.GetUtcNow() : TimeSpan.FromHours(1);
-            if (delay <= TimeSpan.Zero) continue;
-            if (delay > TimeSpan.FromHours(1)) delay = TimeSpan.FromHours(1);
-            await Task.WhenAny(Task.Delay(delay, _time, cancellationToken), wake).ConfigureAwait(false);
+        }
+        finally
+        {
+            await CloseIdleSessionsAsync().ConfigureAwait(false);
         }
     }
 
-    private async Task AttemptAsync(string id, QueueState state, DateTimeOffset now, CancellationToken ct)
+    private IDeliverySession RentSession() =>
+        _idleSessions.TryPop(out var session) ? session
+        : _transport is ISessionDeliveryTransport sessions ? sessions.OpenSession()
+        : new OneShotSession(_transport);
+
+    private async Task CloseIdleSessionsAsync()
+    {
+        while (_idleSessions.TryPop(out var session)) await session.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>A transport without sessions: each delivery is its own attempt.</summary>
+    private sealed class OneShotSession(IDeliveryTransport transport) : IDeliverySession
+    {
+        public Task<SmtpDeliveryResult> DeliverAsync(SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken) =>
+            transport.DeliverAsync(envelope, content, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private async Task AttemptAsync(IDeliverySession session, string id, QueueState state, DateTimeOffset now, CancellationToken ct)
     {
         var pending = state.Recipients.Where(r => r.State == QueuedRecipientState.Pending).ToList();
         if (pending.Count > 0)
@@ -234,7 +302,7 @@ public sealed class OutboundQueue : IDisposable
                 var content = new FileStream(Path.Combine(_dir, id + MessageExtension), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
                 await using (content.ConfigureAwait(false))
                 {
-                    result = await _transport.DeliverAsync(envelope, content, ct).ConfigureAwait(false);
+                    result = await session.DeliverAsync(envelope, content, ct).ConfigureAwait(false);
                 }
             }
             catch (IOException e)

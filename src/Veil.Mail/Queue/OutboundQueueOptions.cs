@@ -18,8 +18,19 @@ public sealed class OutboundQueueOptions
     /// <summary>Bytes of the original header block quoted in a DSN's text/rfc822-headers part.</summary>
     public int MaxQuotedHeaderBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Deliveries in flight at once, each on its own smarthost connection (reused for the next due message when the
+    /// transport supports sessions). 1 delivers strictly one message after the other, oldest first.
+    /// </summary>
+    public int MaxConcurrentDeliveries { get; set; } = 8;
+
+    /// <summary>How long an idle smarthost connection stays open waiting for the next message before it is closed (QUIT).</summary>
+    public TimeSpan IdleConnectionTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     internal void Validate()
     {
+        if (MaxConcurrentDeliveries is < 1 or > 256) throw new ArgumentException("MaxConcurrentDeliveries must be between 1 and 256.", nameof(MaxConcurrentDeliveries));
+        if (IdleConnectionTimeout < TimeSpan.Zero) throw new ArgumentException("IdleConnectionTimeout cannot be negative.", nameof(IdleConnectionTimeout));
         if (FirstRetryDelay <= TimeSpan.Zero) throw new ArgumentException("FirstRetryDelay must be positive.", nameof(FirstRetryDelay));
         if (MaxRetryDelay < FirstRetryDelay) throw new ArgumentException("MaxRetryDelay must be at least FirstRetryDelay.", nameof(MaxRetryDelay));
         if (MaxAge <= TimeSpan.Zero) throw new ArgumentException("MaxAge must be positive.", nameof(MaxAge));

@@ -46,6 +46,9 @@ public sealed class SmtpClientOptions
     /// <summary>Time allowed for each server reply (RFC 5321 §4.5.3.2 gives 5 min for most, 10 min after DATA).</summary>
     public TimeSpan ReplyTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Messages sent over one connection before it is closed and a fresh one opened (RSET between them).</summary>
+    public int MaxMessagesPerConnection { get; set; } = 100;
+
     /// <summary>Parses <c>host:port</c> (also <c>[v6]:port</c>) into <see cref="Host"/> and <see cref="Port"/>.</summary>
     public static SmtpClientOptions FromSmarthost(string hostPort)
     {

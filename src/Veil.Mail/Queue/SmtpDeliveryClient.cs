@@ -6,69 +6,144 @@ using Veil.Mail.Smtp;
 namespace Veil.Mail.Queue;
 
 /// <summary>
-/// Delivers one message to a smarthost (RFC 5321): EHLO, STARTTLS (RFC 3207) per policy, AUTH PLAIN or
+/// Delivers messages to a smarthost (RFC 5321): EHLO, STARTTLS (RFC 3207) per policy, AUTH PLAIN or
 /// LOGIN (RFC 4954), MAIL/RCPT/DATA pipelined when offered (RFC 2920). The message bytes go out
 /// unchanged except for dot-stuffing, and a final CRLF if the message lacks one (the terminator needs it).
 /// Credentials are sent only inside TLS. A failed AUTH (535, 534, …) is a temporary failure, never a bounce: it says
 /// the smarthost account is misconfigured, not that the message is undeliverable, so the queue keeps retrying.
 /// </summary>
-public sealed class SmtpDeliveryClient(SmtpClientOptions options) : IDeliveryTransport
+public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeliveryTransport
 {
     private const int MaxReplyLine = 4096;
     private const int MaxReplyLines = 100;
 
-    /// <summary>Sends <paramref name="content"/> for <paramref name="envelope"/>; never throws for network or protocol failures.</summary>
+    /// <summary>Sends <paramref name="content"/> for <paramref name="envelope"/> on a connection of its own; never throws for network or protocol failures.</summary>
     public async Task<SmtpDeliveryResult> DeliverAsync(SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
-        ArgumentNullException.ThrowIfNull(content);
-        try
+        var session = new Session(this);
+        await using (session.ConfigureAwait(false))
         {
-            using var tcp = new TcpClient();
-            await tcp.ConnectAsync(options.Host, options.Port, cancellationToken).ConfigureAwait(false);
-            Stream stream = tcp.GetStream();
-            await using (stream.ConfigureAwait(false))
-            {
-                var conn = new Connection(stream, options.ReplyTimeout);
-                var greeting = await conn.ReadAsync(cancellationToken).ConfigureAwait(false);
-                if (greeting.Code != 220) return Fail(greeting);
-                var ehlo = await conn.CommandAsync("EHLO " + options.HeloName, cancellationToken).ConfigureAwait(false);
-                if (ehlo.Code != 250) return Fail(ehlo);
-                var ext = Extensions(ehlo);
-                var encrypted = false;
-                if (options.Tls != SmtpTlsMode.None && ext.ContainsKey("STARTTLS"))
-                {
-                    var r = await conn.CommandAsync("STARTTLS", cancellationToken).ConfigureAwait(false);
-                    if (r.Code != 220) return Fail(r);
-                    var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                    await ssl.AuthenticateAsClientAsync(ClientTlsOptions(), cancellationToken).ConfigureAwait(false);
-                    stream = ssl;
-                    encrypted = true;
-                    conn = new Connection(ssl, options.ReplyTimeout);
-                    ehlo = await conn.CommandAsync("EHLO " + options.HeloName, cancellationToken).ConfigureAwait(false);
-                    if (ehlo.Code != 250) return Fail(ehlo);
-                    ext = Extensions(ehlo);
-                }
-                else if (options.Tls == SmtpTlsMode.Required)
-                {
-                    return new(false, false, "STARTTLS required but not offered by the smarthost", []);
-                }
-                if (options.UserName is not null)
-                {
-                    if (!encrypted)
-                    {
-                        return new(false, false, "AUTH configured but the session is not encrypted (STARTTLS not offered or disabled); credentials not sent", []);
-                    }
+            return await session.DeliverAsync(envelope, content, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
-                    var auth = await AuthenticateAsync(conn, ext, cancellationToken).ConfigureAwait(false);
-                    if (auth is not null) return auth;
+    /// <summary>
+    /// A session that keeps its connection for up to <see cref="SmtpClientOptions.MaxMessagesPerConnection"/> messages:
+    /// before reusing it the session sends RSET (RFC 5321 §4.1.1.5), and a connection that does not answer 250 is
+    /// closed and replaced, so a smarthost that dropped an idle connection costs a reconnect, never a failed attempt.
+    /// </summary>
+    public IDeliverySession OpenSession() => new Session(this);
+
+    private int MaxMessagesPerConnection => Math.Max(1, options.MaxMessagesPerConnection);
+
+    /// <summary>Connects, reads the greeting, EHLO, STARTTLS and AUTH per policy; a result when the handshake failed.</summary>
+    private async Task<(Connection? Conn, Dictionary<string, string> Ext, Stream? Stream, SmtpDeliveryResult? Failure)> HandshakeAsync(TcpClient tcp, CancellationToken cancellationToken)
+    {
+        await tcp.ConnectAsync(options.Host, options.Port, cancellationToken).ConfigureAwait(false);
+        Stream stream = tcp.GetStream();
+        var conn = new Connection(stream, options.ReplyTimeout);
+        var greeting = await conn.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (greeting.Code != 220) return (null, [], stream, Fail(greeting));
+        var ehlo = await conn.CommandAsync("EHLO " + options.HeloName, cancellationToken).ConfigureAwait(false);
+        if (ehlo.Code != 250) return (null, [], stream, Fail(ehlo));
+        var ext = Extensions(ehlo);
+        var encrypted = false;
+        if (options.Tls != SmtpTlsMode.None && ext.ContainsKey("STARTTLS"))
+        {
+            var r = await conn.CommandAsync("STARTTLS", cancellationToken).ConfigureAwait(false);
+            if (r.Code != 220) return (null, [], stream, Fail(r));
+            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+            stream = ssl;
+            await ssl.AuthenticateAsClientAsync(ClientTlsOptions(), cancellationToken).ConfigureAwait(false);
+            encrypted = true;
+            conn = new Connection(ssl, options.ReplyTimeout);
+            ehlo = await conn.CommandAsync("EHLO " + options.HeloName, cancellationToken).ConfigureAwait(false);
+            if (ehlo.Code != 250) return (null, [], stream, Fail(ehlo));
+            ext = Extensions(ehlo);
+        }
+        else if (options.Tls == SmtpTlsMode.Required)
+        {
+            return (null, [], stream, new(false, false, "STARTTLS required but not offered by the smarthost", []));
+        }
+        if (options.UserName is not null)
+        {
+            if (!encrypted)
+            {
+                return (null, [], stream, new(false, false, "AUTH configured but the session is not encrypted (STARTTLS not offered or disabled); credentials not sent", []));
+            }
+
+            var auth = await AuthenticateAsync(conn, ext, cancellationToken).ConfigureAwait(false);
+            if (auth is not null) return (null, [], stream, auth);
+        }
+        return (conn, ext, stream, null);
+    }
+
+    /// <summary>One connection reused for several transactions; one caller at a time.</summary>
+    private sealed class Session(SmtpDeliveryClient client) : IDeliverySession
+    {
+        private TcpClient? _tcp;
+        private Stream? _stream;
+        private Connection? _conn;
+        private Dictionary<string, string> _ext = [];
+        private int _transactions;
+
+        public async Task<SmtpDeliveryResult> DeliverAsync(SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(envelope);
+            ArgumentNullException.ThrowIfNull(content);
+            try
+            {
+                if (_conn is not null && (_transactions >= client.MaxMessagesPerConnection || !await TryResetAsync(cancellationToken).ConfigureAwait(false)))
+                {
+                    await CloseAsync(quit: _transactions >= client.MaxMessagesPerConnection).ConfigureAwait(false);
                 }
-                return await TransactAsync(conn, ext, envelope, content, cancellationToken).ConfigureAwait(false);
+                if (_conn is null)
+                {
+                    _tcp = new TcpClient();
+                    var (conn, ext, stream, failure) = await client.HandshakeAsync(_tcp, cancellationToken).ConfigureAwait(false);
+                    _stream = stream;
+                    if (failure is not null)
+                    {
+                        await CloseAsync(quit: false).ConfigureAwait(false);
+                        return failure;
+                    }
+                    (_conn, _ext, _transactions) = (conn, ext, 0);
+                }
+                _transactions++;
+                return await TransactAsync(_conn!, _ext, envelope, content, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException or TimeoutException or InvalidDataException)
+            {
+                await CloseAsync(quit: false).ConfigureAwait(false);
+                return new(false, false, "Connection failed: " + e.GetType().Name, []);
+            }
+            catch (OperationCanceledException)
+            {
+                await CloseAsync(quit: false).ConfigureAwait(false);
+                throw;
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException or TimeoutException or InvalidDataException)
+
+        public ValueTask DisposeAsync() => new(CloseAsync(quit: true));
+
+        private async Task<bool> TryResetAsync(CancellationToken ct)
         {
-            return new(false, false, "Connection failed: " + e.GetType().Name, []);
+            try
+            {
+                return (await _conn!.CommandAsync("RSET", ct).ConfigureAwait(false)).Code == 250;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException)
+            {
+                return false;
+            }
+        }
+
+        private async Task CloseAsync(bool quit)
+        {
+            if (quit && _conn is not null) await _conn.TryQuitAsync(CancellationToken.None).ConfigureAwait(false);
+            if (_stream is not null) await _stream.DisposeAsync().ConfigureAwait(false);
+            _tcp?.Dispose();
+            (_tcp, _stream, _conn) = (null, null, null);
         }
     }
 
@@ -158,7 +233,6 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : IDeliveryTra
         }
         await conn.SendDataAsync(content, ct).ConfigureAwait(false);
         var end = await conn.ReadAsync(ct).ConfigureAwait(false);
-        await conn.TryQuitAsync(ct).ConfigureAwait(false);
         if (end.Code != 250) return new(false, end.Code >= 500, end.Text, rejected);
         return new(rejected.Count == 0, rejected.Count > 0 && rejected.All(r => r.Value.StartsWith('5')), end.Text, rejected) { DataAccepted = true };
     }
@@ -209,7 +283,7 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : IDeliveryTra
         public async Task TryQuitAsync(CancellationToken ct)
         {
             try { await CommandAsync("QUIT", ct).ConfigureAwait(false); }
-            catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException)
+            catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException or ObjectDisposedException)
             {
                 // The message is delivered; a server that drops the line at QUIT changes nothing.
             }

@@ -10,8 +10,13 @@ namespace Veil.Mail.Spool;
 /// <param name="time">The clock for the idle poll interval.</param>
 /// <param name="pollInterval">How long to wait for new work when nothing signals it.</param>
 /// <param name="logger">One debug line per message handed to the sink (spool id and result only); none when null.</param>
-public sealed class SpoolDispatcher(ISpool spool, IMessageSink sink, TimeProvider time, TimeSpan pollInterval, Microsoft.Extensions.Logging.ILogger? logger = null) : IDisposable
+/// <param name="maxConcurrency">
+/// Messages handed to the sink at once (the sink must then be safe for concurrent calls). Each pending message is
+/// offered to one call at a time: a pass offers every message once and the next pass starts after it ended.
+/// </param>
+public sealed class SpoolDispatcher(ISpool spool, IMessageSink sink, TimeProvider time, TimeSpan pollInterval, Microsoft.Extensions.Logging.ILogger? logger = null, int maxConcurrency = 1) : IDisposable
 {
+    private readonly int _maxConcurrency = maxConcurrency is >= 1 and <= 1024 ? maxConcurrency : throw new ArgumentOutOfRangeException(nameof(maxConcurrency), "Between 1 and 1024.");
     private readonly SemaphoreSlim _signal = new(0, 1);
 
     /// <inheritdoc/>
@@ -24,21 +29,26 @@ public sealed class SpoolDispatcher(ISpool spool, IMessageSink sink, TimeProvide
         catch (SemaphoreFullException) { /* a wake-up is already pending, one is enough */ }
     }
 
-    /// <summary>Offers every pending message to the sink once; returns how many were completed.</summary>
+    /// <summary>Offers every pending message to the sink once (up to the configured concurrency at a time); returns how many were completed.</summary>
     public async Task<int> DrainOnceAsync(CancellationToken cancellationToken)
     {
         int done = 0;
-        foreach (var message in await spool.PendingAsync(cancellationToken).ConfigureAwait(false))
+        var pending = await spool.PendingAsync(cancellationToken).ConfigureAwait(false);
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = _maxConcurrency, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(pending, parallel, async (message, ct) =>
         {
             SinkResult result;
             try
             {
-                await using var content = spool.OpenContent(message.Id);
-                result = await sink.ProcessAsync(message, content, cancellationToken).ConfigureAwait(false);
+                var content = spool.OpenContent(message.Id);
+                await using (content.ConfigureAwait(false))
+                {
+                    result = await sink.ProcessAsync(message, content, ct).ConfigureAwait(false);
+                }
             }
             catch (FileNotFoundException)
             {
-                continue; // completed concurrently
+                return; // completed concurrently
             }
             if (logger?.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug) == true)
             {
@@ -48,10 +58,10 @@ public sealed class SpoolDispatcher(ISpool spool, IMessageSink sink, TimeProvide
 
             if (result == SinkResult.Done)
             {
-                await spool.CompleteAsync(message.Id, cancellationToken).ConfigureAwait(false);
-                done++;
+                await spool.CompleteAsync(message.Id, ct).ConfigureAwait(false);
+                Interlocked.Increment(ref done);
             }
-        }
+        }).ConfigureAwait(false);
         return done;
     }
 

@@ -8,6 +8,14 @@
 // marker. A crash between the enqueue and the commit re-forwards that recipient after restart (a
 // duplicate the receiver may see, never a loss), but counters move only with the marker, so nothing is
 // counted twice. A message is Done only when every recipient is handled.
+//
+// The spool dispatcher calls this sink for several messages at once. The database part of each recipient runs
+// under one sink-wide turn (_dbTurn), so lookups, contact creation and the final save never interleave; the CPU
+// part (tracker stripping, DKIM) and the fsynced enqueue run outside it whenever the recipient's unit of work
+// creates no row (a new contact or day row is created under the turn to avoid duplicates). Counter columns
+// loaded before such a pause are re-read under the turn and the increments re-applied to the current values
+// (MergeCountersAsync), so concurrent messages to one alias never lose a count. The daily quota is checked
+// before the pause, so concurrent messages may pass it by at most the dispatcher's concurrency.
 using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
@@ -32,9 +40,13 @@ internal sealed class AliasMessageSink(
     OutgoingDkim dkim,
     IOptions<AliasOptions> options,
     TimeProvider time,
-    ILogger<AliasMessageSink> logger) : IMessageSink
+    ILogger<AliasMessageSink> logger) : IMessageSink, IDisposable
 {
     private const string UnknownSender = "mailer-daemon@unknown.invalid";
+
+    private readonly SemaphoreSlim _dbTurn = new(1, 1);
+
+    public void Dispose() => _dbTurn.Dispose();
 
     private OutboundQueue Queue => services.GetService<OutboundQueue>() ?? throw new NoSmarthostException();
 
@@ -54,20 +66,35 @@ internal sealed class AliasMessageSink(
         var recipients = message.Envelope.Recipients;
         for (var index = 0; index < recipients.Count; index++)
         {
+            var turn = new DbTurn(_dbTurn);
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var directory = scope.ServiceProvider.GetRequiredService<AliasDirectory>();
                 var key = HandledKey(message.Id, index);
+                // A read outside the turn: only one dispatcher call handles a given spooled message at a time.
                 if (await directory.Db.Set<AliasHandledMessage>().AnyAsync(h => h.Key == key, cancellationToken))
                 {
                     continue;
                 }
 
-                var outcome = await RouteAsync(scope.ServiceProvider, directory, message.Envelope, recipients[index], raw, cancellationToken);
-                directory.Db.Add(new AliasHandledMessage { Key = key, At = time.GetUtcNow() });
-                await directory.Db.SaveChangesAsync(cancellationToken);
-                AliasLog.Routed(logger, message.Id.Value, index, outcome.Event, outcome.Reason ?? "-");
+                await turn.EnterAsync(cancellationToken);
+                try
+                {
+                    var outcome = await RouteAsync(scope.ServiceProvider, directory, turn, message.Envelope, recipients[index], raw, cancellationToken);
+                    directory.Db.Add(new AliasHandledMessage { Key = key, At = time.GetUtcNow() });
+                    if (turn.Paused)
+                    {
+                        await MergeCountersAsync(directory.Db, cancellationToken);
+                    }
+
+                    await directory.Db.SaveChangesAsync(cancellationToken);
+                    AliasLog.Routed(logger, message.Id.Value, index, outcome.Event, outcome.Reason ?? "-");
+                }
+                finally
+                {
+                    turn.Exit();
+                }
             }
             catch (Exception e) when (e is DbException or DbUpdateException or IOException)
             {
@@ -91,7 +118,7 @@ internal sealed class AliasMessageSink(
     }
 
     private async Task<(string Event, string? Reason)> RouteAsync(
-        IServiceProvider scope, AliasDirectory directory, SmtpEnvelope envelope, string rcpt, byte[]? raw, CancellationToken ct)
+        IServiceProvider scope, AliasDirectory directory, DbTurn turn, SmtpEnvelope envelope, string rcpt, byte[]? raw, CancellationToken ct)
     {
         var settings = options.Value;
         if (!AliasAddresses.TrySplit(rcpt, out var local, out var domain) || !settings.IsAliasDomain(domain))
@@ -107,12 +134,12 @@ internal sealed class AliasMessageSink(
 
         if (await directory.FindAliasAsync(address, ct) is { } alias)
         {
-            return await ForwardAsync(directory, alias, envelope, raw, ct);
+            return await ForwardAsync(directory, turn, alias, envelope, raw, ct);
         }
 
         if (AliasAddresses.IsReverseLocalPart(local) && await directory.FindContactByReverseAsync(address, ct) is { } contact)
         {
-            return await ReplyAsync(directory, contact, envelope, raw, ct);
+            return await ReplyAsync(directory, turn, contact, envelope, raw, ct);
         }
 
         if (settings.CatchAllOwner(domain) is { } owner && AliasAddresses.IsCatchAllLocalPart(local) && !await directory.IsTombstonedAsync(address, ct))
@@ -125,14 +152,14 @@ internal sealed class AliasMessageSink(
                 return (AliasEvents.Failed, reason);
             }
 
-            return await ForwardAsync(directory, created.Value, envelope, raw, ct);
+            return await ForwardAsync(directory, turn, created.Value, envelope, raw, ct);
         }
 
         // Deleted between RCPT and now: nothing to deliver to, and nobody to tell.
         return ("ignored", "no-alias");
     }
 
-    private async Task<(string, string?)> ForwardAsync(AliasDirectory directory, AliasRecord alias, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
+    private async Task<(string, string?)> ForwardAsync(AliasDirectory directory, DbTurn turn, AliasRecord alias, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         alias.Received++;
@@ -190,11 +217,14 @@ internal sealed class AliasMessageSink(
             }
         }
 
-        var forwarded = AliasForwarder.Forward(raw, new ForwardOptions(contact.ReverseAddress, replyTo));
-        var signed = await SignAsync(alias.Domain, forwarded.Message, ct);
         var sender = srs.Forward(envelope.ReversePath, alias.Domain);
         var utf8 = envelope.SmtpUtf8 || deliverable.Any(a => a.Any(c => c > '~'));
-        await Queue.EnqueueAsync(new SmtpEnvelope(sender, deliverable, envelope.EightBitMime, utf8, now), signed, ct);
+        await turn.OutsideAsync(directory.Db, async () =>
+        {
+            var forwarded = AliasForwarder.Forward(raw, new ForwardOptions(contact.ReverseAddress, replyTo));
+            var signed = await SignAsync(alias.Domain, forwarded.Message, ct);
+            await Queue.EnqueueAsync(new SmtpEnvelope(sender, deliverable, envelope.EightBitMime, utf8, now), signed, ct);
+        }, ct);
 
         alias.Forwarded++;
         contact.Forwarded++;
@@ -203,7 +233,7 @@ internal sealed class AliasMessageSink(
         return (AliasEvents.Forwarded, null);
     }
 
-    private async Task<(string, string?)> ReplyAsync(AliasDirectory directory, AliasContact contact, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
+    private async Task<(string, string?)> ReplyAsync(AliasDirectory directory, DbTurn turn, AliasContact contact, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
     {
         var alias = await directory.Db.Set<AliasRecord>().FirstAsync(a => a.Id == contact.AliasId, ct);
         var now = time.GetUtcNow();
@@ -227,12 +257,15 @@ internal sealed class AliasMessageSink(
         }
 
         var own = (await directory.RecipientsOfAsync(alias.AccountId, ct)).Select(r => r.Email).Append(sender).Distinct(StringComparer.Ordinal).ToList();
-        var reply = AliasReplier.Reply(raw, new ReplyOptions(alias.Address, contact.ReverseAddress, contact.Address, null, own));
-        var signed = await SignAsync(alias.Domain, reply, ct);
         var utf8 = envelope.SmtpUtf8 || contact.Address.Any(c => c > '~');
-        // The envelope sender is the alias itself: SPF for the alias domain passes, and a bounce comes back
-        // to the alias, which forwards it to the user like any other mail.
-        await Queue.EnqueueAsync(new SmtpEnvelope(alias.Address, [contact.Address], envelope.EightBitMime, utf8, now), signed, ct);
+        await turn.OutsideAsync(directory.Db, async () =>
+        {
+            var reply = AliasReplier.Reply(raw, new ReplyOptions(alias.Address, contact.ReverseAddress, contact.Address, null, own));
+            var signed = await SignAsync(alias.Domain, reply, ct);
+            // The envelope sender is the alias itself: SPF for the alias domain passes, and a bounce comes back
+            // to the alias, which forwards it to the user like any other mail.
+            await Queue.EnqueueAsync(new SmtpEnvelope(alias.Address, [contact.Address], envelope.EightBitMime, utf8, now), signed, ct);
+        }, ct);
 
         alias.Replied++;
         alias.LastEmailAt = now;
@@ -347,6 +380,88 @@ internal sealed class AliasMessageSink(
     {
         directory.Log(alias.AccountId, alias.Id, AliasEvents.Failed, reason);
         return (AliasEvents.Failed, reason);
+    }
+
+    /// <summary>
+    /// Re-reads the counter columns of the alias, contact and usage rows this unit of work changed and applies its
+    /// increments to the values as they stand now: another message may have saved its own increments while this
+    /// one was outside the turn. Called under the turn, right before the save.
+    /// </summary>
+    private static async Task MergeCountersAsync(DbContext db, CancellationToken ct)
+    {
+        var modified = db.ChangeTracker.Entries()
+            .Where(e => e.State == EntityState.Modified && e.Entity is AliasRecord or AliasContact or AliasDailyUsage)
+            .ToList();
+        foreach (var entry in modified)
+        {
+            var counters = entry.Properties.Where(p => p.IsModified && (p.Metadata.ClrType == typeof(long) || p.Metadata.ClrType == typeof(int))).ToList();
+            if (counters.Count == 0 || await entry.GetDatabaseValuesAsync(ct) is not { } stored)
+            {
+                continue;
+            }
+
+            foreach (var counter in counters)
+            {
+                if (counter.Metadata.ClrType == typeof(long))
+                {
+                    var delta = (long)counter.CurrentValue! - (long)counter.OriginalValue!;
+                    var now = stored.GetValue<long>(counter.Metadata);
+                    counter.OriginalValue = now;
+                    counter.CurrentValue = now + delta;
+                }
+                else
+                {
+                    var delta = (int)counter.CurrentValue! - (int)counter.OriginalValue!;
+                    var now = stored.GetValue<int>(counter.Metadata);
+                    counter.OriginalValue = now;
+                    counter.CurrentValue = now + delta;
+                }
+
+                counter.IsModified = true;
+            }
+        }
+    }
+
+    /// <summary>One recipient's hold on the sink-wide database turn (see the file header).</summary>
+    private sealed class DbTurn(SemaphoreSlim gate)
+    {
+        private bool _held;
+
+        /// <summary>True once the work left the turn and came back: counters loaded before are stale.</summary>
+        public bool Paused { get; private set; }
+
+        public async Task EnterAsync(CancellationToken ct)
+        {
+            await gate.WaitAsync(ct);
+            _held = true;
+        }
+
+        public void Exit()
+        {
+            if (_held)
+            {
+                _held = false;
+                gate.Release();
+            }
+        }
+
+        /// <summary>
+        /// Runs database-free <paramref name="work"/> outside the turn, unless the unit of work adds a row (a new
+        /// contact or usage row must be saved before another message looks for it, so that work keeps the turn).
+        /// </summary>
+        public async Task OutsideAsync(DbContext db, Func<Task> work, CancellationToken ct)
+        {
+            if (!_held || db.ChangeTracker.Entries().Any(e => e.State == EntityState.Added))
+            {
+                await work();
+                return;
+            }
+
+            Exit();
+            Paused = true;
+            await work();
+            await EnterAsync(ct);
+        }
     }
 
     private static string HandledKey(SpoolId id, int index) =>

@@ -216,6 +216,51 @@ public sealed class OutboundQueueTests : IDisposable
     private sealed record ParsedReport(string Human, string Status, string Headers);
 
     /// <summary>Parses with Veil's MIME parser and checks the RFC 3464 / RFC 6522 shape.</summary>
+    [Fact]
+    public async Task RunOnce_TwentyMessagesFourWorkers_DeliversEachOnceOverAtMostFourConnections()
+    {
+        if (!SmtpDeliveryClientTests.Available()) return;
+        using var sink = new Sink();
+        using var queue = new OutboundQueue(_data, Client(sink.Port), _clock, new OutboundQueueOptions { ReportingMta = "mx.veil.test", MaxConcurrentDeliveries = 4 });
+        for (var i = 0; i < 20; i++)
+        {
+            var body = Encoding.ASCII.GetBytes($"Message-ID: <n{i}@veil.test>\r\nSubject: {i}\r\n\r\n{i}\r\n");
+            await queue.EnqueueAsync(Envelope(Sender, "x@example.test"), body, CancellationToken.None);
+        }
+
+        var result = await queue.RunOnceAsync(T0, CancellationToken.None);
+
+        Assert.Equal((20, 20), (result.Attempted, result.Completed));
+        var ids = sink.Files().Select(f => Encoding.ASCII.GetString(File.ReadAllBytes(f)).Split("\r\n")[0]).ToList();
+        Assert.Equal(20, ids.Distinct().Count());
+        var connections = sink.PeerPorts().Distinct().Count();
+        Assert.InRange(connections, 1, 4);
+        Assert.Empty(await queue.PendingAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task RunAsync_Enqueue_WakesTheLoopWithoutTheClockMoving()
+    {
+        if (!SmtpDeliveryClientTests.Available()) return;
+        using var sink = new Sink();
+        using var queue = Queue(Client(sink.Port));
+        using var stop = new CancellationTokenSource();
+        var loop = queue.RunAsync(stop.Token);
+        await queue.RunOnceAsync(T0, CancellationToken.None); // the loop has found nothing and sleeps (an hour on this clock)
+
+        await queue.EnqueueAsync(Envelope(Sender, "x@example.test"), Message, CancellationToken.None);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (sink.Files().Length == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await stop.CancelAsync();
+        await loop;
+
+        Assert.Equal(Message, sink.Single());
+    }
+
+    [Fact]
+    public void Options_ZeroConcurrentDeliveries_AreRefused() =>
+        Assert.Throws<ArgumentException>(() => new OutboundQueue(_data, Client(ClosedPort()), _clock, new OutboundQueueOptions { MaxConcurrentDeliveries = 0 }));
+
     private static ParsedReport Parse(byte[] bytes)
     {
         var message = MimeMessage.Parse(bytes);

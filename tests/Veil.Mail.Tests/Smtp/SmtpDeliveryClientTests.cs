@@ -31,6 +31,8 @@ public sealed class SmtpDeliveryClientTests
                 n = len(os.listdir(out))
                 with open(os.path.join(out, "%d.eml" % n), "wb") as f:
                     f.write(envelope.original_content)
+                with open(out + ".peers", "a") as f:
+                    f.write("%d\n" % session.peer[1])
                 return "250 2.0.0 OK"
         c = Controller(Sink(), hostname="127.0.0.1", port=port, enable_SMTPUTF8=True, decode_data=False)
         c.start()
@@ -74,6 +76,9 @@ public sealed class SmtpDeliveryClientTests
         }
 
         public string[] Files() => Directory.GetFiles(OutDir).Order(StringComparer.Ordinal).ToArray();
+
+        /// <summary>The client port of the connection each accepted message came over, in arrival order.</summary>
+        public string[] PeerPorts() => File.Exists(OutDir + ".peers") ? File.ReadAllLines(OutDir + ".peers") : [];
 
         public byte[] Single()
         {
@@ -147,5 +152,71 @@ public sealed class SmtpDeliveryClientTests
 
         Assert.True(result.Success, result.Reply);
         Assert.Equal("Subject: loop\r\n\r\n.dot\r\nend\r\n"u8.ToArray(), await host.SingleSpooledBytesAsync());
+    }
+
+    [Fact]
+    public async Task Session_ThreeMessages_ShareOneConnection()
+    {
+        if (!Available()) return;
+        using var sink = new Sink();
+        var client = new SmtpDeliveryClient(new SmtpClientOptions { Host = "127.0.0.1", Port = sink.Port, Tls = SmtpTlsMode.None, HeloName = "veil.test" });
+
+        var results = new List<SmtpDeliveryResult>();
+        await using (var session = client.OpenSession())
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                using var content = new MemoryStream(Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody {i}\r\n"));
+                results.Add(await session.DeliverAsync(Envelope("a@example.test"), content, CancellationToken.None));
+            }
+        }
+
+        Assert.All(results, r => Assert.True(r.Success, r.Reply));
+        Assert.Equal(3, sink.Files().Length);
+        Assert.Single(sink.PeerPorts().Distinct());
+    }
+
+    [Fact]
+    public async Task Session_AfterARefusedTransaction_ResetsAndDeliversTheNextMessageOnTheSameConnection()
+    {
+        if (!Available()) return;
+        using var sink = new Sink();
+        var client = new SmtpDeliveryClient(new SmtpClientOptions { Host = "127.0.0.1", Port = sink.Port, Tls = SmtpTlsMode.None, HeloName = "veil.test" });
+
+        SmtpDeliveryResult refused, delivered;
+        await using (var session = client.OpenSession())
+        {
+            using (var first = new MemoryStream("Subject: x\r\n\r\nx\r\n"u8.ToArray()))
+                refused = await session.DeliverAsync(Envelope("unknown@example.test"), first, CancellationToken.None);
+            using var second = new MemoryStream("Subject: y\r\n\r\ny\r\n"u8.ToArray());
+            delivered = await session.DeliverAsync(Envelope("a@example.test"), second, CancellationToken.None);
+        }
+
+        Assert.True(refused.Permanent);
+        Assert.True(delivered.Success, delivered.Reply);
+        Assert.Equal("Subject: y\r\n\r\ny\r\n"u8.ToArray(), sink.Single());
+    }
+
+    [Fact]
+    public async Task Session_MaxMessagesPerConnectionReached_OpensAFreshConnection()
+    {
+        if (!Available()) return;
+        using var sink = new Sink();
+        var client = new SmtpDeliveryClient(new SmtpClientOptions { Host = "127.0.0.1", Port = sink.Port, Tls = SmtpTlsMode.None, HeloName = "veil.test", MaxMessagesPerConnection = 2 });
+
+        await using (var session = client.OpenSession())
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                using var content = new MemoryStream(Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\n{i}\r\n"));
+                Assert.True((await session.DeliverAsync(Envelope("a@example.test"), content, CancellationToken.None)).Success);
+            }
+        }
+
+        var peers = sink.PeerPorts();
+        Assert.Equal(4, peers.Length);
+        Assert.Equal(2, peers.Distinct().Count());
+        Assert.Equal(peers[0], peers[1]);
+        Assert.Equal(peers[2], peers[3]);
     }
 }

@@ -269,6 +269,37 @@ public sealed class AliasForwardingTests
     }
 
     [Fact]
+    public async Task ConcurrentMessages_ToOneAliasFromOneNewSender_AreEachForwardedOnceAndEveryCountKept()
+    {
+        await using var h = await AliasHarness.StartAsync();
+        var (user, _) = await h.UserWithRecipientAsync("me@mailbox.test");
+        var alias = await h.CreateAliasAsync(user);
+        var address = alias.GetProperty("address").GetString()!;
+        var sink = h.Server.Services.GetRequiredService<IMessageSink>();
+        const int count = 12;
+
+        // The dispatcher hands several messages to the sink at once: the first contact is created once and no
+        // concurrent increment of the alias, contact or daily counters is lost.
+        var results = await Task.WhenAll(Enumerable.Range(0, count).Select(i => Task.Run(async () =>
+        {
+            var bytes = Encoding.UTF8.GetBytes(Message(address, $"parallel {i}"));
+            var spooled = new SpooledMessage(SpoolId.New(), new SmtpEnvelope("jane@sender.test", [address], true, false, h.Server.Time.GetUtcNow()), bytes.Length);
+            return await sink.ProcessAsync(spooled, new MemoryStream(bytes), CancellationToken.None);
+        })));
+
+        Assert.All(results, r => Assert.Equal(SinkResult.Done, r));
+        var counters = (await h.GetAsync(user, $"/api/v1/alias/aliases/{alias.GetProperty("id")}")).GetProperty("counters");
+        Assert.Equal(count, counters.GetProperty("forwarded").GetInt64());
+        Assert.Equal(count, counters.GetProperty("received").GetInt64());
+        var contacts = (await h.GetAsync(user, $"/api/v1/alias/aliases/{alias.GetProperty("id")}/contacts")).GetProperty("contacts").EnumerateArray().ToList();
+        Assert.Equal(1, contacts.Count(c => c.GetProperty("address").GetString() == "jane@sender.test"));
+        Assert.Equal(count, contacts.Single(c => c.GetProperty("address").GetString() == "jane@sender.test").GetProperty("forwarded").GetInt64());
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (h.Sink.All().Count < count && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal(count, h.Sink.All().Count);
+    }
+
+    [Fact]
     public async Task CanaryAudit_AfterEveryFlow_NoAddressMappingOrSubjectInDatabaseLogsOrSpool()
     {
         await using var h = await AliasHarness.StartAsync();

@@ -97,7 +97,8 @@ internal static class OutboxRegistration
     /// durable queue under <paramref name="dataDirectory"/>/queue; otherwise the development .eml files in
     /// <paramref name="dataDirectory"/>/outbox. Optional: <c>Veil:Mail:SmarthostTls</c> (None, Opportunistic,
     /// Required), <c>Veil:Mail:SmarthostUser</c> / <c>Veil:Mail:SmarthostPassword</c> (AUTH), <c>Veil:Mail:HostName</c>
-    /// (EHLO name and Reporting-MTA of bounces). A malformed value refuses to start, naming the setting.
+    /// (EHLO name and Reporting-MTA of bounces), <c>Veil:Mail:SmarthostConnections</c> (concurrent deliveries, each on
+    /// its own reused connection; default 8). A malformed value refuses to start, naming the setting.
     /// </summary>
     public static IServiceCollection AddVeilOutbox(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
@@ -122,6 +123,14 @@ internal static class OutboxRegistration
         client.UserName = configuration["Veil:Mail:SmarthostUser"];
         client.Password = configuration["Veil:Mail:SmarthostPassword"];
         var queueOptions = new OutboundQueueOptions { ReportingMta = hostName };
+        var connections = configuration["Veil:Mail:SmarthostConnections"];
+        if (connections is not null)
+        {
+            queueOptions.MaxConcurrentDeliveries = int.TryParse(connections, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 256
+                ? n
+                : throw new InvalidOperationException("Veil:Mail:SmarthostConnections (env Veil__Mail__SmarthostConnections) must be a whole number from 1 to 256.");
+        }
+
         services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new SmtpDeliveryClient(client), sp.GetRequiredService<TimeProvider>(), queueOptions));
         services.TryAddSingleton<OutgoingDkim>();
         services.TryAddSingleton<IMailOutbox, SmtpMailOutbox>();
