@@ -37,4 +37,31 @@ public sealed class OutboxTests
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Empty(server.ReadOutbox());
     }
+
+    [Theory]
+    [InlineData("missing.pem", "cannot read PEM certificates")]
+    [InlineData("empty.pem", "holds no PEM certificate")]
+    public void SmarthostCaFile_Unusable_FailsAtBuildNamingTheSetting(string file, string reason)
+    {
+        var data = Directory.CreateTempSubdirectory("veil-outbox-ca-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(data, "empty.pem"), "not a certificate\n");
+            var setup = new VeilServerSetup();
+            setup.Settings["Veil:DataDirectory"] = Path.Combine(data, "d");
+            setup.Settings["Veil:Mail:Smarthost"] = "127.0.0.1:25";
+            setup.Settings["Veil:Mail:SmarthostCaFile"] = Path.Combine(data, file);
+            setup.Settings["urls"] = "http://127.0.0.1:0";
+
+            var error = Assert.ThrowsAny<Exception>(() => VeilServer.Build(setup));
+
+            var message = error is VeilStartupException startup ? string.Join(" ", startup.Problems) : error.Message;
+            Assert.Contains("Veil:Mail:SmarthostCaFile", message, StringComparison.Ordinal);
+            Assert.Contains(reason, message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }

@@ -98,7 +98,9 @@ internal static class OutboxRegistration
     /// <paramref name="dataDirectory"/>/outbox. Optional: <c>Veil:Mail:SmarthostTls</c> (None, Opportunistic,
     /// Required), <c>Veil:Mail:SmarthostUser</c> / <c>Veil:Mail:SmarthostPassword</c> (AUTH), <c>Veil:Mail:HostName</c>
     /// (EHLO name and Reporting-MTA of bounces), <c>Veil:Mail:SmarthostConnections</c> (concurrent deliveries, each on
-    /// its own reused connection; default 8). A malformed value refuses to start, naming the setting.
+    /// its own reused connection; default 8), <c>Veil:Mail:SmarthostCaFile</c> (PEM file of the certificate authorities
+    /// trusted for the smarthost's TLS certificate instead of the system store, for a private CA or a self-signed relay).
+    /// A malformed value refuses to start, naming the setting.
     /// </summary>
     public static IServiceCollection AddVeilOutbox(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
@@ -122,6 +124,12 @@ internal static class OutboxRegistration
 
         client.UserName = configuration["Veil:Mail:SmarthostUser"];
         client.Password = configuration["Veil:Mail:SmarthostPassword"];
+        var caFile = configuration["Veil:Mail:SmarthostCaFile"];
+        if (!string.IsNullOrWhiteSpace(caFile))
+        {
+            client.TrustedRoots = LoadTrustedRoots(caFile);
+        }
+
         var queueOptions = new OutboundQueueOptions { ReportingMta = hostName };
         var connections = configuration["Veil:Mail:SmarthostConnections"];
         if (connections is not null)
@@ -131,10 +139,27 @@ internal static class OutboxRegistration
                 : throw new InvalidOperationException("Veil:Mail:SmarthostConnections (env Veil__Mail__SmarthostConnections) must be a whole number from 1 to 256.");
         }
 
-        services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new SmtpDeliveryClient(client), sp.GetRequiredService<TimeProvider>(), queueOptions));
+        services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new SmtpDeliveryClient(client), sp.GetRequiredService<TimeProvider>(), queueOptions, sp.GetRequiredService<ILogger<OutboundQueue>>()));
         services.TryAddSingleton<OutgoingDkim>();
         services.TryAddSingleton<IMailOutbox, SmtpMailOutbox>();
         services.AddHostedService<OutboundQueueWorker>();
         return services;
+    }
+
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2Collection LoadTrustedRoots(string path)
+    {
+        var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        try
+        {
+            roots.ImportFromPemFile(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new InvalidOperationException($"Veil:Mail:SmarthostCaFile (env Veil__Mail__SmarthostCaFile): cannot read PEM certificates from {path}: {e.Message}", e);
+        }
+
+        return roots.Count > 0
+            ? roots
+            : throw new InvalidOperationException($"Veil:Mail:SmarthostCaFile (env Veil__Mail__SmarthostCaFile): {path} holds no PEM certificate.");
     }
 }
