@@ -93,17 +93,15 @@ internal sealed class VaultClaimCommand(
             return VaultErrors.CodeExpired;
         }
 
-        // Reserve one attempt atomically; a link that has used its five is locked.
+        // Reserve one attempt atomically (compare-and-swap on the count), so this request knows exactly which
+        // attempt it holds even when guesses arrive in parallel; a link that has used its five is locked.
         var digest = link.Digest;
-        var reserved = await db.Set<VaultClaimLink>()
-            .Where(l => l.Digest == digest && l.Attempts < VaultLimits.MaxAttempts && l.UsedAt == null && l.LockedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(l => l.Attempts, l => l.Attempts + 1), cancellationToken);
-        if (reserved == 0)
+        var attempts = await ReserveAttemptAsync(digest, cancellationToken);
+        if (attempts == 0)
         {
             return await StateErrorAsync(digest, cancellationToken);
         }
 
-        var attempts = await db.Set<VaultClaimLink>().Where(l => l.Digest == digest).Select(l => l.Attempts).FirstAsync(cancellationToken);
         if (!VaultSecrets.CodeMatches(request.Code, link.CodeDigest))
         {
             if (attempts < VaultLimits.MaxAttempts)
@@ -212,6 +210,32 @@ internal sealed class VaultClaimCommand(
             : link.UsedAt is not null ? VaultErrors.LinkUsed
             : link.ExpiresAt <= now ? VaultErrors.LinkExpired
             : link;
+    }
+
+    /// <summary>
+    /// Takes the next attempt of a link: returns its number (1..5), or 0 when the link is used up, locked or used.
+    /// Each failed swap means another request took an attempt, so the loop ends after at most five successes overall.
+    /// </summary>
+    private async Task<int> ReserveAttemptAsync(byte[] digest, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var current = await db.Set<VaultClaimLink>().AsNoTracking().Where(l => l.Digest == digest)
+                .Select(l => new { l.Attempts, l.UsedAt, l.LockedAt }).FirstOrDefaultAsync(cancellationToken);
+            if (current is null || current.UsedAt is not null || current.LockedAt is not null || current.Attempts >= VaultLimits.MaxAttempts)
+            {
+                return 0;
+            }
+
+            var seen = current.Attempts;
+            var swapped = await db.Set<VaultClaimLink>()
+                .Where(l => l.Digest == digest && l.Attempts == seen && l.UsedAt == null && l.LockedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(l => l.Attempts, seen + 1), cancellationToken);
+            if (swapped == 1)
+            {
+                return seen + 1;
+            }
+        }
     }
 
     private async Task<Error> StateErrorAsync(byte[] digest, CancellationToken cancellationToken)
