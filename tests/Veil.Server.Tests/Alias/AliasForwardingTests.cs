@@ -323,9 +323,7 @@ public sealed class AliasForwardingTests
         await h.WaitForAsync(user, "/api/v1/alias/log", l => l.GetProperty("entries").GetArrayLength() == 3);
         await WaitForEmptySpoolAsync(h);
 
-        var stored = h.Server.Database == "postgres"
-            ? await PostgresDump.DataAsync(h.Server.Services.GetRequiredService<IConfiguration>()["ConnectionStrings:Postgres"])
-            : SqliteFiles(h.Server);
+        var stored = await StoredData.ReadAsync(h.Server);
         var spool = FilesText(Path.Combine(h.Server.DataDirectory, "spool")) + FilesText(Path.Combine(h.Server.DataDirectory, "queue"));
         var logs = h.Server.Logs.AllText;
         foreach (var canary in new[] { mailbox, sender, subject, note, "canarylabel", address, address.Split('@')[0], reverse, reverse.Split('@')[0] })
@@ -392,20 +390,4 @@ public sealed class AliasForwardingTests
 
     private static string FilesText(string directory) =>
         !Directory.Exists(directory) ? "" : string.Concat(Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Select(f => Encoding.Latin1.GetString(File.ReadAllBytes(f))));
-
-    private static string SqliteFiles(VeilTestServer server)
-    {
-        SqliteConnection.ClearAllPools();
-        var text = new StringBuilder();
-        foreach (var file in Directory.GetFiles(server.DataDirectory).Where(f => Path.GetFileName(f).StartsWith("veil.db", StringComparison.Ordinal)))
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            text.Append(Encoding.Latin1.GetString(copy.ToArray()));
-        }
-
-        Assert.True(text.Length > 0, "no SQLite file found");
-        return text.ToString();
-    }
 }

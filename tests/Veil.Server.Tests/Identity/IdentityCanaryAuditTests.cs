@@ -95,7 +95,7 @@ public sealed class IdentityCanaryAuditTests
         {
         }
 
-        var stored = server.Database == "postgres" ? await PostgresDumpAsync(server) : SqliteFiles(server);
+        var stored = await StoredData.ReadAsync(server);
         var logs = server.Logs.AllText;
         foreach (var canary in canaries)
         {
@@ -119,23 +119,4 @@ public sealed class IdentityCanaryAuditTests
             yield return Convert.ToHexString(raw);
         }
     }
-
-    private static string SqliteFiles(VeilTestServer server)
-    {
-        SqliteConnection.ClearAllPools();
-        var text = new StringBuilder();
-        foreach (var file in Directory.GetFiles(server.DataDirectory).Where(f => Path.GetFileName(f).StartsWith("veil.db", StringComparison.Ordinal)))
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            text.Append(Encoding.Latin1.GetString(copy.ToArray()));
-        }
-
-        Assert.True(text.Length > 0, "no SQLite file found");
-        return text.ToString();
-    }
-
-    private static Task<string> PostgresDumpAsync(VeilTestServer server) =>
-        PostgresDump.DataAsync(server.Services.GetRequiredService<IConfiguration>()["ConnectionStrings:Postgres"]);
 }

@@ -66,7 +66,7 @@ public sealed class VaultBreachTests(VaultBreachFixture fixture) : IClassFixture
     [Fact]
     public async Task DatabaseAlone_HoldsNoDeliveryKeyOrVaultKey_InAnyForm()
     {
-        var stored = Server.Database == "postgres" ? await PostgresDump.DataAsync(Server.PostgresConnection()) : SqliteFiles(Server);
+        var stored = await StoredData.ReadAsync(Server);
         var secrets = fixture.DeliveryKeys.Concat([fixture.Shared.VaultKey, fixture.Private.VaultKey, fixture.Shared.UserKey]);
         foreach (var key in secrets)
         {
@@ -206,21 +206,5 @@ public sealed class VaultBreachTests(VaultBreachFixture fixture) : IClassFixture
         yield return Convert.ToHexString(key);
         yield return Base64Url.EncodeToString(key);
         yield return Convert.ToBase64String(key).TrimEnd('=');
-    }
-
-    internal static string SqliteFiles(VeilTestServer server)
-    {
-        SqliteConnection.ClearAllPools();
-        var text = new StringBuilder();
-        foreach (var file in Directory.GetFiles(server.DataDirectory).Where(f => Path.GetFileName(f).StartsWith("veil.db", StringComparison.Ordinal)))
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            text.Append(Encoding.Latin1.GetString(copy.ToArray()));
-        }
-
-        Assert.True(text.Length > 0, "no SQLite file found");
-        return text.ToString();
     }
 }

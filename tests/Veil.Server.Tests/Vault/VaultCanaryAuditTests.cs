@@ -62,7 +62,7 @@ public sealed class VaultCanaryAuditTests
         Assert.Equal(HttpStatusCode.OK, claim.StatusCode);
         var download = (await claim.JsonAsync()).GetProperty("downloadToken").GetString()!;
 
-        var stored = server.Database == "postgres" ? await PostgresDump.DataAsync(server.PostgresConnection()) : VaultBreachTests.SqliteFiles(server);
+        var stored = await StoredData.ReadAsync(server);
         var logs = server.Logs.AllText;
         Assert.Contains("released", logs, StringComparison.Ordinal);
         var all = text.Concat([token, rehearsal, checkIn, download, owner.Email])
