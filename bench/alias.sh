@@ -167,6 +167,8 @@ setup_veil() {
   export Veil__Mail__Smarthost=127.0.0.1:$PORT_SINK Veil__Mail__SmarthostTls=None Veil__Mail__HostName=mx.$DOMAIN
   export Veil__Mail__Smtp__MaxConnectionsPerIp=64
   $VEIL admin dkim create $DOMAIN --data "$dir/data" --selector bench >/dev/null
+  # VEIL_TRACE=DIR: a CPU sample profile of the server (EventPipe) is written there, for `dotnet-trace report`.
+  ${VEIL_TRACE:+env DOTNET_EnableEventPipe=1 DOTNET_EventPipeOutputPath=$VEIL_TRACE/veil-serve.nettrace DOTNET_EventPipeConfig=Microsoft-DotNETCore-SampleProfiler:0:5,Microsoft-Windows-DotNETRuntime:4c14fccbd:5} \
   $VEIL serve --data "$dir/data" --http "http://127.0.0.1:$PORT_HTTP" --smtp "127.0.0.1:$PORT_VEIL" > "$dir/log" 2>&1 & VEIL_PID=$!; PIDS+=("$VEIL_PID")
   wait_port "$PORT_HTTP"; wait_port "$PORT_VEIL"
   export VEIL_SERVER="http://127.0.0.1:$PORT_HTTP"

@@ -54,6 +54,12 @@ internal static partial class MailEngineLog
     [LoggerMessage(EventId = 2474, Level = LogLevel.Information, Message = "Queue: {QueueId} enqueued ({Bytes} bytes, {Recipients} recipient(s))")]
     public static partial void Enqueued(ILogger logger, string queueId, long bytes, int recipients);
 
+    [LoggerMessage(EventId = 2475, Level = LogLevel.Debug, Message = "Queue: sent at once ({Bytes} bytes, {Recipients} recipients, reply {Code}); nothing queued")]
+    public static partial void SentDirect(ILogger logger, long bytes, int recipients, string code);
+
+    [LoggerMessage(EventId = 2476, Level = LogLevel.Information, Message = "Queue: sending at once was answered {Code}; {Recipients} recipients queued as {QueueId}")]
+    public static partial void DirectFellBack(ILogger logger, string queueId, string code, int recipients);
+
     /// <summary>"550" and "5.1.1" from an SMTP reply line; only these leave the process, never the text after them.</summary>
     public static (string Code, string Status) CodeOf(string reply)
     {

@@ -10,6 +10,10 @@
 // Delivery runs MaxConcurrentDeliveries messages at once, each worker on its own smarthost connection, which it
 // keeps for the next due message (RSET between transactions) and closes after IdleConnectionTimeout without work.
 // Each message is attempted by one worker at a time (one pass at a time, each due message once per pass).
+// SendAsync is the fast path for fresh mail whose source is itself durable (the Alias sink, fed by the spool): it
+// tries the smarthost at once on a pooled connection and writes nothing when every recipient is accepted; only what
+// is not accepted is enqueued (and then retried or bounced like any queued message). The caller keeps its own copy
+// until SendAsync returns, so a crash during the attempt loses nothing (the caller sends again: at-least-once).
 // Retries (RFC 5321 §4.5.4.1): FirstRetryDelay, doubling, capped at MaxRetryDelay; a last attempt at MaxAge,
 // then a DSN (RFC 3464) for every recipient not delivered, unless the reverse path is null (RFC 5321 §6.1).
 // The queue holds message content in clear while it waits: the directory is created mode 0700.
@@ -71,7 +75,9 @@ public sealed class OutboundQueue : IDisposable
     private readonly SemaphoreSlim _runLock = new(1, 1);
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentStack<IDeliverySession> _idleSessions = new();
+    private readonly SemaphoreSlim _connections;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _directPausedUntilTicks;
 
     /// <summary>Opens (creating if needed) the queue under <paramref name="dataDirectory"/>/queue and removes half-written leftovers.</summary>
     /// <param name="dataDirectory">Veil's data directory.</param>
@@ -87,6 +93,7 @@ public sealed class OutboundQueue : IDisposable
         ArgumentNullException.ThrowIfNull(time);
         _options = options ?? new OutboundQueueOptions();
         _options.Validate();
+        _connections = new SemaphoreSlim(_options.MaxConcurrentDeliveries, _options.MaxConcurrentDeliveries);
         _transport = transport;
         _time = time;
         _dir = Path.GetFullPath(Path.Combine(dataDirectory, "queue"));
@@ -113,11 +120,12 @@ public sealed class OutboundQueue : IDisposable
     /// <returns>The queue id.</returns>
     public async Task<string> EnqueueAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
-        if (envelope.Recipients.Count == 0 || envelope.Recipients.Any(string.IsNullOrEmpty))
-            throw new ArgumentException("A queued message needs at least one non-empty recipient.", nameof(envelope));
-        if (content.IsEmpty) throw new ArgumentException("A queued message cannot be empty.", nameof(content));
+        CheckMessage(envelope, content);
+        return await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken).ConfigureAwait(false);
+    }
 
+    private async Task<string> EnqueueCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, List<RecipientEntry> recipients, CancellationToken cancellationToken)
+    {
         var now = _time.GetUtcNow();
         var id = string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
         var state = new QueueState
@@ -127,13 +135,80 @@ public sealed class OutboundQueue : IDisposable
             SmtpUtf8 = envelope.SmtpUtf8,
             CreatedAt = now,
             NextAttemptAt = now,
-            Recipients = envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(),
+            Recipients = recipients,
         };
         await WriteFileAsync(Path.Combine(_dir, id + MessageExtension), content, cancellationToken).ConfigureAwait(false);
         await WriteStateAsync(id, state, cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         MailEngineLog.Enqueued(_logger, id, content.Length, envelope.Recipients.Count);
         return id;
+    }
+
+    /// <summary>
+    /// Delivers a message to the smarthost now, on a pooled connection (waiting for one of the
+    /// <see cref="OutboundQueueOptions.MaxConcurrentDeliveries"/> to be free), and stores durably — like
+    /// <see cref="EnqueueAsync"/> — only the recipients the smarthost did not accept, to be retried or bounced.
+    /// After a failed attempt (the smarthost unreachable or answering 4xx to the whole message) the direct path
+    /// rests for <see cref="OutboundQueueOptions.DirectPause"/> and messages go straight to the queue.
+    /// </summary>
+    /// <remarks>
+    /// Nothing is written when every recipient is accepted: the caller must keep its own durable copy until this
+    /// returns (a crash during the attempt leaves the caller to send again, so delivery stays at-least-once).
+    /// </remarks>
+    /// <param name="envelope">Reverse path (empty for <c>&lt;&gt;</c>) and at least one recipient.</param>
+    /// <param name="content">The raw message; delivered byte for byte.</param>
+    /// <param name="cancellationToken">Stops the attempt; the message is then neither known delivered nor queued.</param>
+    /// <returns>The queue id when some recipient was queued; null when every one was delivered now.</returns>
+    public async Task<string?> SendAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        CheckMessage(envelope, content);
+        if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _directPausedUntilTicks))
+        {
+            return await EnqueueAsync(envelope, content, cancellationToken).ConfigureAwait(false);
+        }
+
+        SmtpDeliveryResult result;
+        await _connections.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var session = RentSession();
+        try
+        {
+            using var stream = new MemoryStream(content.ToArray(), writable: false);
+            result = await session.DeliverAsync(envelope, stream, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _idleSessions.Push(session);
+            _connections.Release();
+        }
+
+        var pending = envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList();
+        Apply(result, pending);
+        var left = pending.Where(r => r.State != QueuedRecipientState.Delivered).Select(r => r.Address).ToList();
+        var (code, _) = MailEngineLog.CodeOf(result.Reply);
+        if (left.Count == 0)
+        {
+            MailEngineLog.SentDirect(_logger, content.Length, envelope.Recipients.Count, code);
+            return null;
+        }
+
+        if (!result.Success && !result.DataAccepted && !result.Permanent)
+        {
+            // The smarthost is unreachable or busy: stop trying it inline for a while, the queue's backoff takes over.
+            Interlocked.Exchange(ref _directPausedUntilTicks, (_time.GetUtcNow() + _options.DirectPause).UtcTicks);
+        }
+
+        // Refused recipients are queued as failed: the next pass bounces them with a DSN without trying again.
+        var id = await EnqueueCoreAsync(envelope, content, pending.Where(r => r.State != QueuedRecipientState.Delivered).ToList(), cancellationToken).ConfigureAwait(false);
+        MailEngineLog.DirectFellBack(_logger, id, code, left.Count);
+        return id;
+    }
+
+    private static void CheckMessage(SmtpEnvelope envelope, ReadOnlyMemory<byte> content)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (envelope.Recipients.Count == 0 || envelope.Recipients.Any(string.IsNullOrEmpty))
+            throw new ArgumentException("A queued message needs at least one non-empty recipient.", nameof(envelope));
+        if (content.IsEmpty) throw new ArgumentException("A queued message cannot be empty.", nameof(content));
     }
 
     /// <summary>The messages in the queue, oldest first (unreadable state files are skipped).</summary>
@@ -191,6 +266,7 @@ public sealed class OutboundQueue : IDisposable
             await Parallel.ForEachAsync(due, parallel, async (item, ct) =>
             {
                 var (id, state) = item;
+                await _connections.WaitAsync(ct).ConfigureAwait(false);
                 var session = RentSession();
                 try
                 {
@@ -199,6 +275,7 @@ public sealed class OutboundQueue : IDisposable
                 finally
                 {
                     _idleSessions.Push(session);
+                    _connections.Release();
                 }
                 if (state.Recipients.Any(r => r.State == QueuedRecipientState.Pending))
                 {
@@ -414,7 +491,11 @@ public sealed class OutboundQueue : IDisposable
             .ToList();
 
     /// <summary>Releases the run lock; files stay for the next start.</summary>
-    public void Dispose() => _runLock.Dispose();
+    public void Dispose()
+    {
+        _runLock.Dispose();
+        _connections.Dispose();
+    }
 
     private static bool IsValidId(string? id) =>
         id is { Length: 35 } && id[8] == 'T' && id[18] == '-' && id.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f' or 'T' or '-');

@@ -27,8 +27,15 @@ public sealed class OutboundQueueOptions
     /// <summary>How long an idle smarthost connection stays open waiting for the next message before it is closed (QUIT).</summary>
     public TimeSpan IdleConnectionTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// After <see cref="OutboundQueue.SendAsync"/> found the smarthost unreachable or busy, how long fresh messages go
+    /// straight to the queue (whose backoff then paces the retries) instead of being tried inline first.
+    /// </summary>
+    public TimeSpan DirectPause { get; set; } = TimeSpan.FromSeconds(30);
+
     internal void Validate()
     {
+        if (DirectPause < TimeSpan.Zero) throw new ArgumentException("DirectPause cannot be negative.", nameof(DirectPause));
         if (MaxConcurrentDeliveries is < 1 or > 256) throw new ArgumentException("MaxConcurrentDeliveries must be between 1 and 256.", nameof(MaxConcurrentDeliveries));
         if (IdleConnectionTimeout < TimeSpan.Zero) throw new ArgumentException("IdleConnectionTimeout cannot be negative.", nameof(IdleConnectionTimeout));
         if (FirstRetryDelay <= TimeSpan.Zero) throw new ArgumentException("FirstRetryDelay must be positive.", nameof(FirstRetryDelay));

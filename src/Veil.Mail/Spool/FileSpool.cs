@@ -28,6 +28,10 @@ public sealed class FileSpool : ISpool
     private readonly GroupDirectorySync _dirSync;
     private readonly ILogger _logger;
 
+    // Envelopes of the messages this process committed or already listed: a listing reads only the directory and
+    // the headers of files it has not seen (the dispatcher lists often). Entries leave on completion.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SpooledMessage> _known = new(StringComparer.Ordinal);
+
     /// <summary>Opens (creating if needed) the spool under <paramref name="dataDirectory"/>/spool.</summary>
     /// <param name="dataDirectory">Veil's data directory.</param>
     /// <param name="logger">Commit (debug) and write-failure (error) lines with spool ids and sizes only; none when null.</param>
@@ -58,7 +62,7 @@ public sealed class FileSpool : ISpool
         // A raw handle and positional writes from one pooled buffer: a typical message is one write() and one
         // fdatasync; no FileStream, no per-message 64 KiB buffer, no thread-pool hop per write.
         var handle = File.OpenHandle(tmpPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        var writer = new Writer(this, id, tmpPath, handle);
+        var writer = new Writer(this, id, envelope, tmpPath, handle);
         try
         {
             byte[] json = SerializeEnvelope(envelope);
@@ -85,11 +89,18 @@ public sealed class FileSpool : ISpool
             cancellationToken.ThrowIfCancellationRequested();
             var name = Path.GetFileNameWithoutExtension(path);
             if (!SpoolId.IsValid(name)) continue;
+            if (_known.TryGetValue(name, out var known))
+            {
+                list.Add(known);
+                continue;
+            }
             try
             {
                 await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.Asynchronous);
                 var (envelope, offset) = await ReadHeaderAsync(fs, cancellationToken).ConfigureAwait(false);
-                list.Add(new SpooledMessage(new SpoolId(name), envelope, fs.Length - offset));
+                var message = new SpooledMessage(new SpoolId(name), envelope, fs.Length - offset);
+                _known[name] = message;
+                list.Add(message);
             }
             catch (FileNotFoundException)
             {
@@ -124,8 +135,9 @@ public sealed class FileSpool : ISpool
     public ValueTask CompleteAsync(SpoolId id, CancellationToken cancellationToken)
     {
         File.Delete(PathOf(id));
-        DirectorySync.Fsync(_dir);
-        return ValueTask.CompletedTask;
+        _known.TryRemove(id.Value, out _);
+        // The removal is made durable by a directory fsync shared with the commits and removals of the moment.
+        return new ValueTask(_dirSync.SyncAsync());
     }
 
     private string PathOf(SpoolId id) => Path.Combine(_dir, id.Value + Extension);
@@ -175,7 +187,7 @@ public sealed class FileSpool : ISpool
         return (env, head.Length + len);
     }
 
-    private sealed class Writer(FileSpool spool, SpoolId id, string tmpPath, Microsoft.Win32.SafeHandles.SafeFileHandle handle) : ISpoolWriter
+    private sealed class Writer(FileSpool spool, SpoolId id, SmtpEnvelope envelope, string tmpPath, Microsoft.Win32.SafeHandles.SafeFileHandle handle) : ISpoolWriter
     {
         private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         private int _used;
@@ -228,6 +240,7 @@ public sealed class FileSpool : ISpool
                 await SyncWorkers.RunAsync(() => SyncWorkers.DataSync(handle), continueOnSyncThread: true).ConfigureAwait(false);
                 handle.Dispose();
                 File.Move(tmpPath, spool.PathOf(id));
+                spool._known[id.Value] = new SpooledMessage(id, envelope, _bytes);
                 // The rename itself is durable before we answer 250: one directory fsync that started after
                 // the rename, shared with the other sessions committing at the same time (group commit).
                 await spool._dirSync.SyncAsync().ConfigureAwait(false);

@@ -37,51 +37,118 @@ public sealed class SpoolDispatcher(ISpool spool, IMessageSink sink, TimeProvide
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _maxConcurrency, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(pending, parallel, async (message, ct) =>
         {
-            SinkResult result;
-            try
+            if (await OfferAsync(message, ct).ConfigureAwait(false) is SinkResult.Done)
             {
-                var content = spool.OpenContent(message.Id);
-                await using (content.ConfigureAwait(false))
-                {
-                    result = await sink.ProcessAsync(message, content, ct).ConfigureAwait(false);
-                }
-            }
-            catch (FileNotFoundException)
-            {
-                return; // completed concurrently
-            }
-            if (logger?.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug) == true)
-            {
-                var outcome = result == SinkResult.Done ? "done" : "deferred";
-                MailEngineLog.SpoolDispatched(logger, message.Id.Value, outcome);
-            }
-
-            if (result == SinkResult.Done)
-            {
-                await spool.CompleteAsync(message.Id, ct).ConfigureAwait(false);
                 Interlocked.Increment(ref done);
             }
         }).ConfigureAwait(false);
         return done;
     }
 
-    /// <summary>Drains, then waits for a signal or the poll interval, until cancelled.</summary>
+    /// <summary>
+    /// Dispatches continuously until cancelled: up to the configured concurrency of messages are with the sink at
+    /// any time, and a message committed meanwhile is offered as soon as a slot is free (no waiting for the others of
+    /// its listing to finish). A message the sink deferred (<see cref="SinkResult.RetryLater"/>) rests for the poll
+    /// interval before it is offered again.
+    /// </summary>
     /// <remarks>A sink exception escapes and ends the loop: the host restarts it and nothing is lost.</remarks>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        var inFlight = new System.Collections.Concurrent.ConcurrentDictionary<SpoolId, byte>();
+        var resting = new System.Collections.Concurrent.ConcurrentDictionary<SpoolId, DateTimeOffset>();
+        using var slots = new SemaphoreSlim(_maxConcurrency, _maxConcurrency);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var running = new List<Task>();
+        Exception? failure = null;
+        try
         {
-            await DrainOnceAsync(cancellationToken).ConfigureAwait(false);
-            using var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            try
+            while (!stop.IsCancellationRequested)
             {
-                await _signal.WaitAsync(Timeout.InfiniteTimeSpan, delay.Token)
-                    .WaitAsync(pollInterval, time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                await delay.CancelAsync().ConfigureAwait(false);
+                var now = time.GetUtcNow();
+                foreach (var (id, until) in resting)
+                {
+                    if (until <= now) resting.TryRemove(id, out _);
+                }
+                var pending = await spool.PendingAsync(stop.Token).ConfigureAwait(false);
+                foreach (var message in pending)
+                {
+                    if (inFlight.ContainsKey(message.Id) || resting.ContainsKey(message.Id)) continue;
+                    await slots.WaitAsync(stop.Token).ConfigureAwait(false);
+                    inFlight[message.Id] = 0;
+                    running.RemoveAll(t => t.IsCompleted);
+                    running.Add(Task.Run(async () =>
+                    {
+                        try
+                        {
+                            if (await OfferAsync(message, stop.Token).ConfigureAwait(false) is SinkResult.RetryLater)
+                            {
+                                resting[message.Id] = time.GetUtcNow() + pollInterval;
+                            }
+                        }
+                        catch (Exception e) when (e is not OperationCanceledException)
+                        {
+                            Interlocked.CompareExchange(ref failure, e, null);
+                            await stop.CancelAsync().ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            inFlight.TryRemove(message.Id, out _);
+                            slots.Release();
+                        }
+                    }, CancellationToken.None));
+                }
+
+                using var delay = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                try
+                {
+                    await _signal.WaitAsync(Timeout.InfiniteTimeSpan, delay.Token)
+                        .WaitAsync(pollInterval, time, stop.Token).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    await delay.CancelAsync().ConfigureAwait(false);
+                }
             }
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopping, or a sink failed (rethrown below).
+        }
+        finally
+        {
+            await Task.WhenAll(running).ConfigureAwait(false);
+        }
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Hands one message to the sink and removes it from the spool when the sink is done with it.</summary>
+    /// <returns>The sink's answer; null when the message was gone (completed concurrently).</returns>
+    private async Task<SinkResult?> OfferAsync(SpooledMessage message, CancellationToken ct)
+    {
+        SinkResult result;
+        try
+        {
+            var content = spool.OpenContent(message.Id);
+            await using (content.ConfigureAwait(false))
+            {
+                result = await sink.ProcessAsync(message, content, ct).ConfigureAwait(false);
+            }
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        if (logger?.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug) == true)
+        {
+            var outcome = result == SinkResult.Done ? "done" : "deferred";
+            MailEngineLog.SpoolDispatched(logger, message.Id.Value, outcome);
+        }
+
+        if (result == SinkResult.Done)
+        {
+            await spool.CompleteAsync(message.Id, ct).ConfigureAwait(false);
+        }
+        return result;
     }
 }

@@ -45,7 +45,9 @@ internal sealed class AliasDirectory(VeilDbContext db, IOptions<AliasOptions> op
     public async Task<AliasDailyUsage> UsageAsync(Guid accountId, CancellationToken ct)
     {
         var day = Today;
-        var usage = await db.Set<AliasDailyUsage>().FirstOrDefaultAsync(u => u.AccountId == accountId && u.Day == day, ct);
+        // A row this context already holds (possibly added and not saved yet) first: never two rows for one day.
+        var usage = db.ChangeTracker.Entries<AliasDailyUsage>().Select(e => e.Entity).FirstOrDefault(u => u.AccountId == accountId && u.Day == day)
+            ?? await db.Set<AliasDailyUsage>().FirstOrDefaultAsync(u => u.AccountId == accountId && u.Day == day, ct);
         if (usage is null)
         {
             usage = new AliasDailyUsage { AccountId = accountId, Day = day };

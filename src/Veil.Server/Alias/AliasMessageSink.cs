@@ -3,22 +3,24 @@
 // disabled alias with "discard", quota). Content lives only in the spool and the outbound queue: the
 // database gets counters, contacts and a routing log with reason codes.
 //
-// Delivery is at-least-once. For each (message, recipient) the order is: build → enqueue to the durable
-// outbound queue (fsynced) → one database transaction with the counters, the log entry and a "handled"
-// marker. A crash between the enqueue and the commit re-forwards that recipient after restart (a
-// duplicate the receiver may see, never a loss), but counters move only with the marker, so nothing is
-// counted twice. A message is Done only when every recipient is handled.
-//
-// The spool dispatcher calls this sink for several messages at once. The database part of each recipient runs
-// under one sink-wide turn (_dbTurn), so lookups, contact creation and the final save never interleave; the CPU
-// part (tracker stripping, DKIM) and the fsynced enqueue run outside it whenever the recipient's unit of work
-// creates no row (a new contact or day row is created under the turn to avoid duplicates). Counter columns
-// loaded before such a pause are re-read under the turn and the increments re-applied to the current values
-// (MergeCountersAsync), so concurrent messages to one alias never lose a count. The daily quota is checked
-// before the pause, so concurrent messages may pass it by at most the dispatcher's concurrency.
+// Group commit. The spool dispatcher hands many messages at once; each call only queues its message for the one
+// batch worker here and waits. The worker takes whatever is waiting (up to MaxBatch messages) and, for the batch:
+//   1. reads which (message, recipient) units were already handled (one query);
+//   2. routes every unit in order, reading what it needs (alias, contact, mailboxes, today's usage) through one
+//      DbContext; counter changes are not applied yet but kept as the unit's effect;
+//   3. builds, DKIM-signs and sends the units that leave (OutboundQueue.SendAsync: straight to the smarthost on a
+//      pooled connection, durably queued only when the smarthost does not take it), in parallel;
+//   4. applies the effects of every unit that finished and adds its "handled" marker, then saves once.
+// Only then are the messages answered Done (and removed from the spool). Delivery is at-least-once: a crash, or a
+// failed save after step 3, sends those units again later (a duplicate the receiver may see, never a loss), but
+// counters move only with the markers, in the same transaction, so nothing is counted twice. A unit whose send
+// failed for a reason of the moment (queue disk, database) gets no marker: its message is answered RetryLater and
+// only that unit runs again. One worker means no two batches interleave, so counters need no merging, and the
+// daily quota counts the forwards planned earlier in the same batch.
 using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -44,9 +46,28 @@ internal sealed class AliasMessageSink(
 {
     private const string UnknownSender = "mailer-daemon@unknown.invalid";
 
-    private readonly SemaphoreSlim _dbTurn = new(1, 1);
+    /// <summary>Messages routed and committed together.</summary>
+    public const int MaxBatch = 64;
 
-    public void Dispose() => _dbTurn.Dispose();
+    /// <summary>Sends of one batch in flight at once (each waits for one of the smarthost connections).</summary>
+    private const int SendConcurrency = 32;
+
+    /// <summary>Message bytes held in memory by calls waiting for or in a batch (a larger message waits until it is alone).</summary>
+    private const long MemoryBudget = 64L * 1024 * 1024;
+
+    private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly MemoryGate _memory = new(MemoryBudget);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _startLock = new();
+    private Task? _worker;
+
+    public void Dispose()
+    {
+        _jobs.Writer.TryComplete();
+        _stop.Cancel();
+        _stop.Dispose();
+        _memory.Dispose();
+    }
 
     private OutboundQueue Queue => services.GetService<OutboundQueue>() ?? throw new NoSmarthostException();
 
@@ -55,143 +76,282 @@ internal sealed class AliasMessageSink(
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(content);
         var settings = options.Value;
-        byte[]? raw = null;
-        if (message.Size <= settings.MaxMessageSize)
+        var held = message.Size <= settings.MaxMessageSize ? Math.Min(message.Size, MemoryBudget) : 0;
+        await _memory.TakeAsync(held, cancellationToken);
+        try
         {
-            using var buffer = new MemoryStream((int)Math.Min(message.Size, int.MaxValue));
-            await content.CopyToAsync(buffer, cancellationToken);
-            raw = buffer.ToArray();
-        }
-
-        var recipients = message.Envelope.Recipients;
-        for (var index = 0; index < recipients.Count; index++)
-        {
-            var turn = new DbTurn(_dbTurn);
-            try
+            byte[]? raw = null;
+            if (message.Size <= settings.MaxMessageSize)
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var directory = scope.ServiceProvider.GetRequiredService<AliasDirectory>();
-                var key = HandledKey(message.Id, index);
-                // A read outside the turn: only one dispatcher call handles a given spooled message at a time.
-                if (await directory.Db.Set<AliasHandledMessage>().AnyAsync(h => h.Key == key, cancellationToken))
+                using var buffer = new MemoryStream((int)Math.Min(message.Size, int.MaxValue));
+                await content.CopyToAsync(buffer, cancellationToken);
+                raw = buffer.ToArray();
+            }
+
+            var job = new Job(message, raw);
+            EnsureWorker();
+            await _jobs.Writer.WriteAsync(job, cancellationToken);
+            return await job.Result.Task.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            _memory.Give(held);
+        }
+    }
+
+    private void EnsureWorker()
+    {
+        lock (_startLock)
+        {
+            if (_worker is null || _worker.IsCompleted)
+            {
+                _worker = Task.Run(WorkAsync);
+            }
+        }
+    }
+
+    private async Task WorkAsync()
+    {
+        var reader = _jobs.Reader;
+        var ct = _stop.Token;
+        try
+        {
+            while (await reader.WaitToReadAsync(ct))
+            {
+                var batch = new List<Job>(MaxBatch);
+                while (batch.Count < MaxBatch && reader.TryRead(out var job))
                 {
-                    continue;
+                    if (!job.Result.Task.IsCompleted)
+                    {
+                        batch.Add(job);
+                    }
                 }
 
-                await turn.EnterAsync(cancellationToken);
                 try
                 {
-                    var outcome = await RouteAsync(scope.ServiceProvider, directory, turn, message.Envelope, recipients[index], raw, cancellationToken);
-                    directory.Db.Add(new AliasHandledMessage { Key = key, At = time.GetUtcNow() });
-                    if (turn.Paused)
+                    await ProcessBatchAsync(batch, ct);
+                }
+                catch (Exception e) when (e is DbException or DbUpdateException or IOException)
+                {
+                    // The database or the queue is unavailable: keep every message and try again later.
+                    foreach (var job in batch)
                     {
-                        await MergeCountersAsync(directory.Db, cancellationToken);
+                        AliasLog.RetryLater(logger, job.Message.Id.Value, e.GetType().Name);
+                        job.Result.TrySetResult(SinkResult.RetryLater);
+                    }
+                }
+                catch (Exception e)
+                {
+                    foreach (var job in batch)
+                    {
+                        job.Result.TrySetException(e);
                     }
 
-                    await directory.Db.SaveChangesAsync(cancellationToken);
-                    AliasLog.Routed(logger, message.Id.Value, index, outcome.Event, outcome.Reason ?? "-");
-                }
-                finally
-                {
-                    turn.Exit();
+                    if (e is OperationCanceledException)
+                    {
+                        return;
+                    }
                 }
             }
-            catch (Exception e) when (e is DbException or DbUpdateException or IOException)
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: callers still waiting are cancelled through their own tokens.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed while waiting.
+        }
+    }
+
+    private async Task ProcessBatchAsync(List<Job> batch, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var directory = scope.ServiceProvider.GetRequiredService<AliasDirectory>();
+        var db = directory.Db;
+
+        var units = new List<Unit>();
+        foreach (var job in batch)
+        {
+            var recipients = job.Message.Envelope.Recipients;
+            for (var index = 0; index < recipients.Count; index++)
             {
-                // The database or the queue is unavailable: keep the message and try again later.
-                AliasLog.RetryLater(logger, message.Id.Value, e.GetType().Name);
-                return SinkResult.RetryLater;
+                units.Add(new Unit(job, index, recipients[index], HandledKey(job.Message.Id, index)));
+            }
+        }
+
+        // 1. Units a previous attempt finished (a crash after the save, before the spool removal).
+        var keys = units.Select(u => u.Key).ToList();
+        var handled = (await db.Set<AliasHandledMessage>().Where(h => keys.Contains(h.Key)).Select(h => h.Key).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
+
+        // 2. Route in order: reads and decisions; effects wait.
+        var planned = new Dictionary<Guid, int>();
+        foreach (var unit in units)
+        {
+            if (handled.Contains(unit.Key))
+            {
+                unit.State = UnitState.AlreadyHandled;
+                continue;
+            }
+
+            try
+            {
+                unit.Route = await RouteAsync(scope.ServiceProvider, directory, planned, unit.Job.Message.Envelope, unit.Rcpt, unit.Job.Raw, ct);
+                unit.State = unit.Route.Send is null ? UnitState.Finished : UnitState.ToSend;
+            }
+            catch (Exception e) when (e is not (OperationCanceledException or DbException or DbUpdateException or IOException))
+            {
+                // About this message, not the moment: offered again, it would fail again forever. It is dropped
+                // (only its type is logged: the message may quote the content).
+                AliasLog.Unprocessable(logger, unit.Job.Message.Id.Value, unit.Index, e.GetType().Name);
+                unit.State = UnitState.Finished;
+            }
+        }
+
+        // 3. Build, sign and send what leaves; the CPU work spreads over the cores, the sends over the connections.
+        var toSend = units.Where(u => u.State == UnitState.ToSend).ToList();
+        await Parallel.ForEachAsync(toSend, new ParallelOptions { MaxDegreeOfParallelism = SendConcurrency, CancellationToken = ct }, async (unit, token) =>
+        {
+            var send = unit.Route!.Send!;
+            try
+            {
+                var signed = await SignAsync(send.Domain, send.Build(), token);
+                await Queue.SendAsync(send.Envelope, signed, token);
+                unit.State = UnitState.Finished;
+            }
+            catch (Exception e) when (e is DbException or IOException)
+            {
+                AliasLog.RetryLater(logger, unit.Job.Message.Id.Value, e.GetType().Name);
+                unit.State = UnitState.Deferred;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                // Anything else is about this message, not the moment: offered again, it would fail again
-                // forever. It is dropped (only its type is logged: the message may quote the content).
-                AliasLog.Unprocessable(logger, message.Id.Value, index, e.GetType().Name);
-                await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<AliasDirectory>().Db;
-                db.Add(new AliasHandledMessage { Key = HandledKey(message.Id, index), At = time.GetUtcNow() });
-                await db.SaveChangesAsync(cancellationToken);
+                AliasLog.Unprocessable(logger, unit.Job.Message.Id.Value, unit.Index, e.GetType().Name);
+                unit.Route = null;
+                unit.State = UnitState.Finished;
             }
+        });
+
+        // 4. Effects and markers of every finished unit, in one transaction.
+        var now = time.GetUtcNow();
+        foreach (var unit in units.Where(u => u.State == UnitState.Finished))
+        {
+            unit.Route?.Apply?.Invoke();
+            db.Add(new AliasHandledMessage { Key = unit.Key, At = now });
         }
 
-        return SinkResult.Done;
+        await db.SaveChangesAsync(ct);
+        foreach (var unit in units.Where(u => u.State == UnitState.Finished && u.Route is not null))
+        {
+            AliasLog.Routed(logger, unit.Job.Message.Id.Value, unit.Index, unit.Route!.Event, unit.Route.Reason ?? "-");
+        }
+
+        foreach (var job in batch)
+        {
+            job.Result.TrySetResult(units.Any(u => u.Job == job && u.State == UnitState.Deferred) ? SinkResult.RetryLater : SinkResult.Done);
+        }
     }
 
-    private async Task<(string Event, string? Reason)> RouteAsync(
-        IServiceProvider scope, AliasDirectory directory, DbTurn turn, SmtpEnvelope envelope, string rcpt, byte[]? raw, CancellationToken ct)
+    private async Task<Routed> RouteAsync(
+        IServiceProvider scope, AliasDirectory directory, Dictionary<Guid, int> planned, SmtpEnvelope envelope, string rcpt, byte[]? raw, CancellationToken ct)
     {
         var settings = options.Value;
         if (!AliasAddresses.TrySplit(rcpt, out var local, out var domain) || !settings.IsAliasDomain(domain))
         {
-            return ("ignored", "not-alias-domain");
+            return new Routed("ignored", "not-alias-domain");
         }
 
         var address = local + "@" + domain;
         if (AliasAddresses.IsSrsLocalPart(local))
         {
-            return raw is null ? ("ignored", "too-large") : await BounceAsync(scope, directory, raw, ct);
+            if (raw is null)
+            {
+                return new Routed("ignored", "too-large");
+            }
+
+            var (bounceEvent, bounceReason) = await BounceAsync(scope, directory, raw, ct);
+            return new Routed(bounceEvent, bounceReason);
         }
 
         if (await directory.FindAliasAsync(address, ct) is { } alias)
         {
-            return await ForwardAsync(directory, turn, alias, envelope, raw, ct);
+            return await ForwardAsync(directory, planned, alias, envelope, raw, ct);
         }
 
         if (AliasAddresses.IsReverseLocalPart(local) && await directory.FindContactByReverseAsync(address, ct) is { } contact)
         {
-            return await ReplyAsync(directory, turn, contact, envelope, raw, ct);
+            return await ReplyAsync(directory, planned, contact, envelope, raw, ct);
         }
 
         if (settings.CatchAllOwner(domain) is { } owner && AliasAddresses.IsCatchAllLocalPart(local) && !await directory.IsTombstonedAsync(address, ct))
         {
-            var created = await scope.GetRequiredService<AliasCreator>().CreateAsync(owner, null, domain, null, null, null, address, ct);
-            if (!created.IsSuccess)
+            // Created through its own scope: the creator saves (and on a race clears) its own context, not the batch's.
+            await using (var creation = scopes.CreateAsyncScope())
             {
-                var reason = created.Error.Code == AliasErrors.DailyLimit.Code ? "quota-exceeded" : "no-recipient";
-                directory.Log(owner, null, AliasEvents.Failed, reason);
-                return (AliasEvents.Failed, reason);
+                var created = await creation.ServiceProvider.GetRequiredService<AliasCreator>().CreateAsync(owner, null, domain, null, null, null, address, ct);
+                if (!created.IsSuccess)
+                {
+                    var reason = created.Error.Code == AliasErrors.DailyLimit.Code ? "quota-exceeded" : "no-recipient";
+                    return new Routed(AliasEvents.Failed, reason, () => directory.Log(owner, null, AliasEvents.Failed, reason));
+                }
             }
 
-            return await ForwardAsync(directory, turn, created.Value, envelope, raw, ct);
+            if (await directory.FindAliasAsync(address, ct) is { } fresh)
+            {
+                return await ForwardAsync(directory, planned, fresh, envelope, raw, ct);
+            }
         }
 
         // Deleted between RCPT and now: nothing to deliver to, and nobody to tell.
-        return ("ignored", "no-alias");
+        return new Routed("ignored", "no-alias");
     }
 
-    private async Task<(string, string?)> ForwardAsync(AliasDirectory directory, DbTurn turn, AliasRecord alias, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
+    private async Task<Routed> ForwardAsync(AliasDirectory directory, Dictionary<Guid, int> planned, AliasRecord alias, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        alias.Received++;
-        alias.LastEmailAt = now;
+        void Received()
+        {
+            alias.Received++;
+            alias.LastEmailAt = now;
+        }
+
         if (raw is null)
         {
-            return Fail(directory, alias, "too-large");
+            return Fail(directory, alias, "too-large", Received);
         }
 
         if (!alias.Enabled)
         {
             if (alias.DisabledAction == AliasDisabledActions.Discard)
             {
-                alias.Blocked++;
-                directory.Log(alias.AccountId, alias.Id, AliasEvents.Discarded, "alias-disabled");
-                return (AliasEvents.Discarded, "alias-disabled");
+                return new Routed(AliasEvents.Discarded, "alias-disabled", () =>
+                {
+                    Received();
+                    alias.Blocked++;
+                    directory.Log(alias.AccountId, alias.Id, AliasEvents.Discarded, "alias-disabled");
+                });
             }
 
-            directory.Log(alias.AccountId, alias.Id, AliasEvents.Rejected, "alias-disabled");
-            return (AliasEvents.Rejected, "alias-disabled");
+            return new Routed(AliasEvents.Rejected, "alias-disabled", () =>
+            {
+                Received();
+                directory.Log(alias.AccountId, alias.Id, AliasEvents.Rejected, "alias-disabled");
+            });
         }
 
         var senders = AliasForwarder.ReadSenders(raw);
         var fromAddress = AliasAddresses.NormalizeMailbox(senders.From?.Address) ?? AliasAddresses.NormalizeMailbox(envelope.ReversePath) ?? UnknownSender;
         var contact = await directory.EnsureContactAsync(alias, fromAddress, ct);
-        contact.LastEmailAt = now;
         if (contact.IsBlocked)
         {
-            alias.Blocked++;
-            contact.BlockedCount++;
-            directory.Log(alias.AccountId, alias.Id, AliasEvents.Blocked, "contact-blocked");
-            return (AliasEvents.Blocked, "contact-blocked");
+            return new Routed(AliasEvents.Blocked, "contact-blocked", () =>
+            {
+                Received();
+                contact.LastEmailAt = now;
+                alias.Blocked++;
+                contact.BlockedCount++;
+                directory.Log(alias.AccountId, alias.Id, AliasEvents.Blocked, "contact-blocked");
+            });
         }
 
         var ids = alias.RecipientIds.ToArray();
@@ -199,13 +359,13 @@ internal sealed class AliasMessageSink(
         var deliverable = mailboxes.Where(r => r.Deliverable).Select(r => r.Email).ToList();
         if (deliverable.Count == 0)
         {
-            return Fail(directory, alias, mailboxes.Any(r => r.PausedAt is not null) ? "recipient-paused" : "no-recipient");
+            return Fail(directory, alias, mailboxes.Any(r => r.PausedAt is not null) ? "recipient-paused" : "no-recipient", Received);
         }
 
         var usage = await directory.UsageAsync(alias.AccountId, ct);
-        if (usage.Forwarded >= options.Value.DailyForwardLimit)
+        if (!TakeQuota(planned, usage, alias.AccountId))
         {
-            return Fail(directory, alias, "quota-exceeded");
+            return Fail(directory, alias, "quota-exceeded", Received);
         }
 
         var replyTo = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -219,61 +379,72 @@ internal sealed class AliasMessageSink(
 
         var sender = srs.Forward(envelope.ReversePath, alias.Domain);
         var utf8 = envelope.SmtpUtf8 || deliverable.Any(a => a.Any(c => c > '~'));
-        await turn.OutsideAsync(directory.Db, async () =>
+        var reverse = contact.ReverseAddress;
+        var send = new Send(
+            alias.Domain,
+            new SmtpEnvelope(sender, deliverable, envelope.EightBitMime, utf8, now),
+            () => AliasForwarder.Forward(raw, new ForwardOptions(reverse, replyTo)).Message);
+        return new Routed(AliasEvents.Forwarded, null, () =>
         {
-            var forwarded = AliasForwarder.Forward(raw, new ForwardOptions(contact.ReverseAddress, replyTo));
-            var signed = await SignAsync(alias.Domain, forwarded.Message, ct);
-            await Queue.EnqueueAsync(new SmtpEnvelope(sender, deliverable, envelope.EightBitMime, utf8, now), signed, ct);
-        }, ct);
-
-        alias.Forwarded++;
-        contact.Forwarded++;
-        usage.Forwarded++;
-        directory.Log(alias.AccountId, alias.Id, AliasEvents.Forwarded, null);
-        return (AliasEvents.Forwarded, null);
+            Received();
+            contact.LastEmailAt = now;
+            alias.Forwarded++;
+            contact.Forwarded++;
+            usage.Forwarded++;
+            directory.Log(alias.AccountId, alias.Id, AliasEvents.Forwarded, null);
+        }, send);
     }
 
-    private async Task<(string, string?)> ReplyAsync(AliasDirectory directory, DbTurn turn, AliasContact contact, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
+    private async Task<Routed> ReplyAsync(AliasDirectory directory, Dictionary<Guid, int> planned, AliasContact contact, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
     {
         var alias = await directory.Db.Set<AliasRecord>().FirstAsync(a => a.Id == contact.AliasId, ct);
         var now = time.GetUtcNow();
         if (raw is null)
         {
-            return Fail(directory, alias, "too-large");
+            return Fail(directory, alias, "too-large", null);
         }
 
         // RCPT already checked this; checked again because the recipient may have been removed since.
         var sender = AliasAddresses.NormalizeMailbox(envelope.ReversePath);
         if (sender is null || await directory.FindVerifiedRecipientAsync(contact.AccountId, sender, ct) is null)
         {
-            directory.Log(alias.AccountId, alias.Id, AliasEvents.Rejected, "recipient-not-verified");
-            return (AliasEvents.Rejected, "recipient-not-verified");
+            return new Routed(AliasEvents.Rejected, "recipient-not-verified", () => directory.Log(alias.AccountId, alias.Id, AliasEvents.Rejected, "recipient-not-verified"));
         }
 
         var usage = await directory.UsageAsync(alias.AccountId, ct);
-        if (usage.Forwarded >= options.Value.DailyForwardLimit)
+        if (!TakeQuota(planned, usage, alias.AccountId))
         {
-            return Fail(directory, alias, "quota-exceeded");
+            return Fail(directory, alias, "quota-exceeded", null);
         }
 
         var own = (await directory.RecipientsOfAsync(alias.AccountId, ct)).Select(r => r.Email).Append(sender).Distinct(StringComparer.Ordinal).ToList();
         var utf8 = envelope.SmtpUtf8 || contact.Address.Any(c => c > '~');
-        await turn.OutsideAsync(directory.Db, async () =>
+        var options = new ReplyOptions(alias.Address, contact.ReverseAddress, contact.Address, null, own);
+        // The envelope sender is the alias itself: SPF for the alias domain passes, and a bounce comes back
+        // to the alias, which forwards it to the user like any other mail.
+        var send = new Send(alias.Domain, new SmtpEnvelope(alias.Address, [contact.Address], envelope.EightBitMime, utf8, now), () => AliasReplier.Reply(raw, options));
+        return new Routed(AliasEvents.Replied, null, () =>
         {
-            var reply = AliasReplier.Reply(raw, new ReplyOptions(alias.Address, contact.ReverseAddress, contact.Address, null, own));
-            var signed = await SignAsync(alias.Domain, reply, ct);
-            // The envelope sender is the alias itself: SPF for the alias domain passes, and a bounce comes back
-            // to the alias, which forwards it to the user like any other mail.
-            await Queue.EnqueueAsync(new SmtpEnvelope(alias.Address, [contact.Address], envelope.EightBitMime, utf8, now), signed, ct);
-        }, ct);
+            alias.Replied++;
+            alias.LastEmailAt = now;
+            contact.Replied++;
+            contact.LastEmailAt = now;
+            usage.Forwarded++;
+            directory.Log(alias.AccountId, alias.Id, AliasEvents.Replied, null);
+        }, send);
+    }
 
-        alias.Replied++;
-        alias.LastEmailAt = now;
-        contact.Replied++;
-        contact.LastEmailAt = now;
-        usage.Forwarded++;
-        directory.Log(alias.AccountId, alias.Id, AliasEvents.Replied, null);
-        return (AliasEvents.Replied, null);
+    /// <summary>Whether the account may send one more today, counting the sends planned earlier in this batch.</summary>
+    private bool TakeQuota(Dictionary<Guid, int> planned, AliasDailyUsage usage, Guid accountId)
+    {
+        var earlier = planned.GetValueOrDefault(accountId);
+        if (usage.Forwarded + earlier >= options.Value.DailyForwardLimit)
+        {
+            return false;
+        }
+
+        planned[accountId] = earlier + 1;
+        return true;
     }
 
     private async Task<(string, string?)> BounceAsync(IServiceProvider scope, AliasDirectory directory, byte[] raw, CancellationToken ct)
@@ -324,10 +495,12 @@ internal sealed class AliasMessageSink(
 
                 var since = now - settings.HardBounceWindow;
                 var earlier = await directory.Db.Set<AliasBounce>().CountAsync(b => b.RecipientId == recipient.Id && b.Hard && b.At > since, ct);
-                if (earlier + 1 >= settings.HardBounceThreshold)
+                // This bounce and others of the same batch are added but not saved yet.
+                var unsaved = directory.Db.ChangeTracker.Entries<AliasBounce>().Count(e => e.State == EntityState.Added && e.Entity.RecipientId == recipient.Id && e.Entity.Hard);
+                if (earlier + unsaved >= settings.HardBounceThreshold)
                 {
                     recipient.Pause("hard-bounces", now);
-                    AliasLog.RecipientPaused(logger, recipient.Id, earlier + 1);
+                    AliasLog.RecipientPaused(logger, recipient.Id, earlier + unsaved);
                     await NotifyPausedAsync(scope, directory, recipient.AccountId, ct);
                 }
             }
@@ -376,93 +549,12 @@ internal sealed class AliasMessageSink(
         return result;
     }
 
-    private static (string, string?) Fail(AliasDirectory directory, AliasRecord alias, string reason)
-    {
-        directory.Log(alias.AccountId, alias.Id, AliasEvents.Failed, reason);
-        return (AliasEvents.Failed, reason);
-    }
-
-    /// <summary>
-    /// Re-reads the counter columns of the alias, contact and usage rows this unit of work changed and applies its
-    /// increments to the values as they stand now: another message may have saved its own increments while this
-    /// one was outside the turn. Called under the turn, right before the save.
-    /// </summary>
-    private static async Task MergeCountersAsync(DbContext db, CancellationToken ct)
-    {
-        var modified = db.ChangeTracker.Entries()
-            .Where(e => e.State == EntityState.Modified && e.Entity is AliasRecord or AliasContact or AliasDailyUsage)
-            .ToList();
-        foreach (var entry in modified)
+    private static Routed Fail(AliasDirectory directory, AliasRecord alias, string reason, Action? also) =>
+        new(AliasEvents.Failed, reason, () =>
         {
-            var counters = entry.Properties.Where(p => p.IsModified && (p.Metadata.ClrType == typeof(long) || p.Metadata.ClrType == typeof(int))).ToList();
-            if (counters.Count == 0 || await entry.GetDatabaseValuesAsync(ct) is not { } stored)
-            {
-                continue;
-            }
-
-            foreach (var counter in counters)
-            {
-                if (counter.Metadata.ClrType == typeof(long))
-                {
-                    var delta = (long)counter.CurrentValue! - (long)counter.OriginalValue!;
-                    var now = stored.GetValue<long>(counter.Metadata);
-                    counter.OriginalValue = now;
-                    counter.CurrentValue = now + delta;
-                }
-                else
-                {
-                    var delta = (int)counter.CurrentValue! - (int)counter.OriginalValue!;
-                    var now = stored.GetValue<int>(counter.Metadata);
-                    counter.OriginalValue = now;
-                    counter.CurrentValue = now + delta;
-                }
-
-                counter.IsModified = true;
-            }
-        }
-    }
-
-    /// <summary>One recipient's hold on the sink-wide database turn (see the file header).</summary>
-    private sealed class DbTurn(SemaphoreSlim gate)
-    {
-        private bool _held;
-
-        /// <summary>True once the work left the turn and came back: counters loaded before are stale.</summary>
-        public bool Paused { get; private set; }
-
-        public async Task EnterAsync(CancellationToken ct)
-        {
-            await gate.WaitAsync(ct);
-            _held = true;
-        }
-
-        public void Exit()
-        {
-            if (_held)
-            {
-                _held = false;
-                gate.Release();
-            }
-        }
-
-        /// <summary>
-        /// Runs database-free <paramref name="work"/> outside the turn, unless the unit of work adds a row (a new
-        /// contact or usage row must be saved before another message looks for it, so that work keeps the turn).
-        /// </summary>
-        public async Task OutsideAsync(DbContext db, Func<Task> work, CancellationToken ct)
-        {
-            if (!_held || db.ChangeTracker.Entries().Any(e => e.State == EntityState.Added))
-            {
-                await work();
-                return;
-            }
-
-            Exit();
-            Paused = true;
-            await work();
-            await EnterAsync(ct);
-        }
-    }
+            also?.Invoke();
+            directory.Log(alias.AccountId, alias.Id, AliasEvents.Failed, reason);
+        });
 
     private static string HandledKey(SpoolId id, int index) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id.Value + ":" + index.ToString(System.Globalization.CultureInfo.InvariantCulture))));
@@ -471,4 +563,102 @@ internal sealed class AliasMessageSink(
     private sealed class NoSmarthostException() : IOException("Veil:Mail:Smarthost is not configured.");
 
     private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
+
+    /// <summary>One spooled message waiting for (or in) a batch.</summary>
+    private sealed record Job(SpooledMessage Message, byte[]? Raw)
+    {
+        public TaskCompletionSource<SinkResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private enum UnitState
+    {
+        Routing,
+        AlreadyHandled,
+        ToSend,
+        Finished,
+        Deferred,
+    }
+
+    /// <summary>One (message, envelope recipient) pair: the grain of the "handled" markers.</summary>
+    private sealed class Unit(Job job, int index, string rcpt, string key)
+    {
+        public Job Job { get; } = job;
+
+        public int Index { get; } = index;
+
+        public string Rcpt { get; } = rcpt;
+
+        public string Key { get; } = key;
+
+        public UnitState State { get; set; } = UnitState.Routing;
+
+        public Routed? Route { get; set; }
+    }
+
+    /// <summary>A routing decision: the log event, the counters to move once it is done, and what to send, if anything.</summary>
+    private sealed record Routed(string Event, string? Reason, Action? Apply = null, Send? Send = null);
+
+    /// <summary>A message to build, sign with the alias domain's key and send.</summary>
+    private sealed record Send(string Domain, SmtpEnvelope Envelope, Func<byte[]> Build);
+
+    /// <summary>Bounds the message bytes the waiting calls hold in memory; one message larger than the budget holds all of it.</summary>
+    private sealed class MemoryGate(long budget) : IDisposable
+    {
+        private readonly SemaphoreSlim _turn = new(1, 1);
+        private readonly SemaphoreSlim _released = new(0, int.MaxValue);
+        private readonly Lock _gate = new();
+        private long _free = budget;
+
+        public async Task TakeAsync(long bytes, CancellationToken ct)
+        {
+            if (bytes <= 0)
+            {
+                return;
+            }
+
+            // One taker at a time, so two large messages never each hold half of what both need.
+            await _turn.WaitAsync(ct);
+            try
+            {
+                while (true)
+                {
+                    lock (_gate)
+                    {
+                        if (_free >= bytes)
+                        {
+                            _free -= bytes;
+                            return;
+                        }
+                    }
+
+                    await _released.WaitAsync(ct);
+                }
+            }
+            finally
+            {
+                _turn.Release();
+            }
+        }
+
+        public void Give(long bytes)
+        {
+            if (bytes <= 0)
+            {
+                return;
+            }
+
+            lock (_gate)
+            {
+                _free += bytes;
+            }
+
+            _released.Release();
+        }
+
+        public void Dispose()
+        {
+            _turn.Dispose();
+            _released.Dispose();
+        }
+    }
 }

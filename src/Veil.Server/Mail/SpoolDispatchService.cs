@@ -21,8 +21,11 @@ internal sealed class SpoolDispatchService(
     /// <summary>Without a commit signal (e.g. a RetryLater), pending messages are offered again this often.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(30);
 
-    /// <summary>Messages handed to the sink at once: two per core, so one waits on I/O while the other computes.</summary>
-    public static readonly int DispatchConcurrency = Math.Clamp(2 * Environment.ProcessorCount, 2, 32);
+    /// <summary>
+    /// Messages handed to the sink at once. Many: the Alias sink routes and commits whatever is waiting as one batch
+    /// (group commit) and bounds the bytes they hold in memory itself.
+    /// </summary>
+    public const int DispatchConcurrency = 64;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -43,8 +46,8 @@ internal sealed class SpoolDispatchService(
             MailLog.DevelopmentAid(logger, "Veil:Mail:Smtp:DevelopmentSinkDirectory writes accepted mail in clear to a directory");
         }
 
-        // Concurrent hand-off: a sink spends most of a message waiting on the database and on fsyncs, and its CPU
-        // work (HTML, DKIM) spreads over the cores. Sinks registered here are safe for concurrent calls.
+        // Concurrent hand-off: a sink spends most of a message waiting on the database, the smarthost and fsyncs;
+        // the Alias sink batches concurrent calls. Sinks registered here are safe for concurrent calls.
         using var dispatcher = new SpoolDispatcher(spool, new CountingSink(sink, logger), time, PollInterval, logger, DispatchConcurrency);
         EventHandler wake = (_, _) => dispatcher.Signal();
         spool.Committed += wake;
