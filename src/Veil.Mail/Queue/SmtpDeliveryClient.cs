@@ -39,6 +39,9 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
     /// <summary>Connects, reads the greeting, EHLO, STARTTLS and AUTH per policy; a result when the handshake failed.</summary>
     private async Task<(Connection? Conn, Dictionary<string, string> Ext, Stream? Stream, SmtpDeliveryResult? Failure)> HandshakeAsync(TcpClient tcp, CancellationToken cancellationToken)
     {
+        // Commands and the final dot are small writes after larger ones: without NoDelay, Nagle waits for the server's
+        // delayed ACK before sending them (tens of milliseconds per transaction).
+        tcp.NoDelay = true;
         await tcp.ConnectAsync(options.Host, options.Port, cancellationToken).ConfigureAwait(false);
         Stream stream = tcp.GetStream();
         var conn = new Connection(stream, options.ReplyTimeout);
@@ -292,28 +295,40 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
         /// <summary>Streams the message with dot-stuffing (RFC 5321 §4.5.2), then CRLF.CRLF.</summary>
         public async Task SendDataAsync(Stream content, CancellationToken ct)
         {
-            var input = new byte[64 * 1024];
-            var output = new byte[2 * input.Length + 8];
-            bool lineStart = true;
-            byte last = (byte)'\n', beforeLast = (byte)'\r';
-            int n;
-            while ((n = await content.ReadAsync(input, ct).ConfigureAwait(false)) > 0)
+            var input = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+            var output = System.Buffers.ArrayPool<byte>.Shared.Rent(2 * input.Length + 8);
+            try
             {
-                int o = 0;
-                for (int i = 0; i < n; i++)
+                bool lineStart = true;
+                byte last = (byte)'\n', beforeLast = (byte)'\r';
+                int n, o = 0;
+                while ((n = await content.ReadAsync(input, ct).ConfigureAwait(false)) > 0)
                 {
-                    byte b = input[i];
-                    if (lineStart && b == (byte)'.') output[o++] = (byte)'.';
-                    output[o++] = b;
-                    lineStart = b == (byte)'\n';
-                    beforeLast = last;
-                    last = b;
+                    if (o > 0) await stream.WriteAsync(output.AsMemory(0, o), ct).ConfigureAwait(false);
+                    o = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        byte b = input[i];
+                        if (lineStart && b == (byte)'.') output[o++] = (byte)'.';
+                        output[o++] = b;
+                        lineStart = b == (byte)'\n';
+                        beforeLast = last;
+                        last = b;
+                    }
                 }
+                // The end of data goes out in the same write as the last bytes: one segment, not a lone ".".
+                bool endsWithCrlf = beforeLast == (byte)'\r' && last == (byte)'\n';
+                var end = endsWithCrlf ? ".\r\n"u8 : "\r\n.\r\n"u8;
+                end.CopyTo(output.AsSpan(o));
+                o += end.Length;
                 await stream.WriteAsync(output.AsMemory(0, o), ct).ConfigureAwait(false);
+                await stream.FlushAsync(ct).ConfigureAwait(false);
             }
-            bool endsWithCrlf = beforeLast == (byte)'\r' && last == (byte)'\n';
-            await stream.WriteAsync(endsWithCrlf ? ".\r\n"u8.ToArray() : "\r\n.\r\n"u8.ToArray(), ct).ConfigureAwait(false);
-            await stream.FlushAsync(ct).ConfigureAwait(false);
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(input);
+                System.Buffers.ArrayPool<byte>.Shared.Return(output);
+            }
         }
 
         public async Task<Reply> ReadAsync(CancellationToken ct)

@@ -194,6 +194,9 @@ public sealed class SmtpListener : IAsyncDisposable
             catch (OperationCanceledException) { break; }
             catch (ObjectDisposedException) { break; }
             catch (SocketException) { continue; } // a connection reset before accept completed
+            // Replies are small writes answering small writes: without NoDelay, Nagle holds a reply back until the
+            // client's delayed ACK of the previous one (tens of milliseconds per pipelined transaction).
+            client.NoDelay = true;
             var remote = (client.RemoteEndPoint as IPEndPoint)?.Address;
             var task = Task.Run(() => server.HandleConnectionAsync(new NetworkStream(client, ownsSocket: true), remote, _stop.Token));
             lock (_lock) _sessions.Add(task);

@@ -17,6 +17,11 @@ internal sealed class AliasDirectory(VeilDbContext db, IOptions<AliasOptions> op
     public Task<AliasRecord?> FindAliasAsync(string address, CancellationToken ct) =>
         db.Set<AliasRecord>().WhereBlindIndexMatches(a => a.AddressIndex, address).FirstOrDefaultAsync(ct);
 
+    /// <summary>What RCPT needs to know of an alias, read without decrypting any column (the SMTP hot path).</summary>
+    public Task<AliasRouting?> FindAliasRoutingAsync(string address, CancellationToken ct) =>
+        db.Set<AliasRecord>().WhereBlindIndexMatches(a => a.AddressIndex, address).AsNoTracking()
+            .Select(a => new AliasRouting(a.Id, a.AccountId, a.Enabled, a.DisabledAction)).FirstOrDefaultAsync(ct);
+
     public Task<AliasContact?> FindContactByReverseAsync(string address, CancellationToken ct) =>
         db.Set<AliasContact>().WhereBlindIndexMatches(c => c.ReverseAddressIndex, address).FirstOrDefaultAsync(ct);
 
@@ -116,6 +121,9 @@ internal sealed class AliasDirectory(VeilDbContext db, IOptions<AliasOptions> op
         return contact;
     }
 }
+
+/// <summary>An alias as RCPT sees it.</summary>
+internal sealed record AliasRouting(Guid Id, Guid AccountId, bool Enabled, string DisabledAction);
 
 internal static class AliasEvents
 {

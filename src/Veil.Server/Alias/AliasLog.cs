@@ -28,4 +28,7 @@ internal static partial class AliasLog
 
     [LoggerMessage(EventId = 2606, Level = LogLevel.Warning, Message = "Alias: RCPT lookup failed ({ExceptionType}); answered 451")]
     public static partial void ResolveFailed(ILogger logger, string exceptionType);
+
+    [LoggerMessage(EventId = 2608, Level = LogLevel.Debug, Message = "Alias batch: {Messages} messages, {Units} recipients; markers {MarkMs:F1} ms, routing {RouteMs:F1} ms, sending {SendMs:F1} ms (summed over parallel sends: build {BuildMs:F1}, sign {SignMs:F1}, smarthost {SmarthostMs:F1}), save {SaveMs:F1} ms")]
+    public static partial void Batch(ILogger logger, int messages, int units, double markMs, double routeMs, double sendMs, double buildMs, double signMs, double smarthostMs, double saveMs);
 }

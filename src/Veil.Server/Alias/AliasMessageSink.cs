@@ -180,12 +180,14 @@ internal sealed class AliasMessageSink(
             }
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         // 1. Units a previous attempt finished (a crash after the save, before the spool removal).
         var keys = units.Select(u => u.Key).ToList();
         var handled = (await db.Set<AliasHandledMessage>().Where(h => keys.Contains(h.Key)).Select(h => h.Key).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
 
+        var tMark = clock.Elapsed.TotalMilliseconds;
         // 2. Route in order: reads and decisions; effects wait.
-        var planned = new Dictionary<Guid, int>();
+        var state = new BatchState(directory);
         foreach (var unit in units)
         {
             if (handled.Contains(unit.Key))
@@ -196,7 +198,7 @@ internal sealed class AliasMessageSink(
 
             try
             {
-                unit.Route = await RouteAsync(scope.ServiceProvider, directory, planned, unit.Job.Message.Envelope, unit.Rcpt, unit.Job.Raw, ct);
+                unit.Route = await RouteAsync(scope.ServiceProvider, directory, state, unit.Job.Message.Envelope, unit.Rcpt, unit.Job.Raw, ct);
                 unit.State = unit.Route.Send is null ? UnitState.Finished : UnitState.ToSend;
             }
             catch (Exception e) when (e is not (OperationCanceledException or DbException or DbUpdateException or IOException))
@@ -208,6 +210,8 @@ internal sealed class AliasMessageSink(
             }
         }
 
+        var tRoute = clock.Elapsed.TotalMilliseconds;
+        long buildTicks = 0, signTicks = 0, sendTicks = 0;
         // 3. Build, sign and send what leaves; the CPU work spreads over the cores, the sends over the connections.
         var toSend = units.Where(u => u.State == UnitState.ToSend).ToList();
         await Parallel.ForEachAsync(toSend, new ParallelOptions { MaxDegreeOfParallelism = SendConcurrency, CancellationToken = ct }, async (unit, token) =>
@@ -215,8 +219,16 @@ internal sealed class AliasMessageSink(
             var send = unit.Route!.Send!;
             try
             {
-                var signed = await SignAsync(send.Domain, send.Build(), token);
+                var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                var built = send.Build();
+                var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                var signed = await SignAsync(send.Domain, built, token);
+                var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
                 await Queue.SendAsync(send.Envelope, signed, token);
+                var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+                Interlocked.Add(ref buildTicks, t1 - t0);
+                Interlocked.Add(ref signTicks, t2 - t1);
+                Interlocked.Add(ref sendTicks, t3 - t2);
                 unit.State = UnitState.Finished;
             }
             catch (Exception e) when (e is DbException or IOException)
@@ -232,6 +244,7 @@ internal sealed class AliasMessageSink(
             }
         });
 
+        var tSend = clock.Elapsed.TotalMilliseconds;
         // 4. Effects and markers of every finished unit, in one transaction.
         var now = time.GetUtcNow();
         foreach (var unit in units.Where(u => u.State == UnitState.Finished))
@@ -241,6 +254,14 @@ internal sealed class AliasMessageSink(
         }
 
         await db.SaveChangesAsync(ct);
+        var tSave = clock.Elapsed.TotalMilliseconds;
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var perMs = System.Diagnostics.Stopwatch.Frequency / 1000.0;
+            double build = buildTicks / perMs, sign = signTicks / perMs, smarthost = sendTicks / perMs;
+            AliasLog.Batch(logger, batch.Count, units.Count, tMark, tRoute - tMark, tSend - tRoute, build, sign, smarthost, tSave - tSend);
+        }
+
         foreach (var unit in units.Where(u => u.State == UnitState.Finished && u.Route is not null))
         {
             AliasLog.Routed(logger, unit.Job.Message.Id.Value, unit.Index, unit.Route!.Event, unit.Route.Reason ?? "-");
@@ -253,7 +274,7 @@ internal sealed class AliasMessageSink(
     }
 
     private async Task<Routed> RouteAsync(
-        IServiceProvider scope, AliasDirectory directory, Dictionary<Guid, int> planned, SmtpEnvelope envelope, string rcpt, byte[]? raw, CancellationToken ct)
+        IServiceProvider scope, AliasDirectory directory, BatchState batch, SmtpEnvelope envelope, string rcpt, byte[]? raw, CancellationToken ct)
     {
         var settings = options.Value;
         if (!AliasAddresses.TrySplit(rcpt, out var local, out var domain) || !settings.IsAliasDomain(domain))
@@ -273,14 +294,14 @@ internal sealed class AliasMessageSink(
             return new Routed(bounceEvent, bounceReason);
         }
 
-        if (await directory.FindAliasAsync(address, ct) is { } alias)
+        if (await batch.AliasAsync(address, ct) is { } alias)
         {
-            return await ForwardAsync(directory, planned, alias, envelope, raw, ct);
+            return await ForwardAsync(directory, batch, alias, envelope, raw, ct);
         }
 
         if (AliasAddresses.IsReverseLocalPart(local) && await directory.FindContactByReverseAsync(address, ct) is { } contact)
         {
-            return await ReplyAsync(directory, planned, contact, envelope, raw, ct);
+            return await ReplyAsync(directory, batch, contact, envelope, raw, ct);
         }
 
         if (settings.CatchAllOwner(domain) is { } owner && AliasAddresses.IsCatchAllLocalPart(local) && !await directory.IsTombstonedAsync(address, ct))
@@ -296,9 +317,9 @@ internal sealed class AliasMessageSink(
                 }
             }
 
-            if (await directory.FindAliasAsync(address, ct) is { } fresh)
+            if (await batch.AliasAsync(address, ct) is { } fresh)
             {
-                return await ForwardAsync(directory, planned, fresh, envelope, raw, ct);
+                return await ForwardAsync(directory, batch, fresh, envelope, raw, ct);
             }
         }
 
@@ -306,7 +327,7 @@ internal sealed class AliasMessageSink(
         return new Routed("ignored", "no-alias");
     }
 
-    private async Task<Routed> ForwardAsync(AliasDirectory directory, Dictionary<Guid, int> planned, AliasRecord alias, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
+    private async Task<Routed> ForwardAsync(AliasDirectory directory, BatchState batch, AliasRecord alias, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         void Received()
@@ -341,7 +362,7 @@ internal sealed class AliasMessageSink(
 
         var senders = AliasForwarder.ReadSenders(raw);
         var fromAddress = AliasAddresses.NormalizeMailbox(senders.From?.Address) ?? AliasAddresses.NormalizeMailbox(envelope.ReversePath) ?? UnknownSender;
-        var contact = await directory.EnsureContactAsync(alias, fromAddress, ct);
+        var contact = await batch.ContactAsync(alias, fromAddress, ct);
         if (contact.IsBlocked)
         {
             return new Routed(AliasEvents.Blocked, "contact-blocked", () =>
@@ -354,8 +375,7 @@ internal sealed class AliasMessageSink(
             });
         }
 
-        var ids = alias.RecipientIds.ToArray();
-        var mailboxes = await directory.Db.Set<AliasRecipient>().Where(r => r.AccountId == alias.AccountId && ids.Contains(r.Id)).ToListAsync(ct);
+        var mailboxes = await batch.MailboxesAsync(alias, ct);
         var deliverable = mailboxes.Where(r => r.Deliverable).Select(r => r.Email).ToList();
         if (deliverable.Count == 0)
         {
@@ -363,7 +383,7 @@ internal sealed class AliasMessageSink(
         }
 
         var usage = await directory.UsageAsync(alias.AccountId, ct);
-        if (!TakeQuota(planned, usage, alias.AccountId))
+        if (!TakeQuota(batch, usage, alias.AccountId))
         {
             return Fail(directory, alias, "quota-exceeded", Received);
         }
@@ -373,7 +393,7 @@ internal sealed class AliasMessageSink(
         {
             if (AliasAddresses.NormalizeMailbox(mailbox.Address) is { } replyAddress && !replyTo.ContainsKey(replyAddress))
             {
-                replyTo[replyAddress] = (await directory.EnsureContactAsync(alias, replyAddress, ct)).ReverseAddress;
+                replyTo[replyAddress] = (await batch.ContactAsync(alias, replyAddress, ct)).ReverseAddress;
             }
         }
 
@@ -395,7 +415,7 @@ internal sealed class AliasMessageSink(
         }, send);
     }
 
-    private async Task<Routed> ReplyAsync(AliasDirectory directory, Dictionary<Guid, int> planned, AliasContact contact, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
+    private async Task<Routed> ReplyAsync(AliasDirectory directory, BatchState batch, AliasContact contact, SmtpEnvelope envelope, byte[]? raw, CancellationToken ct)
     {
         var alias = await directory.Db.Set<AliasRecord>().FirstAsync(a => a.Id == contact.AliasId, ct);
         var now = time.GetUtcNow();
@@ -412,7 +432,7 @@ internal sealed class AliasMessageSink(
         }
 
         var usage = await directory.UsageAsync(alias.AccountId, ct);
-        if (!TakeQuota(planned, usage, alias.AccountId))
+        if (!TakeQuota(batch, usage, alias.AccountId))
         {
             return Fail(directory, alias, "quota-exceeded", null);
         }
@@ -435,16 +455,69 @@ internal sealed class AliasMessageSink(
     }
 
     /// <summary>Whether the account may send one more today, counting the sends planned earlier in this batch.</summary>
-    private bool TakeQuota(Dictionary<Guid, int> planned, AliasDailyUsage usage, Guid accountId)
+    private bool TakeQuota(BatchState batch, AliasDailyUsage usage, Guid accountId)
     {
-        var earlier = planned.GetValueOrDefault(accountId);
+        var earlier = batch.Planned.GetValueOrDefault(accountId);
         if (usage.Forwarded + earlier >= options.Value.DailyForwardLimit)
         {
             return false;
         }
 
-        planned[accountId] = earlier + 1;
+        batch.Planned[accountId] = earlier + 1;
         return true;
+    }
+
+    /// <summary>
+    /// What one batch has read and planned: the forwards counted against each account's quota so far, and the rows
+    /// looked up (one batch is one snapshot: many messages to one alias read it once). Only rows that exist are
+    /// remembered, so an alias created by a catch-all during the batch is found afterwards.
+    /// </summary>
+    private sealed class BatchState(AliasDirectory directory)
+    {
+        private readonly Dictionary<string, AliasRecord> _aliases = new(StringComparer.Ordinal);
+        private readonly Dictionary<(Guid, string), AliasContact> _contacts = [];
+        private readonly Dictionary<Guid, List<AliasRecipient>> _mailboxes = [];
+
+        public Dictionary<Guid, int> Planned { get; } = [];
+
+        public async Task<AliasRecord?> AliasAsync(string address, CancellationToken ct)
+        {
+            if (_aliases.TryGetValue(address, out var known))
+            {
+                return known;
+            }
+
+            var found = await directory.FindAliasAsync(address, ct);
+            if (found is not null)
+            {
+                _aliases[address] = found;
+            }
+
+            return found;
+        }
+
+        public async Task<AliasContact> ContactAsync(AliasRecord alias, string address, CancellationToken ct)
+        {
+            if (!_contacts.TryGetValue((alias.Id, address), out var contact))
+            {
+                contact = await directory.EnsureContactAsync(alias, address, ct);
+                _contacts[(alias.Id, address)] = contact;
+            }
+
+            return contact;
+        }
+
+        public async Task<List<AliasRecipient>> MailboxesAsync(AliasRecord alias, CancellationToken ct)
+        {
+            if (!_mailboxes.TryGetValue(alias.Id, out var mailboxes))
+            {
+                var ids = alias.RecipientIds.ToArray();
+                mailboxes = await directory.Db.Set<AliasRecipient>().Where(r => r.AccountId == alias.AccountId && ids.Contains(r.Id)).ToListAsync(ct);
+                _mailboxes[alias.Id] = mailboxes;
+            }
+
+            return mailboxes;
+        }
     }
 
     private async Task<(string, string?)> BounceAsync(IServiceProvider scope, AliasDirectory directory, byte[] raw, CancellationToken ct)

@@ -47,7 +47,7 @@ internal sealed class AliasRecipientResolver(
             return reversePath.Length == 0 && srs.IsValid(address) ? RecipientDecision.Accept : RecipientDecision.Unknown;
         }
 
-        if (await directory.FindAliasAsync(address, ct) is { } alias)
+        if (await directory.FindAliasRoutingAsync(address, ct) is { } alias)
         {
             if (!alias.Enabled)
             {
