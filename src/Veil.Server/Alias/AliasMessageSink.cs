@@ -30,6 +30,7 @@ using Veil.Mail.Spool;
 using Veil.Server.Identity.Data;
 using Veil.Server.Mail;
 using Veil.Server.Platform.Persistence.Encryption;
+using Veil.Server.Platform.Plans;
 
 namespace Veil.Server.Alias;
 
@@ -39,6 +40,7 @@ internal sealed class AliasMessageSink(
     AliasSrs srs,
     OutgoingDkim dkim,
     IOptions<AliasOptions> options,
+    AccountPlans plans,
     TimeProvider time,
     ILogger<AliasMessageSink> logger) : IMessageSink, IDisposable
 {
@@ -203,7 +205,7 @@ internal sealed class AliasMessageSink(
         }
 
         var usage = await directory.UsageAsync(alias.AccountId, ct);
-        if (usage.Forwarded >= options.Value.DailyForwardLimit)
+        if (usage.Forwarded >= (await plans.LimitsAsync(alias.AccountId, ct)).AliasDailyForwards)
         {
             return Fail(directory, alias, "quota-exceeded");
         }
@@ -251,7 +253,7 @@ internal sealed class AliasMessageSink(
         }
 
         var usage = await directory.UsageAsync(alias.AccountId, ct);
-        if (usage.Forwarded >= options.Value.DailyForwardLimit)
+        if (usage.Forwarded >= (await plans.LimitsAsync(alias.AccountId, ct)).AliasDailyForwards)
         {
             return Fail(directory, alias, "quota-exceeded");
         }
