@@ -2,7 +2,7 @@
 // spool), so the account's plan name is cached in memory for at most CacheLifetime (60 s, on the
 // injected clock). An in-process change (PlanAdmin) calls Forget and takes effect at once; a change
 // made by another process (`veil admin plan set` on the host, or another node) takes effect within a
-// minute. Only the plan name is cached, never limits: limits come from configuration, fixed at start.
+// minute. Limits come from configuration, fixed at start, so the resolved limits are cached with the name.
 using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,15 +36,20 @@ internal sealed partial class AccountPlans(
     private readonly ConcurrentDictionary<Guid, CachedPlan> _cache = new();
     private readonly ConcurrentDictionary<string, bool> _warned = new(StringComparer.Ordinal);
 
+    // Bumped by Forget: a lookup that started before a Forget does not cache what it read (it may predate
+    // the change that Forget announces).
+    private long _generation;
+
     /// <summary>The limits for <paramref name="accountId"/> (an unknown account gets the default plan's).</summary>
     public async ValueTask<PlanLimits> LimitsAsync(Guid accountId, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         if (_cache.TryGetValue(accountId, out var cached) && cached.Until > now)
         {
-            return Resolve(cached.Plan);
+            return cached.Limits;
         }
 
+        var generation = Interlocked.Read(ref _generation);
         string? plan;
         await using (var scope = scopes.CreateAsyncScope())
         {
@@ -52,17 +57,26 @@ internal sealed partial class AccountPlans(
             plan = await db.Set<Account>().AsNoTracking().Where(a => a.Id == accountId).Select(a => a.Plan).FirstOrDefaultAsync(ct);
         }
 
-        if (_cache.Count >= MaxCachedAccounts)
+        var limits = Resolve(plan);
+        if (Interlocked.Read(ref _generation) == generation)
         {
-            Sweep(now);
+            if (_cache.Count >= MaxCachedAccounts)
+            {
+                Sweep(now);
+            }
+
+            _cache[accountId] = new CachedPlan(limits, now + CacheLifetime);
         }
 
-        _cache[accountId] = new CachedPlan(plan, now + CacheLifetime);
-        return Resolve(plan);
+        return limits;
     }
 
     /// <summary>Drops the cached plan of <paramref name="accountId"/>: the next lookup reads the database.</summary>
-    public void Forget(Guid accountId) => _cache.TryRemove(accountId, out _);
+    public void Forget(Guid accountId)
+    {
+        Interlocked.Increment(ref _generation);
+        _cache.TryRemove(accountId, out _);
+    }
 
     /// <summary>Whether <paramref name="plan"/> is configured (<c>default</c> always is: it falls back to the globals).</summary>
     public bool IsKnown(string plan) => plan == PlansOptions.DefaultPlan || plans.Value.Plans.ContainsKey(plan);
@@ -124,5 +138,5 @@ internal sealed partial class AccountPlans(
         Message = "Accounts have plan {Plan}, which is not configured under Veil:Plans; they get the default plan's limits until it is configured again or they are moved (veil admin plan set)")]
     private static partial void LogUnconfiguredPlan(ILogger logger, string plan);
 
-    private readonly record struct CachedPlan(string? Plan, DateTimeOffset Until);
+    private readonly record struct CachedPlan(PlanLimits Limits, DateTimeOffset Until);
 }
