@@ -15,6 +15,7 @@ using Veil.Server.Platform.Hosting;
 using Veil.Server.Platform.Keys;
 using Veil.Server.Platform.Outbox;
 using Veil.Server.Platform.Persistence;
+using Veil.Server.Platform.Plans;
 using Veil.Server.Platform.Problems;
 using Veil.Server.Platform.RateLimiting;
 
@@ -79,6 +80,7 @@ public static partial class VeilServer
         services.AddVeilProblems();
         services.AddVeilRateLimiting();
         services.AddVeilPersistence(configuration, dataDirectory);
+        services.AddVeilPlans(); // Veil:Plans: per-account limits (Platform/Plans)
         services.AddModules(configuration);
         setup.ConfigureServices?.Invoke(services);
 

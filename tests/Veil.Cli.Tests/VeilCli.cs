@@ -26,7 +26,7 @@ internal sealed class VeilCli(Uri? server, string configDirectory)
 
     public string SessionFile => Path.Combine(ConfigDirectory, "session.json");
 
-    public async Task<CliResult> RunAsync(string[] args, string? stdin = null)
+    public async Task<CliResult> RunAsync(string[] args, string? stdin = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -49,6 +49,11 @@ internal sealed class VeilCli(Uri? server, string configDirectory)
         }
 
         info.Environment["VEIL_CONFIG_DIR"] = ConfigDirectory;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -35,6 +35,7 @@ internal static class AliasCommand
         alias.Subcommands.Add(Block(options, "unblock", blocked: false, "Unblock a contact"));
         alias.Subcommands.Add(Log(options));
         alias.Subcommands.Add(Domains(options));
+        alias.Subcommands.Add(Usage(options));
         return alias;
     }
 
@@ -263,6 +264,27 @@ internal static class AliasCommand
                     }),
                     "No routing events in the last 7 days.",
                     new { entries });
+            }
+
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static Command Usage(AccountOptions options)
+    {
+        var command = new Command("usage", "Your plan, its daily limits and today's usage (UTC day)");
+        return AccountCli.Verb(command, options, async (cli, ct) =>
+        {
+            var (client, _) = cli.OpenSession();
+            using (client)
+            {
+                var usage = await new AliasClient(client).GetUsageAsync(ct);
+                cli.Output.Event(
+                    string.Join(Environment.NewLine,
+                        $"Plan: {usage.Plan}",
+                        string.Create(CultureInfo.InvariantCulture, $"Forwarded today ({usage.Day} UTC): {usage.ForwardsToday} of {usage.ForwardsLimit}"),
+                        string.Create(CultureInfo.InvariantCulture, $"Aliases created today: {usage.CreatedToday} of {usage.CreatesLimit}")),
+                    new { @event = "alias-usage", usage });
             }
 
             return VeilCommand.Ok;

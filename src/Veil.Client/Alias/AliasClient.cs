@@ -126,6 +126,9 @@ public sealed class AliasClient(VeilClient client)
         return (await Get<LogResponse>(query, cancellationToken).ConfigureAwait(false)).Entries;
     }
 
+    /// <summary>The account's plan, its daily limits and today's usage.</summary>
+    public Task<AliasUsage> GetUsageAsync(CancellationToken cancellationToken = default) => Get<AliasUsage>("usage", cancellationToken);
+
     /// <summary>The token of a verification link (<c>…/alias/verify/TOKEN</c>), or the argument itself.</summary>
     internal static string TokenOf(string linkOrToken)
     {

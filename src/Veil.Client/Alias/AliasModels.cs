@@ -50,6 +50,15 @@ public sealed record AliasContact(
 /// <summary>One routing-log entry (no content, no address).</summary>
 public sealed record AliasLogEntry(DateTimeOffset At, Guid? AliasId, string Event, string? Reason);
 
+/// <summary>The account's plan, its daily limits and today's counts (UTC day).</summary>
+/// <param name="Plan">The plan in force (<c>default</c> when the operator assigned none).</param>
+/// <param name="ForwardsToday">Messages forwarded (and replies sent) today.</param>
+/// <param name="ForwardsLimit">The plan's daily forward limit; beyond it mail is deferred (<c>451</c>).</param>
+/// <param name="CreatedToday">Aliases created today.</param>
+/// <param name="CreatesLimit">The plan's daily creation limit.</param>
+/// <param name="Day">The UTC day counted, <c>yyyy-MM-dd</c>.</param>
+public sealed record AliasUsage(string Plan, int ForwardsToday, int ForwardsLimit, int CreatedToday, int CreatesLimit, string Day);
+
 /// <summary>What a new alias looks like; every member optional.</summary>
 /// <param name="Prefix">A readable prefix (<c>shop</c> → <c>shop.x7k2q@…</c>); random words when null.</param>
 /// <param name="Domain">One of the server's alias domains; its first when null.</param>

@@ -1,10 +1,11 @@
 using Microsoft.EntityFrameworkCore;
+using Veil.Server.Platform.Plans;
 using Veil.Server.Platform.Results;
 
 namespace Veil.Server.Alias;
 
 /// <summary>Creates aliases for the API and for catch-all domains, under the daily creation limit.</summary>
-internal sealed class AliasCreator(AliasDirectory directory, TimeProvider time)
+internal sealed class AliasCreator(AliasDirectory directory, AccountPlans plans, TimeProvider time)
 {
     /// <summary>
     /// Creates and saves an alias. <paramref name="catchAllAddress"/> is the exact address a catch-all
@@ -63,7 +64,7 @@ internal sealed class AliasCreator(AliasDirectory directory, TimeProvider time)
         }
 
         var usage = await directory.UsageAsync(accountId, ct);
-        if (usage.Created >= options.DailyCreateLimit)
+        if (usage.Created >= (await plans.LimitsAsync(accountId, ct)).AliasDailyCreates)
         {
             return AliasErrors.DailyLimit;
         }

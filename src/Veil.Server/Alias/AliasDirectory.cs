@@ -5,10 +5,11 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Persistence.Encryption;
+using Veil.Server.Platform.Plans;
 
 namespace Veil.Server.Alias;
 
-internal sealed class AliasDirectory(VeilDbContext db, IOptions<AliasOptions> options, TimeProvider time)
+internal sealed class AliasDirectory(VeilDbContext db, IOptions<AliasOptions> options, AccountPlans plans, TimeProvider time)
 {
     public VeilDbContext Db => db;
 
@@ -66,7 +67,7 @@ internal sealed class AliasDirectory(VeilDbContext db, IOptions<AliasOptions> op
     {
         var day = Today;
         var used = await db.Set<AliasDailyUsage>().Where(u => u.AccountId == accountId && u.Day == day).Select(u => (int?)u.Forwarded).FirstOrDefaultAsync(ct) ?? 0;
-        return used < options.Value.DailyForwardLimit;
+        return used < (await plans.LimitsAsync(accountId, ct)).AliasDailyForwards;
     }
 
     /// <summary>Writes a tombstone for <paramref name="address"/> (blind index only); the caller saves.</summary>

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Veil.Server.Platform.Auth;
+using Veil.Server.Platform.Plans;
 using Veil.Server.Platform.Problems;
 using Veil.Server.Platform.Results;
 
@@ -40,6 +41,8 @@ internal sealed record DomainsResponse(IReadOnlyList<DomainDto> Domains);
 internal sealed record LogEntryDto(DateTimeOffset At, Guid? AliasId, string Event, string? Reason);
 
 internal sealed record LogResponse(IReadOnlyList<LogEntryDto> Entries);
+
+internal sealed record UsageResponse(string Plan, int ForwardsToday, int ForwardsLimit, int CreatedToday, int CreatesLimit, string Day);
 
 internal static class AliasEndpoints
 {
@@ -241,6 +244,16 @@ internal static class AliasEndpoints
         db.Remove(contact);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>The caller's plan, its limits and today's (UTC) counts: forwards include replies, as the quota does.</summary>
+    public static async Task<IResult> UsageAsync(ClaimsPrincipal user, AliasDirectory directory, AccountPlans plans, CancellationToken ct)
+    {
+        var me = user.UserId();
+        var day = directory.Today;
+        var usage = await directory.Db.Set<AliasDailyUsage>().AsNoTracking().FirstOrDefaultAsync(u => u.AccountId == me && u.Day == day, ct);
+        var limits = await plans.LimitsAsync(me, ct);
+        return TypedResults.Ok(new UsageResponse(limits.Plan, usage?.Forwarded ?? 0, limits.AliasDailyForwards, usage?.Created ?? 0, limits.AliasDailyCreates, day));
     }
 
     public static async Task<IResult> LogAsync(ClaimsPrincipal user, AliasDirectory directory, int? limit, Guid? aliasId, CancellationToken ct)

@@ -32,6 +32,7 @@ using Veil.Mail.Spool;
 using Veil.Server.Identity.Data;
 using Veil.Server.Mail;
 using Veil.Server.Platform.Persistence.Encryption;
+using Veil.Server.Platform.Plans;
 
 namespace Veil.Server.Alias;
 
@@ -41,6 +42,7 @@ internal sealed class AliasMessageSink(
     AliasSrs srs,
     OutgoingDkim dkim,
     IOptions<AliasOptions> options,
+    AccountPlans plans,
     TimeProvider time,
     ILogger<AliasMessageSink> logger) : IMessageSink, IDisposable
 {
@@ -383,7 +385,7 @@ internal sealed class AliasMessageSink(
         }
 
         var usage = await directory.UsageAsync(alias.AccountId, ct);
-        if (!TakeQuota(batch, usage, alias.AccountId))
+        if (!TakeQuota(batch, usage, alias.AccountId, (await plans.LimitsAsync(alias.AccountId, ct)).AliasDailyForwards))
         {
             return Fail(directory, alias, "quota-exceeded", Received);
         }
@@ -432,7 +434,7 @@ internal sealed class AliasMessageSink(
         }
 
         var usage = await directory.UsageAsync(alias.AccountId, ct);
-        if (!TakeQuota(batch, usage, alias.AccountId))
+        if (!TakeQuota(batch, usage, alias.AccountId, (await plans.LimitsAsync(alias.AccountId, ct)).AliasDailyForwards))
         {
             return Fail(directory, alias, "quota-exceeded", null);
         }
@@ -454,11 +456,11 @@ internal sealed class AliasMessageSink(
         }, send);
     }
 
-    /// <summary>Whether the account may send one more today, counting the sends planned earlier in this batch.</summary>
-    private bool TakeQuota(BatchState batch, AliasDailyUsage usage, Guid accountId)
+    /// <summary>Whether the account may send one more today under its plan's <paramref name="limit"/>, counting the sends planned earlier in this batch.</summary>
+    private static bool TakeQuota(BatchState batch, AliasDailyUsage usage, Guid accountId, int limit)
     {
         var earlier = batch.Planned.GetValueOrDefault(accountId);
-        if (usage.Forwarded + earlier >= options.Value.DailyForwardLimit)
+        if (usage.Forwarded + earlier >= limit)
         {
             return false;
         }

@@ -75,6 +75,7 @@ internal static class AliasModule
         group.MapPatch("/contacts/{id:guid}", AliasEndpoints.PatchContactAsync).WithName("Alias_PatchContact");
         group.MapDelete("/contacts/{id:guid}", AliasEndpoints.DeleteContactAsync).WithName("Alias_DeleteContact");
         group.MapGet("/log", AliasEndpoints.LogAsync).WithName("Alias_Log");
+        group.MapGet("/usage", AliasEndpoints.UsageAsync).WithName("Alias_Usage");
 
         // The link in the verification mail: GET shows a button, POST (the form) verifies.
         endpoints.MapGet("/alias/verify/{token}", RecipientEndpoints.ConfirmPage)

@@ -279,6 +279,7 @@ internal static partial class AccountEndpoints
                 kdf = KdfDto.From(account),
                 protectedUserKey = account.ProtectedUserKey,
                 twoFactorEnabled = account.TwoFactorEnabled,
+                plan = account.Plan, // the operator-assigned plan (Platform/Plans); null: the default plan
             },
             sessions = await ListSessionsAsync(db, id, user.SessionId(), ct),
             apiKeys = await ListKeysAsync(db, id, ct),

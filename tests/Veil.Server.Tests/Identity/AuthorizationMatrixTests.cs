@@ -106,6 +106,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         { "PATCH", "/api/v1/alias/contacts/{contact}", "{\"blocked\":true}" },
         { "DELETE", "/api/v1/alias/contacts/{contact}", null },
         { "GET", "/api/v1/alias/log", null },
+        { "GET", "/api/v1/alias/usage", null },
     };
 
     /// <summary>Endpoints anyone may call, where a credential, once sent, must be valid (AllowVeilUser).</summary>

@@ -51,6 +51,9 @@ internal sealed class Account
     /// <summary>The TOTP time step of the last accepted code: a code of that step or earlier is refused.</summary>
     public long? TotpLastStep { get; set; }
 
+    /// <summary>The operator-assigned plan (Platform/Plans); null: the <c>default</c> plan or the global limits.</summary>
+    public string? Plan { get; set; }
+
     public bool TwoFactorEnabled => TotpSecret is not null;
 
     public bool IsLockedAt(DateTimeOffset now) => LockedUntil is { } until && until > now;
@@ -89,6 +92,7 @@ internal sealed class AccountConfiguration : IEntityTypeConfiguration<Account>
         builder.HasEncryptedColumn(x => x.ProtectedUserKey);
         builder.HasEncryptedColumn(x => x.TotpSecret);
         builder.HasEncryptedColumn(x => x.PendingTotpSecret);
+        builder.Property(x => x.Plan).HasMaxLength(32);
         builder.Ignore(x => x.TwoFactorEnabled);
     }
 }

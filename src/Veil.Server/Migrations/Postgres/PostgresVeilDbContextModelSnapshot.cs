@@ -587,6 +587,10 @@ namespace Veil.Server.Migrations.Postgres
                         .HasColumnName("PendingTotpSecret")
                         .HasAnnotation("Veil:EncryptedFrom", "PendingTotpSecret");
 
+                    b.Property<string>("Plan")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
                     b.Property<byte[]>("ProtectedUserKeyEnvelope")
                         .IsRequired()
                         .HasColumnType("bytea")

@@ -582,6 +582,10 @@ namespace Veil.Server.Migrations.Sqlite
                         .HasColumnName("PendingTotpSecret")
                         .HasAnnotation("Veil:EncryptedFrom", "PendingTotpSecret");
 
+                    b.Property<string>("Plan")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
                     b.Property<byte[]>("ProtectedUserKeyEnvelope")
                         .IsRequired()
                         .HasColumnType("BLOB")
