@@ -60,6 +60,9 @@ internal static partial class MailEngineLog
     [LoggerMessage(EventId = 2476, Level = LogLevel.Information, Message = "Queue: sending at once was answered {Code}; {Recipients} recipients queued as {QueueId}")]
     public static partial void DirectFellBack(ILogger logger, string queueId, string code, int recipients);
 
+    [LoggerMessage(EventId = 2477, Level = LogLevel.Warning, Message = "SMTP {SessionId}: DATA deferred (451): {Pending} messages still waiting in the spool")]
+    public static partial void BacklogFull(ILogger logger, long sessionId, int pending);
+
     /// <summary>"550" and "5.1.1" from an SMTP reply line; only these leave the process, never the text after them.</summary>
     public static (string Code, string Status) CodeOf(string reply)
     {

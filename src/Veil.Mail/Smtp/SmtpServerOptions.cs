@@ -45,6 +45,16 @@ public sealed class SmtpServerOptions
     /// <summary>Simultaneous connections accepted from one IP address; more are answered 421 4.7.0.</summary>
     public int MaxConnectionsPerIp { get; set; } = 20;
 
+    /// <summary>
+    /// Backpressure: when this many accepted messages wait in the spool, DATA waits (up to <see cref="BacklogWait"/>) for
+    /// the spool to drain before answering 354, then answers <c>451 4.3.1</c>. Keeps the time from 250 to delivery
+    /// bounded when mail arrives faster than it can be handled. 0 turns it off.
+    /// </summary>
+    public int MaxSpoolBacklog { get; set; }
+
+    /// <summary>How long DATA waits for room in the spool (see <see cref="MaxSpoolBacklog"/>).</summary>
+    public TimeSpan BacklogWait { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The certificate (with private key) offered after STARTTLS; <see langword="null"/> disables STARTTLS.</summary>
     public X509Certificate2? Certificate { get; set; }
 
@@ -63,6 +73,10 @@ public sealed class SmtpServerOptions
             throw new ArgumentException("Veil:Mail:Smtp:MaxCommandLineLength must be at least 512 (RFC 5321 §4.5.3.1.4).", nameof(MaxCommandLineLength));
         if (MaxRecipients < 1)
             throw new ArgumentException("Veil:Mail:Smtp:MaxRecipients must be at least 1.", nameof(MaxRecipients));
+        if (MaxSpoolBacklog < 0)
+            throw new ArgumentException("Veil:Mail:Smtp:MaxSpoolBacklog must be 0 (off) or positive.", nameof(MaxSpoolBacklog));
+        if (BacklogWait < TimeSpan.Zero || BacklogWait > TimeSpan.FromMinutes(9))
+            throw new ArgumentException("Veil:Mail:Smtp:BacklogWait must be between 0 and 9 minutes (senders give up on DATA after 10, RFC 5321 §4.5.3.2.5).", nameof(BacklogWait));
         if (MaxMessageSize < 1024)
             throw new ArgumentException("Veil:Mail:Smtp:MaxMessageSize must be at least 1024 bytes.", nameof(MaxMessageSize));
         if (MaxHeaderSize < 1024)

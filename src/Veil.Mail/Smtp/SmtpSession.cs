@@ -248,6 +248,13 @@ internal sealed class SmtpSession(
         if (arg.Length != 0) return Fail("501 5.5.4 DATA takes no arguments");
         if (_from is null) return Fail("503 5.5.1 Need MAIL before DATA");
         if (_recipients.Count == 0) return Fail("554 5.5.1 No valid recipients");
+        if (options.MaxSpoolBacklog > 0 && spool is ISpoolBacklog backlog
+            && !await backlog.WaitBelowAsync(options.MaxSpoolBacklog, options.BacklogWait, time, ct).ConfigureAwait(false))
+        {
+            ResetTransaction();
+            MailEngineLog.BacklogFull(logger, sessionId, backlog.Pending);
+            return Fail("451 4.3.1 Too much mail waiting here; try again later");
+        }
         var envelope = new SmtpEnvelope(_from, [.. _recipients], _eightBit, _smtpUtf8, time.GetUtcNow());
         ISpoolWriter writer;
         try

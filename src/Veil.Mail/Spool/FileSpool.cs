@@ -19,7 +19,7 @@ namespace Veil.Mail.Spool;
 /// The spool holds message content in clear while it waits for its sink: the directory must be on
 /// the server's own disk with mode 0700 (set here on Unix).
 /// </remarks>
-public sealed class FileSpool : ISpool
+public sealed class FileSpool : ISpool, ISpoolBacklog
 {
     private static ReadOnlySpan<byte> Magic => "VEILSPOOL1"u8;
     private const string Extension = ".msg";
@@ -45,6 +45,33 @@ public sealed class FileSpool : ISpool
         CreatePrivateDirectory(_tmp);
         _dirSync = new GroupDirectorySync(_dir);
         foreach (var stale in Directory.EnumerateFiles(_tmp)) File.Delete(stale);
+    }
+
+    private TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <inheritdoc/>
+    public int Pending => _known.Count;
+
+    /// <inheritdoc/>
+    public async Task<bool> WaitBelowAsync(int limit, TimeSpan maxWait, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        var deadline = time.GetTimestamp();
+        while (true)
+        {
+            var completed = Volatile.Read(ref _completed).Task; // taken before the check: a completion after it wakes us
+            if (_known.Count < limit) return true;
+            var left = maxWait - time.GetElapsedTime(deadline);
+            if (left <= TimeSpan.Zero) return false;
+            try
+            {
+                await completed.WaitAsync(left, time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return _known.Count < limit;
+            }
+        }
     }
 
     /// <summary>The spool directory (<c>&lt;data&gt;/spool</c>).</summary>
@@ -136,6 +163,7 @@ public sealed class FileSpool : ISpool
     {
         File.Delete(PathOf(id));
         _known.TryRemove(id.Value, out _);
+        Interlocked.Exchange(ref _completed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         // The removal is made durable by a directory fsync shared with the commits and removals of the moment.
         return new ValueTask(_dirSync.SyncAsync());
     }

@@ -23,6 +23,21 @@ public interface ISpool
     ValueTask CompleteAsync(SpoolId id, CancellationToken cancellationToken);
 }
 
+/// <summary>A spool that can tell how much is waiting, so the SMTP server can slow senders down (backpressure).</summary>
+public interface ISpoolBacklog
+{
+    /// <summary>Committed messages not yet completed (known to this process).</summary>
+    int Pending { get; }
+
+    /// <summary>Waits until fewer than <paramref name="limit"/> messages are pending, at most <paramref name="maxWait"/>.</summary>
+    /// <param name="limit">The backlog at which new mail waits.</param>
+    /// <param name="maxWait">How long to wait for room.</param>
+    /// <param name="time">The clock for the wait.</param>
+    /// <param name="cancellationToken">Stops the wait.</param>
+    /// <returns>True when there is room; false when the wait ran out.</returns>
+    Task<bool> WaitBelowAsync(int limit, TimeSpan maxWait, TimeProvider time, CancellationToken cancellationToken);
+}
+
 /// <summary>One message being written to the spool. Disposing it without committing discards it.</summary>
 public interface ISpoolWriter : IAsyncDisposable
 {

@@ -39,6 +39,11 @@ internal sealed class SmtpHostOptions
 
     public int MaxConnectionsPerIp { get; set; } = 20;
 
+    /// <summary>Backpressure: DATA waits while this many messages are spooled and not yet handled (0: off). See SmtpServerOptions.</summary>
+    public int MaxSpoolBacklog { get; set; } = 128;
+
+    public TimeSpan BacklogWait { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>PKCS#12 file offered after STARTTLS; unset: a self-signed one is generated into <c>&lt;data&gt;/smtp-cert.pfx</c>.</summary>
     public string? CertificatePath { get; set; }
 
@@ -78,6 +83,8 @@ internal sealed class SmtpHostOptions
         TlsHandshakeTimeout = TlsHandshakeTimeout,
         MaxConnections = MaxConnections,
         MaxConnectionsPerIp = MaxConnectionsPerIp,
+        MaxSpoolBacklog = MaxSpoolBacklog,
+        BacklogWait = BacklogWait,
         Certificate = certificate,
     };
 
