@@ -1,0 +1,122 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Veil.Mail.Queue;
+using Veil.Mail.Smtp;
+using Veil.Mail.Tests.Dkim;
+using Veil.Mail.Tests.Smtp;
+using Sink = Veil.Mail.Tests.Smtp.SmtpDeliveryClientTests.Sink;
+
+namespace Veil.Mail.Tests.Queue;
+
+/// <summary>
+/// <see cref="OutboundQueue.SendAsync"/>, the fast path: straight to the smarthost (aiosmtpd), the queue written only
+/// for what the smarthost did not take. Clock: a manual one, so the direct-path pause is judged without waiting.
+/// </summary>
+public sealed class OutboundSendTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2030, 1, 2, 3, 4, 5, TimeSpan.Zero);
+    private const string Sender = "sender@veil.test";
+    private readonly string _data = SmtpTestHost.NewTempDir();
+    private readonly FixedTimeProvider _clock = new(T0);
+    private static readonly byte[] Message = Encoding.UTF8.GetBytes("From: sender@veil.test\r\nSubject: direct\r\n\r\n.leading dot\r\nbody\r\n");
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    private OutboundQueue Queue(int port) =>
+        new(_data, new SmtpDeliveryClient(new SmtpClientOptions { Host = "127.0.0.1", Port = port, Tls = SmtpTlsMode.None, HeloName = "veil.test", ReplyTimeout = TimeSpan.FromSeconds(30) }),
+            _clock, new OutboundQueueOptions { ReportingMta = "mx.veil.test", MaxConcurrentDeliveries = 2 });
+
+    private static SmtpEnvelope Envelope(params string[] to) => new(Sender, to, true, false, T0);
+
+    private static int ClosedPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private int QueueFiles() => Directory.EnumerateFiles(Path.Combine(_data, "queue")).Count();
+
+    [Fact]
+    public async Task Send_SmarthostAcceptsEveryone_DeliversTheBytesAndWritesNothing()
+    {
+        if (!SmtpDeliveryClientTests.Available()) return;
+        using var sink = new Sink();
+        using var queue = Queue(sink.Port);
+
+        var ids = new List<string?>();
+        for (var i = 0; i < 5; i++) ids.Add(await queue.SendAsync(Envelope("x@example.test"), Message, CancellationToken.None));
+
+        Assert.All(ids, Assert.Null);
+        Assert.Equal(5, sink.Files().Length);
+        Assert.All(sink.Files(), f => Assert.Equal(Message, File.ReadAllBytes(f)));
+        Assert.Equal(0, QueueFiles());
+        Assert.Empty(await queue.PendingAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Send_OneRecipient4xx_QueuesOnlyThatOneAndDeliversTheOther()
+    {
+        if (!SmtpDeliveryClientTests.Available()) return;
+        using var sink = new Sink();
+        using var queue = Queue(sink.Port);
+
+        var id = await queue.SendAsync(Envelope("busy@example.test", "x@example.test"), Message, CancellationToken.None);
+
+        Assert.NotNull(id);
+        var queued = Assert.Single(await queue.PendingAsync(CancellationToken.None));
+        var recipient = Assert.Single(queued.Recipients);
+        Assert.Equal(("busy@example.test", QueuedRecipientState.Pending), (recipient.Address, recipient.State));
+        Assert.Equal(Message, await queue.ReadContentAsync(id!, CancellationToken.None));
+        Assert.Equal(Message, sink.Single());
+    }
+
+    [Fact]
+    public async Task Send_Permanent5xx_IsQueuedAsFailedAndTheNextPassBouncesWithoutTryingAgain()
+    {
+        if (!SmtpDeliveryClientTests.Available()) return;
+        using var sink = new Sink();
+        using var queue = Queue(sink.Port);
+
+        var id = await queue.SendAsync(Envelope("unknown@example.test"), Message, CancellationToken.None);
+        var queued = Assert.Single(await queue.PendingAsync(CancellationToken.None));
+        Assert.Equal(id, queued.Id);
+        Assert.Equal(QueuedRecipientState.Failed, Assert.Single(queued.Recipients).State);
+
+        var pass = await queue.RunOnceAsync(T0, CancellationToken.None);
+
+        Assert.Equal((1, 1), (pass.Completed, pass.BouncesQueued));
+        Assert.Empty(sink.Files()); // refused once, never offered again
+        var dsn = Assert.Single(await queue.PendingAsync(CancellationToken.None));
+        Assert.Equal(Sender, Assert.Single(dsn.Recipients).Address);
+    }
+
+    [Fact]
+    public async Task Send_NothingListening_QueuesAndThenSkipsTheDirectAttemptUntilThePauseEnds()
+    {
+        using var queue = Queue(ClosedPort());
+
+        var first = await queue.SendAsync(Envelope("x@example.test"), Message, CancellationToken.None);
+        var second = await queue.SendAsync(Envelope("y@example.test"), Message, CancellationToken.None);
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        var pending = await queue.PendingAsync(CancellationToken.None);
+        Assert.Equal(2, pending.Count);
+        Assert.All(pending, m => Assert.Equal(QueuedRecipientState.Pending, Assert.Single(m.Recipients).State));
+        // The failed attempt paused the direct path: the second message went straight to the queue, untried.
+        Assert.Equal(0, pending.Single(m => m.Id == second).Attempts);
+        Assert.Equal(T0, pending.Single(m => m.Id == second).NextAttemptAt);
+    }
+
+    [Fact]
+    public async Task Send_EmptyRecipients_IsRefusedBeforeAnythingHappens()
+    {
+        using var queue = Queue(ClosedPort());
+
+        await Assert.ThrowsAsync<ArgumentException>(() => queue.SendAsync(Envelope(), Message, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => queue.SendAsync(Envelope("x@example.test"), ReadOnlyMemory<byte>.Empty, CancellationToken.None));
+        Assert.Equal(0, QueueFiles());
+    }
+}
