@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Veil.Mail.Dkim;
 
@@ -7,7 +6,6 @@ namespace Veil.Mail.Tests.Dkim;
 /// <summary>The independent peer: Debian's dkimpy (python3-dkim) verifies Veil's signatures and signs for Veil.</summary>
 public sealed class DkimPeerTests
 {
-    private const string Python = "/usr/bin/python3";
 
     private const string VerifyScript = """
         import sys, dkim
@@ -104,7 +102,7 @@ public sealed class DkimPeerTests
 
     private static async Task<string> RunPythonAsync(string script, byte[] first, byte[] second, string? third = null, bool trim = true)
     {
-        await RequireDkimpyAsync();
+        await Veil.Mail.Tests.Forwarding.Dkimpy.RequireAsync();
         var dir = Directory.CreateTempSubdirectory("veil-dkim-");
         try
         {
@@ -118,7 +116,7 @@ public sealed class DkimPeerTests
                 args.Add(third);
             }
 
-            var (code, stdout, stderr) = await RunAsync(args);
+            var (code, stdout, stderr) = await Veil.Mail.Tests.Forwarding.Dkimpy.RunAsync(args);
             Assert.True(code == 0, $"python3 exited {code}: {stderr}");
             return trim ? stdout.Trim() : stdout;
         }
@@ -126,42 +124,5 @@ public sealed class DkimPeerTests
         {
             dir.Delete(recursive: true);
         }
-    }
-
-    private static async Task RequireDkimpyAsync()
-    {
-        var (code, _, _) = await RunAsync(["-c", "import dkim"]);
-        if (code != 0)
-        {
-            var ci = Environment.GetEnvironmentVariable("CI") == "true" ? " (CI=true: the test script must install it)" : "";
-            Assert.Fail($"The DKIM peer (dkimpy) is missing{ci}: run `apt-get install -y python3-dkim` (Debian's module, used through /usr/bin/python3).");
-        }
-    }
-
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args)
-    {
-        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("python3 did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-
-        // A generous bound only so a wedged child cannot hang the run; no timing is asserted.
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
     }
 }

@@ -19,13 +19,7 @@ internal static class Dkimpy
     /// <summary>"PASS" or "FAIL" as dkimpy judges the first signature of <paramref name="message"/>.</summary>
     public static async Task<string> VerifyAsync(byte[] message, string keyRecord)
     {
-        var (check, _, _) = await RunAsync(["-c", "import dkim"]);
-        if (check != 0)
-        {
-            var ci = Environment.GetEnvironmentVariable("CI") == "true" ? " (CI=true: the test script must install it)" : "";
-            Assert.Fail($"The DKIM peer (dkimpy) is missing{ci}: run `apt-get install -y python3-dkim` (Debian's module, used through /usr/bin/python3).");
-        }
-
+        await RequireAsync();
         var dir = Directory.CreateTempSubdirectory("veil-fwd-dkim-");
         try
         {
@@ -43,7 +37,19 @@ internal static class Dkimpy
         }
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args)
+    /// <summary>Fails the test (never skips) when dkimpy is not installed.</summary>
+    public static async Task RequireAsync()
+    {
+        var (check, _, _) = await RunAsync(["-c", "import dkim"]);
+        if (check != 0)
+        {
+            var ci = Environment.GetEnvironmentVariable("CI") == "true" ? " (CI=true: the test script must install it)" : "";
+            Assert.Fail($"The DKIM peer (dkimpy) is missing{ci}: run `apt-get install -y python3-dkim` (Debian's module, used through /usr/bin/python3).");
+        }
+    }
+
+    /// <summary>Runs /usr/bin/python3 with <paramref name="args"/> (a generous bound against a wedged child, no timing asserted).</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args)
     {
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args)
