@@ -194,6 +194,58 @@ public sealed class AliasRoutingCacheTests
         Assert.Contains("<** 451 4.3.0", afterTheSecond.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("live@alias.test", true)]
+    [InlineData("LIVE@Alias.Test.", true)]
+    [InlineData("discard@alias.test", true)]
+    [InlineData("reject@alias.test", false)] // refusing writes a routing-log entry: the database path does it
+    [InlineData("noquota@alias.test", false)]
+    [InlineData("stalequota@alias.test", false)]
+    [InlineData("unknown@alias.test", false)]
+    [InlineData("live@elsewhere.test", false)]
+    [InlineData("srs0=live@alias.test", false)]
+    public void FastPath_AcceptsOnlyWhatMemoryAloneAccepts(string recipient, bool accepted)
+    {
+        var time = new ManualTimeProvider();
+        var cache = new AliasRoutingCache(time);
+        var options = new AliasOptions();
+        options.Domains.Add("alias.test");
+        Guid ok = Guid.NewGuid(), exhausted = Guid.NewGuid(), stale = Guid.NewGuid();
+        cache.StoreQuotaLeft(stale, true);
+        time.Advance(AliasRoutingCache.QuotaLifetime);
+        cache.StoreQuotaLeft(ok, true);
+        cache.StoreQuotaLeft(exhausted, false);
+        foreach (var (address, routing) in new[]
+        {
+            ("live@alias.test", new AliasRouting(Guid.NewGuid(), ok, true, AliasDisabledActions.Reject)),
+            ("srs0=live@alias.test", new AliasRouting(Guid.NewGuid(), ok, true, AliasDisabledActions.Reject)),
+            ("discard@alias.test", new AliasRouting(Guid.NewGuid(), exhausted, false, AliasDisabledActions.Discard)),
+            ("reject@alias.test", new AliasRouting(Guid.NewGuid(), ok, false, AliasDisabledActions.Reject)),
+            ("noquota@alias.test", new AliasRouting(Guid.NewGuid(), exhausted, true, AliasDisabledActions.Reject)),
+            ("stalequota@alias.test", new AliasRouting(Guid.NewGuid(), stale, true, AliasDisabledActions.Reject)),
+        })
+        {
+            cache.StoreRouting(address, routing, cache.Generation);
+        }
+
+        var fastPath = new AliasRecipientFastPath(cache, Microsoft.Extensions.Options.Options.Create(options));
+
+        Assert.Equal(accepted, fastPath.Accepts(new Veil.Mail.Smtp.RecipientQuery(recipient, Sender, null)));
+    }
+
+    [Fact]
+    public void Cache_RoutingReadBeforeAnInvalidation_IsNotStored()
+    {
+        var cache = new AliasRoutingCache(new ManualTimeProvider());
+        var routing = new AliasRouting(Guid.NewGuid(), Guid.NewGuid(), true, AliasDisabledActions.Reject);
+        var readAt = cache.Generation;
+
+        cache.Invalidate();
+        cache.StoreRouting("live@alias.test", routing, readAt);
+
+        Assert.False(cache.TryGetRouting("live@alias.test", out _));
+    }
+
     private static AliasRoutingCache Cache(AliasHarness h) => h.Server.Services.GetRequiredService<AliasRoutingCache>();
 
     private static async Task<(Guid Id, string Address)> CreateAliasAsync(AliasHarness h, TestUser user)
