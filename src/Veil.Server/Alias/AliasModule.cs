@@ -4,6 +4,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -32,6 +33,8 @@ internal static class AliasModule
         services.TryAddScoped<AliasCreator>();
         services.TryAddScoped<RecipientMail>();
         services.TryAddSingleton<AliasSrs>();
+        services.TryAddSingleton<AliasRoutingCache>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IInterceptor, AliasRoutingInterceptor>());
         services.TryAddSingleton<OutgoingDkim>();
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataDeleter, AliasAccountDataDeleter>());
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataExporter, AliasAccountDataExporter>());
@@ -45,6 +48,7 @@ internal static class AliasModule
         if (aliases.Enabled)
         {
             services.TryAddEnumerable(ServiceDescriptor.Scoped<IRecipientResolver, AliasRecipientResolver>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecipientFastPath, AliasRecipientFastPath>());
             services.TryAddSingleton<IMessageSink, AliasMessageSink>();
         }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using Veil.Server.Mail;
 
@@ -30,9 +31,26 @@ internal sealed class AliasOptions
 
     public int MaxRecipientsPerAccount { get; set; } = 20;
 
+    private DomainSnapshot? _normalized;
+
     /// <summary>The configured domains, lowercased A-labels (invalid ones are refused at start).</summary>
-    public IReadOnlyList<string> NormalizedDomains =>
-        [.. Domains.Select(DkimKeyAdmin.NormalizeDomain).OfType<string>().Distinct(StringComparer.Ordinal)];
+    public IReadOnlyList<string> NormalizedDomains
+    {
+        get
+        {
+            // Asked on every RCPT: IDNA-map the list once, again only if someone changed it.
+            var snapshot = _normalized;
+            if (snapshot is null || !snapshot.Source.AsSpan().SequenceEqual(CollectionsMarshal.AsSpan(Domains)))
+            {
+                snapshot = new DomainSnapshot([.. Domains], [.. Domains.Select(DkimKeyAdmin.NormalizeDomain).OfType<string>().Distinct(StringComparer.Ordinal)]);
+                _normalized = snapshot;
+            }
+
+            return snapshot.Normalized;
+        }
+    }
+
+    private sealed record DomainSnapshot(string[] Source, string[] Normalized);
 
     public bool Enabled => Domains.Count > 0;
 

@@ -4,15 +4,18 @@
 // reply still leaves only to the contact that first wrote to the alias, from the alias, so a forger
 // can at most write to that one contact as the alias — the same exposure every forwarding service
 // has, and the reason the threat model asks operators to put SPF/DMARC-checking Postfix in front.)
+// Live aliases and quota answers come from AliasRoutingCache when it has them (see its header); the
+// AliasRecipientFastPath below accepts from it without a DI scope.
 using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Veil.Mail.Smtp;
+using Veil.Server.Mail;
 
 namespace Veil.Server.Alias;
 
 internal sealed class AliasRecipientResolver(
-    AliasDirectory directory, AliasSrs srs, IOptions<AliasOptions> options, ILogger<AliasRecipientResolver> logger) : IRecipientResolver
+    AliasDirectory directory, AliasSrs srs, AliasRoutingCache cache, IOptions<AliasOptions> options, ILogger<AliasRecipientResolver> logger) : IRecipientResolver
 {
     // Without the envelope, a reverse address cannot be checked: refuse (the engine calls the query overload).
     public ValueTask<RecipientDecision> ResolveAsync(string address, CancellationToken cancellationToken) =>
@@ -22,12 +25,11 @@ internal sealed class AliasRecipientResolver(
     {
         ArgumentNullException.ThrowIfNull(query);
         var settings = options.Value;
-        if (!settings.Enabled || !AliasAddresses.TrySplit(query.Address, out var local, out var domain) || !settings.IsAliasDomain(domain))
+        if (!IsOurs(settings, query, out var address, out var local, out var domain))
         {
             return RecipientDecision.RelayDenied; // not ours: another module may accept it
         }
 
-        var address = local + "@" + domain;
         try
         {
             return await DecideAsync(address, local, domain, query.ReversePath, settings, cancellationToken);
@@ -47,7 +49,7 @@ internal sealed class AliasRecipientResolver(
             return reversePath.Length == 0 && srs.IsValid(address) ? RecipientDecision.Accept : RecipientDecision.Unknown;
         }
 
-        if (await directory.FindAliasRoutingAsync(address, ct) is { } alias)
+        if (await RoutingAsync(address, ct) is { } alias)
         {
             if (!alias.Enabled)
             {
@@ -62,7 +64,7 @@ internal sealed class AliasRecipientResolver(
                 return RecipientDecision.Unknown;
             }
 
-            return await directory.ForwardQuotaLeftAsync(alias.AccountId, ct) ? RecipientDecision.Accept : RecipientDecision.TryLater;
+            return await QuotaLeftAsync(alias.AccountId, ct) ? RecipientDecision.Accept : RecipientDecision.TryLater;
         }
 
         if (AliasAddresses.IsReverseLocalPart(local))
@@ -84,5 +86,73 @@ internal sealed class AliasRecipientResolver(
         }
 
         return RecipientDecision.Unknown;
+    }
+
+    /// <summary>The alias at <paramref name="address"/>, from the cache or else the database (a found one is then cached).</summary>
+    private async Task<AliasRouting?> RoutingAsync(string address, CancellationToken ct)
+    {
+        if (cache.TryGetRouting(address, out var cached))
+        {
+            return cached;
+        }
+
+        var generation = cache.Generation; // before the read: a change committed during it is not cached as current
+        var alias = await directory.FindAliasRoutingAsync(address, ct);
+        if (alias is not null)
+        {
+            cache.StoreRouting(address, alias, generation);
+        }
+
+        return alias;
+    }
+
+    private async Task<bool> QuotaLeftAsync(Guid accountId, CancellationToken ct)
+    {
+        if (cache.TryGetQuotaLeft(accountId, out var left))
+        {
+            return left;
+        }
+
+        left = await directory.ForwardQuotaLeftAsync(accountId, ct);
+        cache.StoreQuotaLeft(accountId, left);
+        return left;
+    }
+
+    /// <summary>Whether <paramref name="query"/> is at one of our alias domains, with the address normalized.</summary>
+    internal static bool IsOurs(AliasOptions settings, RecipientQuery query, out string address, out string local, out string domain)
+    {
+        address = local = domain = "";
+        if (!settings.Enabled || !AliasAddresses.TrySplit(query.Address, out local, out domain) || !settings.IsAliasDomain(domain))
+        {
+            return false;
+        }
+
+        address = local + "@" + domain;
+        return true;
+    }
+
+    /// <summary>
+    /// The RCPT rule for a known alias, when memory is enough to accept: enabled with quota left, or disabled
+    /// with <c>discard</c>. Everything else (reject writes a routing-log entry; no quota; a miss) needs the database.
+    /// </summary>
+    internal static bool AcceptsFromCache(AliasRoutingCache cache, string address) =>
+        cache.TryGetRouting(address, out var alias)
+        && (alias.Enabled
+            ? cache.TryGetQuotaLeft(alias.AccountId, out var left) && left
+            : alias.DisabledAction == AliasDisabledActions.Discard);
+}
+
+/// <summary>
+/// Accepts mail to a live alias from <see cref="AliasRoutingCache"/> alone, before ModuleRecipientResolver
+/// creates a scope; SRS, reverse and catch-all addresses, and every other answer, go to AliasRecipientResolver.
+/// </summary>
+internal sealed class AliasRecipientFastPath(AliasRoutingCache cache, IOptions<AliasOptions> options) : IRecipientFastPath
+{
+    public bool Accepts(RecipientQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return AliasRecipientResolver.IsOurs(options.Value, query, out var address, out var local, out _)
+            && !AliasAddresses.IsSrsLocalPart(local)
+            && AliasRecipientResolver.AcceptsFromCache(cache, address);
     }
 }

@@ -253,7 +253,12 @@ public sealed class AliasHarness : IAsyncDisposable
     }
 
     /// <summary>swaks sends <paramref name="message"/> (CRLF) from <paramref name="from"/> (empty: the null sender) to <paramref name="to"/>.</summary>
-    public async Task<(int ExitCode, string Output)> SwaksAsync(string from, string to, string message)
+    public Task<(int ExitCode, string Output)> SwaksAsync(string from, string to, string message) => SwaksAsync(from, to, message, []);
+
+    /// <summary>swaks stops after RCPT TO (QUIT): what RCPT answers, with nothing spooled. Exit code 0 when it was accepted.</summary>
+    public Task<(int ExitCode, string Output)> RcptAsync(string from, string to) => SwaksAsync(from, to, "Subject: unused\r\n\r\nunused\r\n", ["--quit-after", "RCPT"]);
+
+    private async Task<(int ExitCode, string Output)> SwaksAsync(string from, string to, string message, string[] extra)
     {
         MailSink.RequirePeer(File.Exists("/usr/bin/swaks"), "swaks");
         var file = Path.Combine(Path.GetTempPath(), "veil-swaks-" + Guid.NewGuid().ToString("N") + ".eml");
@@ -261,7 +266,7 @@ public sealed class AliasHarness : IAsyncDisposable
         try
         {
             var info = new ProcessStartInfo("swaks") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in new[] { "--server", SmtpServer, "--helo", "sender.test", "--from", from.Length == 0 ? "<>" : from, "--to", to, "--data", "@" + file, "--timeout", "60" })
+            foreach (var arg in new[] { "--server", SmtpServer, "--helo", "sender.test", "--from", from.Length == 0 ? "<>" : from, "--to", to, "--data", "@" + file, "--timeout", "60" }.Concat(extra))
             {
                 info.ArgumentList.Add(arg);
             }

@@ -13,6 +13,7 @@
 //   3. The ModelHasNoPendingChanges tests fail until both migrations exist.
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -51,7 +52,10 @@ public static class PersistenceExtensions
     /// <summary>
     /// Registers <see cref="VeilDbContext"/> (scoped): PostgreSQL when <c>ConnectionStrings:Postgres</c>
     /// is non-empty, else SQLite at <c>&lt;dataDirectory&gt;/veil.db</c>; and a singleton <see cref="IDatabaseInfo"/>.
-    /// The context takes <see cref="Keyring"/> and <see cref="TimeProvider"/> from DI.
+    /// The context takes <see cref="Keyring"/> and <see cref="TimeProvider"/> from DI, and every EF Core
+    /// <see cref="IInterceptor"/> registered there (a module's <c>TryAddEnumerable(ServiceDescriptor.Singleton&lt;IInterceptor, …&gt;())</c>;
+    /// Alias invalidates its RCPT cache this way). Not materialization interceptors: EF keeps those per
+    /// internal service provider, so they belong in <see cref="VeilDbContext"/> itself.
     /// </summary>
     public static IServiceCollection AddVeilPersistence(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
@@ -62,14 +66,22 @@ public static class PersistenceExtensions
         var postgres = configuration["ConnectionStrings:Postgres"];
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            services.AddDbContext<PostgresVeilDbContext>(options => VeilDatabase.ConfigurePostgres(options, postgres));
+            services.AddDbContext<PostgresVeilDbContext>((sp, options) =>
+            {
+                VeilDatabase.ConfigurePostgres(options, postgres);
+                options.AddInterceptors(sp.GetServices<IInterceptor>());
+            });
             services.TryAddScoped<VeilDbContext>(sp => sp.GetRequiredService<PostgresVeilDbContext>());
             services.TryAddSingleton<IDatabaseInfo>(new DatabaseInfo("postgres", postgres));
         }
         else
         {
             var sqlite = VeilDatabase.SqliteConnectionString(dataDirectory);
-            services.AddDbContext<SqliteVeilDbContext>(options => VeilDatabase.ConfigureSqlite(options, sqlite));
+            services.AddDbContext<SqliteVeilDbContext>((sp, options) =>
+            {
+                VeilDatabase.ConfigureSqlite(options, sqlite);
+                options.AddInterceptors(sp.GetServices<IInterceptor>());
+            });
             services.TryAddScoped<VeilDbContext>(sp => sp.GetRequiredService<SqliteVeilDbContext>());
             services.TryAddSingleton<IDatabaseInfo>(new DatabaseInfo("sqlite", sqlite));
         }
