@@ -64,4 +64,31 @@ public sealed class OutboxTests
             Directory.Delete(data, recursive: true);
         }
     }
+
+    [Theory]
+    [InlineData("Veil:Mail:QueueFirstRetryDelay", "five minutes", "positive duration")]
+    [InlineData("Veil:Mail:QueueMaxAge", "-1.00:00:00", "positive duration")]
+    [InlineData("Veil:Mail:QueueMaxRetryDelay", "00:01:00", "at least Veil:Mail:QueueFirstRetryDelay")]
+    public void QueueRetrySettings_Malformed_FailAtBuildNamingTheSetting(string key, string value, string reason)
+    {
+        var data = Directory.CreateTempSubdirectory("veil-outbox-retry-").FullName;
+        try
+        {
+            var setup = new VeilServerSetup();
+            setup.Settings["Veil:DataDirectory"] = Path.Combine(data, "d");
+            setup.Settings["Veil:Mail:Smarthost"] = "127.0.0.1:25";
+            setup.Settings[key] = value;
+            setup.Settings["urls"] = "http://127.0.0.1:0";
+
+            var error = Assert.ThrowsAny<Exception>(() => VeilServer.Build(setup));
+
+            var message = error is VeilStartupException startup ? string.Join(" ", startup.Problems) : error.Message;
+            Assert.Contains(key, message, StringComparison.Ordinal);
+            Assert.Contains(reason, message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }

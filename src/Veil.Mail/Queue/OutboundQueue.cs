@@ -63,7 +63,7 @@ public sealed record OutboundRunResult(int Attempted, int Completed, int Bounces
 
 /// <summary>Durable file-backed outbound queue with retries, backoff and DSNs. See the file header for the format.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a mail queue; 'queue' is the MTA term.")]
-public sealed class OutboundQueue : IDisposable
+public sealed class OutboundQueue : IDisposable, IAsyncDisposable
 {
     private const string MessageExtension = ".eml";
     private const string StateExtension = ".state";
@@ -495,6 +495,13 @@ public sealed class OutboundQueue : IDisposable
     {
         _runLock.Dispose();
         _connections.Dispose();
+    }
+
+    /// <summary>Closes the pooled smarthost connections (QUIT), then releases like <see cref="Dispose"/>; files stay for the next start.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await CloseIdleSessionsAsync().ConfigureAwait(false);
+        Dispose();
     }
 
     private static bool IsValidId(string? id) =>

@@ -120,3 +120,67 @@ public sealed class OutboundSendTests : IDisposable
         Assert.Equal(0, QueueFiles());
     }
 }
+
+/// <summary>The queue's pooled connections are closed with QUIT when it is disposed asynchronously.</summary>
+public sealed class OutboundQueueDisposeTests
+{
+    [Fact]
+    public async Task DisposeAsync_AfterASend_SaysQuitOnThePooledConnection()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var server = ServeOneSessionAsync(listener);
+        var data = SmtpTestHost.NewTempDir();
+        try
+        {
+            var queue = new OutboundQueue(data, new SmtpDeliveryClient(new SmtpClientOptions { Host = "127.0.0.1", Port = port, Tls = SmtpTlsMode.None, HeloName = "veil.test" }),
+                TimeProvider.System, new OutboundQueueOptions { ReportingMta = "mx.veil.test" });
+            Assert.Null(await queue.SendAsync(new SmtpEnvelope("s@veil.test", ["r@example.test"], false, false, DateTimeOffset.UnixEpoch), "Subject: q\r\n\r\nbody\r\n"u8.ToArray(), CancellationToken.None));
+
+            await queue.DisposeAsync();
+
+            var commands = await server.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal("QUIT", commands[^1]);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    /// <summary>A minimal SMTP server for one session: 250 to everything, 354 to DATA; returns the commands it saw.</summary>
+    private static async Task<List<string>> ServeOneSessionAsync(TcpListener listener)
+    {
+        using var client = await listener.AcceptTcpClientAsync();
+        using var stream = client.GetStream();
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        await using var writer = new StreamWriter(stream, Encoding.ASCII) { NewLine = "\r\n", AutoFlush = true };
+        var commands = new List<string>();
+        await writer.WriteLineAsync("220 test");
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            var verb = line.Split(' ', ':')[0].ToUpperInvariant();
+            commands.Add(verb);
+            switch (verb)
+            {
+                case "DATA":
+                    await writer.WriteLineAsync("354 go");
+                    while (await reader.ReadLineAsync() is { } body && body != ".")
+                    {
+                    }
+
+                    await writer.WriteLineAsync("250 ok");
+                    break;
+                case "QUIT":
+                    await writer.WriteLineAsync("221 bye");
+                    return commands;
+                default:
+                    await writer.WriteLineAsync("250 ok");
+                    break;
+            }
+        }
+
+        return commands;
+    }
+}

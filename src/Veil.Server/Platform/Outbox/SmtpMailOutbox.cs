@@ -99,8 +99,9 @@ internal static class OutboxRegistration
     /// Required), <c>Veil:Mail:SmarthostUser</c> / <c>Veil:Mail:SmarthostPassword</c> (AUTH), <c>Veil:Mail:HostName</c>
     /// (EHLO name and Reporting-MTA of bounces), <c>Veil:Mail:SmarthostConnections</c> (concurrent deliveries, each on
     /// its own reused connection; default 8), <c>Veil:Mail:SmarthostCaFile</c> (PEM file of the certificate authorities
-    /// trusted for the smarthost's TLS certificate instead of the system store, for a private CA or a self-signed relay).
-    /// A malformed value refuses to start, naming the setting.
+    /// trusted for the smarthost's TLS certificate instead of the system store, for a private CA or a self-signed relay),
+    /// <c>Veil:Mail:QueueFirstRetryDelay</c> / <c>QueueMaxRetryDelay</c> / <c>QueueMaxAge</c> (retry schedule of the queue:
+    /// 5 min doubling up to 8 h, given up with a DSN after 5 days). A malformed value refuses to start, naming the setting.
     /// </summary>
     public static IServiceCollection AddVeilOutbox(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
@@ -139,11 +140,33 @@ internal static class OutboxRegistration
                 : throw new InvalidOperationException("Veil:Mail:SmarthostConnections (env Veil__Mail__SmarthostConnections) must be a whole number from 1 to 256.");
         }
 
+        queueOptions.FirstRetryDelay = ReadDuration(configuration, "Veil:Mail:QueueFirstRetryDelay", queueOptions.FirstRetryDelay);
+        queueOptions.MaxRetryDelay = ReadDuration(configuration, "Veil:Mail:QueueMaxRetryDelay", queueOptions.MaxRetryDelay);
+        queueOptions.MaxAge = ReadDuration(configuration, "Veil:Mail:QueueMaxAge", queueOptions.MaxAge);
+        if (queueOptions.MaxRetryDelay < queueOptions.FirstRetryDelay)
+        {
+            throw new InvalidOperationException("Veil:Mail:QueueMaxRetryDelay (env Veil__Mail__QueueMaxRetryDelay) must be at least Veil:Mail:QueueFirstRetryDelay.");
+        }
+
         services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new SmtpDeliveryClient(client), sp.GetRequiredService<TimeProvider>(), queueOptions, sp.GetRequiredService<ILogger<OutboundQueue>>()));
         services.TryAddSingleton<OutgoingDkim>();
         services.TryAddSingleton<IMailOutbox, SmtpMailOutbox>();
         services.AddHostedService<OutboundQueueWorker>();
         return services;
+    }
+
+    /// <summary>A positive duration like <c>00:05:00</c> or <c>5.00:00:00</c> (days.hours:minutes:seconds), or the default when unset.</summary>
+    private static TimeSpan ReadDuration(IConfiguration configuration, string key, TimeSpan fallback)
+    {
+        var value = configuration[key];
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        return TimeSpan.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var duration) && duration > TimeSpan.Zero
+            ? duration
+            : throw new InvalidOperationException($"{key} (env {key.Replace(":", "__", StringComparison.Ordinal)}) must be a positive duration such as 00:05:00 or 5.00:00:00.");
     }
 
     private static System.Security.Cryptography.X509Certificates.X509Certificate2Collection LoadTrustedRoots(string path)
