@@ -12,11 +12,14 @@
 //     always signed, so after the rewrite the sender's signatures can only fail, and a broken ARC chain is judged
 //     "fail" by the next hop; the forwarded message is vouched for by Veil's own DKIM signature (DkimSigner) for the
 //     alias domain, whose From it now carries.
-//   - Everything else is kept byte for byte: Message-ID, References, In-Reply-To, List-Unsubscribe, Sender, To, Cc,
+//   - List-Unsubscribe: each mailto: URI whose address has a reverse alias (ForwardOptions.ReverseUnsubscribe) gets
+//     that reverse alias instead (its ?subject=… and other fields kept), so unsubscribing by mail from the real
+//     mailbox goes out through Veil as a reply from the alias and never shows the real address; https: URIs and the
+//     rest of the field are kept as sent. Without reverse aliases the field is kept byte for byte.
+//   - Everything else is kept byte for byte: Message-ID, References, In-Reply-To, Sender, To, Cc,
 //     Received, every text part other than changed HTML, every attachment.
 // Limits: To and Cc are not rewritten, so a reply-all from the real mailbox reaches the other recipients directly;
-// a mailto: List-Unsubscribe used from the real mailbox reveals it. Neither is changed because both are the
-// sender's own data that the user may need as is.
+// they are the sender's own data that the user may need as is.
 using System.Text;
 using Veil.Mail.Html;
 using Veil.Mail.Mime;
@@ -26,14 +29,21 @@ namespace Veil.Mail.Forwarding;
 /// <summary>The sender addresses of an incoming message, read before forwarding so the caller can create contacts.</summary>
 /// <param name="From">The first From mailbox, or null when the message has none that parses.</param>
 /// <param name="ReplyTo">The Reply-To mailboxes (empty when absent).</param>
-public sealed record OriginalSenders(MailboxAddress? From, IReadOnlyList<MailboxAddress> ReplyTo);
+/// <param name="UnsubscribeMailboxes">The addresses of List-Unsubscribe mailto: URIs, percent-decoded, in lower case (empty when none).</param>
+public sealed record OriginalSenders(MailboxAddress? From, IReadOnlyList<MailboxAddress> ReplyTo, IReadOnlyList<string> UnsubscribeMailboxes);
 
 /// <summary>How to rewrite a forwarded message.</summary>
 /// <param name="ReverseFromAddress">The reverse alias of the From contact; becomes the From address.</param>
 /// <param name="ReverseReplyTo">Reverse alias per Reply-To address, keyed by the original address in lower case.</param>
 /// <param name="StripTrackers">Remove tracking images from HTML parts (default true).</param>
 /// <param name="StripLinkParameters">Also remove click-tracking query parameters from links (default false).</param>
-public sealed record ForwardOptions(string ReverseFromAddress, IReadOnlyDictionary<string, string> ReverseReplyTo, bool StripTrackers = true, bool StripLinkParameters = false);
+/// <param name="ReverseUnsubscribe">Reverse alias per List-Unsubscribe mailto: address (keys as in <see cref="OriginalSenders.UnsubscribeMailboxes"/>); null or empty keeps the field as sent.</param>
+public sealed record ForwardOptions(
+    string ReverseFromAddress,
+    IReadOnlyDictionary<string, string> ReverseReplyTo,
+    bool StripTrackers = true,
+    bool StripLinkParameters = false,
+    IReadOnlyDictionary<string, string>? ReverseUnsubscribe = null);
 
 /// <summary>The message to forward and what tracker stripping removed.</summary>
 /// <param name="Message">The rewritten message (not yet DKIM-signed).</param>
@@ -55,6 +65,7 @@ public static class AliasForwarder
         var parsed = MimeMessage.Parse(message.ToArray());
         MailboxAddress? from = null;
         var replyTo = new List<MailboxAddress>();
+        var unsubscribe = new List<string>();
         foreach (var header in parsed.Root.Headers)
         {
             if (from is null && header.Name.Equals("From", StringComparison.OrdinalIgnoreCase))
@@ -65,9 +76,13 @@ public static class AliasForwarder
             {
                 replyTo.AddRange(HeaderAddresses.Parse(header.Value));
             }
+            else if (header.Name.Equals("List-Unsubscribe", StringComparison.OrdinalIgnoreCase))
+            {
+                unsubscribe.AddRange(MailtoAddresses(header.Value).Select(m => m.Address));
+            }
         }
 
-        return new OriginalSenders(from, replyTo);
+        return new OriginalSenders(from, replyTo, unsubscribe.Distinct(StringComparer.Ordinal).ToList());
     }
 
     /// <summary>Rewrites a message for forwarding (see the file header for every rule). Never throws for any message bytes.</summary>
@@ -94,6 +109,11 @@ public static class AliasForwarder
         var editor = new HeaderBlockEditor(parsed);
         RewriteFrom(editor, options.ReverseFromAddress);
         RewriteReplyTo(editor, options.ReverseReplyTo);
+        if (options.ReverseUnsubscribe is { Count: > 0 } unsubscribe)
+        {
+            RewriteUnsubscribe(editor, unsubscribe);
+        }
+
         foreach (var name in BrokenBySignature)
         {
             editor.RemoveAll(name);
@@ -198,6 +218,68 @@ public static class AliasForwarder
         else
         {
             editor.Replace(first, "From", value);
+        }
+    }
+
+    /// <summary>Replaces the address of each mailto: URI that has a reverse alias; leaves the field untouched when none has.</summary>
+    private static void RewriteUnsubscribe(HeaderBlockEditor editor, IReadOnlyDictionary<string, string> reverse)
+    {
+        foreach (var header in editor.Headers.Where(h => h.Name.Equals("List-Unsubscribe", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            var value = header.Value;
+            var rewritten = new StringBuilder();
+            var at = 0;
+            foreach (var (start, length, address) in MailtoAddresses(value))
+            {
+                if (reverse.TryGetValue(address, out var replacement))
+                {
+                    rewritten.Append(value, at, start - at).Append(replacement);
+                    at = start + length;
+                }
+            }
+
+            if (at > 0)
+            {
+                rewritten.Append(value, at, value.Length - at);
+                editor.Replace(header, header.Name, rewritten.ToString().Trim());
+            }
+        }
+    }
+
+    /// <summary>
+    /// The mailto: URIs of a List-Unsubscribe value (RFC 2369: angle-bracketed URIs): where each one's address starts,
+    /// how long it is in the field, and the address percent-decoded (RFC 6068) in lower case. A URI that does not
+    /// decode to one plain mailbox (several, comma-separated, or none) is skipped and stays as sent.
+    /// </summary>
+    internal static IEnumerable<(int Start, int Length, string Address)> MailtoAddresses(string value)
+    {
+        const string Scheme = "<mailto:";
+        var from = 0;
+        while ((from = value.IndexOf(Scheme, from, StringComparison.OrdinalIgnoreCase)) >= 0)
+        {
+            var start = from + Scheme.Length;
+            var end = start;
+            while (end < value.Length && value[end] is not ('?' or '>' or ' ' or '\t'))
+            {
+                end++;
+            }
+
+            from = end;
+            string decoded;
+            try
+            {
+                decoded = Uri.UnescapeDataString(value[start..end]);
+            }
+            catch (UriFormatException)
+            {
+                continue;
+            }
+
+            var at = decoded.IndexOf('@', StringComparison.Ordinal);
+            if (end > start && at > 0 && at == decoded.LastIndexOf('@') && at < decoded.Length - 1 && !decoded.Any(c => c <= ' ' || c is '<' or '>' or ',' or '"'))
+            {
+                yield return (start, end - start, decoded.ToLowerInvariant());
+            }
         }
     }
 

@@ -399,13 +399,23 @@ internal sealed class AliasMessageSink(
             }
         }
 
+        // A mailto: unsubscribe address becomes a contact too: unsubscribing by mail then goes out as a reply from the alias.
+        var unsubscribe = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var address in senders.UnsubscribeMailboxes)
+        {
+            if (AliasAddresses.NormalizeMailbox(address) is { } mailbox)
+            {
+                unsubscribe[address] = (await batch.ContactAsync(alias, mailbox, ct)).ReverseAddress;
+            }
+        }
+
         var sender = srs.Forward(envelope.ReversePath, alias.Domain);
         var utf8 = envelope.SmtpUtf8 || deliverable.Any(a => a.Any(c => c > '~'));
         var reverse = contact.ReverseAddress;
         var send = new Send(
             alias.Domain,
             new SmtpEnvelope(sender, deliverable, envelope.EightBitMime, utf8, now),
-            () => AliasForwarder.Forward(raw, new ForwardOptions(reverse, replyTo)).Message);
+            () => AliasForwarder.Forward(raw, new ForwardOptions(reverse, replyTo, ReverseUnsubscribe: unsubscribe)).Message);
         return new Routed(AliasEvents.Forwarded, null, () =>
         {
             Received();

@@ -263,6 +263,36 @@ public sealed class AliasForwarderTests
         Assert.Equal(RawHeader(Newsletter, name), RawHeader(result, name));
     }
 
+    [Fact]
+    public void ReadSenders_ListUnsubscribeMailto_IsListedDecodedAndLowerCase()
+    {
+        Assert.Equal(["unsub@shop.example"], AliasForwarder.ReadSenders(Newsletter).UnsubscribeMailboxes);
+    }
+
+    [Fact]
+    public void Forward_UnsubscribeReverseAlias_ReplacesOnlyTheMailtoAddressAndKeepsTheRest()
+    {
+        var reverse = new Dictionary<string, string> { ["unsub@shop.example"] = "ra.unsub@alias.example" };
+
+        var result = AliasForwarder.Forward(Newsletter, new ForwardOptions("ra.from@alias.example", new Dictionary<string, string>(), ReverseUnsubscribe: reverse)).Message;
+
+        Assert.Equal("<mailto:ra.unsub@alias.example?subject=unsub>, <https://shop.example/unsub?u=42>", Header(result, "List-Unsubscribe"));
+        Assert.DoesNotContain("unsub@shop.example", Encoding.UTF8.GetString(result), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("<mailto:Leave%2B7%40List.Example?subject=x>", "leave+7@list.example")]
+    [InlineData("<https://x.example/u>, <MAILTO:a@b.example>", "a@b.example")]
+    [InlineData("<mailto:a@b.example,c@d.example>", null)]
+    [InlineData("<mailto:?subject=no-address>", null)]
+    [InlineData("<https://x.example/mailto:a@b.example>", null)]
+    public void MailtoAddresses_ReadOnePlainMailboxPerUri(string value, string? expected)
+    {
+        var found = AliasForwarder.MailtoAddresses(value).Select(m => m.Address).ToList();
+
+        Assert.Equal(expected is null ? [] : [expected], found);
+    }
+
     [Theory]
     [InlineData("DKIM-Signature")]
     [InlineData("ARC-Seal")]

@@ -116,6 +116,37 @@ public sealed class AliasForwardingTests
     }
 
     [Fact]
+    public async Task Unsubscribe_MailtoInListUnsubscribe_BecomesAReverseAliasAndUnsubscribingLeavesFromTheAlias()
+    {
+        await using var h = await AliasHarness.StartAsync();
+        var (user, _) = await h.UserWithRecipientAsync("me@mailbox.test");
+        var alias = await h.CreateAliasAsync(user);
+        var address = alias.GetProperty("address").GetString()!;
+        var newsletter = Message(address, "Weekly").Replace(
+            "List-Unsubscribe: <https://sender.test/unsub/1>\r\n",
+            "List-Unsubscribe: <mailto:Leave%2B7@List.Sender.test?subject=stop>,\r\n <https://sender.test/unsub/1>\r\n", StringComparison.Ordinal);
+        Assert.Equal(0, (await h.SwaksAsync("news@sender.test", address, newsletter)).ExitCode);
+
+        var forwarded = await h.Sink.WaitForAsync(m => m.RcptTos.Contains("me@mailbox.test"));
+        var unsubscribe = forwarded.Header("List-Unsubscribe")!;
+        var reverse = System.Text.RegularExpressions.Regex.Match(unsubscribe, "<mailto:(ra\\.[a-z2-7]{22}@alias\\.test)\\?subject=stop>").Groups[1].Value;
+        Assert.NotEmpty(reverse);
+        Assert.Contains("<https://sender.test/unsub/1>", unsubscribe, StringComparison.Ordinal);
+        Assert.DoesNotContain("leave", unsubscribe, StringComparison.OrdinalIgnoreCase);
+        Assert.True(await h.DkimpyVerifiesAsync(forwarded.Raw), "dkimpy did not verify the forwarded copy");
+        await ForwardedAsync(h, user, alias, 1);
+
+        // The mail client unsubscribes by writing to that address from the real mailbox.
+        var (exit, output) = await h.SwaksAsync("me@mailbox.test", reverse,
+            $"From: me@mailbox.test\r\nTo: {reverse}\r\nSubject: stop\r\nMessage-ID: <unsub-1@mailbox.test>\r\n\r\nstop\r\n");
+
+        Assert.True(exit == 0, output);
+        var sent = await h.Sink.WaitForAsync(m => m.RcptTos.Contains("leave+7@list.sender.test"));
+        Assert.Equal(address, sent.MailFrom);
+        Assert.DoesNotContain("me@mailbox.test", sent.HeaderBlock, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Rcpt_UnknownAliasStrangerToReverseAndDisabledReject_AreRefused()
     {
         await using var h = await AliasHarness.StartAsync();
