@@ -97,7 +97,18 @@ internal static class VaultItemCommand
             string vaultId = await VaultCli.ResolveVaultAsync(run, cli.Parse(vault)!, ct);
             var draft = new VaultItemDraft(cli.Parse(title)!, cli.Parse(content.Note), cli.Parse(content.Tags) ?? [], fields);
             VaultItem item = await run.Vaults.AddItemAsync(vaultId, draft, ct);
-            await UploadAsync(run, vaultId, item.Id, files, ct);
+            try
+            {
+                await UploadAsync(run, vaultId, item.Id, files, ct);
+            }
+            catch
+            {
+                // All or nothing: an item whose file did not make it is removed again (with the files already attached),
+                // so a retry does not leave a duplicate behind. The upload's own error is what the user sees.
+                await run.Api.DeleteItemAsync(vaultId, item.Id, CancellationToken.None);
+                throw;
+            }
+
             item = files.Count == 0 ? item : await run.Vaults.GetItemAsync(vaultId, item.Id, ct);
             cli.Output.Event($"Added item '{VaultCli.Printable(item.Title)}' ({item.Id}){FilesNote(item)}.", new { @event = "item-added", vaultId, item });
             return VeilCommand.Ok;

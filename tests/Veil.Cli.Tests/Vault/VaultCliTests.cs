@@ -26,7 +26,8 @@ public sealed partial class VaultCliTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await VeilTestServer.StartAsync();
+        // Files above 1 MiB are refused, so one test can see an upload fail (the journey's file is 40 kB).
+        _server = await VeilTestServer.StartAsync(o => o.Settings["Veil:Vault:MaxFileBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture));
         _owner = new VeilCli(_server.BaseAddress, Path.Combine(_root, "owner"));
         _recipient = new VeilCli(server: null, Path.Combine(_root, "recipient"));
     }
@@ -159,6 +160,22 @@ public sealed partial class VaultCliTests : IAsyncLifetime
         var ownerView = await Owner_(["vault", "item", "list", vaultId]);
         Assert.Equal(1, ownerView.ExitCode);
         Assert.StartsWith("veil: tampered:", ownerView.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ItemAdd_FileRefusedByTheServer_ExitsWithTheErrorAndLeavesNoItem()
+    {
+        await RegisterAndLoginAsync();
+        Ok(await Owner_(["vault", "create", "Papers"]));
+        string small = Path.Combine(_root, "small.txt"), big = Path.Combine(_root, "big.bin");
+        await File.WriteAllTextAsync(small, "fits");
+        await File.WriteAllBytesAsync(big, RandomNumberGenerator.GetBytes(2 * 1024 * 1024));
+
+        var result = await Owner_(["vault", "item", "add", "Papers", "--title", "Deeds", "--file", small, "--file", big]);
+
+        Assert.Equal(1, result.ExitCode);
+        var items = Ok(await Owner_(["vault", "item", "list", "Papers"])).Event("items").GetProperty("items");
+        Assert.Empty(items.EnumerateArray());
     }
 
     [Fact]
