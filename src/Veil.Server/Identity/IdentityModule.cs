@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Veil.Server.Identity.Services;
 using Veil.Server.Platform.Auth;
+using Veil.Server.Platform.Jobs;
 using Veil.Server.Platform.RateLimiting;
 
 namespace Veil.Server.Identity;
@@ -26,6 +27,7 @@ internal static class IdentityModule
         services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
         services.AddVeilAuthentication();
+        services.AddPeriodicJob<IdentityPurgeJob>();
         services.AddHttpContextAccessor();
 
         services.TryAddSingleton<PasswordHasher>();
