@@ -3,6 +3,7 @@
 using Veil.Crypto.Native;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -77,6 +78,17 @@ public static partial class VeilServer
             .ValidateOnStart();
         services.AddVeilOutbox(configuration, dataDirectory); // SMTP queue to Veil:Mail:Smarthost, else .eml files in <data>/outbox
 
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<VeilOptions>>((forwarded, veil) =>
+        {
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            forwarded.ForwardLimit = 1; // only the address the (last) trusted proxy appended
+            forwarded.KnownProxies.Clear(); // ASP.NET trusts loopback by default; Veil trusts only what is configured
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var network in veil.Value.TrustedProxyNetworks)
+            {
+                forwarded.KnownIPNetworks.Add(network);
+            }
+        });
         services.AddVeilProblems();
         services.AddVeilRateLimiting();
         services.AddVeilPersistence(configuration, dataDirectory);
@@ -94,6 +106,12 @@ public static partial class VeilServer
                 string.Join(",", development.Names));
         }
 
+        // Before anything reads the client address (logging, rate limits, Drop's per-IP quotas, diagnostics). Only with
+        // Veil:TrustedProxies: the middleware with no known proxy would trust every peer.
+        if (configuration.GetSection("Veil:TrustedProxies").GetChildren().Any())
+        {
+            app.UseForwardedHeaders();
+        }
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<RequestLoggingMiddleware>();
         app.UseVeilProblems();

@@ -58,4 +58,55 @@ public sealed class RateLimitingTests
 
         Assert.Contains(error.Failures, f => f.StartsWith("Veil:RateLimits:ip:PermitLimit", StringComparison.Ordinal));
     }
+
+    private static async Task<HttpStatusCode> GetAsForwardedAsync(VeilTestServer server, string client)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/test/limited", UriKind.Relative));
+        request.Headers.Add("X-Forwarded-For", client);
+        using var response = await server.Client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task PerIpPolicy_BehindATrustedProxy_LimitsEachForwardedClientOnItsOwn()
+    {
+        await using var server = await VeilTestServer.StartAsync(o =>
+        {
+            o.MapEndpoints = TestEndpoints.Map;
+            o.Settings["Veil:RateLimits:ip:PermitLimit"] = "2";
+            o.Settings["Veil:RateLimits:ip:Window"] = "00:10:00";
+            o.Settings["Veil:TrustedProxies:0"] = "127.0.0.0/8"; // the test client connects from loopback: it is the proxy
+        });
+
+        Assert.Equal(HttpStatusCode.OK, await GetAsForwardedAsync(server, "203.0.113.7"));
+        Assert.Equal(HttpStatusCode.OK, await GetAsForwardedAsync(server, "203.0.113.7"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await GetAsForwardedAsync(server, "203.0.113.7"));
+        Assert.Equal(HttpStatusCode.OK, await GetAsForwardedAsync(server, "203.0.113.8"));
+        // Only the address the proxy appended counts: a client cannot pick a fresh one by prepending its own.
+        Assert.Equal(HttpStatusCode.TooManyRequests, await GetAsForwardedAsync(server, "198.51.100.1, 203.0.113.7"));
+    }
+
+    [Fact]
+    public async Task PerIpPolicy_WithoutTrustedProxies_IgnoresForwardingHeaders()
+    {
+        await using var server = await VeilTestServer.StartAsync(o =>
+        {
+            o.MapEndpoints = TestEndpoints.Map;
+            o.Settings["Veil:RateLimits:ip:PermitLimit"] = "2";
+            o.Settings["Veil:RateLimits:ip:Window"] = "00:10:00";
+        });
+
+        Assert.Equal(HttpStatusCode.OK, await GetAsForwardedAsync(server, "203.0.113.7"));
+        Assert.Equal(HttpStatusCode.OK, await GetAsForwardedAsync(server, "203.0.113.8"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await GetAsForwardedAsync(server, "203.0.113.9"));
+    }
+
+    [Fact]
+    public async Task TrustedProxies_NotAnAddress_RefusesToStartNamingTheSetting()
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            VeilTestServer.StartAsync(o => o.Settings["Veil:TrustedProxies:0"] = "proxy.example"));
+
+        Assert.Contains(error.Failures, f => f.StartsWith("Veil:TrustedProxies:0", StringComparison.Ordinal));
+    }
 }

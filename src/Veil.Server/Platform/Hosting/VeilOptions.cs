@@ -15,6 +15,35 @@ internal sealed class VeilOptions
 
     /// <summary>Production mode: every server key must be configured; no development keyring.</summary>
     public bool Production { get; set; }
+
+    /// <summary>
+    /// Reverse proxies (IP addresses or CIDR networks, <c>Veil:TrustedProxies:0</c>…) whose <c>X-Forwarded-For</c> and
+    /// <c>X-Forwarded-Proto</c> are believed: a request arriving from one of them is treated as coming from the last
+    /// address the proxy appended. Empty (default): forwarding headers are ignored and every client is its socket address.
+    /// </summary>
+    public List<string> TrustedProxies { get; } = [];
+
+    /// <summary>The parsed <see cref="TrustedProxies"/>; call after validation.</summary>
+    public IReadOnlyList<System.Net.IPNetwork> TrustedProxyNetworks =>
+        [.. TrustedProxies.Select(p => TryParseNetwork(p, out var network) ? network : throw new InvalidOperationException("Veil:TrustedProxies is not valid."))];
+
+    /// <summary>An address (a /32 or /128 network) or a CIDR network such as <c>10.0.0.0/8</c>.</summary>
+    public static bool TryParseNetwork(string? value, out System.Net.IPNetwork network)
+    {
+        network = default;
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return false;
+        }
+
+        if (System.Net.IPAddress.TryParse(value, out var address))
+        {
+            network = new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+
+        return System.Net.IPNetwork.TryParse(value, out network);
+    }
 }
 
 internal sealed class VeilOptionsValidator : IValidateOptions<VeilOptions>
@@ -37,6 +66,14 @@ internal sealed class VeilOptionsValidator : IValidateOptions<VeilOptions>
         else if (options.Production && options.PublicOrigin is { Length: > 0 } https && !https.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
             failures.Add("Veil:PublicOrigin (env Veil__PublicOrigin): must use https in production");
+        }
+
+        for (var i = 0; i < options.TrustedProxies.Count; i++)
+        {
+            if (!VeilOptions.TryParseNetwork(options.TrustedProxies[i], out _))
+            {
+                failures.Add($"Veil:TrustedProxies:{i} (env Veil__TrustedProxies__{i}): must be an IP address or a CIDR network such as 10.0.0.0/8");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
