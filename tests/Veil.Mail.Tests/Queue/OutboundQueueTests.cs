@@ -33,7 +33,8 @@ public sealed class OutboundQueueTests : IDisposable
 
     private static SmtpEnvelope Envelope(string sender, params string[] to) => new(sender, to, true, false, T0);
 
-    private static int ClosedPort()
+    /// <summary>A loopback port nobody listens on: connections are refused.</summary>
+    internal static int ClosedPort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();

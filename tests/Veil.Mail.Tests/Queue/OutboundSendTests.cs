@@ -29,13 +29,6 @@ public sealed class OutboundSendTests : IDisposable
 
     private static SmtpEnvelope Envelope(params string[] to) => new(Sender, to, true, false, T0);
 
-    private static int ClosedPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     private int QueueFiles() => Directory.EnumerateFiles(Path.Combine(_data, "queue")).Count();
 
     [Fact]
@@ -95,7 +88,7 @@ public sealed class OutboundSendTests : IDisposable
     [Fact]
     public async Task Send_NothingListening_QueuesAndThenSkipsTheDirectAttemptUntilThePauseEnds()
     {
-        using var queue = Queue(ClosedPort());
+        using var queue = Queue(OutboundQueueTests.ClosedPort());
 
         var first = await queue.SendAsync(Envelope("x@example.test"), Message, CancellationToken.None);
         var second = await queue.SendAsync(Envelope("y@example.test"), Message, CancellationToken.None);
@@ -113,7 +106,7 @@ public sealed class OutboundSendTests : IDisposable
     [Fact]
     public async Task Send_EmptyRecipients_IsRefusedBeforeAnythingHappens()
     {
-        using var queue = Queue(ClosedPort());
+        using var queue = Queue(OutboundQueueTests.ClosedPort());
 
         await Assert.ThrowsAsync<ArgumentException>(() => queue.SendAsync(Envelope(), Message, CancellationToken.None));
         await Assert.ThrowsAsync<ArgumentException>(() => queue.SendAsync(Envelope("x@example.test"), ReadOnlyMemory<byte>.Empty, CancellationToken.None));
