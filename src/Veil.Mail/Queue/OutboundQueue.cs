@@ -172,7 +172,10 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         var session = RentSession();
         try
         {
-            using var stream = new MemoryStream(content.ToArray(), writable: false);
+            // Read in place when the bytes are an array (a signed message always is): no copy of the message.
+            using var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(content, out var bytes)
+                ? new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false)
+                : new MemoryStream(content.ToArray(), writable: false);
             result = await session.DeliverAsync(envelope, stream, cancellationToken).ConfigureAwait(false);
         }
         finally
