@@ -32,6 +32,9 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     // the headers of files it has not seen (the dispatcher lists often). Entries leave on completion.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SpooledMessage> _known = new(StringComparer.Ordinal);
 
+    // Completed (and replaced) on every completion: what a backpressured DATA waits on.
+    private TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Opens (creating if needed) the spool under <paramref name="dataDirectory"/>/spool.</summary>
     /// <param name="dataDirectory">Veil's data directory.</param>
     /// <param name="logger">Commit (debug) and write-failure (error) lines with spool ids and sizes only; none when null.</param>
@@ -47,8 +50,6 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         foreach (var stale in Directory.EnumerateFiles(_tmp)) File.Delete(stale);
     }
 
-    private TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     /// <inheritdoc/>
     public int Pending => _known.Count;
 
@@ -56,12 +57,12 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     public async Task<bool> WaitBelowAsync(int limit, TimeSpan maxWait, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(time);
-        var deadline = time.GetTimestamp();
+        var started = time.GetTimestamp();
         while (true)
         {
             var completed = Volatile.Read(ref _completed).Task; // taken before the check: a completion after it wakes us
             if (_known.Count < limit) return true;
-            var left = maxWait - time.GetElapsedTime(deadline);
+            var left = maxWait - time.GetElapsedTime(started);
             if (left <= TimeSpan.Zero) return false;
             try
             {
