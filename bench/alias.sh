@@ -14,6 +14,8 @@
 # Usage (from the repo root, as root; a build, then ~1-4 min per round):
 #   bash bench/alias.sh                       # ROUNDS=3 alternating rounds
 #   ROUNDS=1 MESSAGES=2000 bash bench/alias.sh
+#   WARMUP=0 bash bench/alias.sh              # measure cold starts (default: 15,000 uncounted messages first, both systems)
+#   VEIL_ONLY=1 VEIL_ENV="DOTNET_PerfMapEnabled=1" bash bench/alias.sh   # profiling: Veil alone, extra environment
 # Needs the Debian package postfix (smtp-source, smtp-sink, postfix); installed like bench/smtp.sh does if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,9 @@ ROUNDS=${ROUNDS:-3}
 MESSAGES=${MESSAGES:-10000}
 SESSIONS=${SESSIONS:-20}
 PROBE_MS=${PROBE_MS:-200}
+# Messages sent to each system before the measured load (not counted; 0 = measure a cold start). A server runs for
+# weeks: the measured load should see it warm (its JIT done), as a Postfix that has been running would be.
+WARMUP=${WARMUP:-15000}
 PORT_SINK=${PORT_SINK:-25851}
 PORT_VEIL=${PORT_VEIL:-25852}
 PORT_HTTP=${PORT_HTTP:-25853}
@@ -160,6 +165,21 @@ print(f"{t0:.3f} {last - t0:.3f} {got} {want} {p(0.50):.3f} {p(0.99):.3f} {len(l
 PY
 }
 
+# The warm-up: WARMUP messages from smtp-source to port $1, recipient $2, into sink dir $3 (then removed); prints
+# "seconds delivered" (the cold rate, reported beside the measured one).
+warm_up() {
+  local port=$1 rcpt=$2 sink=$3 t0 got
+  [ "$WARMUP" -gt 0 ] || { echo "0 0"; return; }
+  start_sink "$sink"
+  sed "s/{alias}/$rcpt/" "$MSG" > "$WORK/warm-$port.eml"
+  t0=$(date +%s.%N)
+  smtp-source -s "$SESSIONS" -m "$WARMUP" -F "$WORK/warm-$port.eml" -f sender@shop.bench.test -t "$rcpt" "127.0.0.1:$port" >&2 || true
+  got=$(wait_delivered "$sink" "$WARMUP")
+  /usr/bin/python3 -c 'import os,sys; d=sys.argv[1]; print(f"{max(os.stat(os.path.join(d,n)).st_mtime for n in os.listdir(d)) - float(sys.argv[2]):.3f} {sys.argv[3]}")' "$sink" "$t0" "$got"
+  stop_sink
+  rm -rf "$sink"
+}
+
 setup_veil() {
   local dir=$1
   export VEIL_CONFIG_DIR="$dir/config"
@@ -168,7 +188,7 @@ setup_veil() {
   export Veil__Mail__Smtp__MaxConnectionsPerIp=64
   $VEIL admin dkim create $DOMAIN --data "$dir/data" --selector bench >/dev/null
   # VEIL_TRACE=DIR: a CPU sample profile of the server (EventPipe) is written there, for `dotnet-trace report`.
-  ${VEIL_TRACE:+env DOTNET_EnableEventPipe=1 DOTNET_EventPipeOutputPath=$VEIL_TRACE/veil-serve.nettrace DOTNET_EventPipeConfig=Microsoft-DotNETCore-SampleProfiler:0:5,Microsoft-Windows-DotNETRuntime:4c14fccbd:5} \
+  env ${VEIL_ENV:-} ${VEIL_TRACE:+DOTNET_EnableEventPipe=1 DOTNET_EventPipeOutputPath=$VEIL_TRACE/veil-serve.nettrace DOTNET_EventPipeConfig=Microsoft-DotNETCore-SampleProfiler:0:5,Microsoft-Windows-DotNETRuntime:4c14fccbd:5} \
   $VEIL serve --data "$dir/data" --http "http://127.0.0.1:$PORT_HTTP" --smtp "127.0.0.1:$PORT_VEIL" > "$dir/log" 2>&1 & VEIL_PID=$!; PIDS+=("$VEIL_PID")
   wait_port "$PORT_HTTP"; wait_port "$PORT_VEIL"
   export VEIL_SERVER="http://127.0.0.1:$PORT_HTTP"
@@ -207,6 +227,7 @@ run_veil() {
   setup_veil "$dir" >&2
   local alias; alias=$(cat "$dir/alias")
   stop_sink
+  local w; w=$(warm_up "$PORT_VEIL" "$alias" "$dir/warm")
   start_sink "$dir/sink"
   local r; r=$(drive "$PORT_VEIL" "$alias" "$dir/sink")
   stop_sink
@@ -220,7 +241,7 @@ run_veil() {
   fi
   unset VEIL_SERVER VEIL_CONFIG_DIR
   rm -rf "$dir"
-  echo "$r"
+  echo "$r $w"
 }
 
 # A throwaway Postfix relaying everything from loopback to smtp-sink (relayhost), its own config and queue under $WORK.
@@ -275,28 +296,31 @@ relay     unix  - - n - - smtp
 postlog   unix-dgram n - n - 1 postlogd
 MASTER
   PF_DIRS+=("$pf")
-  start_sink "$pf/sink"
   postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "postfix failed to start:" >&2; tail -5 "$pf/maillog" >&2; return 1; }
   wait_port "$PORT_PF"
+  local w; w=$(warm_up "$PORT_PF" "bench.relay@$DOMAIN" "$pf/warm")
+  start_sink "$pf/sink"
   local r; r=$(drive "$PORT_PF" "bench.relay@$DOMAIN" "$pf/sink")
   postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
   stop_sink
   rm -rf "$pf"
-  echo "$r"
+  echo "$r $w"
 }
 
 RESULTS="$WORK/results"
 : > "$RESULTS"
 for r in $(seq 1 "$ROUNDS"); do
   echo "== round $r/$ROUNDS: $SESSIONS sessions x $MESSAGES messages, probe every $PROBE_MS ms"
-  run_veil "$r" > "$WORK/round"; read -r _ vs vgot vwant vp50 vp99 vprobes < "$WORK/round"
+  run_veil "$r" > "$WORK/round"; read -r _ vs vgot vwant vp50 vp99 vprobes vws vwgot < "$WORK/round"
+  [ "$WARMUP" -gt 0 ] && echo "  Veil warm-up (cold start):  ${vws}s  $(awk -v m="$vwgot" -v s="$vws" 'BEGIN{printf "%.0f", m/s}') msg/s  delivered $vwgot/$WARMUP"
   echo "  Veil (DKIM, SRS, trackers): ${vs}s  $(awk -v m="$vwant" -v s="$vs" 'BEGIN{printf "%.0f", m/s}') msg/s end to end  delivered $vgot/$vwant  250->delivery p50 ${vp50}s p99 ${vp99}s (probes $vprobes)"
-  run_postfix "$r" > "$WORK/round"; read -r _ ps pgot pwant pp50 pp99 pprobes < "$WORK/round"
+  if [ -n "${VEIL_ONLY:-}" ]; then echo "x 1 1 1 0 0 0 1 0" > "$WORK/round"; else run_postfix "$r" > "$WORK/round"; fi; read -r _ ps pgot pwant pp50 pp99 pprobes pws pwgot < "$WORK/round"
+  [ "$WARMUP" -gt 0 ] && echo "  Postfix warm-up:            ${pws}s  $(awk -v m="$pwgot" -v s="$pws" 'BEGIN{printf "%.0f", m/s}') msg/s  delivered $pwgot/$WARMUP"
   echo "  Postfix relay:              ${ps}s  $(awk -v m="$pwant" -v s="$ps" 'BEGIN{printf "%.0f", m/s}') msg/s end to end  delivered $pgot/$pwant  250->delivery p50 ${pp50}s p99 ${pp99}s (probes $pprobes)"
-  echo "$r $vs $vgot $vwant $vp99 $ps $pgot $pwant $pp99 $vp50 $pp50" >> "$RESULTS"
+  echo "$r $vs $vgot $vwant $vp99 $ps $pgot $pwant $pp99 $vp50 $pp50 ${vws:-0} ${vwgot:-0} ${pws:-0} ${pwgot:-0}" >> "$RESULTS"
 done
 
-/usr/bin/python3 - "$RESULTS" "$MESSAGES" <<'PY'
+/usr/bin/python3 - "$RESULTS" "$MESSAGES" "$WARMUP" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 m = int(sys.argv[2])
@@ -307,5 +331,9 @@ print(f"median of {len(rows)} round(s), msg/s end to end: Veil {statistics.media
 print("per-round ratios Veil/Postfix: " + ", ".join(f"{v/p:.2f}x" for v, p in zip(veil, pf)))
 print(f"median ratio Veil/Postfix {statistics.median(v/p for v, p in zip(veil, pf)):.2f}x (target >= 3x)")
 print(f"250->delivery p99, median over rounds: Veil {statistics.median(float(r[4]) for r in rows):.3f}s, Postfix {statistics.median(float(r[8]) for r in rows):.3f}s (target < 1 s); p50: Veil {statistics.median(float(r[9]) for r in rows):.3f}s, Postfix {statistics.median(float(r[10]) for r in rows):.3f}s")
+if len(rows[0]) > 14 and float(rows[0][11]) > 0:
+    vc = [int(r[12]) / float(r[11]) for r in rows]; pc = [int(r[14]) / float(r[13]) for r in rows]
+    print(f"warm-up (cold start, not counted above), median msg/s: Veil {statistics.median(vc):.0f}, Postfix {statistics.median(pc):.0f}, "
+          f"ratio {statistics.median(v/p for v, p in zip(vc, pc)):.2f}x; warm-up lost: Veil {[int(sys.argv[3]) - int(r[12]) for r in rows]}, Postfix {[int(sys.argv[3]) - int(r[14]) for r in rows]}")
 print("lost (expected - delivered) per round: Veil " + str([int(r[3]) - int(r[2]) for r in rows]) + ", Postfix " + str([int(r[7]) - int(r[6]) for r in rows]))
 PY

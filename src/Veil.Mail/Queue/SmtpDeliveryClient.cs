@@ -28,9 +28,12 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
     }
 
     /// <summary>
-    /// A session that keeps its connection for up to <see cref="SmtpClientOptions.MaxMessagesPerConnection"/> messages:
-    /// before reusing it the session sends RSET (RFC 5321 §4.1.1.5), and a connection that does not answer 250 is
-    /// closed and replaced, so a smarthost that dropped an idle connection costs a reconnect, never a failed attempt.
+    /// A session that keeps its connection for up to <see cref="SmtpClientOptions.MaxMessagesPerConnection"/> messages.
+    /// A transaction that ended (the reply after the end of data, or a refused MAIL) leaves the connection ready for the
+    /// next MAIL (RFC 5321 §3.3), so the next message goes out at once; after a transaction that stopped half-way the
+    /// session sends RSET first (RFC 5321 §4.1.1.5). A reused connection that turns out dead — the write or the first
+    /// reply fails, or the first reply is 421 — had accepted nothing: it is closed and the message goes out on a fresh
+    /// one, so a smarthost that dropped an idle connection costs a reconnect, never a failed attempt.
     /// </summary>
     public IDeliverySession OpenSession() => new Session(this);
 
@@ -89,6 +92,7 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
         private Connection? _conn;
         private Dictionary<string, string> _ext = [];
         private int _transactions;
+        private bool _midTransaction; // the last transaction stopped before its end: RSET before the next
 
         public async Task<SmtpDeliveryResult> DeliverAsync(SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
         {
@@ -96,24 +100,33 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
             ArgumentNullException.ThrowIfNull(content);
             try
             {
-                if (_conn is not null && (_transactions >= client.MaxMessagesPerConnection || !await TryResetAsync(cancellationToken).ConfigureAwait(false)))
+                if (_conn is not null && (_transactions >= client.MaxMessagesPerConnection
+                    || (_midTransaction && !await TryResetAsync(cancellationToken).ConfigureAwait(false))))
                 {
                     await CloseAsync(quit: _transactions >= client.MaxMessagesPerConnection).ConfigureAwait(false);
                 }
-                if (_conn is null)
+                if (_conn is not null)
                 {
-                    _tcp = new TcpClient();
-                    var (conn, ext, stream, failure) = await client.HandshakeAsync(_tcp, cancellationToken).ConfigureAwait(false);
-                    _stream = stream;
-                    if (failure is not null)
+                    try
                     {
-                        await CloseAsync(quit: false).ConfigureAwait(false);
-                        return failure;
+                        return await TransactOnceAsync(envelope, content, reused: true, cancellationToken).ConfigureAwait(false);
                     }
-                    (_conn, _ext, _transactions) = (conn, ext, 0);
+                    catch (StaleConnectionException)
+                    {
+                        // Nothing was accepted (nor read from the content) on the dead connection: a fresh one takes it.
+                        await CloseAsync(quit: false).ConfigureAwait(false);
+                    }
                 }
-                _transactions++;
-                return await TransactAsync(_conn!, _ext, envelope, content, cancellationToken).ConfigureAwait(false);
+                _tcp = new TcpClient();
+                var (conn, ext, stream, failure) = await client.HandshakeAsync(_tcp, cancellationToken).ConfigureAwait(false);
+                _stream = stream;
+                if (failure is not null)
+                {
+                    await CloseAsync(quit: false).ConfigureAwait(false);
+                    return failure;
+                }
+                (_conn, _ext, _transactions) = (conn, ext, 0);
+                return await TransactOnceAsync(envelope, content, reused: false, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException or TimeoutException or InvalidDataException)
             {
@@ -128,6 +141,15 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
         }
 
         public ValueTask DisposeAsync() => new(CloseAsync(quit: true));
+
+        private async Task<SmtpDeliveryResult> TransactOnceAsync(SmtpEnvelope envelope, Stream content, bool reused, CancellationToken ct)
+        {
+            _transactions++;
+            _midTransaction = true;
+            var (result, ended) = await TransactAsync(_conn!, _ext, envelope, content, reused, ct).ConfigureAwait(false);
+            _midTransaction = !ended;
+            return result;
+        }
 
         private async Task<bool> TryResetAsync(CancellationToken ct)
         {
@@ -191,53 +213,74 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
         return tls;
     }
 
-    private static async Task<SmtpDeliveryResult> TransactAsync(Connection conn, Dictionary<string, string> ext, SmtpEnvelope envelope, Stream content, CancellationToken ct)
+    /// <summary>One mail transaction. Ended is true when the server is ready for the next MAIL without RSET.</summary>
+    /// <exception cref="StaleConnectionException">On a reused connection, the first write or reply failed or was 421: nothing was accepted.</exception>
+    private static async Task<(SmtpDeliveryResult Result, bool Ended)> TransactAsync(Connection conn, Dictionary<string, string> ext, SmtpEnvelope envelope, Stream content, bool reused, CancellationToken ct)
     {
         var mail = new StringBuilder("MAIL FROM:<").Append(envelope.ReversePath).Append('>');
         if (content.CanSeek && ext.ContainsKey("SIZE")) mail.Append(" SIZE=").Append((content.Length - content.Position).ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (envelope.EightBitMime && ext.ContainsKey("8BITMIME")) mail.Append(" BODY=8BITMIME");
         if (envelope.SmtpUtf8)
         {
-            if (!ext.ContainsKey("SMTPUTF8")) return new(false, true, "553 5.6.7 Smarthost does not support SMTPUTF8", []);
+            if (!ext.ContainsKey("SMTPUTF8")) return (new(false, true, "553 5.6.7 Smarthost does not support SMTPUTF8", []), true);
             mail.Append(" SMTPUTF8");
         }
         var commands = new List<string> { mail.ToString() };
         commands.AddRange(envelope.Recipients.Select(r => "RCPT TO:<" + r + ">"));
         commands.Add("DATA");
         var replies = new List<Reply>();
-        if (ext.ContainsKey("PIPELINING"))
+        bool pipelining = ext.ContainsKey("PIPELINING");
+        try
         {
-            await conn.SendAsync(string.Concat(commands.Select(c => c + "\r\n")), ct).ConfigureAwait(false);
-            foreach (var _ in commands) replies.Add(await conn.ReadAsync(ct).ConfigureAwait(false));
+            // The first command (or the pipelined group) and its reply: where a dead reused connection shows.
+            if (pipelining) await conn.SendAsync(string.Concat(commands.Select(c => c + "\r\n")), ct).ConfigureAwait(false);
+            else await conn.SendAsync(commands[0] + "\r\n", ct).ConfigureAwait(false);
+            replies.Add(await conn.ReadAsync(ct).ConfigureAwait(false));
         }
-        else
+        catch (Exception e) when (reused && e is IOException or InvalidDataException)
         {
-            foreach (var c in commands)
+            throw new StaleConnectionException();
+        }
+        if (reused && replies[0].Code == 421) throw new StaleConnectionException();
+        if (pipelining)
+        {
+            for (int i = 1; i < commands.Count; i++) replies.Add(await conn.ReadAsync(ct).ConfigureAwait(false));
+        }
+        else if (replies[0].Code == 250)
+        {
+            for (int i = 1; i < commands.Count; i++)
             {
-                var r = await conn.CommandAsync(c, ct).ConfigureAwait(false);
-                replies.Add(r);
-                if (c.StartsWith("MAIL", StringComparison.Ordinal) && r.Code != 250) return Fail(r);
+                var c = commands[i];
+                replies.Add(await conn.CommandAsync(c, ct).ConfigureAwait(false));
                 if (c == "DATA") break;
                 // No recipient accepted: do not send DATA (the reply list stays one short).
                 if (replies.Count == commands.Count - 1 && !replies.Skip(1).Any(x => x.Code is 250 or 251)) break;
             }
         }
-        if (replies[0].Code != 250) return Fail(replies[0]);
+        // MAIL refused: no transaction was opened (a pipelined RCPT and DATA were refused with it).
+        if (replies[0].Code != 250) return (Fail(replies[0]), !pipelining || replies[^1].Code != 354);
         var rejected = new List<KeyValuePair<string, string>>();
         for (int i = 0; i < envelope.Recipients.Count && i + 1 < replies.Count; i++)
             if (replies[i + 1].Code is not (250 or 251)) rejected.Add(new(envelope.Recipients[i], replies[i + 1].Text));
         if (replies.Count < commands.Count)
-            return new(false, rejected.All(r => r.Value.StartsWith('5')), replies[^1].Text, rejected);
+            return (new(false, rejected.All(r => r.Value.StartsWith('5')), replies[^1].Text, rejected), false);
         var data = replies[^1];
         if (data.Code != 354)
         {
             var worst = rejected.Count == envelope.Recipients.Count ? replies[1] : data;
-            return new(false, worst.Code >= 500, worst.Text, rejected);
+            return (new(false, worst.Code >= 500, worst.Text, rejected), false);
         }
         await conn.SendDataAsync(content, ct).ConfigureAwait(false);
         var end = await conn.ReadAsync(ct).ConfigureAwait(false);
-        if (end.Code != 250) return new(false, end.Code >= 500, end.Text, rejected);
-        return new(rejected.Count == 0, rejected.Count > 0 && rejected.All(r => r.Value.StartsWith('5')), end.Text, rejected) { DataAccepted = true };
+        // After the reply to the end of data the transaction is over, whatever the reply (RFC 5321 §4.1.1.4).
+        if (end.Code != 250) return (new(false, end.Code >= 500, end.Text, rejected), true);
+        return (new(rejected.Count == 0, rejected.Count > 0 && rejected.All(r => r.Value.StartsWith('5')), end.Text, rejected) { DataAccepted = true }, true);
+    }
+
+    /// <summary>A reused connection was found dead before anything of the transaction was accepted.</summary>
+    private sealed class StaleConnectionException : Exception
+    {
+        public StaleConnectionException() : base("The reused SMTP connection is closed.") { }
     }
 
     private static SmtpDeliveryResult Fail(Reply r) => new(false, r.Code is >= 500 and < 600, r.Text, []);

@@ -32,6 +32,17 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     // the headers of files it has not seen (the dispatcher lists often). Entries leave on completion.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SpooledMessage> _known = new(StringComparer.Ordinal);
 
+    // The raw bytes of small messages this process committed, so the sink reads them from memory instead of opening
+    // the file again (the file stays the durable copy; a restart reads files). Bounded by ContentCacheBytes in total.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _content = new(StringComparer.Ordinal);
+    private long _contentBytes;
+
+    /// <summary>Messages up to this size keep their bytes in memory between commit and completion.</summary>
+    internal const int CachedMessageMaxBytes = 60 * 1024;
+
+    /// <summary>The most message bytes kept in memory at once (beyond it, the sink reads the file).</summary>
+    internal const long ContentCacheBytes = 32L * 1024 * 1024;
+
     // Completed (and replaced) on every completion: what a backpressured DATA waits on.
     private TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -142,6 +153,11 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     /// <inheritdoc/>
     public Stream OpenContent(SpoolId id)
     {
+        if (_content.TryGetValue(id.Value, out var bytes))
+        {
+            return new MemoryStream(bytes, 0, bytes.Length, writable: false, publiclyVisible: true);
+        }
+
         var fs = new FileStream(PathOf(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.Asynchronous);
         try
         {
@@ -162,6 +178,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     /// <inheritdoc/>
     public ValueTask CompleteAsync(SpoolId id, CancellationToken cancellationToken)
     {
+        if (_content.TryRemove(id.Value, out var bytes)) Interlocked.Add(ref _contentBytes, -bytes.Length);
         File.Delete(PathOf(id));
         _known.TryRemove(id.Value, out _);
         Interlocked.Exchange(ref _completed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
@@ -260,6 +277,19 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         public async ValueTask<SpoolId> CommitAsync(CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            // A message that never left the buffer is kept in memory for its sink, while there is room.
+            byte[]? cached = null;
+            int contentStart = _used - (int)_bytes;
+            if (_fileOffset == 0 && _bytes <= CachedMessageMaxBytes
+                && Interlocked.Add(ref spool._contentBytes, _bytes) <= ContentCacheBytes)
+            {
+                cached = _buffer.AsSpan(contentStart, (int)_bytes).ToArray();
+            }
+            else if (_fileOffset == 0 && _bytes <= CachedMessageMaxBytes)
+            {
+                Interlocked.Add(ref spool._contentBytes, -_bytes);
+            }
+
             try
             {
                 WriteBuffer();
@@ -269,6 +299,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
                 await SyncWorkers.RunAsync(() => SyncWorkers.DataSync(handle), continueOnSyncThread: true).ConfigureAwait(false);
                 handle.Dispose();
                 File.Move(tmpPath, spool.PathOf(id));
+                if (cached is not null) spool._content[id.Value] = cached;
                 spool._known[id.Value] = new SpooledMessage(id, envelope, _bytes);
                 // The rename itself is durable before we answer 250: one directory fsync that started after
                 // the rename, shared with the other sessions committing at the same time (group commit).
@@ -276,6 +307,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                if (cached is not null && !spool._content.ContainsKey(id.Value)) Interlocked.Add(ref spool._contentBytes, -cached.Length);
                 MailEngineLog.SpoolWriteFailed(spool._logger, id.Value, e.GetType().Name);
                 throw;
             }

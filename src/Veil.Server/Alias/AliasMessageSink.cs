@@ -83,7 +83,12 @@ internal sealed class AliasMessageSink(
         try
         {
             byte[]? raw = null;
-            if (message.Size <= settings.MaxMessageSize)
+            if (message.Size <= settings.MaxMessageSize && content is MemoryStream { Position: 0 } memory
+                && memory.TryGetBuffer(out var whole) && whole.Offset == 0 && whole.Count == whole.Array!.Length)
+            {
+                raw = whole.Array; // the spool's own copy, read only from here on
+            }
+            else if (message.Size <= settings.MaxMessageSize)
             {
                 using var buffer = new MemoryStream((int)Math.Min(message.Size, int.MaxValue));
                 await content.CopyToAsync(buffer, cancellationToken);

@@ -53,12 +53,13 @@ public sealed class SmtpDeliveryClientTests
     internal sealed class Sink : IDisposable
     {
         private readonly Process _process;
+        private readonly string _script;
         public int Port { get; }
         public string OutDir { get; } = SmtpTestHost.NewTempDir();
 
         public Sink()
         {
-            var script = Path.Combine(OutDir, "..", Path.GetFileName(OutDir) + ".py");
+            var script = _script = Path.Combine(OutDir, "..", Path.GetFileName(OutDir) + ".py");
             File.WriteAllText(script, Handler);
             using (var probe = new TcpListener(IPAddress.Loopback, 0))
             {
@@ -92,6 +93,9 @@ public sealed class SmtpDeliveryClientTests
             _process.StandardInput.Close();
             if (!_process.WaitForExit(TimeSpan.FromSeconds(30))) _process.Kill();
             _process.Dispose();
+            File.Delete(_script);
+            File.Delete(OutDir + ".peers");
+            Directory.Delete(OutDir, recursive: true);
         }
     }
 

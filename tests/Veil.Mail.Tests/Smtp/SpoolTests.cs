@@ -62,6 +62,37 @@ public sealed class SpoolTests
         Directory.Delete(dir, recursive: true);
     }
 
+    [Theory]
+    [InlineData(5_000)] // kept in memory between commit and completion
+    [InlineData(FileSpool.CachedMessageMaxBytes + 1)] // read from the file
+    public async Task OpenContent_SmallOrLarge_GivesTheFileBytes_AndNothingOnceCompleted(int size)
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        var bytes = new byte[size];
+        new Random(size).NextBytes(bytes);
+        var envelope = new Veil.Mail.Smtp.SmtpEnvelope("a@veil.test", ["b@veil.test"], true, false, DateTimeOffset.UnixEpoch);
+        SpoolId id;
+        var writer = await spool.BeginAsync(envelope, CancellationToken.None);
+        await using (writer)
+        {
+            await writer.WriteAsync(bytes, CancellationToken.None);
+            id = await writer.CommitAsync(CancellationToken.None);
+        }
+
+        async Task<byte[]> ReadAsync(FileSpool from)
+        {
+            using var read = new MemoryStream();
+            await using (var content = from.OpenContent(id)) await content.CopyToAsync(read);
+            return read.ToArray();
+        }
+
+        Assert.Equal(bytes, await ReadAsync(spool));
+        Assert.Equal(bytes, await ReadAsync(new FileSpool(dir))); // the durable copy, as after a restart
+        await spool.CompleteAsync(id, CancellationToken.None);
+        Assert.Throws<FileNotFoundException>(() => spool.OpenContent(id));
+    }
+
     [Fact]
     public async Task Dispose_WithoutCommit_LeavesNothingBehind()
     {
