@@ -17,7 +17,11 @@ internal sealed class GroupDirectorySync(string directory)
     private bool _flushing;
 
     /// <summary>Completes once a directory fsync that started after this call has finished.</summary>
-    public Task SyncAsync()
+    /// <param name="onSyncThread">
+    /// The caller runs on a sync thread (<see cref="SyncWorkers"/>) and may block: when no fsync is running, it runs
+    /// its batch's fsync itself (no handoff to another thread) and hands any batch formed meanwhile to a sync worker.
+    /// </param>
+    public Task SyncAsync(bool onSyncThread = false)
     {
         Task task;
         bool start = false;
@@ -31,36 +35,57 @@ internal sealed class GroupDirectorySync(string directory)
                 start = true;
             }
         }
-        if (start) _ = SyncWorkers.RunAsync(Flush);
+        if (start && onSyncThread && SyncWorkers.IsSyncThread) FlushOnce();
+        else if (start) _ = SyncWorkers.RunAsync(Flush);
         return task;
+    }
+
+    /// <summary>Flushes the pending batch here; a batch that formed meanwhile goes to a sync worker.</summary>
+    private void FlushOnce()
+    {
+        if (TakeBatch() is not { } batch) return;
+        FlushBatch(batch);
+        bool more;
+        lock (_gate)
+        {
+            more = _pending is not null;
+            if (!more) _flushing = false;
+        }
+        if (more) _ = SyncWorkers.RunAsync(Flush);
+    }
+
+    private TaskCompletionSource? TakeBatch()
+    {
+        lock (_gate)
+        {
+            if (_pending is null)
+            {
+                _flushing = false;
+                return null;
+            }
+            var batch = _pending;
+            _pending = null;
+            return batch;
+        }
     }
 
     private void Flush()
     {
-        while (true)
+        while (TakeBatch() is { } batch) FlushBatch(batch);
+    }
+
+    private void FlushBatch(TaskCompletionSource batch)
+    {
+        try
         {
-            TaskCompletionSource batch;
-            lock (_gate)
-            {
-                if (_pending is null)
-                {
-                    _flushing = false;
-                    return;
-                }
-                batch = _pending;
-                _pending = null;
-            }
-            try
-            {
-                DirectorySync.Fsync(directory);
-                batch.SetResult();
-            }
+            DirectorySync.Fsync(directory);
+            batch.SetResult();
+        }
 #pragma warning disable CA1031 // every waiter of the batch must see the failure, whatever it is
-            catch (Exception e)
+        catch (Exception e)
 #pragma warning restore CA1031
-            {
-                batch.SetException(e);
-            }
+        {
+            batch.SetException(e);
         }
     }
 }

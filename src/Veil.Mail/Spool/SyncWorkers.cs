@@ -19,6 +19,12 @@ internal static class SyncWorkers
     private static readonly object Gate = new();
     private static readonly Lazy<bool> Started = new(Start);
 
+    [ThreadStatic]
+    private static bool t_isSyncThread;
+
+    /// <summary>True on a sync thread (where blocking for a sync is what the thread is for).</summary>
+    public static bool IsSyncThread => t_isSyncThread;
+
     /// <summary>
     /// Runs <paramref name="work"/> on a sync thread; the task carries its exception, if any. With
     /// <paramref name="continueOnSyncThread"/>, the awaiting code resumes on the sync thread itself (one thread
@@ -77,6 +83,7 @@ internal static class SyncWorkers
 
     private static void Loop()
     {
+        t_isSyncThread = true;
         while (true)
         {
             Action work;

@@ -93,6 +93,61 @@ public sealed class SpoolTests
         Assert.Throws<FileNotFoundException>(() => spool.OpenContent(id));
     }
 
+    private static async Task<SpoolId> CommitAsync(FileSpool spool, string text)
+    {
+        var writer = await spool.BeginAsync(new("a@b.test", ["r@veil.test"], false, false, DateTimeOffset.UnixEpoch), CancellationToken.None);
+        await using (writer)
+        {
+            await writer.WriteAsync(System.Text.Encoding.ASCII.GetBytes(text), CancellationToken.None);
+            return await writer.CommitAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Complete_EmptiesTheFileAtOnce_AndTheNextMessageReusesIt()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        var tmp = Path.Combine(dir, "spool", "tmp");
+        var first = await CommitAsync(spool, "Subject: first secret\r\n\r\nbody\r\n");
+
+        await spool.CompleteAsync(first, CancellationToken.None);
+
+        var recycled = Assert.Single(Directory.GetFiles(tmp));
+        Assert.Equal(0, new FileInfo(recycled).Length); // nothing of the message is left on disk under any name
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "spool"), "*.msg"));
+
+        var second = await CommitAsync(spool, "Subject: second\r\n\r\nbody\r\n");
+
+        Assert.Empty(Directory.GetFiles(tmp)); // the emptied file took the second message
+        Assert.Equal("Subject: second\r\n\r\nbody\r\n"u8.ToArray(), await ReadAllAsync(new FileSpool(dir), second));
+    }
+
+    [Fact]
+    public async Task Complete_ManyMessages_KeepsAtMostTheRecyclingLimit_AllEmpty()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        var ids = new List<SpoolId>();
+        for (int i = 0; i < FileSpool.MaxRecycledFiles + 20; i++) ids.Add(await CommitAsync(spool, $"message {i}\r\n"));
+
+        foreach (var id in ids) await spool.CompleteAsync(id, CancellationToken.None);
+        await spool.CompleteAsync(ids[0], CancellationToken.None); // completing twice does nothing
+
+        var left = Directory.GetFiles(Path.Combine(dir, "spool", "tmp"));
+        Assert.Equal(FileSpool.MaxRecycledFiles, left.Length);
+        Assert.All(left, f => Assert.Equal(0, new FileInfo(f).Length));
+        Assert.Empty(await new FileSpool(dir).PendingAsync(CancellationToken.None));
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "spool", "tmp"))); // a fresh start clears them
+    }
+
+    private static async Task<byte[]> ReadAllAsync(FileSpool spool, SpoolId id)
+    {
+        using var read = new MemoryStream();
+        await using (var content = spool.OpenContent(id)) await content.CopyToAsync(read);
+        return read.ToArray();
+    }
+
     [Fact]
     public async Task Dispose_WithoutCommit_LeavesNothingBehind()
     {
