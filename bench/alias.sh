@@ -14,7 +14,7 @@
 # Usage (from the repo root, as root; a build, then ~1-4 min per round):
 #   bash bench/alias.sh                       # ROUNDS=3 alternating rounds
 #   ROUNDS=1 MESSAGES=2000 bash bench/alias.sh
-#   WARMUP=0 bash bench/alias.sh              # measure cold starts (default: 15,000 uncounted messages first, both systems)
+#   WARMUP=0 bash bench/alias.sh              # measure cold starts (default: 20,000 uncounted messages first, both systems)
 #   VEIL_ONLY=1 VEIL_ENV="DOTNET_PerfMapEnabled=1" bash bench/alias.sh   # profiling: Veil alone, extra environment
 # Needs the Debian package postfix (smtp-source, smtp-sink, postfix); installed like bench/smtp.sh does if missing.
 set -euo pipefail
@@ -25,7 +25,7 @@ SESSIONS=${SESSIONS:-20}
 PROBE_MS=${PROBE_MS:-200}
 # Messages sent to each system before the measured load (not counted; 0 = measure a cold start). A server runs for
 # weeks: the measured load should see it warm (its JIT done), as a Postfix that has been running would be.
-WARMUP=${WARMUP:-15000}
+WARMUP=${WARMUP:-20000}
 PORT_SINK=${PORT_SINK:-25851}
 PORT_VEIL=${PORT_VEIL:-25852}
 PORT_HTTP=${PORT_HTTP:-25853}

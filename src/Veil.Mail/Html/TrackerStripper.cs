@@ -79,6 +79,11 @@ public static class TrackerStripper
     /// <summary>The built-in tracking hosts (from the embedded tracker-hosts.txt).</summary>
     public static IReadOnlyCollection<string> KnownTrackerHosts => BuiltInHosts.Value;
 
+    // One parser per thread: building one (its configuration and browsing context) cost as much as parsing a
+    // newsletter; a parser is not documented as safe for concurrent use, so threads do not share one.
+    [ThreadStatic]
+    private static HtmlParser? t_parser;
+
     /// <summary>Strips trackers from an HTML document or fragment.</summary>
     /// <param name="html">The HTML.</param>
     /// <param name="options">Options; defaults when null.</param>
@@ -86,7 +91,7 @@ public static class TrackerStripper
     {
         ArgumentNullException.ThrowIfNull(html);
         options ??= new TrackerStripOptions();
-        var document = new HtmlParser().ParseDocument(html);
+        using var document = (t_parser ??= new HtmlParser()).ParseDocument(html);
         var removals = new List<TrackerRemoval>();
         foreach (var image in document.QuerySelectorAll("img").ToList())
         {

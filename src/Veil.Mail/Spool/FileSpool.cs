@@ -168,7 +168,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         var free = Path.Combine(_tmp, "free-" + Interlocked.Increment(ref _freeSequence).ToString(System.Globalization.CultureInfo.InvariantCulture) + ".tmp");
         try
         {
-            File.Move(path, free); // out of the spool first: from here on the message is completed
+            DirectorySync.Rename(path, free); // out of the spool first: from here on the message is completed
         }
         catch
         {
@@ -381,7 +381,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
                 // The session resumes on the sync thread: a rename, then it waits for the directory sync.
                 await SyncWorkers.RunAsync(() => SyncWorkers.DataSync(handle), continueOnSyncThread: true).ConfigureAwait(false);
                 handle.Dispose();
-                File.Move(tmpPath, spool.PathOf(id));
+                DirectorySync.Rename(tmpPath, spool.PathOf(id));
                 if (cached is not null) spool._content[id.Value] = cached;
                 spool._known[id.Value] = new SpooledMessage(id, envelope, _bytes);
                 // The rename itself is durable before we answer 250: one directory fsync that started after
