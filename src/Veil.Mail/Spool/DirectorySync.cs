@@ -48,6 +48,24 @@ internal static class DirectorySync
         throw new IOException($"rename in the spool failed (errno {errno}).");
     }
 
+    /// <summary>Empties a file by path: one <c>truncate(2)</c> on Unix instead of open, lock, truncate and close.</summary>
+    public static void Truncate(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            using (File.OpenHandle(path, FileMode.Truncate, FileAccess.Write, FileShare.Read)) { }
+            return;
+        }
+        if (TruncateFile(Encoding.UTF8.GetBytes(path + "\0"), 0) == 0) return;
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == 2) throw new FileNotFoundException("The file to empty does not exist.", path); // ENOENT
+        throw new IOException($"truncate in the spool failed (errno {errno}).");
+    }
+
+    [DllImport("libc", EntryPoint = "truncate", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int TruncateFile(byte[] path, long length);
+
     [DllImport("libc", EntryPoint = "rename", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int RenameFile(byte[] from, byte[] to);

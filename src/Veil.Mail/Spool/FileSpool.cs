@@ -136,7 +136,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     private (string Path, Microsoft.Win32.SafeHandles.SafeFileHandle Handle) CreateFile(SpoolId id)
     {
         var path = Path.Combine(_tmp, id.Value + ".tmp");
-        return (path, File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None));
+        return (path, File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
     }
 
     /// <summary>An emptied file of a completed message, opened for writing; null when there is none.</summary>
@@ -147,7 +147,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
             Interlocked.Decrement(ref _freeCount);
             try
             {
-                return (path, File.OpenHandle(path, FileMode.Truncate, FileAccess.Write, FileShare.None));
+                return (path, File.OpenHandle(path, FileMode.Truncate, FileAccess.Write, FileShare.Read));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -177,10 +177,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         }
         try
         {
-            using (File.OpenHandle(free, FileMode.Truncate, FileAccess.Write, FileShare.None))
-            {
-                // Opening with truncation empties the file: the message's bytes go with the completion.
-            }
+            DirectorySync.Truncate(free); // the message's bytes go with the completion
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
