@@ -414,7 +414,8 @@ public sealed class AliasForwardingTests
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var spool = Path.Combine(h.Server.DataDirectory, "spool");
-        while (Directory.Exists(spool) && Directory.EnumerateFiles(spool, "*", SearchOption.AllDirectories).Any())
+        // Handled files are emptied and kept for reuse (spool/tmp): the spool is empty when no file holds a byte.
+        while (Directory.Exists(spool) && Directory.EnumerateFiles(spool, "*", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0))
         {
             await Task.Delay(50, deadline.Token);
         }
