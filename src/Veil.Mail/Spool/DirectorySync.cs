@@ -17,7 +17,7 @@ internal static class DirectorySync
     {
         if (OperatingSystem.IsWindows()) return;
         int flags = ORdOnly | (OperatingSystem.IsLinux() ? 0x10000 : 0x100000); // O_DIRECTORY
-        byte[] path = Encoding.UTF8.GetBytes(directory + "\0");
+        byte[] path = NativePath(directory);
         int fd = Open(path, flags);
         if (fd < 0) throw new IOException($"Cannot open the spool directory for fsync (errno {Marshal.GetLastPInvokeError()}).");
         try
@@ -42,7 +42,7 @@ internal static class DirectorySync
             File.Move(from, to, overwrite: true);
             return;
         }
-        if (RenameFile(Encoding.UTF8.GetBytes(from + "\0"), Encoding.UTF8.GetBytes(to + "\0")) == 0) return;
+        if (RenameFile(NativePath(from), NativePath(to)) == 0) return;
         int errno = Marshal.GetLastPInvokeError();
         if (errno == 2) throw new FileNotFoundException("The file to rename does not exist.", from); // ENOENT
         throw new IOException($"rename in the spool failed (errno {errno}).");
@@ -56,11 +56,14 @@ internal static class DirectorySync
             using (File.OpenHandle(path, FileMode.Truncate, FileAccess.Write, FileShare.Read)) { }
             return;
         }
-        if (TruncateFile(Encoding.UTF8.GetBytes(path + "\0"), 0) == 0) return;
+        if (TruncateFile(NativePath(path), 0) == 0) return;
         int errno = Marshal.GetLastPInvokeError();
         if (errno == 2) throw new FileNotFoundException("The file to empty does not exist.", path); // ENOENT
         throw new IOException($"truncate in the spool failed (errno {errno}).");
     }
+
+    /// <summary>A path as libc takes it: UTF-8, NUL-terminated.</summary>
+    private static byte[] NativePath(string path) => Encoding.UTF8.GetBytes(path + "\0");
 
     [DllImport("libc", EntryPoint = "truncate", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

@@ -359,15 +359,12 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
             ObjectDisposedException.ThrowIf(_disposed, this);
             // A message that never left the buffer is kept in memory for its sink, while there is room.
             byte[]? cached = null;
-            int contentStart = _used - (int)_bytes;
-            if (_fileOffset == 0 && _bytes <= CachedMessageMaxBytes
-                && Interlocked.Add(ref spool._contentBytes, _bytes) <= ContentCacheBytes)
+            if (_fileOffset == 0 && _bytes <= CachedMessageMaxBytes)
             {
-                cached = _buffer.AsSpan(contentStart, (int)_bytes).ToArray();
-            }
-            else if (_fileOffset == 0 && _bytes <= CachedMessageMaxBytes)
-            {
-                Interlocked.Add(ref spool._contentBytes, -_bytes);
+                if (Interlocked.Add(ref spool._contentBytes, _bytes) <= ContentCacheBytes)
+                    cached = _buffer.AsSpan(_used - (int)_bytes, (int)_bytes).ToArray();
+                else
+                    Interlocked.Add(ref spool._contentBytes, -_bytes);
             }
 
             try
