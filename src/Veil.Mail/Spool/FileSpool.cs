@@ -1,67 +1,86 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
 using Veil.Mail.Smtp;
 
 namespace Veil.Mail.Spool;
 
 /// <summary>
-/// The spool as files under <c>&lt;data&gt;/spool</c>: one file per message,
-/// <c>&lt;id&gt;.msg</c>, written first under <c>spool/tmp</c>, fsynced, renamed into place, and the
-/// directory fsynced (see <see cref="DirectorySync"/>). A file in <c>spool/</c> is therefore complete
-/// or absent; leftovers in <c>spool/tmp</c> were never answered 250 and are deleted at start.
+/// The spool as append-only segment files under <c>&lt;data&gt;/spool</c> (<c>seg-N.log</c>). Small messages (up to
+/// 64 KiB with their envelope) are appended, one record each, to the current shared segment, and the sessions that
+/// committed at about the same time share one <c>fdatasync</c> of it (group commit): no file is created, renamed or
+/// deleted per message. A larger message is written alone into a segment of its own under <c>spool/tmp</c>, fsynced
+/// and renamed into place, as a one-record segment. <c>250</c> is answered only after the record is durable.
 /// </summary>
 /// <remarks>
-/// File format (version 1): the 10 ASCII bytes <c>VEILSPOOL1</c>, a 4-byte big-endian length, that many
-/// bytes of UTF-8 JSON envelope, then the message's raw bytes exactly as received after dot-unstuffing.
-/// The spool holds message content in clear while it waits for its sink: the directory must be on
-/// the server's own disk with mode 0700 (set here on Unix).
+/// Record format (version 2): an 88-byte header — the 8 ASCII bytes <c>VEILREC2</c>, the segment's 8-byte random
+/// generation, the body length (8 bytes, big-endian), the envelope length (4), 4 reserved zero bytes, the 16-byte
+/// spool id, the body's SHA-256 (32), the first 8 bytes of the SHA-256 of the 80 bytes before — then the body: the
+/// UTF-8 JSON envelope followed by the message's raw bytes exactly as received after dot-unstuffing.
 /// <para>
-/// Files are recycled: a completed message's file is renamed out of <c>spool/</c> into <c>spool/tmp</c> and
-/// truncated to nothing at once (no content outlives completion), then the next message is written into it. Creating
-/// and deleting a file per message made ext4 allocate an inode each time, and its allocator scans past every
-/// recently deleted inode: at a few hundred messages a second that scan cost more CPU than anything else in the spool.
-/// At most <see cref="MaxRecycledFiles"/> empty files wait for reuse; they are deleted at start like any leftover.
+/// Completing a message overwrites its body with zeros at once (no content outlives completion; the header, which
+/// holds no address or content, stays so the segment can still be walked). A segment that is no longer the current
+/// one and holds no pending message is deleted. At start the segments are walked from the beginning: a record
+/// whose body hashes right is pending, an all-zero body was completed, anything else (a write the crash cut short,
+/// which was never answered <c>250</c>) is skipped; a header that does not check, or carries another generation,
+/// ends the walk, because every record answered <c>250</c> was written — and synced — before any record after it.
+/// </para>
+/// <para>
+/// Completions are not synced: after a power cut a completed message can come back, and its sink, which is offered
+/// every message at least once, recognises it (the Alias sink by its handled marker). The spool holds message
+/// content in clear while it waits for its sink: the directory must be on the server's own disk with mode 0700
+/// (set here on Unix). Files of the first format (<c>&lt;id&gt;.msg</c>, version 1) left by an older Veil are read
+/// and delivered too.
 /// </para>
 /// </remarks>
 public sealed class FileSpool : ISpool, ISpoolBacklog
 {
-    private static ReadOnlySpan<byte> Magic => "VEILSPOOL1"u8;
-    private const string Extension = ".msg";
+    private static ReadOnlySpan<byte> RecordMagic => "VEILREC2"u8;
+    private static ReadOnlySpan<byte> LegacyMagic => "VEILSPOOL1"u8;
+    private const string LegacyExtension = ".msg";
+    private const string SegmentPrefix = "seg-";
+    private const string SegmentExtension = ".log";
+
+    /// <summary>The length of a record header.</summary>
+    internal const int HeaderLength = 88;
+
+    /// <summary>A shared segment takes no new record once it is this long (a record never spans two segments).</summary>
+    internal const long SegmentBytes = 4L * 1024 * 1024;
+
+    /// <summary>Records up to this length (header, envelope, message) go into the shared segment.</summary>
+    internal const int SharedRecordMaxBytes = 64 * 1024;
+
+    private static readonly byte[] Zeros = new byte[SharedRecordMaxBytes];
+
     private readonly string _dir;
     private readonly string _tmp;
-    private readonly GroupDirectorySync _dirSync;
+    private readonly GroupSync _dirSync;
     private readonly ILogger _logger;
 
-    // Envelopes of the messages this process committed or already listed: a listing reads only the directory and
-    // the headers of files it has not seen (the dispatcher lists often). Entries leave on completion.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SpooledMessage> _known = new(StringComparer.Ordinal);
-
-    // The raw bytes of small messages this process committed, so the sink reads them from memory instead of opening
-    // the file again (the file stays the durable copy; a restart reads files). Bounded by ContentCacheBytes in total.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _content = new(StringComparer.Ordinal);
+    // Every committed, not yet completed message this process knows of (recovered at start, or committed since).
+    private readonly ConcurrentDictionary<string, Entry> _index = new(StringComparer.Ordinal);
     private long _contentBytes;
 
     /// <summary>Messages up to this size keep their bytes in memory between commit and completion.</summary>
     internal const int CachedMessageMaxBytes = 60 * 1024;
 
-    /// <summary>The most message bytes kept in memory at once (beyond it, the sink reads the file).</summary>
+    /// <summary>The most message bytes kept in memory at once (beyond it, the sink reads the segment).</summary>
     internal const long ContentCacheBytes = 32L * 1024 * 1024;
 
-    // Empty files of completed messages, under spool/tmp, waiting to take the next message (see the remarks).
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _free = new();
-    private int _freeCount;
-    private long _freeSequence;
-
-    /// <summary>The most emptied files kept for reuse.</summary>
-    internal const int MaxRecycledFiles = 256;
+    // Appends, seals and retirements of segments happen under this lock (each holds it for a pwrite at most).
+    private readonly Lock _gate = new();
+    private Segment? _current;
+    private long _sequence;
 
     // Completed (and replaced) on every completion: what a backpressured DATA waits on.
     private TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Opens (creating if needed) the spool under <paramref name="dataDirectory"/>/spool.</summary>
+    /// <summary>Opens (creating if needed) the spool under <paramref name="dataDirectory"/>/spool and recovers what it holds.</summary>
     /// <param name="dataDirectory">Veil's data directory.</param>
     /// <param name="logger">Commit (debug) and write-failure (error) lines with spool ids and sizes only; none when null.</param>
     public FileSpool(string dataDirectory, ILogger? logger = null)
@@ -72,12 +91,43 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         _tmp = Path.Combine(_dir, "tmp");
         CreatePrivateDirectory(_dir);
         CreatePrivateDirectory(_tmp);
-        _dirSync = new GroupDirectorySync(_dir);
+        _dirSync = new GroupSync(() => DirectorySync.Fsync(_dir));
         foreach (var stale in Directory.EnumerateFiles(_tmp)) File.Delete(stale);
+        Recover();
     }
 
     /// <inheritdoc/>
-    public int Pending => _known.Count;
+    public int Pending => _index.Count;
+
+    /// <summary>The spool directory (<c>&lt;data&gt;/spool</c>).</summary>
+    public string DirectoryPath => _dir;
+
+    /// <summary>Raised after a message was committed, so a dispatcher can wake without polling.</summary>
+    public event EventHandler? Committed;
+
+    /// <summary>
+    /// Counts the messages waiting in the spool under <paramref name="dataDirectory"/> without changing anything
+    /// (for status output and tests; a segment being appended to meanwhile may show one message fewer).
+    /// </summary>
+    public static int CountPending(string dataDirectory)
+    {
+        var dir = Path.Combine(dataDirectory, "spool");
+        if (!Directory.Exists(dir)) return 0;
+        int count = Directory.EnumerateFiles(dir, "*" + LegacyExtension).Count(p => SpoolId.IsValid(Path.GetFileNameWithoutExtension(p)));
+        foreach (var path in Directory.EnumerateFiles(dir, SegmentPrefix + "*" + SegmentExtension))
+        {
+            try
+            {
+                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                count += Walk(handle).Count(r => r.State == RecordState.Pending);
+            }
+            catch (FileNotFoundException)
+            {
+                // Retired meanwhile.
+            }
+        }
+        return count;
+    }
 
     /// <inheritdoc/>
     public async Task<bool> WaitBelowAsync(int limit, TimeSpan maxWait, TimeProvider time, CancellationToken cancellationToken)
@@ -87,7 +137,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         while (true)
         {
             var completed = Volatile.Read(ref _completed).Task; // taken before the check: a completion after it wakes us
-            if (_known.Count < limit) return true;
+            if (_index.Count < limit) return true;
             var left = maxWait - time.GetElapsedTime(started);
             if (left <= TimeSpan.Zero) return false;
             try
@@ -96,177 +146,318 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
             }
             catch (TimeoutException)
             {
-                return _known.Count < limit;
+                return _index.Count < limit;
             }
         }
     }
 
-    /// <summary>The spool directory (<c>&lt;data&gt;/spool</c>).</summary>
-    public string DirectoryPath => _dir;
-
-    /// <summary>Raised after a message was committed, so a dispatcher can wake without polling.</summary>
-    public event EventHandler? Committed;
-
     /// <inheritdoc/>
-    public async ValueTask<ISpoolWriter> BeginAsync(SmtpEnvelope envelope, CancellationToken cancellationToken)
+    public ValueTask<ISpoolWriter> BeginAsync(SmtpEnvelope envelope, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);
-        var id = SpoolId.New();
-        // A raw handle and positional writes from one pooled buffer: a typical message is one write() and one
-        // fdatasync; no FileStream, no per-message 64 KiB buffer, no thread-pool hop per write.
-        var (tmpPath, handle) = TakeRecycledFile() ?? CreateFile(id);
-        var writer = new Writer(this, id, envelope, tmpPath, handle);
+        var writer = new Writer(this, SpoolId.New(), envelope);
         try
         {
-            byte[] json = SerializeEnvelope(envelope);
-            Span<byte> header = stackalloc byte[Magic.Length + 4];
-            Magic.CopyTo(header);
-            BinaryPrimitives.WriteInt32BigEndian(header[Magic.Length..], json.Length);
-            writer.Append(header);
-            writer.Append(json);
-            return writer;
+            var json = SerializeEnvelope(envelope);
+            writer.BeginBody(json);
+            return ValueTask.FromResult<ISpoolWriter>(writer);
         }
         catch
         {
-            await writer.DisposeAsync().ConfigureAwait(false);
+            writer.Discard();
             throw;
         }
-    }
-
-    private (string Path, Microsoft.Win32.SafeHandles.SafeFileHandle Handle) CreateFile(SpoolId id)
-    {
-        var path = Path.Combine(_tmp, id.Value + ".tmp");
-        return (path, File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
-    }
-
-    /// <summary>An emptied file of a completed message, opened for writing; null when there is none.</summary>
-    private (string Path, Microsoft.Win32.SafeHandles.SafeFileHandle Handle)? TakeRecycledFile()
-    {
-        while (_free.TryDequeue(out var path))
-        {
-            Interlocked.Decrement(ref _freeCount);
-            try
-            {
-                return (path, File.OpenHandle(path, FileMode.Truncate, FileAccess.Write, FileShare.Read));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Gone or unusable: a new file does instead.
-            }
-        }
-        return null;
-    }
-
-    /// <summary>Moves a completed message's file out of the spool and empties it for reuse; false when the pool is full.</summary>
-    private bool TryRecycle(string path)
-    {
-        if (Interlocked.Increment(ref _freeCount) > MaxRecycledFiles)
-        {
-            Interlocked.Decrement(ref _freeCount);
-            return false;
-        }
-        var free = Path.Combine(_tmp, "free-" + Interlocked.Increment(ref _freeSequence).ToString(System.Globalization.CultureInfo.InvariantCulture) + ".tmp");
-        try
-        {
-            DirectorySync.Rename(path, free); // out of the spool first: from here on the message is completed
-        }
-        catch
-        {
-            Interlocked.Decrement(ref _freeCount);
-            throw;
-        }
-        try
-        {
-            DirectorySync.Truncate(free); // the message's bytes go with the completion
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Interlocked.Decrement(ref _freeCount);
-            File.Delete(free);
-            return true;
-        }
-        _free.Enqueue(free);
-        return true;
     }
 
     /// <inheritdoc/>
-    public async ValueTask<IReadOnlyList<SpooledMessage>> PendingAsync(CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<SpooledMessage>> PendingAsync(CancellationToken cancellationToken)
     {
-        var list = new List<SpooledMessage>();
-        foreach (var path in Directory.EnumerateFiles(_dir, "*" + Extension))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var name = Path.GetFileNameWithoutExtension(path);
-            if (!SpoolId.IsValid(name)) continue;
-            if (_known.TryGetValue(name, out var known))
-            {
-                list.Add(known);
-                continue;
-            }
-            try
-            {
-                await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.Asynchronous);
-                var (envelope, offset) = await ReadHeaderAsync(fs, cancellationToken).ConfigureAwait(false);
-                var message = new SpooledMessage(new SpoolId(name), envelope, fs.Length - offset);
-                _known[name] = message;
-                list.Add(message);
-            }
-            catch (FileNotFoundException)
-            {
-                // Completed by another worker between listing and opening.
-            }
-        }
+        var list = _index.Values.Select(e => e.Message).ToList();
         list.Sort((a, b) => a.Envelope.ReceivedAt.CompareTo(b.Envelope.ReceivedAt));
-        return list;
+        return ValueTask.FromResult<IReadOnlyList<SpooledMessage>>(list);
     }
 
     /// <inheritdoc/>
     public Stream OpenContent(SpoolId id)
     {
-        if (_content.TryGetValue(id.Value, out var bytes))
+        if (!_index.TryGetValue(id.Value, out var entry)) throw new FileNotFoundException("The message was completed already.", id.Value);
+        if (entry.Cached is { } bytes) return new MemoryStream(bytes, 0, bytes.Length, writable: false, publiclyVisible: true);
+
+        if (entry.Segment.Handle is { } handle && entry.ContentLength <= SharedRecordMaxBytes)
         {
-            return new MemoryStream(bytes, 0, bytes.Length, writable: false, publiclyVisible: true);
+            // A record of a shared segment: one positional read.
+            var content = new byte[entry.ContentLength];
+            try
+            {
+                RandomAccess.Read(handle, content, entry.ContentOffset);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw new FileNotFoundException("The message was completed already.", id.Value);
+            }
+            return new MemoryStream(content, 0, content.Length, writable: false, publiclyVisible: true);
         }
 
-        var fs = new FileStream(PathOf(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.Asynchronous);
-        try
-        {
-            Span<byte> head = stackalloc byte[Magic.Length + 4];
-            fs.ReadExactly(head);
-            if (!head[..Magic.Length].SequenceEqual(Magic)) throw new InvalidDataException("Not a Veil spool file.");
-            int len = BinaryPrimitives.ReadInt32BigEndian(head[Magic.Length..]);
-            fs.Position = Magic.Length + 4 + len;
-            return fs;
-        }
-        catch
-        {
-            fs.Dispose();
-            throw;
-        }
+        var fs = new FileStream(entry.Segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.Asynchronous);
+        fs.Position = entry.ContentOffset; // a segment of its own (or a version-1 file): the content runs to its end
+        return fs;
     }
 
     /// <inheritdoc/>
     public ValueTask CompleteAsync(SpoolId id, CancellationToken cancellationToken)
     {
-        if (_content.TryRemove(id.Value, out var bytes)) Interlocked.Add(ref _contentBytes, -bytes.Length);
-        try
+        if (!_index.TryRemove(id.Value, out var entry)) return ValueTask.CompletedTask; // completed already
+        if (entry.Cached is { } bytes) Interlocked.Add(ref _contentBytes, -bytes.Length);
+        var segment = entry.Segment;
+        if (segment.Handle is { } handle)
         {
-            if (!TryRecycle(PathOf(id))) File.Delete(PathOf(id));
+            // The message's bytes go with its completion: its body (envelope and content) becomes zeros.
+            try
+            {
+                RandomAccess.Write(handle, Zeros.AsSpan(0, (int)(entry.ContentOffset + entry.ContentLength - entry.BodyOffset)), entry.BodyOffset);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                MailEngineLog.SpoolWriteFailed(_logger, id.Value, e.GetType().Name);
+            }
         }
-        catch (FileNotFoundException)
-        {
-            // Completed already.
-        }
-        _known.TryRemove(id.Value, out _);
+        Release(segment);
         Interlocked.Exchange(ref _completed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        // No directory fsync waits for the removal: it becomes durable with the next commit's directory fsync or the
-        // file system's own journal commit. A crash before that brings the message back, and the sink, which is
-        // offered every message at least once, recognises it (the Alias sink by its handled marker); a commit,
-        // by contrast, is never answered 250 before its directory fsync.
+        // No sync waits for the completion: it becomes durable with the segment's next sync or the kernel's writeback.
+        // A crash before that brings the message back, and the sink, which is offered every message at least once,
+        // recognises it (the Alias sink by its handled marker); a commit, by contrast, is never answered 250 before
+        // its sync.
         return ValueTask.CompletedTask;
     }
 
-    private string PathOf(SpoolId id) => Path.Combine(_dir, id.Value + Extension);
+    /// <summary>Appends one record to the current shared segment (starting a new one when it is full).</summary>
+    private (Segment Segment, long Offset) Append(ReadOnlySpan<byte> record, Span<byte> header)
+    {
+        lock (_gate)
+        {
+            var segment = _current;
+            if (segment is null || (segment.Length > 0 && segment.Length + record.Length > SegmentBytes))
+            {
+                if (segment is not null) SealLocked(segment);
+                segment = _current = CreateSegment();
+            }
+            segment.Generation.CopyTo(header[RecordMagic.Length..]);
+            FinishHeader(header);
+            var offset = segment.Length;
+            try
+            {
+                RandomAccess.Write(segment.Handle!, record, offset);
+            }
+            catch
+            {
+                // What the failed write left must not sit before later records: no more appends to this segment.
+                SealLocked(segment);
+                throw;
+            }
+            segment.Length += record.Length;
+            segment.Live++;
+            return (segment, offset);
+        }
+    }
+
+    private Segment CreateSegment()
+    {
+        var sequence = ++_sequence;
+        var path = Path.Combine(_dir, SegmentName(sequence));
+        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        var segment = new Segment(path, handle, RandomNumberGenerator.GetBytes(8), sealedAtStart: false);
+        // One sync makes a group of records durable; the first also makes the new file's name durable.
+        segment.Sync = new GroupSync(() =>
+        {
+            SyncWorkers.DataSync(handle);
+            if (!segment.NameSynced)
+            {
+                DirectorySync.Fsync(_dir);
+                segment.NameSynced = true;
+            }
+        });
+        return segment;
+    }
+
+    private static string SegmentName(long sequence) =>
+        SegmentPrefix + sequence.ToString("D12", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension;
+
+    /// <summary>Takes no more records into <paramref name="segment"/>; deletes it if nothing in it is pending.</summary>
+    private void SealLocked(Segment segment)
+    {
+        segment.Sealed = true;
+        if (ReferenceEquals(_current, segment)) _current = null;
+        if (segment.Live == 0) Retire(segment);
+    }
+
+    /// <summary>One record of <paramref name="segment"/> is no longer pending (completed, or its commit failed).</summary>
+    private void Release(Segment segment)
+    {
+        lock (_gate)
+        {
+            segment.Live--;
+            if (segment.Sealed && segment.Live == 0) Retire(segment);
+        }
+    }
+
+    private void Retire(Segment segment)
+    {
+        if (segment.Retired) return;
+        segment.Retired = true;
+        segment.Handle?.Dispose();
+        try
+        {
+            File.Delete(segment.Path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next start, which deletes a segment with nothing pending.
+            MailEngineLog.SpoolWriteFailed(_logger, Path.GetFileName(segment.Path), e.GetType().Name);
+        }
+    }
+
+    /// <summary>Reads what a previous process left: every segment's pending records, and version-1 files.</summary>
+    private void Recover()
+    {
+        foreach (var path in Directory.EnumerateFiles(_dir, SegmentPrefix + "*" + SegmentExtension))
+        {
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (long.TryParse(name.AsSpan(SegmentPrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence))
+            {
+                _sequence = Math.Max(_sequence, sequence);
+            }
+        }
+
+        foreach (var path in Directory.EnumerateFiles(_dir, SegmentPrefix + "*" + SegmentExtension).Order(StringComparer.Ordinal))
+        {
+            SafeFileHandle handle;
+            try
+            {
+                handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (FileNotFoundException)
+            {
+                continue;
+            }
+            var records = Walk(handle).Where(r => r.State == RecordState.Pending).ToList();
+            if (records.Count == 0)
+            {
+                handle.Dispose();
+                File.Delete(path);
+                continue;
+            }
+            // A segment holding one record and nothing else is read by path and deleted on completion.
+            bool single = records.Count == 1 && records[0].Offset == 0 && records[0].End == RandomAccess.GetLength(handle);
+            var segment = new Segment(path, single ? null : handle, [], sealedAtStart: true) { Live = records.Count };
+            foreach (var record in records)
+            {
+                var message = new SpooledMessage(record.Id, ReadEnvelope(handle, path, record), record.ContentLength);
+                _index[record.Id.Value] = new Entry(message, segment, record.Offset + HeaderLength, record.ContentOffset, record.ContentLength, null);
+            }
+            if (single) handle.Dispose();
+        }
+
+        foreach (var path in Directory.EnumerateFiles(_dir, "*" + LegacyExtension))
+        {
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (!SpoolId.IsValid(name)) continue;
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var (envelope, offset) = ReadLegacyHeader(fs);
+            var id = new SpoolId(name);
+            var segment = new Segment(path, null, [], sealedAtStart: true) { Live = 1 };
+            _index[name] = new Entry(new SpooledMessage(id, envelope, fs.Length - offset), segment, offset, offset, fs.Length - offset, null);
+        }
+    }
+
+    private static SmtpEnvelope ReadEnvelope(SafeFileHandle reader, string path, WalkedRecord record)
+    {
+        var json = new byte[record.EnvelopeLength];
+        RandomAccess.Read(reader, json, record.Offset + HeaderLength);
+        try
+        {
+            return ParseEnvelope(json);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"Corrupt envelope in spool segment {Path.GetFileName(path)}.", e);
+        }
+    }
+
+    private enum RecordState { Pending, Completed, Torn }
+
+    private readonly record struct WalkedRecord(long Offset, long End, SpoolId Id, int EnvelopeLength, long ContentOffset, long ContentLength, RecordState State);
+
+    /// <summary>The records of a segment, from its start to the first header that does not check.</summary>
+    private static IEnumerable<WalkedRecord> Walk(SafeFileHandle handle)
+    {
+        long length = RandomAccess.GetLength(handle);
+        long offset = 0;
+        byte[] header = new byte[HeaderLength];
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        byte[]? generation = null;
+        try
+        {
+            while (offset + HeaderLength <= length)
+            {
+                if (RandomAccess.Read(handle, header, offset) < HeaderLength || !HeaderChecks(header)) yield break;
+                var recordGeneration = header.AsSpan(8, 8);
+                if (generation is null) generation = recordGeneration.ToArray();
+                else if (!recordGeneration.SequenceEqual(generation)) yield break;
+                long bodyLength = BinaryPrimitives.ReadInt64BigEndian(header.AsSpan(16));
+                int envelopeLength = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(24));
+                long end = offset + HeaderLength + bodyLength;
+                if (bodyLength < 0 || envelopeLength < 2 || envelopeLength > bodyLength || end > length) yield break;
+
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                bool zero = true;
+                for (long at = offset + HeaderLength; at < end;)
+                {
+                    int n = RandomAccess.Read(handle, chunk.AsSpan(0, (int)Math.Min(chunk.Length, end - at)), at);
+                    if (n <= 0) yield break;
+                    hash.AppendData(chunk, 0, n);
+                    if (zero && chunk.AsSpan(0, n).ContainsAnyExcept((byte)0)) zero = false;
+                    at += n;
+                }
+                var state = hash.GetHashAndReset().AsSpan().SequenceEqual(header.AsSpan(48, 32)) ? RecordState.Pending
+                    : zero ? RecordState.Completed : RecordState.Torn;
+                var id = new SpoolId(Convert.ToHexStringLower(header.AsSpan(32, 16)));
+                long contentOffset = offset + HeaderLength + envelopeLength;
+                yield return new WalkedRecord(offset, end, id, envelopeLength, contentOffset, end - contentOffset, state);
+                offset = end;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
+    private static bool HeaderChecks(ReadOnlySpan<byte> header)
+    {
+        if (!header[..RecordMagic.Length].SequenceEqual(RecordMagic)) return false;
+        Span<byte> check = stackalloc byte[32];
+        SHA256.HashData(header[..80], check);
+        return check[..8].SequenceEqual(header[80..88]);
+    }
+
+    /// <summary>Fills a header's fields (magic, lengths, id, body hash) except the generation; see <see cref="FinishHeader"/>.</summary>
+    private static void WriteHeaderFields(Span<byte> header, SpoolId id, long bodyLength, int envelopeLength, ReadOnlySpan<byte> bodyHash)
+    {
+        RecordMagic.CopyTo(header);
+        BinaryPrimitives.WriteInt64BigEndian(header[16..], bodyLength);
+        BinaryPrimitives.WriteInt32BigEndian(header[24..], envelopeLength);
+        header[28..32].Clear();
+        Convert.FromHexString(id.Value, header[32..48], out _, out _);
+        bodyHash.CopyTo(header[48..80]);
+    }
+
+    /// <summary>Seals a header whose fields and generation are in place with its own check bytes.</summary>
+    private static void FinishHeader(Span<byte> header)
+    {
+        Span<byte> check = stackalloc byte[32];
+        SHA256.HashData(header[..80], check);
+        check[..8].CopyTo(header[80..88]);
+    }
 
     private static void CreatePrivateDirectory(string path)
     {
@@ -292,35 +483,82 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         return ms.ToArray();
     }
 
-    private static async ValueTask<(SmtpEnvelope Envelope, long Offset)> ReadHeaderAsync(FileStream fs, CancellationToken ct)
+    private static SmtpEnvelope ParseEnvelope(ReadOnlySpan<byte> json)
     {
-        byte[] head = new byte[Magic.Length + 4];
-        await fs.ReadExactlyAsync(head, ct).ConfigureAwait(false);
-        if (!head.AsSpan(0, Magic.Length).SequenceEqual(Magic)) throw new InvalidDataException("Not a Veil spool file.");
-        int len = BinaryPrimitives.ReadInt32BigEndian(head.AsSpan(Magic.Length));
-        if (len is < 2 or > 1024 * 1024) throw new InvalidDataException("Corrupt spool envelope length.");
-        byte[] json = new byte[len];
-        await fs.ReadExactlyAsync(json, ct).ConfigureAwait(false);
-        using var doc = JsonDocument.Parse(json);
+        var reader = new Utf8JsonReader(json);
+        using var doc = JsonDocument.ParseValue(ref reader);
         var root = doc.RootElement;
         var to = root.GetProperty("to").EnumerateArray().Select(x => x.GetString() ?? "").ToArray();
-        var env = new SmtpEnvelope(
+        return new SmtpEnvelope(
             root.GetProperty("from").GetString() ?? "",
             to,
             root.GetProperty("8bitmime").GetBoolean(),
             root.GetProperty("smtputf8").GetBoolean(),
             root.GetProperty("received").GetDateTimeOffset());
-        return (env, head.Length + len);
     }
 
-    private sealed class Writer(FileSpool spool, SpoolId id, SmtpEnvelope envelope, string tmpPath, Microsoft.Win32.SafeHandles.SafeFileHandle handle) : ISpoolWriter
+    /// <summary>Reads a version-1 file's header: magic, envelope length, envelope.</summary>
+    private static (SmtpEnvelope Envelope, long Offset) ReadLegacyHeader(FileStream fs)
     {
-        private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        byte[] head = new byte[LegacyMagic.Length + 4];
+        fs.ReadExactly(head);
+        if (!head.AsSpan(0, LegacyMagic.Length).SequenceEqual(LegacyMagic)) throw new InvalidDataException("Not a Veil spool file.");
+        int len = BinaryPrimitives.ReadInt32BigEndian(head.AsSpan(LegacyMagic.Length));
+        if (len is < 2 or > 1024 * 1024) throw new InvalidDataException("Corrupt spool envelope length.");
+        byte[] json = new byte[len];
+        fs.ReadExactly(json);
+        return (ParseEnvelope(json), head.Length + len);
+    }
+
+    /// <summary>A segment file and what this process knows of it.</summary>
+    private sealed class Segment(string path, SafeFileHandle? handle, byte[] generation, bool sealedAtStart)
+    {
+        public string Path { get; } = path;
+
+        /// <summary>Open for the segment's life when it is shared; null for a one-record segment (opened by path).</summary>
+        public SafeFileHandle? Handle { get; } = handle;
+
+        public byte[] Generation { get; } = generation;
+
+        public GroupSync? Sync { get; set; }
+
+        public bool NameSynced { get; set; }
+
+        public long Length { get; set; }
+
+        /// <summary>Records written and neither completed nor failed (under the spool's gate).</summary>
+        public int Live { get; set; }
+
+        public bool Sealed { get; set; } = sealedAtStart;
+
+        public bool Retired { get; set; }
+    }
+
+    /// <summary>A pending message: where its body and content are, and its bytes when they are kept in memory.</summary>
+    private sealed record Entry(SpooledMessage Message, Segment Segment, long BodyOffset, long ContentOffset, long ContentLength, byte[]? Cached);
+
+    private sealed class Writer(FileSpool spool, SpoolId id, SmtpEnvelope envelope) : ISpoolWriter
+    {
+        // The record is built in this buffer: header space, envelope, content. A record that outgrows it goes to a
+        // segment of its own under spool/tmp, written as the buffer fills.
+        private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(SharedRecordMaxBytes);
         private int _used;
+        private int _envelopeLength;
+        private long _bytes;
+        private SafeFileHandle? _file;
+        private string? _filePath;
         private long _fileOffset;
+        private IncrementalHash? _hash;
         private bool _committed;
         private bool _disposed;
-        private long _bytes;
+
+        internal void BeginBody(byte[] json)
+        {
+            if (json.Length > 1024 * 1024) throw new ArgumentException("The envelope is too large for the spool.", nameof(json));
+            _used = HeaderLength;
+            _envelopeLength = json.Length;
+            Append(json);
+        }
 
         public ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
         {
@@ -330,26 +568,34 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
             return ValueTask.CompletedTask;
         }
 
-        /// <summary>Buffers bytes; a full buffer is written at once (to the page cache: no wait for the disk).</summary>
-        internal void Append(ReadOnlySpan<byte> bytes)
+        private void Append(ReadOnlySpan<byte> bytes)
         {
             var buffer = _buffer!;
             while (!bytes.IsEmpty)
             {
+                if (_used == buffer.Length) Spill();
                 var n = Math.Min(bytes.Length, buffer.Length - _used);
                 bytes[..n].CopyTo(buffer.AsSpan(_used));
                 _used += n;
                 bytes = bytes[n..];
-                if (_used == buffer.Length)
-                {
-                    WriteBuffer();
-                }
             }
         }
 
-        private void WriteBuffer()
+        /// <summary>Writes the buffer to this record's own file (created on the first spill; the page cache, no wait).</summary>
+        private void Spill()
         {
-            RandomAccess.Write(handle, _buffer.AsSpan(0, _used), _fileOffset);
+            if (_file is null)
+            {
+                _filePath = Path.Combine(spool._tmp, id.Value + ".tmp");
+                _file = File.OpenHandle(_filePath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+                _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                _hash.AppendData(_buffer!, HeaderLength, _used - HeaderLength);
+            }
+            else
+            {
+                _hash!.AppendData(_buffer!, 0, _used);
+            }
+            RandomAccess.Write(_file, _buffer.AsSpan(0, _used), _fileOffset);
             _fileOffset += _used;
             _used = 0;
         }
@@ -357,35 +603,13 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         public async ValueTask<SpoolId> CommitAsync(CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            // A message that never left the buffer is kept in memory for its sink, while there is room.
-            byte[]? cached = null;
-            if (_fileOffset == 0 && _bytes <= CachedMessageMaxBytes)
-            {
-                if (Interlocked.Add(ref spool._contentBytes, _bytes) <= ContentCacheBytes)
-                    cached = _buffer.AsSpan(_used - (int)_bytes, (int)_bytes).ToArray();
-                else
-                    Interlocked.Add(ref spool._contentBytes, -_bytes);
-            }
-
             try
             {
-                WriteBuffer();
-                // fdatasync: the bytes (and the size that makes them readable) are on disk before the rename makes
-                // them visible; done on a dedicated sync thread, never blocking the thread pool.
-                // The session resumes on the sync thread: a rename, then it waits for the directory sync.
-                await SyncWorkers.RunAsync(() => SyncWorkers.DataSync(handle), continueOnSyncThread: true).ConfigureAwait(false);
-                handle.Dispose();
-                DirectorySync.Rename(tmpPath, spool.PathOf(id));
-                if (cached is not null) spool._content[id.Value] = cached;
-                spool._known[id.Value] = new SpooledMessage(id, envelope, _bytes);
-                // The rename itself is durable before we answer 250: one directory fsync that started after
-                // the rename, shared with the other sessions committing at the same time (group commit); run here,
-                // on the sync thread, when no other fsync is under way.
-                await spool._dirSync.SyncAsync(onSyncThread: true).ConfigureAwait(false);
+                var committed = _file is null ? await CommitSharedAsync().ConfigureAwait(false) : await CommitAloneAsync().ConfigureAwait(false);
+                spool._index[id.Value] = committed;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                if (cached is not null && !spool._content.ContainsKey(id.Value)) Interlocked.Add(ref spool._contentBytes, -cached.Length);
                 MailEngineLog.SpoolWriteFailed(spool._logger, id.Value, e.GetType().Name);
                 throw;
             }
@@ -397,18 +621,82 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
             return id;
         }
 
-        public ValueTask DisposeAsync()
+        /// <summary>Appends the record to the shared segment and waits for a sync of it that started after the write.</summary>
+        private async Task<Entry> CommitSharedAsync()
         {
-            if (_disposed) return ValueTask.CompletedTask;
+            var buffer = _buffer!;
+            int bodyLength = _used - HeaderLength;
+            var hash = SHA256.HashData(buffer.AsSpan(HeaderLength, bodyLength));
+            WriteHeaderFields(buffer, id, bodyLength, _envelopeLength, hash);
+            var (segment, offset) = spool.Append(buffer.AsSpan(0, _used), buffer.AsSpan(0, HeaderLength));
+            try
+            {
+                await segment.Sync!.SyncAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                // Possibly on disk, never answered 250: emptied and released; the segment takes no more records
+                // (after a failed fdatasync, Linux may have dropped the pages it could not write).
+                try { RandomAccess.Write(segment.Handle!, Zeros.AsSpan(0, bodyLength), offset + HeaderLength); }
+                catch (Exception e) when (e is IOException or ObjectDisposedException) { /* the sync failed already */ }
+                lock (spool._gate) spool.SealLocked(segment);
+                spool.Release(segment);
+                throw;
+            }
+
+            long contentOffset = offset + HeaderLength + _envelopeLength;
+            byte[]? cached = null;
+            if (_bytes <= CachedMessageMaxBytes)
+            {
+                if (Interlocked.Add(ref spool._contentBytes, _bytes) <= ContentCacheBytes)
+                    cached = buffer.AsSpan(HeaderLength + _envelopeLength, (int)_bytes).ToArray();
+                else
+                    Interlocked.Add(ref spool._contentBytes, -_bytes);
+            }
+            return new Entry(new SpooledMessage(id, envelope, _bytes), segment, offset + HeaderLength, contentOffset, _bytes, cached);
+        }
+
+        /// <summary>Finishes the record's own file, syncs it, renames it into the spool and syncs the directory.</summary>
+        private async Task<Entry> CommitAloneAsync()
+        {
+            var file = _file!;
+            _hash!.AppendData(_buffer!, 0, _used);
+            RandomAccess.Write(file, _buffer.AsSpan(0, _used), _fileOffset);
+            long bodyLength = _fileOffset + _used - HeaderLength;
+            byte[] header = new byte[HeaderLength];
+            WriteHeaderFields(header, id, bodyLength, _envelopeLength, _hash.GetHashAndReset());
+            RandomNumberGenerator.Fill(header.AsSpan(8, 8));
+            FinishHeader(header);
+            RandomAccess.Write(file, header, 0);
+            // fdatasync on a sync thread: the bytes are on disk before the rename makes them visible.
+            await SyncWorkers.RunAsync(() => SyncWorkers.DataSync(file), continueOnSyncThread: true).ConfigureAwait(false);
+            file.Dispose();
+            string path;
+            lock (spool._gate) path = Path.Combine(spool._dir, SegmentName(++spool._sequence));
+            DirectorySync.Rename(_filePath!, path);
+            _filePath = null;
+            await spool._dirSync.SyncAsync(onSyncThread: true).ConfigureAwait(false);
+            var segment = new Segment(path, null, [], sealedAtStart: true) { Live = 1 };
+            long contentOffset = HeaderLength + _envelopeLength;
+            return new Entry(new SpooledMessage(id, envelope, _bytes), segment, HeaderLength, contentOffset, _bytes, null);
+        }
+
+        internal void Discard()
+        {
             _disposed = true;
-            handle.Dispose();
+            _file?.Dispose();
+            _hash?.Dispose();
             if (_buffer is { } buffer)
             {
                 _buffer = null;
                 ArrayPool<byte>.Shared.Return(buffer);
             }
+            if (_filePath is not null && !_committed) File.Delete(_filePath);
+        }
 
-            if (!_committed) File.Delete(tmpPath);
+        public ValueTask DisposeAsync()
+        {
+            if (!_disposed) Discard();
             return ValueTask.CompletedTask;
         }
     }

@@ -15,7 +15,6 @@ public sealed partial class SmtpCrashSafetyTests : IDisposable
 
     private string SinkDirectory => Path.Combine(_root, "sink");
 
-    private string SpoolDirectory => Path.Combine(DataDirectory, "spool");
 
     public void Dispose()
     {
@@ -39,9 +38,12 @@ public sealed partial class SmtpCrashSafetyTests : IDisposable
             Assert.Matches(@"<[-~]  250 2\.0\.0 ", swaks.Output); // the reply to the end of DATA
         } // Dispose kills the process tree with SIGKILL: no shutdown code runs.
 
-        var spooled = Directory.GetFiles(SpoolDirectory, "*.msg");
-        Assert.Single(spooled);
-        Assert.Contains(marker, await File.ReadAllTextAsync(spooled[0]), StringComparison.Ordinal);
+        var spool = new Veil.Mail.Spool.FileSpool(DataDirectory); // reads what the killed process left, as a restart does
+        var spooled = Assert.Single(await spool.PendingAsync(CancellationToken.None));
+        using (var content = new StreamReader(spool.OpenContent(spooled.Id)))
+        {
+            Assert.Contains(marker, await content.ReadToEndAsync(), StringComparison.Ordinal);
+        }
 
         using (var second = StartServe(SinkDirectory))
         {
@@ -49,8 +51,10 @@ public sealed partial class SmtpCrashSafetyTests : IDisposable
             var delivered = await WaitForFilesAsync(SinkDirectory, "*.eml", TimeSpan.FromSeconds(90));
             Assert.Single(delivered);
             Assert.Contains(marker, await File.ReadAllTextAsync(delivered[0]), StringComparison.Ordinal);
-            Assert.Equal(Path.GetFileNameWithoutExtension(spooled[0]), Path.GetFileNameWithoutExtension(delivered[0]));
-            Assert.Empty(await WaitForFilesAsync(SpoolDirectory, "*.msg", TimeSpan.FromSeconds(30), expectEmpty: true));
+            Assert.Equal(spooled.Id.Value, Path.GetFileNameWithoutExtension(delivered[0]));
+            var clock = Stopwatch.StartNew();
+            while (Veil.Mail.Spool.FileSpool.CountPending(DataDirectory) > 0 && clock.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(100);
+            Assert.Equal(0, Veil.Mail.Spool.FileSpool.CountPending(DataDirectory));
         }
     }
 
@@ -97,13 +101,13 @@ public sealed partial class SmtpCrashSafetyTests : IDisposable
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    private static async Task<string[]> WaitForFilesAsync(string directory, string pattern, TimeSpan timeout, bool expectEmpty = false)
+    private static async Task<string[]> WaitForFilesAsync(string directory, string pattern, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             var files = Directory.Exists(directory) ? Directory.GetFiles(directory, pattern) : [];
-            if ((expectEmpty ? files.Length == 0 : files.Length > 0) || clock.Elapsed > timeout)
+            if (files.Length > 0 || clock.Elapsed > timeout)
             {
                 return files;
             }

@@ -103,42 +103,118 @@ public sealed class SpoolTests
         }
     }
 
+    private static string SpoolText(string dir) =>
+        string.Concat(Directory.EnumerateFiles(Path.Combine(dir, "spool"), "*", SearchOption.AllDirectories).Select(f => System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f))));
+
+    private static string[] Segments(string dir) => Directory.GetFiles(Path.Combine(dir, "spool"), "seg-*.log");
+
     [Fact]
-    public async Task Complete_EmptiesTheFileAtOnce_AndTheNextMessageReusesIt()
+    public async Task Complete_EmptiesTheMessageAtOnce_AndItNeverComesBack()
     {
         var dir = SmtpTestHost.NewTempDir();
         var spool = new FileSpool(dir);
-        var tmp = Path.Combine(dir, "spool", "tmp");
         var first = await CommitAsync(spool, "Subject: first secret\r\n\r\nbody\r\n");
+        var second = await CommitAsync(spool, "Subject: second\r\n\r\nbody\r\n");
+        Assert.Contains("first secret", SpoolText(dir), StringComparison.Ordinal);
 
         await spool.CompleteAsync(first, CancellationToken.None);
+        await spool.CompleteAsync(first, CancellationToken.None); // completing twice does nothing
 
-        var recycled = Assert.Single(Directory.GetFiles(tmp));
-        Assert.Equal(0, new FileInfo(recycled).Length); // nothing of the message is left on disk under any name
-        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "spool"), "*.msg"));
-
-        var second = await CommitAsync(spool, "Subject: second\r\n\r\nbody\r\n");
-
-        Assert.Empty(Directory.GetFiles(tmp)); // the emptied file took the second message
-        Assert.Equal("Subject: second\r\n\r\nbody\r\n"u8.ToArray(), await ReadAllAsync(new FileSpool(dir), second));
+        Assert.DoesNotContain("first secret", SpoolText(dir), StringComparison.Ordinal); // nothing of it left on disk
+        Assert.Single(Segments(dir)); // both went into one shared segment
+        Assert.Equal(1, FileSpool.CountPending(dir));
+        var reopened = new FileSpool(dir);
+        Assert.Equal(second, Assert.Single(await reopened.PendingAsync(CancellationToken.None)).Id);
+        Assert.Equal("Subject: second\r\n\r\nbody\r\n"u8.ToArray(), await ReadAllAsync(reopened, second));
     }
 
     [Fact]
-    public async Task Complete_ManyMessages_KeepsAtMostTheRecyclingLimit_AllEmpty()
+    public async Task Segments_AFullOneIsDeletedOnceEveryMessageInItCompleted_AndAStartRemovesEmptyOnes()
     {
         var dir = SmtpTestHost.NewTempDir();
         var spool = new FileSpool(dir);
+        var filler = new string('x', 8_000);
         var ids = new List<SpoolId>();
-        for (int i = 0; i < FileSpool.MaxRecycledFiles + 20; i++) ids.Add(await CommitAsync(spool, $"message {i}\r\n"));
+        for (int i = 0; i < 700; i++) ids.Add(await CommitAsync(spool, $"message {i} {filler}\r\n")); // ~5.6 MiB: two segments
+        Assert.Equal(2, Segments(dir).Length);
+        Assert.Equal(700, FileSpool.CountPending(dir));
 
-        foreach (var id in ids) await spool.CompleteAsync(id, CancellationToken.None);
-        await spool.CompleteAsync(ids[0], CancellationToken.None); // completing twice does nothing
+        foreach (var id in ids.Take(600)) await spool.CompleteAsync(id, CancellationToken.None);
+        Assert.Single(Segments(dir)); // the first segment held only completed messages: gone
+        Assert.Equal(100, FileSpool.CountPending(dir));
 
-        var left = Directory.GetFiles(Path.Combine(dir, "spool", "tmp"));
-        Assert.Equal(FileSpool.MaxRecycledFiles, left.Length);
-        Assert.All(left, f => Assert.Equal(0, new FileInfo(f).Length));
+        foreach (var id in ids.Skip(600)) await spool.CompleteAsync(id, CancellationToken.None);
+        Assert.Single(Segments(dir)); // the current one stays for the next message...
+        Assert.Equal(0, FileSpool.CountPending(dir));
+        Assert.DoesNotContain("message 650", SpoolText(dir), StringComparison.Ordinal);
         Assert.Empty(await new FileSpool(dir).PendingAsync(CancellationToken.None));
-        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "spool", "tmp"))); // a fresh start clears them
+        Assert.Empty(Segments(dir)); // ...and a start removes a segment with nothing pending
+    }
+
+    [Fact]
+    public async Task Recovery_SkipsATornRecord_AndStopsAtATornTail_KeepingEveryWholeMessage()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        var one = await CommitAsync(spool, "Subject: one\r\n\r\n1\r\n");
+        var two = await CommitAsync(spool, "Subject: two\r\n\r\n2\r\n");
+        var three = await CommitAsync(spool, "Subject: three\r\n\r\n3\r\n");
+        var segment = Assert.Single(Segments(dir));
+        var bytes = await File.ReadAllBytesAsync(segment);
+
+        // A record the crash cut short in the middle (its header whole): skipped, the walk goes on after it.
+        var at = System.Text.Encoding.Latin1.GetString(bytes).IndexOf("Subject: two", StringComparison.Ordinal);
+        bytes[at] = (byte)'X';
+        // A crash while appending: the start of a header, then half of one.
+        var torn = bytes.Concat("VEILREC2"u8.ToArray()).Concat(bytes.AsSpan(0, FileSpool.HeaderLength / 2).ToArray()).ToArray();
+        await File.WriteAllBytesAsync(segment, torn);
+
+        var reopened = new FileSpool(dir);
+        var pending = (await reopened.PendingAsync(CancellationToken.None)).Select(p => p.Id).ToList();
+        Assert.Equal(new[] { one, three }.Select(i => i.Value).Order(StringComparer.Ordinal), pending.Select(i => i.Value).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(two, pending);
+        Assert.Equal("Subject: three\r\n\r\n3\r\n"u8.ToArray(), await ReadAllAsync(reopened, three));
+        Assert.Equal(2, FileSpool.CountPending(dir));
+    }
+
+    [Fact]
+    public async Task Recovery_AHeaderThatDoesNotCheck_EndsTheWalk()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        var one = await CommitAsync(spool, "Subject: one\r\n\r\n1\r\n");
+        await CommitAsync(spool, "Subject: two\r\n\r\n2\r\n");
+        var segment = Assert.Single(Segments(dir));
+        var bytes = await File.ReadAllBytesAsync(segment);
+        var second = System.Text.Encoding.Latin1.GetString(bytes).IndexOf("VEILREC2", 8, StringComparison.Ordinal);
+        bytes[second + 20] ^= 1; // the second record's length, changed: its header check fails
+        await File.WriteAllBytesAsync(segment, bytes);
+
+        Assert.Equal(one, Assert.Single(await new FileSpool(dir).PendingAsync(CancellationToken.None)).Id);
+    }
+
+    [Fact]
+    public async Task Recovery_ReadsAndCompletesAVersion1File()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spoolDir = Path.Combine(dir, "spool");
+        Directory.CreateDirectory(spoolDir);
+        var json = """{"from":"old@b.test","to":["r@veil.test"],"8bitmime":true,"smtputf8":false,"received":"2026-01-02T03:04:05+00:00"}"""u8.ToArray();
+        var length = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, json.Length);
+        var id = SpoolId.New();
+        var file = Path.Combine(spoolDir, id.Value + ".msg");
+        await File.WriteAllBytesAsync(file, [.. "VEILSPOOL1"u8, .. length, .. json, .. "Subject: old\r\n\r\nbody\r\n"u8]);
+
+        var spool = new FileSpool(dir);
+        var pending = Assert.Single(await spool.PendingAsync(CancellationToken.None));
+        Assert.Equal(id, pending.Id);
+        Assert.Equal("old@b.test", pending.Envelope.ReversePath);
+        Assert.Equal(1, FileSpool.CountPending(dir));
+        Assert.Equal("Subject: old\r\n\r\nbody\r\n"u8.ToArray(), await ReadAllAsync(spool, id));
+
+        await spool.CompleteAsync(id, CancellationToken.None);
+        Assert.False(File.Exists(file));
     }
 
     private static async Task<byte[]> ReadAllAsync(FileSpool spool, SpoolId id)

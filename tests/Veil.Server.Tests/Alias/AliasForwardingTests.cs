@@ -413,9 +413,8 @@ public sealed class AliasForwardingTests
     private static async Task WaitForEmptySpoolAsync(AliasHarness h)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var spool = Path.Combine(h.Server.DataDirectory, "spool");
-        // Handled files are emptied and kept for reuse (spool/tmp): the spool is empty when no file holds a byte.
-        while (Directory.Exists(spool) && Directory.EnumerateFiles(spool, "*", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0))
+        // A handled message's bytes become zeros in its segment, which stays while it is the current one.
+        while (Veil.Mail.Spool.FileSpool.CountPending(h.Server.DataDirectory) > 0)
         {
             await Task.Delay(50, deadline.Token);
         }

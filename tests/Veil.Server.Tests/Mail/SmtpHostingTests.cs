@@ -56,12 +56,12 @@ public sealed class SmtpHostingTests
 
         var received = await sink.Received.Reader.ReadAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
         Assert.Equal("Subject: hi\r\n\r\nhello\r\n", received);
-        for (int i = 0; i < 600 && Directory.GetFiles(Path.Combine(server.DataDirectory, "spool"), "*.msg").Length > 0; i++)
+        for (int i = 0; i < 600 && FileSpool.CountPending(server.DataDirectory) > 0; i++)
         {
             await Task.Delay(100);
         }
 
-        Assert.Empty(Directory.GetFiles(Path.Combine(server.DataDirectory, "spool"), "*.msg"));
+        Assert.Equal(0, FileSpool.CountPending(server.DataDirectory));
     }
 
     [Fact]

@@ -2,13 +2,13 @@ using Veil.Mail.Spool;
 
 namespace Veil.Mail.Tests.Smtp;
 
-/// <summary>The spool's group commit of directory fsyncs: every caller is served, whichever thread it calls from.</summary>
-public sealed class GroupDirectorySyncTests
+/// <summary>The spool's group commit of syncs (here a directory fsync): every caller is served, whichever thread it calls from.</summary>
+public sealed class GroupSyncTests
 {
     [Fact]
     public async Task SyncAsync_OnASyncThread_FsyncsBeforeReturning()
     {
-        var sync = new GroupDirectorySync(SmtpTestHost.NewTempDir());
+        var sync = DirectorySyncOf(SmtpTestHost.NewTempDir());
         bool completedOnReturn = false;
 
         await SyncWorkers.RunAsync(() => completedOnReturn = sync.SyncAsync(onSyncThread: true).IsCompletedSuccessfully);
@@ -19,7 +19,7 @@ public sealed class GroupDirectorySyncTests
     [Fact]
     public async Task SyncAsync_ClaimingASyncThreadFromThePool_StillHandsTheFsyncToASyncWorker()
     {
-        var sync = new GroupDirectorySync(SmtpTestHost.NewTempDir());
+        var sync = DirectorySyncOf(SmtpTestHost.NewTempDir());
 
         await sync.SyncAsync(onSyncThread: true).WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -29,7 +29,7 @@ public sealed class GroupDirectorySyncTests
     [Fact]
     public async Task SyncAsync_ManyCallersFromBothKindsOfThread_AllComplete()
     {
-        var sync = new GroupDirectorySync(SmtpTestHost.NewTempDir());
+        var sync = DirectorySyncOf(SmtpTestHost.NewTempDir());
         var waits = new System.Collections.Concurrent.ConcurrentBag<Task>();
         // As a commit does: the sync thread takes the task and does not block on it.
         var calls = Enumerable.Range(0, 200).Select(i => i % 2 == 0
@@ -45,7 +45,7 @@ public sealed class GroupDirectorySyncTests
     public async Task SyncAsync_DirectoryGone_FailsTheWaiters()
     {
         var dir = SmtpTestHost.NewTempDir();
-        var sync = new GroupDirectorySync(dir);
+        var sync = DirectorySyncOf(dir);
         Directory.Delete(dir);
 
         await Assert.ThrowsAsync<IOException>(() => sync.SyncAsync());
@@ -53,4 +53,6 @@ public sealed class GroupDirectorySyncTests
         await SyncWorkers.RunAsync(() => inline = sync.SyncAsync(onSyncThread: true));
         await Assert.ThrowsAsync<IOException>(() => inline!);
     }
+
+    private static GroupSync DirectorySyncOf(string directory) => new(() => DirectorySync.Fsync(directory));
 }

@@ -1,25 +1,26 @@
 namespace Veil.Mail.Spool;
 
 /// <summary>
-/// Group commit of directory fsyncs: sessions that renamed a file into the spool at about the same time
-/// share one <c>fsync</c> of the directory instead of paying one each.
+/// Group commit of a blocking sync (the fdatasync of a spool segment, the fsync of a directory): callers that wrote
+/// at about the same time share one sync instead of paying one each.
 /// </summary>
 /// <remarks>
-/// Correctness: a caller renames first, then calls <see cref="SyncAsync"/>, which adds it to the
-/// <em>pending</em> batch. The flusher takes the pending batch away and only then starts the fsync, so
-/// every rename in the batch happened before the fsync began and is durable when the batch completes.
-/// A caller that arrives while an fsync is running joins the next batch, never the running one.
+/// Correctness: a caller writes (or renames) first, then calls <see cref="SyncAsync"/>, which adds it to the
+/// <em>pending</em> batch. The flusher takes the pending batch away and only then starts the sync, so
+/// every write in the batch happened before the sync began and is durable when the batch completes.
+/// A caller that arrives while a sync is running joins the next batch, never the running one.
 /// </remarks>
-internal sealed class GroupDirectorySync(string directory)
+/// <param name="sync">The blocking sync; it runs on a sync thread (<see cref="SyncWorkers"/>), one at a time.</param>
+internal sealed class GroupSync(Action sync)
 {
     private readonly Lock _gate = new();
     private TaskCompletionSource? _pending;
     private bool _flushing;
 
-    /// <summary>Completes once a directory fsync that started after this call has finished.</summary>
+    /// <summary>Completes once a sync that started after this call has finished.</summary>
     /// <param name="onSyncThread">
-    /// The caller runs on a sync thread (<see cref="SyncWorkers"/>) and may block: when no fsync is running, it runs
-    /// its batch's fsync itself (no handoff to another thread) and hands any batch formed meanwhile to a sync worker.
+    /// The caller runs on a sync thread (<see cref="SyncWorkers"/>) and may block: when no sync is running, it runs
+    /// its batch's sync itself (no handoff to another thread) and hands any batch formed meanwhile to a sync worker.
     /// </param>
     public Task SyncAsync(bool onSyncThread = false)
     {
@@ -78,7 +79,7 @@ internal sealed class GroupDirectorySync(string directory)
     {
         try
         {
-            DirectorySync.Fsync(directory);
+            sync();
             batch.SetResult();
         }
 #pragma warning disable CA1031 // every waiter of the batch must see the failure, whatever it is
