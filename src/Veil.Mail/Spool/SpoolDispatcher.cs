@@ -25,6 +25,7 @@ public sealed class SpoolDispatcher(ISpool spool, IMessageSink sink, TimeProvide
     /// <summary>Wakes the dispatcher now (for example after a commit).</summary>
     public void Signal()
     {
+        if (_signal.CurrentCount > 0) return; // a wake-up is pending already (checked first: a throw per commit costs)
         try { _signal.Release(); }
         catch (SemaphoreFullException) { /* a wake-up is already pending, one is enough */ }
     }
