@@ -115,13 +115,45 @@ public sealed class VersionedKey : IDisposable
             throw new ArgumentException("A subkey is 32 bytes.", nameof(subkey));
         }
 
+        if (_subkeys.TryGetValue(purpose, out var cached))
+        {
+            using var held = cached.Acquire();
+            held.Span.CopyTo(subkey);
+            return;
+        }
+
         var info = Encoding.UTF8.GetBytes($"veil/v1/{Name}/{purpose}");
-        using var lease = _material.Acquire();
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, lease.Span, subkey, salt: [], info);
+        using (var lease = _material.Acquire())
+        {
+            HKDF.DeriveKey(HashAlgorithmName.SHA256, lease.Span, subkey, salt: [], info);
+        }
+
+        // Kept, in secret memory like the material, for the next call: field encryption and blind indexes derive a
+        // subkey for every value, and the derivation cost as much as the encryption. Purposes are a fixed set of
+        // constants in the code; the bound only guards against a caller that would make them up.
+        if (_subkeys.Count < MaxCachedSubkeys)
+        {
+            var copy = SecretBytes.Copy(subkey);
+            if (!_subkeys.TryAdd(purpose, copy))
+            {
+                copy.Dispose();
+            }
+        }
     }
 
-    /// <summary>Wipes the key material.</summary>
-    public void Dispose() => _material.Dispose();
+    private const int MaxCachedSubkeys = 64;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SecretBytes> _subkeys = new(StringComparer.Ordinal);
+
+    /// <summary>Wipes the key material and every subkey derived from it.</summary>
+    public void Dispose()
+    {
+        _material.Dispose();
+        foreach (var subkey in _subkeys.Values)
+        {
+            subkey.Dispose();
+        }
+    }
 
     /// <summary>Shows the name and version only.</summary>
     public override string ToString() => $"{Name} v{Version}";

@@ -389,7 +389,7 @@ internal sealed class AliasMessageSink(
             return Fail(directory, alias, mailboxes.Any(r => r.PausedAt is not null) ? "recipient-paused" : "no-recipient", Received);
         }
 
-        var usage = await directory.UsageAsync(alias.AccountId, ct);
+        var usage = await batch.UsageAsync(alias.AccountId, ct);
         if (!TakeQuota(batch, usage, alias.AccountId, (await plans.LimitsAsync(alias.AccountId, ct)).AliasDailyForwards))
         {
             return Fail(directory, alias, "quota-exceeded", Received);
@@ -448,7 +448,7 @@ internal sealed class AliasMessageSink(
             return new Routed(AliasEvents.Rejected, "recipient-not-verified", () => directory.Log(alias.AccountId, alias.Id, AliasEvents.Rejected, "recipient-not-verified"));
         }
 
-        var usage = await directory.UsageAsync(alias.AccountId, ct);
+        var usage = await batch.UsageAsync(alias.AccountId, ct);
         if (!TakeQuota(batch, usage, alias.AccountId, (await plans.LimitsAsync(alias.AccountId, ct)).AliasDailyForwards))
         {
             return Fail(directory, alias, "quota-exceeded", null);
@@ -494,6 +494,7 @@ internal sealed class AliasMessageSink(
         private readonly Dictionary<string, AliasRecord> _aliases = new(StringComparer.Ordinal);
         private readonly Dictionary<(Guid, string), AliasContact> _contacts = [];
         private readonly Dictionary<Guid, List<AliasRecipient>> _mailboxes = [];
+        private readonly Dictionary<Guid, AliasDailyUsage> _usage = [];
 
         public Dictionary<Guid, int> Planned { get; } = [];
 
@@ -522,6 +523,18 @@ internal sealed class AliasMessageSink(
             }
 
             return contact;
+        }
+
+        /// <summary>The account's usage row of the day, looked up once per batch (a lookup scans the tracked entities).</summary>
+        public async Task<AliasDailyUsage> UsageAsync(Guid accountId, CancellationToken ct)
+        {
+            if (!_usage.TryGetValue(accountId, out var usage) || usage.Day != directory.Today)
+            {
+                usage = await directory.UsageAsync(accountId, ct);
+                _usage[accountId] = usage;
+            }
+
+            return usage;
         }
 
         public async Task<List<AliasRecipient>> MailboxesAsync(AliasRecord alias, CancellationToken ct)

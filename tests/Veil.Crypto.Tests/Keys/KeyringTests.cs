@@ -78,6 +78,27 @@ public sealed class KeyringTests
     }
 
     [Fact]
+    public void DeriveSubkey_Repeated_GivesTheSameKeyEachTime_AndNothingAfterDispose()
+    {
+        var material = RandomNumberGenerator.GetBytes(32);
+        var keyring = TestKeyrings.FromMaterial(("field", 1, material));
+        var key = keyring.Current("field");
+        var first = new byte[32];
+        var again = new byte[32];
+        var other = new byte[32];
+
+        key.DeriveSubkey("one", first);
+        key.DeriveSubkey("two", other);
+        key.DeriveSubkey("one", again); // served from the cache
+
+        Assert.Equal(HKDF.DeriveKey(HashAlgorithmName.SHA256, material, 32, [], "veil/v1/field/one"u8.ToArray()), again);
+        Assert.Equal(first, again);
+        Assert.Equal(HKDF.DeriveKey(HashAlgorithmName.SHA256, material, 32, [], "veil/v1/field/two"u8.ToArray()), other);
+        keyring.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => key.DeriveSubkey("one", again)); // the cached subkey is wiped too
+    }
+
+    [Fact]
     public void DeriveSubkey_MatchesDocumentedHkdf()
     {
         var material = RandomNumberGenerator.GetBytes(40);
