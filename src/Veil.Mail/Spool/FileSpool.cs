@@ -25,7 +25,8 @@ namespace Veil.Mail.Spool;
 /// <para>
 /// Completing a message overwrites its body with zeros at once (no content outlives completion; the header, which
 /// holds no address or content, stays so the segment can still be walked). A segment that is no longer the current
-/// one and holds no pending message is deleted. At start the segments are walked from the beginning: a record
+/// one and holds no pending message is deleted, or (at most <see cref="MaxSpareSegments"/> of them, full ones) kept
+/// and written over from the start with a new generation. At start the segments are walked from the beginning: a record
 /// whose body hashes right is pending, an all-zero body was completed, anything else (a write the crash cut short,
 /// which was never answered <c>250</c>) is skipped; a header that does not check, or carries another generation,
 /// ends the walk, because every record answered <c>250</c> was written — and synced — before any record after it.
@@ -76,6 +77,14 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     private readonly Lock _gate = new();
     private Segment? _current;
     private long _sequence;
+
+    // Full shared segments whose every record completed, kept open for reuse (under the gate): records written over a
+    // file's existing blocks make its fdatasync a flush of data alone, where a growing file also commits its new size
+    // and blocks to the file system's journal.
+    private readonly Stack<Segment> _spares = new();
+
+    /// <summary>The most emptied segments kept for reuse.</summary>
+    internal const int MaxSpareSegments = 2;
 
     // Completed (and replaced) on every completion: what a backpressured DATA waits on.
     private TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -238,7 +247,11 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
             var segment = _current;
             if (segment is null || (segment.Length > 0 && segment.Length + record.Length > SegmentBytes))
             {
-                if (segment is not null) SealLocked(segment);
+                if (segment is not null)
+                {
+                    segment.Full = true;
+                    SealLocked(segment);
+                }
                 segment = _current = CreateSegment();
             }
             segment.Generation.CopyTo(header[RecordMagic.Length..]);
@@ -260,12 +273,21 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         }
     }
 
+    /// <summary>A shared segment to append to: an emptied one kept for reuse, else a new file.</summary>
     private Segment CreateSegment()
     {
-        var sequence = ++_sequence;
-        var path = Path.Combine(_dir, SegmentName(sequence));
-        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
-        var segment = new Segment(path, handle, RandomNumberGenerator.GetBytes(8), sealedAtStart: false);
+        if (_spares.TryPop(out var spare))
+        {
+            // A fresh generation: the old records after the new ones end a walk of the file (see the remarks).
+            return NewSharedSegment(spare.Path, spare.Handle!, nameSynced: true);
+        }
+        var path = Path.Combine(_dir, SegmentName(++_sequence));
+        return NewSharedSegment(path, File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read), nameSynced: false);
+    }
+
+    private Segment NewSharedSegment(string path, SafeFileHandle handle, bool nameSynced)
+    {
+        var segment = new Segment(path, handle, RandomNumberGenerator.GetBytes(8), sealedAtStart: false) { NameSynced = nameSynced };
         // One sync makes a group of records durable; the first also makes the new file's name durable.
         segment.Sync = new GroupSync(() =>
         {
@@ -300,10 +322,16 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         }
     }
 
+    /// <summary>Deletes a sealed segment with nothing pending, or keeps a full shared one for reuse (under the gate).</summary>
     private void Retire(Segment segment)
     {
         if (segment.Retired) return;
         segment.Retired = true;
+        if (segment.Full && segment.Handle is not null && _spares.Count < MaxSpareSegments)
+        {
+            _spares.Push(segment); // every body in it is zeros already
+            return;
+        }
         segment.Handle?.Dispose();
         try
         {
@@ -530,6 +558,9 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
         public int Live { get; set; }
 
         public bool Sealed { get; set; } = sealedAtStart;
+
+        /// <summary>Sealed because it was full (not after a failure): it may be reused once emptied.</summary>
+        public bool Full { get; set; }
 
         public bool Retired { get; set; }
     }

@@ -129,26 +129,62 @@ public sealed class SpoolTests
     }
 
     [Fact]
-    public async Task Segments_AFullOneIsDeletedOnceEveryMessageInItCompleted_AndAStartRemovesEmptyOnes()
+    public async Task Segments_EmptiedOnesBeyondTheSparesAreDeleted_AndAStartRemovesEveryEmptyOne()
     {
         var dir = SmtpTestHost.NewTempDir();
         var spool = new FileSpool(dir);
         var filler = new string('x', 8_000);
         var ids = new List<SpoolId>();
-        for (int i = 0; i < 700; i++) ids.Add(await CommitAsync(spool, $"message {i} {filler}\r\n")); // ~5.6 MiB: two segments
-        Assert.Equal(2, Segments(dir).Length);
-        Assert.Equal(700, FileSpool.CountPending(dir));
+        for (int i = 0; i < 1_600; i++) ids.Add(await CommitAsync(spool, $"message {i:D4} {filler}\r\n")); // ~13 MiB, ~510 a segment: four
+        Assert.Equal(4, Segments(dir).Length);
+        Assert.Equal(1_600, FileSpool.CountPending(dir));
 
-        foreach (var id in ids.Take(600)) await spool.CompleteAsync(id, CancellationToken.None);
-        Assert.Single(Segments(dir)); // the first segment held only completed messages: gone
-        Assert.Equal(100, FileSpool.CountPending(dir));
+        foreach (var id in ids.Take(1_550)) await spool.CompleteAsync(id, CancellationToken.None);
+        // Three full segments emptied: two are kept for reuse, the third deleted; the current one holds the rest.
+        Assert.Equal(1 + FileSpool.MaxSpareSegments, Segments(dir).Length);
+        Assert.Equal(50, FileSpool.CountPending(dir));
 
-        foreach (var id in ids.Skip(600)) await spool.CompleteAsync(id, CancellationToken.None);
-        Assert.Single(Segments(dir)); // the current one stays for the next message...
+        foreach (var id in ids.Skip(1_550)) await spool.CompleteAsync(id, CancellationToken.None);
         Assert.Equal(0, FileSpool.CountPending(dir));
-        Assert.DoesNotContain("message 650", SpoolText(dir), StringComparison.Ordinal);
+        Assert.DoesNotContain("message 1570", SpoolText(dir), StringComparison.Ordinal);
+        Assert.DoesNotContain("message 0010", SpoolText(dir), StringComparison.Ordinal);
         Assert.Empty(await new FileSpool(dir).PendingAsync(CancellationToken.None));
-        Assert.Empty(Segments(dir)); // ...and a start removes a segment with nothing pending
+        Assert.Empty(Segments(dir)); // a start removes every segment with nothing pending
+    }
+
+    [Fact]
+    public async Task Segments_AnEmptiedFullOneIsWrittenOverAgain_AndItsOldRecordsNeverComeBack()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var spool = new FileSpool(dir);
+        var filler = new string('x', 8_000);
+        string Text(int i) => $"message {i:D4} {filler}\r\n"; // every record the same length
+        var first = new List<SpoolId>();
+        while (Segments(dir).Length < 2) first.Add(await CommitAsync(spool, Text(first.Count)));
+        var reused = Segments(dir).Order(StringComparer.Ordinal).First();
+        var original = await File.ReadAllBytesAsync(reused);
+        int perSegment = first.Count - 1; // the last one opened the second segment
+        int recordLength = original.Length / perSegment;
+
+        foreach (var id in first) await spool.CompleteAsync(id, CancellationToken.None);
+        Assert.Equal(2, Segments(dir).Length); // the emptied full segment is kept for reuse...
+        Assert.DoesNotContain("message 0001", SpoolText(dir), StringComparison.Ordinal); // ...holding nothing of its messages
+
+        var second = new List<SpoolId>();
+        for (int i = 0; i < perSegment; i++) second.Add(await CommitAsync(spool, Text(1000 + i)));
+        Assert.Equal(2, Segments(dir).Length); // the second one filled up and the first took the next message
+        Assert.Contains($"message {1000 + perSegment - 1:D4}", System.Text.Encoding.Latin1.GetString(await File.ReadAllBytesAsync(reused)), StringComparison.Ordinal);
+
+        // As if the zeros of the first use never reached the disk before a crash: the old records are back after the
+        // new one, whole, each at a record boundary of the new use. Their generation ends the walk.
+        await using (var file = new FileStream(reused, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            file.Position = recordLength;
+            await file.WriteAsync(original.AsMemory(recordLength));
+        }
+
+        var pending = (await new FileSpool(dir).PendingAsync(CancellationToken.None)).Select(p => p.Id).ToHashSet();
+        Assert.Equal(second.ToHashSet(), pending);
     }
 
     [Fact]
