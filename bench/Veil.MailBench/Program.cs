@@ -27,8 +27,7 @@ switch (args.FirstOrDefault())
         return 2;
 }
 
-static int CountSpooled(string dataDir) =>
-    Directory.EnumerateFiles(Path.Combine(dataDir, "spool"), "*.msg").Count();
+static int CountSpooled(string dataDir) => FileSpool.CountPending(dataDir);
 
 static async Task<int> Serve(string dataDir, int port)
 {

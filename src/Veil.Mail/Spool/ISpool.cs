@@ -44,7 +44,7 @@ public interface ISpoolWriter : IAsyncDisposable
     /// <summary>Appends message bytes.</summary>
     ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken);
 
-    /// <summary>Makes the message durable (flushed, fsynced, renamed into place) and returns its id.</summary>
+    /// <summary>Makes the message durable (written and fsynced; visible to <see cref="ISpool.PendingAsync"/> only then) and returns its id.</summary>
     ValueTask<SpoolId> CommitAsync(CancellationToken cancellationToken);
 }
 
