@@ -347,17 +347,14 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     /// <summary>Reads what a previous process left: every segment's pending records, and version-1 files.</summary>
     private void Recover()
     {
-        foreach (var path in Directory.EnumerateFiles(_dir, SegmentPrefix + "*" + SegmentExtension))
+        foreach (var path in Directory.EnumerateFiles(_dir, SegmentPrefix + "*" + SegmentExtension).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileNameWithoutExtension(path);
             if (long.TryParse(name.AsSpan(SegmentPrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence))
             {
-                _sequence = Math.Max(_sequence, sequence);
+                _sequence = Math.Max(_sequence, sequence); // new segments are numbered after every existing one
             }
-        }
 
-        foreach (var path in Directory.EnumerateFiles(_dir, SegmentPrefix + "*" + SegmentExtension).Order(StringComparer.Ordinal))
-        {
             SafeFileHandle handle;
             try
             {
@@ -463,9 +460,17 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     private static bool HeaderChecks(ReadOnlySpan<byte> header)
     {
         if (!header[..RecordMagic.Length].SequenceEqual(RecordMagic)) return false;
-        Span<byte> check = stackalloc byte[32];
-        SHA256.HashData(header[..80], check);
-        return check[..8].SequenceEqual(header[80..88]);
+        Span<byte> check = stackalloc byte[8];
+        HeaderCheck(header, check);
+        return check.SequenceEqual(header[80..88]);
+    }
+
+    /// <summary>A header's own check: the first 8 bytes of the SHA-256 of its first 80 bytes.</summary>
+    private static void HeaderCheck(ReadOnlySpan<byte> header, Span<byte> check)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(header[..80], hash);
+        hash[..8].CopyTo(check);
     }
 
     /// <summary>Fills a header's fields (magic, lengths, id, body hash) except the generation; see <see cref="FinishHeader"/>.</summary>
@@ -480,12 +485,7 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
     }
 
     /// <summary>Seals a header whose fields and generation are in place with its own check bytes.</summary>
-    private static void FinishHeader(Span<byte> header)
-    {
-        Span<byte> check = stackalloc byte[32];
-        SHA256.HashData(header[..80], check);
-        check[..8].CopyTo(header[80..88]);
-    }
+    private static void FinishHeader(Span<byte> header) => HeaderCheck(header, header[80..88]);
 
     private static void CreatePrivateDirectory(string path)
     {
