@@ -32,7 +32,7 @@ internal static class DirectorySync
 
     /// <summary>
     /// Renames a file, replacing any file of that name: one <c>rename(2)</c> on Unix (File.Move adds status
-    /// calls around it, which a spool doing this twice per message pays for).
+    /// calls around it).
     /// </summary>
     /// <exception cref="FileNotFoundException">The source does not exist.</exception>
     public static void Rename(string from, string to)
@@ -48,26 +48,8 @@ internal static class DirectorySync
         throw new IOException($"rename in the spool failed (errno {errno}).");
     }
 
-    /// <summary>Empties a file by path: one <c>truncate(2)</c> on Unix instead of open, lock, truncate and close.</summary>
-    public static void Truncate(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            using (File.OpenHandle(path, FileMode.Truncate, FileAccess.Write, FileShare.Read)) { }
-            return;
-        }
-        if (TruncateFile(NativePath(path), 0) == 0) return;
-        int errno = Marshal.GetLastPInvokeError();
-        if (errno == 2) throw new FileNotFoundException("The file to empty does not exist.", path); // ENOENT
-        throw new IOException($"truncate in the spool failed (errno {errno}).");
-    }
-
     /// <summary>A path as libc takes it: UTF-8, NUL-terminated.</summary>
     private static byte[] NativePath(string path) => Encoding.UTF8.GetBytes(path + "\0");
-
-    [DllImport("libc", EntryPoint = "truncate", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int TruncateFile(byte[] path, long length);
 
     [DllImport("libc", EntryPoint = "rename", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
