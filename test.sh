@@ -14,16 +14,20 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # --- 1. System packages ---------------------------------------------------------------------------
 # Native libraries Veil.Crypto loads; the independent peers the tests use (the reference argon2 CLI,
-# Debian's python3 with pyca/cryptography, dkimpy and aiosmtpd, swaks); PostgreSQL; OpenSSL; Chromium.
+# Debian's python3 with pyca/cryptography, dkimpy (+ PyNaCl for Ed25519) and aiosmtpd, swaks with the Perl TLS module its
+# STARTTLS needs); PostgreSQL; OpenSSL; Chromium. Each probe names what the tests use (see scripts/ensure-packages.sh);
+# tests/Veil.Mail.Tests/PeerProbeTests.cs checks that the list covers every Python module the test peers import.
 # Node.js/npm (20.19+) come with the build image: Debian's own nodejs is too old for the web build.
 scripts/ensure-packages.sh \
   libsodium23:/usr/lib/x86_64-linux-gnu/libsodium.so.23 \
   libargon2-1:/usr/lib/x86_64-linux-gnu/libargon2.so.1 \
   argon2:argon2 \
-  python3-cryptography:/usr/lib/python3/dist-packages/cryptography \
-  python3-dkim:/usr/lib/python3/dist-packages/dkim \
-  python3-aiosmtpd:/usr/lib/python3/dist-packages/aiosmtpd \
+  python3-cryptography:python3:cryptography.hazmat.primitives.ciphers.aead \
+  python3-dkim:python3:dkim \
+  python3-nacl:python3:nacl.signing \
+  python3-aiosmtpd:python3:aiosmtpd.controller \
   swaks:swaks \
+  libnet-ssleay-perl:perl:Net::SSLeay \
   postgresql:/usr/lib/postgresql \
   openssl:openssl \
   chromium:/usr/bin/chromium
