@@ -62,6 +62,66 @@ internal abstract class MimeSource
         return -1;
     }
 
+    /// <summary>
+    /// Offset of the first occurrence of <paramref name="value"/> (at most <see cref="PeekLimit"/> bytes) that lies wholly
+    /// in [start, end), or −1. Vectorised over each window; consecutive windows overlap by value.Length − 1 bytes.
+    /// </summary>
+    internal int IndexOf(ReadOnlySpan<byte> value, int start, int end)
+    {
+        if (Memory is { } memory)
+        {
+            var found = memory.Span[start..end].IndexOf(value);
+            return found < 0 ? -1 : start + found;
+        }
+
+        for (var pos = start; end - pos >= value.Length;)
+        {
+            // Peek makes the window hold at least value.Length bytes from pos, so each step advances.
+            Peek(pos, value.Length, end);
+            var window = Window(pos, end);
+            var i = window.IndexOf(value);
+            if (i >= 0)
+            {
+                return pos + i;
+            }
+
+            pos += window.Length - value.Length + 1;
+        }
+
+        return -1;
+    }
+
+    /// <summary>Offset of the first LF in [0, Length) not preceded by CR, or −1. One pass, window by window.</summary>
+    internal int IndexOfBareLineFeed()
+    {
+        var before = -1;
+        for (var pos = 0; pos < Length;)
+        {
+            var window = Window(pos, Length);
+            for (var offset = 0; ;)
+            {
+                var lf = window[offset..].IndexOf((byte)'\n');
+                if (lf < 0)
+                {
+                    break;
+                }
+
+                lf += offset;
+                if ((lf > 0 ? window[lf - 1] : before) != (byte)'\r')
+                {
+                    return pos + lf;
+                }
+
+                offset = lf + 1;
+            }
+
+            before = window[^1];
+            pos += window.Length;
+        }
+
+        return -1;
+    }
+
     /// <summary>Writes [start, end) to <paramref name="destination"/> through a bounded buffer.</summary>
     internal void CopyTo(int start, int end, Stream destination)
     {

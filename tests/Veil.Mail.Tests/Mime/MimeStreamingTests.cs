@@ -67,6 +67,41 @@ public sealed class MimeStreamingTests
     }
 
     [Fact]
+    public void ParseStream_DelimiterAndBareLineFeedAcrossTheReadWindow_SameTreeAsMemory()
+    {
+        // The parser searches a stream for delimiters window by window (64 KiB); a delimiter, its leading line break
+        // or a bare LF may straddle the edge of a window at any offset. Slide them across the first edge.
+        const int window = 64 * 1024;
+        for (var shift = -40; shift <= 8; shift++)
+        {
+            var head = "Content-Type: multipart/mixed; boundary=\"edge-of-window\"\r\n\r\n--edge-of-window\r\n\r\n";
+            var filler = new string('x', window + shift - head.Length - 2);
+            var text = head + filler + (shift % 3 == 0 ? "\n" : "\r\n") + "--edge-of-window\r\nContent-Type: text/html\r\n\r\n<p>x --edge-of-window</p>\r\n--edge-of-window--\r\n";
+            var bytes = Encoding.ASCII.GetBytes(text);
+
+            var fromMemory = MimeMessage.Parse(bytes);
+            using var stream = new MemoryStream(bytes, writable: false);
+            var fromStream = MimeMessage.Parse(stream);
+
+            Assert.Equal(2, fromMemory.Root.Children.Count);
+            Assert.Equal("text/html", fromMemory.Root.Children[1].ContentType.Value);
+            Assert.Equal(Describe(fromMemory), Describe(fromStream));
+            Assert.Equal(fromMemory.Defects, fromStream.Defects);
+        }
+    }
+
+    [Fact]
+    public void Parse_DelimiterNotAtLineStart_IsBodyText()
+    {
+        var bytes = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none --b\r\n --b\r\n--bx\r\n--b--\r\n"u8.ToArray();
+
+        var message = MimeMessage.Parse(bytes);
+
+        var part = Assert.Single(message.Root.Children);
+        Assert.Equal("one --b\r\n --b\r\n--bx", part.GetText());
+    }
+
+    [Fact]
     public void ParseStream_NotSeekable_ThrowsArgumentException()
     {
         using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.In);
