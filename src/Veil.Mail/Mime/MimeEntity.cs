@@ -113,6 +113,14 @@ public sealed class MimeEntity
         clean = true;
         if (TransferEncoding is not (MimeTransferEncoding.Base64 or MimeTransferEncoding.QuotedPrintable))
         {
+            if (_source.Memory is null)
+            {
+                // RawBody of a streamed message is already a fresh copy; read straight into the result instead.
+                var copy = new byte[End - BodyStart];
+                _source.Read(BodyStart, copy);
+                return copy;
+            }
+
             return RawBody.ToArray();
         }
 
