@@ -3,6 +3,8 @@
 //   structure       the tree of media types (multipart children in parentheses, an encapsulated message in brackets)
 //   headers <path>  the field names of each entity, in order; for a message (the root, an encapsulated one) sorted,
 //                   because MimeKit splits a message's fields between the message and its body entity
+//   values <path>   each field's name and raw value (bytes after the colon, line breaks removed, white space collapsed),
+//                   so the two parsers give every field the same bytes
 //   subject         the root Subject with RFC 2047 encoded words decoded
 //   body <path>     the decoded content of each leaf (compared only when the structures agree, so paths match)
 // Where they disagree and Veil is right, the disagreement is listed in mimekit_expected_differences.tsv with a
@@ -69,7 +71,7 @@ public sealed class MimeKitCrossCheckTests
         var veilLeaves = new List<(string Path, MimeEntity Entity)>();
         var kitLeaves = new List<(string Path, Kit.MimeEntity Entity)>();
         var veilHeaders = new Dictionary<string, string>(StringComparer.Ordinal);
-        var kitHeaders = new Dictionary<string, string>(StringComparer.Ordinal) { ["0"] = MessageNames(kit) };
+        var kitHeaders = new Dictionary<string, string>(StringComparer.Ordinal) { ["0"] = MessageNames(kit), ["values 0"] = MessageValues(kit) };
         var veilStructure = Describe(veil.Root, "0", veilLeaves, veilHeaders, message: true);
         var kitStructure = kit.Body is null ? "(none)" : Describe(kit.Body, "0", kitLeaves, kitHeaders, root: true);
 
@@ -82,7 +84,7 @@ public sealed class MimeKitCrossCheckTests
         {
             if (veilHeaders.GetValueOrDefault(path) != kitHeaders.GetValueOrDefault(path))
             {
-                result.Add("headers " + path);
+                result.Add(path.StartsWith("values ", StringComparison.Ordinal) ? path : "headers " + path);
             }
         }
 
@@ -110,6 +112,8 @@ public sealed class MimeKitCrossCheckTests
     {
         var names = e.Headers.Select(h => h.Name.ToLowerInvariant());
         headers[path] = string.Join(",", message ? names.Order(StringComparer.Ordinal) : names);
+        var values = e.Headers.Select(h => h.Name.ToLowerInvariant() + ":" + Normalise(h.Raw.Span[(h.Raw.Span.IndexOf((byte)':') + 1)..]));
+        headers["values " + path] = string.Join("\n", message ? values.Order(StringComparer.Ordinal) : values);
         var sb = new StringBuilder(e.ContentType.Value.ToLowerInvariant());
         if (e.IsMultipart)
         {
@@ -132,6 +136,7 @@ public sealed class MimeKitCrossCheckTests
         if (!root)
         {
             headers[path] = Names(e.Headers);
+            headers["values " + path] = Values(e.Headers);
         }
 
         var sb = new StringBuilder(e.ContentType.MimeType.ToLowerInvariant());
@@ -142,6 +147,7 @@ public sealed class MimeKitCrossCheckTests
                 break;
             case Kit.MessagePart { Message: { } message }:
                 headers[path + ".m"] = MessageNames(message);
+                headers["values " + path + ".m"] = MessageValues(message);
                 sb.Append('[').Append(message.Body is null ? "(none)" : Describe(message.Body, path + ".m", leaves, headers, root: true)).Append(']');
                 break;
             default:
@@ -153,6 +159,16 @@ public sealed class MimeKitCrossCheckTests
     }
 
     private static string Names(Kit.HeaderList list) => string.Join(",", list.Select(h => h.Field.ToLowerInvariant()));
+
+    private static string Values(IEnumerable<Kit.Header> list) => string.Join("\n", list.Select(h => h.Field.ToLowerInvariant() + ":" + Normalise(h.RawValue)));
+
+    private static string MessageValues(Kit.MimeMessage message) => string.Join("\n", message.Headers
+        .Concat(message.Body?.Headers.Where(h => !message.Headers.Contains(h)) ?? [])
+        .Select(h => h.Field.ToLowerInvariant() + ":" + Normalise(h.RawValue))
+        .Order(StringComparer.Ordinal));
+
+    private static string Normalise(ReadOnlySpan<byte> raw) =>
+        string.Join(' ', Encoding.Latin1.GetString(raw).Split([' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
 
     private static string MessageNames(Kit.MimeMessage message) => string.Join(",", message.Headers
         .Concat(message.Body?.Headers.Where(h => !message.Headers.Contains(h)) ?? [])
@@ -198,7 +214,7 @@ public sealed class MimeKitCrossCheckTests
         var leaves = new List<(string, MimeEntity)>();
         var kitLeaves = new List<(string, Kit.MimeEntity)>();
         var h1 = new Dictionary<string, string>(StringComparer.Ordinal);
-        var h2 = new Dictionary<string, string>(StringComparer.Ordinal) { ["0"] = MessageNames(kit) };
+        var h2 = new Dictionary<string, string>(StringComparer.Ordinal) { ["0"] = MessageNames(kit), ["values 0"] = MessageValues(kit) };
         var s1 = Describe(veil.Root, "0", leaves, h1, message: true);
         var s2 = kit.Body is null ? "(none)" : Describe(kit.Body, "0", kitLeaves, h2, root: true);
         var aspect = difference.Split('\t')[1];
@@ -206,6 +222,13 @@ public sealed class MimeKitCrossCheckTests
         {
             var path = aspect["headers ".Length..];
             return $"veil=[{h1.GetValueOrDefault(path)}] mimekit=[{h2.GetValueOrDefault(path)}]";
+        }
+
+        if (aspect.StartsWith("values ", StringComparison.Ordinal))
+        {
+            var a = (h1.GetValueOrDefault(aspect) ?? string.Empty).Split('\n');
+            var b = (h2.GetValueOrDefault(aspect) ?? string.Empty).Split('\n');
+            return $"veil-only=[{string.Join(" | ", a.Except(b))}] mimekit-only=[{string.Join(" | ", b.Except(a))}]";
         }
 
         if (aspect == "subject")
