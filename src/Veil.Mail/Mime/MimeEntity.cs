@@ -110,15 +110,43 @@ public sealed class MimeEntity
     /// <param name="clean">False when the encoded body had defects.</param>
     public byte[] DecodeContent(out bool clean)
     {
-        var raw = RawBody.Span;
         clean = true;
-        return TransferEncoding switch
+        if (TransferEncoding is not (MimeTransferEncoding.Base64 or MimeTransferEncoding.QuotedPrintable))
         {
-            MimeTransferEncoding.Base64 => TransferEncodingCodec.DecodeBase64(raw, out clean),
-            MimeTransferEncoding.QuotedPrintable => TransferEncodingCodec.DecodeQuotedPrintable(raw, out clean),
-            _ => raw.ToArray(),
-        };
+            if (_source.Memory is null)
+            {
+                // RawBody of a streamed message is already a fresh copy; read straight into the result instead.
+                var copy = new byte[End - BodyStart];
+                _source.Read(BodyStart, copy);
+                return copy;
+            }
+
+            return RawBody.ToArray();
+        }
+
+        if (_source.Memory is not null)
+        {
+            return Decode(RawBody.Span, out clean);
+        }
+
+        // A streamed message would copy the encoded body into a new array only to decode and drop it: read it into a
+        // pooled buffer instead, so decoding allocates just its result.
+        var length = End - BodyStart;
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            _source.Read(BodyStart, rented.AsSpan(0, length));
+            return Decode(rented.AsSpan(0, length), out clean);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
     }
+
+    private byte[] Decode(ReadOnlySpan<byte> raw, out bool clean) => TransferEncoding == MimeTransferEncoding.Base64
+        ? TransferEncodingCodec.DecodeBase64(raw, out clean)
+        : TransferEncodingCodec.DecodeQuotedPrintable(raw, out clean);
 
     /// <summary>The decoded body as text in its declared charset (see <see cref="MimeCharsets.Decode"/>). Never throws.</summary>
     public string GetText() => MimeCharsets.Decode(DecodeContent(), ContentType["charset"], out _);

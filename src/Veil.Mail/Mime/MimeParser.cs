@@ -19,16 +19,10 @@ internal sealed class MimeParser(MimeSource source, MimeLimits limits)
 
     internal MimeEntity ParseRoot()
     {
-        var lf = source.IndexOfLineFeed(0, source.Length);
-        while (lf >= 0)
+        var bareLineFeed = source.IndexOfBareLineFeed();
+        if (bareLineFeed >= 0)
         {
-            if (lf == 0 || source[lf - 1] != (byte)'\r')
-            {
-                Report(MimeDefectKind.BareLineFeed, lf);
-                break;
-            }
-
-            lf = source.IndexOfLineFeed(lf + 1, source.Length);
+            Report(MimeDefectKind.BareLineFeed, bareLineFeed);
         }
 
         var tooBig = source.Length > limits.MaxTotalSize;
@@ -242,37 +236,49 @@ internal sealed class MimeParser(MimeSource source, MimeLimits limits)
 
     private void ParseMultipart(MimeEntity entity, string boundary, int depth, string childDefault)
     {
+        // A delimiter line is one that starts with "--boundary" (RFC 2046 §5.1.1). Rather than classify every line of
+        // the body, search for the delimiter itself (vectorised; '-' never occurs in base64) and check that each hit
+        // starts a line. A delimiter containing LF could never fit on one line, and one longer than PeekLimit is not
+        // recognised (see the header comment), so neither is searched for.
         var delimiter = System.Text.Encoding.UTF8.GetBytes("--" + boundary);
+        var searchable = delimiter.Length <= MimeSource.PeekLimit && !delimiter.AsSpan().Contains((byte)'\n');
         var end = entity.End;
-        var pos = entity.BodyStart;
+        var bodyStart = entity.BodyStart;
+        var pos = bodyStart;
         var partStart = -1;
         var closed = false;
-        while (pos < end)
+        while (searchable && pos < end)
         {
-            var lf = source.IndexOfLineFeed(pos, end);
-            var next = lf < 0 ? end : lf + 1;
-            var lineEnd = lf < 0 ? end : lf;
-            if (delimiter.Length <= MimeSource.PeekLimit
-                && source.Peek(pos, delimiter.Length, lineEnd).SequenceEqual(delimiter)
-                && IsDelimiterTail(pos + delimiter.Length, lineEnd, out var isClose))
+            var at = source.IndexOf(delimiter, pos, end);
+            if (at < 0)
             {
-                if (partStart >= 0)
-                {
-                    if (!AddPart(entity, partStart, LineStartBeforeBreak(partStart, pos), depth, childDefault))
-                    {
-                        return;
-                    }
-                }
-
-                if (isClose)
-                {
-                    closed = true;
-                    break;
-                }
-
-                partStart = next;
+                break;
             }
 
+            var lf = source.IndexOfLineFeed(at, end);
+            var next = lf < 0 ? end : lf + 1;
+            var lineEnd = lf < 0 ? end : lf;
+            if ((at > bodyStart && source[at - 1] != (byte)'\n') || !IsDelimiterTail(at + delimiter.Length, lineEnd, out var isClose))
+            {
+                pos = next;
+                continue;
+            }
+
+            if (partStart >= 0)
+            {
+                if (!AddPart(entity, partStart, LineStartBeforeBreak(partStart, at), depth, childDefault))
+                {
+                    return;
+                }
+            }
+
+            if (isClose)
+            {
+                closed = true;
+                break;
+            }
+
+            partStart = next;
             pos = next;
         }
 

@@ -3,6 +3,8 @@
 // writer hold a fixed-size window instead of the message. Both sources answer the same questions with the same
 // results, which is what lets the parser run one code path for either.
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Veil.Mail.Mime;
 
@@ -57,6 +59,92 @@ internal abstract class MimeSource
             }
 
             pos += window.Length;
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Offset of the first occurrence of <paramref name="value"/> (at most <see cref="PeekLimit"/> bytes) that lies wholly
+    /// in [start, end), or −1. Vectorised over each window; consecutive windows overlap by value.Length − 1 bytes.
+    /// </summary>
+    internal int IndexOf(ReadOnlySpan<byte> value, int start, int end)
+    {
+        if (Memory is { } memory)
+        {
+            var found = memory.Span[start..end].IndexOf(value);
+            return found < 0 ? -1 : start + found;
+        }
+
+        for (var pos = start; end - pos >= value.Length;)
+        {
+            // Peek makes the window hold at least value.Length bytes from pos, so each step advances.
+            Peek(pos, value.Length, end);
+            var window = Window(pos, end);
+            var i = window.IndexOf(value);
+            if (i >= 0)
+            {
+                return pos + i;
+            }
+
+            pos += window.Length - value.Length + 1;
+        }
+
+        return -1;
+    }
+
+    /// <summary>Offset of the first LF in [0, Length) not preceded by CR, or −1. One pass, window by window.</summary>
+    internal int IndexOfBareLineFeed()
+    {
+        var before = -1;
+        for (var pos = 0; pos < Length;)
+        {
+            var window = Window(pos, Length);
+            var found = IndexOfBareLineFeed(window, before);
+            if (found >= 0)
+            {
+                return pos + found;
+            }
+
+            before = window[^1];
+            pos += window.Length;
+        }
+
+        return -1;
+    }
+
+    /// <summary>The first LF in <paramref name="span"/> whose preceding byte (<paramref name="before"/> for the first) is not CR.</summary>
+    private static int IndexOfBareLineFeed(ReadOnlySpan<byte> span, int before)
+    {
+        if (span[0] == (byte)'\n' && before != (byte)'\r')
+        {
+            return 0;
+        }
+
+        // 16 positions at a time: a lane is bad when it holds LF and the lane one byte earlier does not hold CR.
+        var i = 1;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var lf = Vector128.Create((byte)'\n');
+            var cr = Vector128.Create((byte)'\r');
+            for (; i + Vector128<byte>.Count <= span.Length; i += Vector128<byte>.Count)
+            {
+                var current = Vector128.Create(span.Slice(i, Vector128<byte>.Count));
+                var previous = Vector128.Create(span.Slice(i - 1, Vector128<byte>.Count));
+                var bad = Vector128.Equals(current, lf) & ~Vector128.Equals(previous, cr);
+                if (bad != Vector128<byte>.Zero)
+                {
+                    return i + BitOperations.TrailingZeroCount(bad.ExtractMostSignificantBits());
+                }
+            }
+        }
+
+        for (; i < span.Length; i++)
+        {
+            if (span[i] == (byte)'\n' && span[i - 1] != (byte)'\r')
+            {
+                return i;
+            }
         }
 
         return -1;

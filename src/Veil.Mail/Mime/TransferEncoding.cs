@@ -2,6 +2,7 @@
 // (garbage skipped, bad escapes kept literally, soft line breaks with CRLF or bare LF) and encoded strictly
 // (lines of at most 76 characters).
 using System.Buffers;
+using System.Buffers.Text;
 
 namespace Veil.Mail.Mime;
 
@@ -26,6 +27,9 @@ public enum MimeTransferEncoding
 public static class TransferEncodingCodec
 {
     private const string HexDigits = "0123456789ABCDEF";
+
+    private static readonly SearchValues<byte> Base64Alphabet =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"u8);
 
     /// <summary>Parses a Content-Transfer-Encoding value; <paramref name="valid"/> is false for a bogus value (treated as 8bit).</summary>
     /// <param name="value">The header value, or null when absent.</param>
@@ -54,63 +58,106 @@ public static class TransferEncodingCodec
         }
     }
 
-    /// <summary>Decodes base64, skipping any byte outside the alphabet and stopping at padding.</summary>
+    /// <summary>
+    /// Decodes base64 tolerantly: every byte outside the alphabet is skipped, '=' marks padding, and the alphabet
+    /// characters that remain are decoded as one run (6 bits each, whole bytes only; a dangling 6-bit group is dropped).
+    /// </summary>
     /// <param name="input">Encoded bytes.</param>
-    /// <param name="clean">False when garbage (other than line breaks and spaces) or broken padding was skipped.</param>
+    /// <param name="clean">
+    /// False when garbage (other than line breaks and spaces) or broken padding was skipped: a byte outside the alphabet
+    /// other than CR, LF, SP, TAB and '='; alphabet data after '='; or a count of data characters that leaves 6 bits over.
+    /// </param>
     public static byte[] DecodeBase64(ReadOnlySpan<byte> input, out bool clean)
     {
+        // Two vectorised passes instead of a table lookup per byte: first the alphabet runs (a mail body's 76-character
+        // lines) are gathered into one pooled buffer, classifying only the few bytes between runs; then the gathered
+        // characters, all valid and without padding, go through the BCL's SIMD decoder in one call. The result is the
+        // same as decoding byte by byte (see the reference decoder the tests compare against).
         clean = true;
-        var output = new byte[(input.Length / 4 * 3) + 3];
-        int n = 0, bits = 0, buffer = 0;
-        var padded = false;
-        foreach (var b in input)
+        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(input.Length, 4));
+        try
         {
-            int v = b switch
+            var gathered = rented.AsSpan();
+            var n = 0;
+            var padded = false;
+            var pos = 0;
+            while (pos < input.Length)
             {
-                >= (byte)'A' and <= (byte)'Z' => b - 'A',
-                >= (byte)'a' and <= (byte)'z' => b - 'a' + 26,
-                >= (byte)'0' and <= (byte)'9' => b - '0' + 52,
-                (byte)'+' => 62,
-                (byte)'/' => 63,
-                _ => -1,
-            };
-            if (v < 0)
-            {
-                if (b == (byte)'=')
+                var rest = input[pos..];
+                var run = rest.IndexOfAnyExcept(Base64Alphabet);
+                if (run < 0)
+                {
+                    run = rest.Length;
+                }
+
+                if (run > 0)
+                {
+                    if (padded)
+                    {
+                        // Data after padding: a concatenation of encodings, or garbage; keep decoding, but flag it.
+                        clean = false;
+                        padded = false;
+                    }
+
+                    rest[..run].CopyTo(gathered[n..]);
+                    n += run;
+                    pos += run;
+                    if (pos == input.Length)
+                    {
+                        break;
+                    }
+                }
+
+                var skipped = input[pos];
+                if (skipped == (byte)'=')
                 {
                     padded = true;
                 }
-                else if (b is not ((byte)'\r' or (byte)'\n' or (byte)' ' or (byte)'\t'))
+                else if (skipped is not ((byte)'\r' or (byte)'\n' or (byte)' ' or (byte)'\t'))
                 {
                     clean = false;
                 }
 
-                continue;
+                pos++;
             }
 
-            if (padded)
+            var quads = n / 4 * 4;
+            var tail = n - quads;
+            if (tail == 1)
             {
-                // Data after padding: a concatenation of encodings, or garbage; keep decoding, but flag it.
                 clean = false;
-                padded = false;
             }
 
-            buffer = (buffer << 6) | v;
-            bits += 6;
-            if (bits >= 8)
+            var output = new byte[(quads / 4 * 3) + (tail > 1 ? tail - 1 : 0)];
+            var status = Base64.DecodeFromUtf8(gathered[..quads], output, out _, out var written);
+            if (status != OperationStatus.Done || written != quads / 4 * 3)
             {
-                bits -= 8;
-                output[n++] = (byte)(buffer >> bits);
-                buffer &= (1 << bits) - 1;
+                throw new InvalidOperationException("Gathered base64 did not decode; the alphabet filter is wrong.");
             }
-        }
 
-        if (bits >= 6)
+            if (tail > 1)
+            {
+                // Two or three characters left: 12 or 18 bits, giving one or two whole bytes.
+                var bits = 0;
+                for (var i = quads; i < n; i++)
+                {
+                    bits = (bits << 6) | Base64Value(gathered[i]);
+                }
+
+                bits <<= 6 * (4 - tail);
+                output[written] = (byte)(bits >> 16);
+                if (tail == 3)
+                {
+                    output[written + 1] = (byte)(bits >> 8);
+                }
+            }
+
+            return output;
+        }
+        finally
         {
-            clean = false;
+            ArrayPool<byte>.Shared.Return(rented);
         }
-
-        return output.AsSpan(0, n).ToArray();
     }
 
     /// <summary>Decodes quoted-printable: soft line breaks (CRLF or LF), =XX (either case); a bad escape stays literal.</summary>
@@ -252,6 +299,15 @@ public static class TransferEncodingCodec
 
         return output.WrittenSpan.ToArray();
     }
+
+    private static int Base64Value(byte b) => b switch
+    {
+        >= (byte)'A' and <= (byte)'Z' => b - 'A',
+        >= (byte)'a' and <= (byte)'z' => b - 'a' + 26,
+        >= (byte)'0' and <= (byte)'9' => b - '0' + 52,
+        (byte)'+' => 62,
+        _ => 63,
+    };
 
     private static int Hex(byte b) => b switch
     {

@@ -19,8 +19,9 @@ public sealed class DkimPeerTests
         import sys, dkim
         msg = open(sys.argv[1], 'rb').read()
         key = open(sys.argv[2], 'rb').read()
-        sig = dkim.sign(msg, b'peer', b'example.org', key, signature_algorithm=sys.argv[3].encode(),
-                        canonicalize=(b'relaxed', b'relaxed'), include_headers=[b'from', b'to', b'subject', b'date'])
+        alg, canon = sys.argv[3].split(':') if ':' in sys.argv[3] else (sys.argv[3], 'relaxed')
+        sig = dkim.sign(msg, b'peer', b'example.org', key, signature_algorithm=alg.encode(),
+                        canonicalize=(canon.encode(), canon.encode()), include_headers=[b'from', b'to', b'subject', b'date'])
         sys.stdout.buffer.write(sig + msg)
         """;
 
@@ -82,10 +83,14 @@ public sealed class DkimPeerTests
     [Theory]
     [InlineData("ed25519-sha256", "ed25519test.key", "ed25519test.dns")]
     [InlineData("rsa-sha256", "test.private", "test.txt")]
+    [InlineData("ed25519-sha256:simple", "ed25519test.key", "ed25519test.dns")]
+    [InlineData("rsa-sha256:simple", "test.private", "test.txt")]
     public async Task Veil_VerifiesDkimpySignature(string algorithm, string keyFile, string recordFile)
     {
         var keyPath = TestFiles.Vectors("dkim", "dkimpy_data", keyFile);
         var signed = Encoding.ASCII.GetBytes(await RunPythonAsync(SignScript, Message, File.ReadAllBytes(keyPath), algorithm, trim: false));
+        var canonicalization = algorithm.EndsWith(":simple", StringComparison.Ordinal) ? "simple/simple" : "relaxed/relaxed";
+        Assert.Contains("c=" + canonicalization, Encoding.ASCII.GetString(signed).Replace("\r\n", string.Empty, StringComparison.Ordinal).Replace(" ", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
         var record = File.ReadAllText(TestFiles.Vectors("dkim", "dkimpy_data", recordFile)).Trim();
         var verifier = new DkimVerifier(new StaticKeyResolver(new Dictionary<string, string> { ["peer._domainkey.example.org"] = record }), TimeProvider.System);
 

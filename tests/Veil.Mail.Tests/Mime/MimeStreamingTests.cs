@@ -67,6 +67,87 @@ public sealed class MimeStreamingTests
     }
 
     [Fact]
+    public void ParseStream_DelimiterAndBareLineFeedAcrossTheReadWindow_SameTreeAsMemory()
+    {
+        // The parser searches a stream for delimiters window by window (64 KiB); a delimiter, its leading line break
+        // or a bare LF may straddle the edge of a window at any offset. Slide them across the first edge.
+        const int window = 64 * 1024;
+        for (var shift = -40; shift <= 8; shift++)
+        {
+            var head = "Content-Type: multipart/mixed; boundary=\"edge-of-window\"\r\n\r\n--edge-of-window\r\n\r\n";
+            var filler = new string('x', window + shift - head.Length - 2);
+            var text = head + filler + (shift % 3 == 0 ? "\n" : "\r\n") + "--edge-of-window\r\nContent-Type: text/html\r\n\r\n<p>x --edge-of-window</p>\r\n--edge-of-window--\r\n";
+            var bytes = Encoding.ASCII.GetBytes(text);
+
+            var fromMemory = MimeMessage.Parse(bytes);
+            using var stream = new MemoryStream(bytes, writable: false);
+            var fromStream = MimeMessage.Parse(stream);
+
+            Assert.Equal(2, fromMemory.Root.Children.Count);
+            Assert.Equal("text/html", fromMemory.Root.Children[1].ContentType.Value);
+            Assert.Equal(Describe(fromMemory), Describe(fromStream));
+            Assert.Equal(fromMemory.Defects, fromStream.Defects);
+        }
+    }
+
+    [Fact]
+    public void Parse_BareLineFeedAtAnyOffset_ReportedAtItsOffset_FromMemoryAndStream()
+    {
+        // The bare-LF scan compares 16 bytes at a time; a bare LF (or a CRLF split over lanes) can sit anywhere.
+        var random = new Random(1504);
+        var seen = new HashSet<int>();
+        for (var round = 0; round < 300; round++)
+        {
+            var length = random.Next(1, 200) + (round % 10 == 0 ? 64 * 1024 : 0);
+            var bytes = new byte[length];
+            for (var i = 0; i < length; i++)
+            {
+                bytes[i] = (byte)(i % 2 == 0 ? '\r' : '\n');
+            }
+
+            // CRLF pairs throughout; usually one LF turned bare by changing the CR before it, sometimes a leading LF.
+            if (length >= 2 && random.Next(4) > 0)
+            {
+                bytes[2 * random.Next(length / 2)] = (byte)'x';
+            }
+
+            if (random.Next(8) == 0)
+            {
+                bytes[0] = (byte)'\n';
+            }
+            var expected = -1;
+            for (var i = 0; i < length && expected < 0; i++)
+            {
+                if (bytes[i] == (byte)'\n' && (i == 0 || bytes[i - 1] != (byte)'\r'))
+                {
+                    expected = i;
+                }
+            }
+
+            seen.Add(expected);
+            using var stream = new MemoryStream(bytes, writable: false);
+            foreach (var message in new[] { MimeMessage.Parse(bytes), MimeMessage.Parse(stream) })
+            {
+                var bare = message.Defects.Where(d => d.Kind == MimeDefectKind.BareLineFeed).Select(d => d.Offset).ToList();
+                Assert.Equal(expected < 0 ? [] : [expected], bare);
+            }
+        }
+
+        Assert.True(seen.Count(o => o > 16) > 50, "bare LFs were generated at many offsets past the first vector");
+    }
+
+    [Fact]
+    public void Parse_DelimiterNotAtLineStart_IsBodyText()
+    {
+        var bytes = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none --b\r\n --b\r\n--bx\r\n--b--\r\n"u8.ToArray();
+
+        var message = MimeMessage.Parse(bytes);
+
+        var part = Assert.Single(message.Root.Children);
+        Assert.Equal("one --b\r\n --b\r\n--bx", part.GetText());
+    }
+
+    [Fact]
     public void ParseStream_NotSeekable_ThrowsArgumentException()
     {
         using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.In);
