@@ -48,7 +48,8 @@ public sealed record OutboxMail(string FileName, IReadOnlyDictionary<string, str
         }
 
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var line in raw[..end].Split("\r\n"))
+        // Unfolded (a forwarded copy's DKIM-Signature is folded); the first field of a name wins (Received repeats).
+        foreach (var line in raw[..end].Replace("\r\n ", " ", StringComparison.Ordinal).Replace("\r\n\t", " ", StringComparison.Ordinal).Split("\r\n"))
         {
             var colon = line.IndexOf(':', StringComparison.Ordinal);
             if (colon <= 0)
@@ -56,7 +57,7 @@ public sealed record OutboxMail(string FileName, IReadOnlyDictionary<string, str
                 throw new FormatException($"Malformed header line '{line}'.");
             }
 
-            headers.Add(line[..colon], line[(colon + 1)..].Trim());
+            headers.TryAdd(line[..colon], line[(colon + 1)..].Trim());
         }
 
         return (headers, raw[(end + 4)..]);
