@@ -95,7 +95,8 @@ internal static class OutboxRegistration
     /// <summary>
     /// The outbox for this configuration: with <c>Veil:Mail:Smarthost</c> (host:port) the SMTP outbox behind the
     /// durable queue under <paramref name="dataDirectory"/>/queue; otherwise the development .eml files in
-    /// <paramref name="dataDirectory"/>/outbox. Optional: <c>Veil:Mail:SmarthostTls</c> (None, Opportunistic,
+    /// <paramref name="dataDirectory"/>/outbox, which outside production are also the outbound queue's next hop
+    /// (forwarded alias mail lands there; see <see cref="DevelopmentOutboxTransport"/>). Optional: <c>Veil:Mail:SmarthostTls</c> (None, Opportunistic,
     /// Required), <c>Veil:Mail:SmarthostUser</c> / <c>Veil:Mail:SmarthostPassword</c> (AUTH), <c>Veil:Mail:HostName</c>
     /// (EHLO name and Reporting-MTA of bounces), <c>Veil:Mail:SmarthostConnections</c> (concurrent deliveries, each on
     /// its own reused connection; default 8), <c>Veil:Mail:SmarthostCaFile</c> (PEM file of the certificate authorities
