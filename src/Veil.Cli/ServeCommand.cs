@@ -125,13 +125,26 @@ internal static class ServeCommand
             var dataDirectory = VeilServer.DataDirectoryOf(app);
             var database = VeilServer.DatabaseOf(app);
             var smtpAddress = VeilServer.SmtpEndPointOf(app)?.ToString();
+            var outbox = VeilServer.DevelopmentOutboxOf(app);
+            var dkim = VeilServer.AliasDkimRecordsOf(app);
             output.Event(
                 string.Join(Environment.NewLine, urls.Select(u => $"Veil is listening on {u}"))
                 + (smtpAddress is null ? "" : Environment.NewLine + $"Veil SMTP is listening on {smtpAddress}")
                 + Environment.NewLine + $"Data directory: {dataDirectory}"
                 + Environment.NewLine + $"Database: {database}"
+                + (outbox is null ? "" : Environment.NewLine + $"Outgoing mail (no smarthost, Veil:Mail:Smarthost): written as .eml files to {outbox}")
+                + string.Concat(dkim.Select(k => Environment.NewLine + $"DKIM for {k.Domain}: publish TXT {k.RecordName} \"{k.RecordValue}\" (veil admin dkim show {k.Domain})"))
                 + Environment.NewLine + "Press Ctrl-C to stop.",
-                new { @event = "listening", urls, smtp = smtpAddress, dataDirectory, database });
+                new
+                {
+                    @event = "listening",
+                    urls,
+                    smtp = smtpAddress,
+                    dataDirectory,
+                    database,
+                    outbox,
+                    dkim = dkim.Select(k => new { domain = k.Domain, selector = k.Selector, name = k.RecordName, value = k.RecordValue }).ToArray(),
+                });
 
             await app.WaitForShutdownAsync(CancellationToken.None);
         }

@@ -46,6 +46,7 @@ public static partial class VeilServer
         var dataDirectory = DataDirectory.Prepare(veil.DataDirectory, problems);
         var keys = KeyringLoader.Load(configuration, dataDirectory, veil.Production);
         problems.AddRange(keys.Problems);
+        problems.AddRange(OutboxRegistration.Problems(configuration));
         if (problems.Count > 0 || keys.Keyring is null || dataDirectory is null)
         {
             keys.Keyring?.Dispose();
@@ -129,8 +130,19 @@ public static partial class VeilServer
     {
         ArgumentNullException.ThrowIfNull(app);
         await app.Services.MigrateVeilDatabaseAsync(cancellationToken);
+        // Before SMTP opens: the first forwarded message is already signed.
+        app.Services.GetRequiredService<Mail.AliasDkimKeys>().Records = await Mail.AliasDkimKeys.EnsureAsync(app.Services, cancellationToken);
         await app.StartAsync(cancellationToken);
     }
+
+    /// <summary>Where development mail is written as .eml files (no Veil:Mail:Smarthost); null when mail leaves by SMTP.</summary>
+    public static string? DevelopmentOutboxOf(WebApplication app) => OutboxRegistration.DevelopmentOutboxOf(app?.Services ?? throw new ArgumentNullException(nameof(app)));
+
+    /// <summary>
+    /// The DKIM key each configured alias domain signs with (its newest; one created at this start when it had none),
+    /// with the DNS TXT record to publish; empty before <see cref="StartAsync"/> or without alias domains.
+    /// </summary>
+    public static IReadOnlyList<Mail.DkimKeyView> AliasDkimRecordsOf(WebApplication app) => app?.Services.GetRequiredService<Mail.AliasDkimKeys>().Records ?? throw new ArgumentNullException(nameof(app));
 
     /// <summary>The absolute data directory the server uses.</summary>
     public static string DataDirectoryOf(WebApplication app) => app?.Services.GetRequiredService<VeilPaths>().DataDirectory ?? throw new ArgumentNullException(nameof(app));

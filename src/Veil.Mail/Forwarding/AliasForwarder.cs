@@ -18,6 +18,9 @@
 //     rest of the field are kept as sent. Without reverse aliases the field is kept byte for byte.
 //   - Everything else is kept byte for byte: Message-ID, References, In-Reply-To, Sender, To, Cc,
 //     Received, every text part other than changed HTML, every attachment.
+//   - Line endings: the result is canonical CRLF (Mime/LineEndings.cs), whatever part was rewritten and whatever the
+//     input used, so Veil's DKIM signature verifies and a strict next hop (one refusing bare LF, as Veil's own SMTP
+//     listener does) takes it.
 // Limits: To and Cc are not rewritten, so a reply-all from the real mailbox reaches the other recipients directly;
 // they are the sender's own data that the user may need as is.
 using System.Text;
@@ -125,7 +128,8 @@ public static class AliasForwarder
             editor.Prepend(TrackersHeader, TrackersValue(trackers));
         }
 
-        return new ForwardedMessage(editor.ToArray(), trackers);
+        // The wire form: a message that arrived with bare LFs (or whose rewritten part had them) leaves as CRLF.
+        return new ForwardedMessage(LineEndings.ToCrlf(editor.ToArray()), trackers);
     }
 
     /// <summary>"Jane Doe – jane at example.com": who wrote, readable, without an address a client would use.</summary>

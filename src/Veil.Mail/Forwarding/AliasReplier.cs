@@ -100,7 +100,8 @@ public static class AliasReplier
             editor.Prepend("From", HeaderAddresses.Format(new MailboxAddress(null, options.AliasAddress)));
         }
 
-        return editor.ToArray();
+        // The wire form is canonical CRLF (Mime/LineEndings.cs), whatever line endings the reply arrived with.
+        return LineEndings.ToCrlf(editor.ToArray());
     }
 
     private static void RewriteRecipients(HeaderBlockEditor editor, MimeHeader header, ReplyOptions options, List<string> removed)

@@ -1,5 +1,6 @@
 // Writes a parsed message back, replacing chosen bodies or header fields and copying every other byte from the
 // source: untouched entities, preambles, delimiters and epilogues are written as the raw slices they were parsed from.
+using System.Buffers;
 using System.Text;
 
 namespace Veil.Mail.Mime;
@@ -17,7 +18,11 @@ public sealed class MimeRewriter(MimeMessage message)
 
     /// <summary>
     /// Replaces an entity's body with <paramref name="content"/>, encoded in the entity's transfer encoding. A 7bit
-    /// entity whose new content is not 7-bit clean is switched to quoted-printable (its header is updated).
+    /// entity whose new content is not 7-bit clean, or a 7bit or 8bit entity with a line over 998 octets, is switched
+    /// to quoted-printable (its header is updated). A 7bit or 8bit body is a sequence of lines (RFC 2045 §2.7, §2.8),
+    /// so every line break in <paramref name="content"/> (CRLF, bare LF, bare CR) is written as the entity's line
+    /// ending: new text from an HTML serialiser has bare LFs, which would otherwise reach the wire and break the
+    /// message's DKIM signature.
     /// </summary>
     /// <param name="entity">A leaf entity of <see cref="Message"/>.</param>
     /// <param name="content">The new decoded content.</param>
@@ -26,7 +31,8 @@ public sealed class MimeRewriter(MimeMessage message)
         CheckLeaf(entity);
         var eol = entity.LineEnding;
         var encoding = entity.TransferEncoding;
-        if (encoding == MimeTransferEncoding.SevenBit && !IsSevenBitClean(content))
+        if ((encoding == MimeTransferEncoding.SevenBit && !IsSevenBitClean(content))
+            || (encoding == MimeTransferEncoding.EightBit && HasOverlongLine(content)))
         {
             encoding = MimeTransferEncoding.QuotedPrintable;
             SetHeader(entity, "Content-Transfer-Encoding", "quoted-printable");
@@ -37,6 +43,7 @@ public sealed class MimeRewriter(MimeMessage message)
             MimeTransferEncoding.Base64 => TransferEncodingCodec.EncodeBase64(content, eol),
             MimeTransferEncoding.QuotedPrintable => TransferEncodingCodec.EncodeQuotedPrintable(content, eol),
             MimeTransferEncoding.Other => throw new ArgumentException("The entity's transfer encoding cannot be written.", nameof(entity)),
+            MimeTransferEncoding.SevenBit or MimeTransferEncoding.EightBit => WithLineEnding(content, eol),
             _ => content.ToArray(),
         };
 
@@ -177,6 +184,43 @@ public sealed class MimeRewriter(MimeMessage message)
     {
         var start = Math.Max(entity.BodyStart, entity.End - eol.Length);
         return entity.Source.Peek(start, eol.Length, entity.End).SequenceEqual(Encoding.ASCII.GetBytes(eol));
+    }
+
+    /// <summary><paramref name="content"/> with every CRLF, bare LF and bare CR written as <paramref name="eol"/>.</summary>
+    private static byte[] WithLineEnding(ReadOnlySpan<byte> content, string eol)
+    {
+        var ending = Encoding.ASCII.GetBytes(eol);
+        var output = new ArrayBufferWriter<byte>(content.Length + 64);
+        while (!content.IsEmpty)
+        {
+            var i = content.IndexOfAny((byte)'\r', (byte)'\n');
+            if (i < 0)
+            {
+                output.Write(content);
+                break;
+            }
+
+            output.Write(content[..i]);
+            output.Write(ending);
+            content = content[(content[i] == (byte)'\r' && i + 1 < content.Length && content[i + 1] == (byte)'\n' ? i + 2 : i + 1)..];
+        }
+
+        return output.WrittenSpan.ToArray();
+    }
+
+    private static bool HasOverlongLine(ReadOnlySpan<byte> content)
+    {
+        var lineLength = 0;
+        foreach (var b in content)
+        {
+            lineLength = b is (byte)'\n' or (byte)'\r' ? 0 : lineLength + 1;
+            if (lineLength > 998)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsSevenBitClean(ReadOnlySpan<byte> content)

@@ -662,7 +662,11 @@ internal sealed class AliasMessageSink(
     private static string HandledKey(SpoolId id, int index) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id.Value + ":" + index.ToString(System.Globalization.CultureInfo.InvariantCulture))));
 
-    /// <summary>Forwarding needs the outbound queue, which exists only with <c>Veil:Mail:Smarthost</c>: without it mail stays spooled.</summary>
+    /// <summary>
+    /// Forwarding needs the outbound queue: with <c>Veil:Mail:Smarthost</c>, or in development the .eml outbox
+    /// (DevelopmentOutboxTransport); production refuses to start without either. Kept for a host that registers
+    /// neither: mail then stays spooled.
+    /// </summary>
     private sealed class NoSmarthostException() : IOException("Veil:Mail:Smarthost is not configured.");
 
     private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];

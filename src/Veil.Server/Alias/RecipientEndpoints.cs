@@ -220,7 +220,7 @@ internal sealed class RecipientMail(IMailOutbox outbox, IOptions<VeilOptions> ve
     public Task SendVerificationAsync(string to, string token, CancellationToken ct)
     {
         var link = $"{Origin()}/alias/verify/{token}";
-        var body = $"Someone (hopefully you) asked Veil to forward alias mail to this mailbox.\r\n\r\nOpen this link and press Confirm to allow it:\r\n\r\n{link}\r\n\r\nThe link expires in 24 hours. If you did not ask for this, ignore this message: nothing will be forwarded to you.\r\n";
+        var body = $"Someone (hopefully you) asked Veil to forward alias mail to this mailbox.\r\n\r\nOpen this link and press Confirm to allow it:\r\n\r\n{link}\r\n\r\nThe link expires in {HumanDuration.Format(RecipientEndpoints.LinkLifetime)}. If you did not ask for this, ignore this message: nothing will be forwarded to you.\r\n";
         return outbox.SendAsync(new OutboxMessage(to, "Confirm your Veil alias mailbox", body) { Headers = AutoSubmitted }, ct);
     }
 

@@ -28,6 +28,7 @@ internal static class MailModule
         services.AddHostedService(sp => sp.GetRequiredService<SmtpHostService>());
         services.AddHostedService<SpoolDispatchService>();
         services.TryAddScoped(sp => new DkimKeyAdmin(sp.GetRequiredService<VeilDbContext>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<AliasDkimKeys>();
 
         // The development aids are read here because they change what is registered; the validator
         // refuses them in production before anything starts.

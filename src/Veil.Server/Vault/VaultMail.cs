@@ -68,7 +68,7 @@ internal sealed class VaultMail(IMailOutbox outbox, IOptions<VeilOptions> veil, 
 
     public Task SendCodeAsync(string to, string code, bool rehearsal, CancellationToken cancellationToken) =>
         SendAsync(to, rehearsal ? "Veil: your rehearsal code" : "Veil: your vault code",
-            $"Your code: {code}\r\n\r\nIt is valid for 15 minutes. Five wrong codes lock the link for good. If you did not ask for it, ignore this message.\r\n",
+            $"Your code: {code}\r\n\r\nIt is valid for {HumanDuration.Format(VaultLimits.CodeLifetime)}. Five wrong codes lock the link for good. If you did not ask for it, ignore this message.\r\n",
             cancellationToken);
 
     public Task SendClaimedToOwnerAsync(string to, bool rehearsal, CancellationToken cancellationToken) =>

@@ -37,6 +37,56 @@ internal static class Dkimpy
         }
     }
 
+    private const string VerifyManyScript = """
+        import sys, dkim
+        rec = open(sys.argv[1], 'rb').read()
+        for path in sys.argv[2:]:
+            msg = open(path, 'rb').read()
+            try:
+                dkim.rfc822_parse(msg)
+            except dkim.MessageFormatError:
+                print('MALFORMED')
+                continue
+            if rec == b'':
+                print('PARSED')
+                continue
+            ok = dkim.verify(msg, dnsfunc=lambda name, timeout=5: rec)
+            print('PASS' if ok else 'FAIL')
+        """;
+
+    /// <summary>
+    /// Per message (in order), from one dkimpy process for all of them: "PASS" or "FAIL" as dkimpy judges its first
+    /// signature, or "MALFORMED" when dkimpy cannot read its header block at all (a line that is no field). With an
+    /// empty <paramref name="keyRecord"/> only the reading is checked: "PARSED" or "MALFORMED".
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> VerifyManyAsync(IReadOnlyList<byte[]> messages, string keyRecord)
+    {
+        await RequireAsync();
+        var dir = Directory.CreateTempSubdirectory("veil-fwd-dkim-");
+        try
+        {
+            var recordPath = Path.Combine(dir.FullName, "record");
+            await File.WriteAllTextAsync(recordPath, keyRecord, Encoding.ASCII);
+            var args = new List<string> { "-c", VerifyManyScript, recordPath };
+            for (var i = 0; i < messages.Count; i++)
+            {
+                var path = Path.Combine(dir.FullName, i.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".eml");
+                await File.WriteAllBytesAsync(path, messages[i]);
+                args.Add(path);
+            }
+
+            var (code, stdout, stderr) = await RunAsync(args);
+            Assert.True(code == 0, $"python3 exited {code}: {stderr}");
+            var verdicts = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.Equal(messages.Count, verdicts.Length);
+            return verdicts;
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     /// <summary>Fails the test (never skips) when dkimpy is not installed.</summary>
     public static async Task RequireAsync()
     {

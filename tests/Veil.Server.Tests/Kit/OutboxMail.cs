@@ -48,7 +48,8 @@ public sealed record OutboxMail(string FileName, IReadOnlyDictionary<string, str
         }
 
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var line in raw[..end].Split("\r\n"))
+        // Unfolded (a forwarded copy's DKIM-Signature is folded); the first field of a name wins (Received repeats).
+        foreach (var line in raw[..end].Replace("\r\n ", " ", StringComparison.Ordinal).Replace("\r\n\t", " ", StringComparison.Ordinal).Split("\r\n"))
         {
             var colon = line.IndexOf(':', StringComparison.Ordinal);
             if (colon <= 0)
@@ -56,14 +57,24 @@ public sealed record OutboxMail(string FileName, IReadOnlyDictionary<string, str
                 throw new FormatException($"Malformed header line '{line}'.");
             }
 
-            headers.Add(line[..colon], line[(colon + 1)..].Trim());
+            headers.TryAdd(line[..colon], line[(colon + 1)..].Trim());
         }
 
         return (headers, raw[(end + 4)..]);
     }
 
-    private static string DecodePart(Dictionary<string, string> headers, string body) =>
-        string.Equals(headers.GetValueOrDefault("Content-Transfer-Encoding"), "base64", StringComparison.OrdinalIgnoreCase)
-            ? Encoding.UTF8.GetString(Convert.FromBase64String(body.Replace("\r\n", string.Empty, StringComparison.Ordinal)))
-            : body;
+    private static string DecodePart(Dictionary<string, string> headers, string body)
+    {
+        var encoding = headers.GetValueOrDefault("Content-Transfer-Encoding")?.ToLowerInvariant();
+        if (encoding == "base64")
+        {
+            return Encoding.UTF8.GetString(Convert.FromBase64String(body.Replace("\r\n", string.Empty, StringComparison.Ordinal)));
+        }
+
+        // The line break before the next delimiter (or the end) belongs to the MIME structure, not the text.
+        var text = body.EndsWith("\r\n", StringComparison.Ordinal) ? body[..^2] : body;
+        return encoding == "quoted-printable"
+            ? Encoding.UTF8.GetString(Veil.Mail.Mime.TransferEncodingCodec.DecodeQuotedPrintable(Encoding.ASCII.GetBytes(text), out _))
+            : text;
+    }
 }

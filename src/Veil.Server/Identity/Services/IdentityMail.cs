@@ -20,8 +20,7 @@ internal sealed class IdentityMail(IMailOutbox outbox, IOptions<VeilOptions> vei
             _ => ("Confirm your new Veil address", "verify-email", "make this address your Veil sign-in address"),
         };
         var link = $"{Origin()}/{path}#{token}";
-        var minutes = (int)lifetime.TotalMinutes;
-        var body = $"Open this link to {what}:\r\n\r\n{link}\r\n\r\nIt works once and expires in {minutes} minutes. If you did not ask for it, ignore this message.\r\n";
+        var body = $"Open this link to {what}:\r\n\r\n{link}\r\n\r\nIt works once and expires in {HumanDuration.Format(lifetime)}. If you did not ask for it, ignore this message.\r\n";
         return outbox.SendAsync(new OutboxMessage(to, subject, body) { Headers = AutoSubmitted }, cancellationToken);
     }
 

@@ -1,6 +1,6 @@
 // Development outbox: each message becomes an RFC 5322 .eml file in <data>/outbox/, so a developer
-// can open the magic link a flow sent. Written to a temporary name and renamed, so a reader never
-// sees half a message. The log names the file only: the address and subject are personal data.
+// can open the magic link a flow sent; parts are 8bit UTF-8, readable as is (not base64). Written to a
+// temporary name and renamed, so a reader never sees half a message. The log names the file only: the address and subject are personal data.
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -99,16 +99,20 @@ internal static class MessageWriter
         return text.ToString();
     }
 
+    /// <summary>
+    /// A part a developer can read in any editor: 8bit UTF-8 text with CRLF lines (a link stays whole on its line,
+    /// which quoted-printable's soft breaks would split); quoted-printable only when a line would exceed RFC 5322's 998
+    /// octets. The line break that ends the body belongs to the next delimiter (RFC 2046 §5.1.1), so one is always added.
+    /// </summary>
     private static void Part(StringBuilder text, string contentType, string body)
     {
+        var bytes = Encoding.UTF8.GetBytes(body.ReplaceLineEndings("\r\n"));
+        var longLine = body.ReplaceLineEndings("\n").Split('\n').Any(line => Encoding.UTF8.GetByteCount(line) > 998);
         Header(text, "Content-Type", contentType);
-        Header(text, "Content-Transfer-Encoding", "base64");
+        Header(text, "Content-Transfer-Encoding", longLine ? "quoted-printable" : "8bit");
         text.Append("\r\n");
-        var encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes(body));
-        for (var i = 0; i < encoded.Length; i += 76)
-        {
-            text.Append(encoded, i, Math.Min(76, encoded.Length - i)).Append("\r\n");
-        }
+        text.Append(longLine ? Encoding.ASCII.GetString(Veil.Mail.Mime.TransferEncodingCodec.EncodeQuotedPrintable(bytes)) : Encoding.UTF8.GetString(bytes));
+        text.Append("\r\n");
     }
 
     private static void Header(StringBuilder text, string name, string value)

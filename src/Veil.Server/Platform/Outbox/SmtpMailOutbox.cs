@@ -95,7 +95,8 @@ internal static class OutboxRegistration
     /// <summary>
     /// The outbox for this configuration: with <c>Veil:Mail:Smarthost</c> (host:port) the SMTP outbox behind the
     /// durable queue under <paramref name="dataDirectory"/>/queue; otherwise the development .eml files in
-    /// <paramref name="dataDirectory"/>/outbox. Optional: <c>Veil:Mail:SmarthostTls</c> (None, Opportunistic,
+    /// <paramref name="dataDirectory"/>/outbox, which outside production are also the outbound queue's next hop
+    /// (forwarded alias mail lands there; see <see cref="DevelopmentOutboxTransport"/>). Optional: <c>Veil:Mail:SmarthostTls</c> (None, Opportunistic,
     /// Required), <c>Veil:Mail:SmarthostUser</c> / <c>Veil:Mail:SmarthostPassword</c> (AUTH), <c>Veil:Mail:HostName</c>
     /// (EHLO name and Reporting-MTA of bounces), <c>Veil:Mail:SmarthostConnections</c> (concurrent deliveries, each on
     /// its own reused connection; default 8), <c>Veil:Mail:SmarthostCaFile</c> (PEM file of the certificate authorities
@@ -106,14 +107,26 @@ internal static class OutboxRegistration
     public static IServiceCollection AddVeilOutbox(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
         var smarthost = configuration["Veil:Mail:Smarthost"];
+        var hostName = configuration["Veil:Mail:HostName"] ?? "localhost";
         if (string.IsNullOrWhiteSpace(smarthost))
         {
-            services.TryAddSingleton<IMailOutbox>(sp => ActivatorUtilities.CreateInstance<FileMailOutbox>(sp, Path.Combine(dataDirectory, "outbox")));
+            var outbox = Path.Combine(dataDirectory, "outbox");
+            services.TryAddSingleton<IMailOutbox>(sp => ActivatorUtilities.CreateInstance<FileMailOutbox>(sp, outbox));
+            if (!configuration.GetValue<bool>("Veil:Production"))
+            {
+                // The embedded default: forwarded and replied alias mail takes the same path as in production (built,
+                // DKIM-signed, handed to the outbound queue) and its next hop is the .eml outbox (DevelopmentOutboxTransport).
+                // Without a queue the Alias sink could only answer "retry later", and mail waited in the spool unseen.
+                services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new DevelopmentOutboxTransport(outbox, sp.GetRequiredService<TimeProvider>()),
+                    sp.GetRequiredService<TimeProvider>(), new OutboundQueueOptions { ReportingMta = hostName }, sp.GetRequiredService<ILogger<OutboundQueue>>()));
+                services.TryAddSingleton<OutgoingDkim>();
+                services.AddHostedService<OutboundQueueWorker>();
+            }
+
             return services;
         }
 
         var client = SmtpClientOptions.FromSmarthost(smarthost);
-        var hostName = configuration["Veil:Mail:HostName"] ?? "localhost";
         client.HeloName = hostName;
         var tls = configuration["Veil:Mail:SmarthostTls"];
         if (tls is not null)
@@ -154,6 +167,27 @@ internal static class OutboxRegistration
         services.AddHostedService<OutboundQueueWorker>();
         return services;
     }
+
+    /// <summary>
+    /// Settings that leave mail with no way out, in production: alias domains (Veil:Alias:Domains) accept mail that
+    /// must be forwarded, and only a smarthost delivers it (there is no direct delivery yet). Without one, every
+    /// forwarded message would wait in the spool for ever while senders were told 250, so Veil refuses to start and
+    /// names the setting. Development has the .eml outbox instead (DevelopmentOutboxTransport).
+    /// </summary>
+    public static IEnumerable<string> Problems(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (configuration.GetValue<bool>("Veil:Production") && string.IsNullOrWhiteSpace(configuration["Veil:Mail:Smarthost"])
+            && configuration.GetSection("Veil:Alias:Domains").GetChildren().Any(d => !string.IsNullOrWhiteSpace(d.Value)))
+        {
+            yield return "Veil:Mail:Smarthost (env Veil__Mail__Smarthost) is not set: in production the alias domains (Veil:Alias:Domains) "
+                + "need a way to deliver forwarded mail; set it to the host:port of your mail relay";
+        }
+    }
+
+    /// <summary>The development .eml outbox directory when mail goes there (no smarthost), else null.</summary>
+    public static string? DevelopmentOutboxOf(IServiceProvider services) =>
+        services.GetService<IMailOutbox>() is FileMailOutbox file ? file.Directory : null;
 
     /// <summary>A positive duration like <c>00:05:00</c> or <c>5.00:00:00</c> (days.hours:minutes:seconds), or the default when unset.</summary>
     private static TimeSpan ReadDuration(IConfiguration configuration, string key, TimeSpan fallback)
