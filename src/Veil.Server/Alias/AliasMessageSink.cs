@@ -297,7 +297,7 @@ internal sealed class AliasMessageSink(
                 return new Routed("ignored", "too-large");
             }
 
-            var (bounceEvent, bounceReason) = await BounceAsync(scope, directory, raw, ct);
+            var (bounceEvent, bounceReason) = await BounceAsync(scope, directory, address, raw, ct);
             return new Routed(bounceEvent, bounceReason);
         }
 
@@ -414,7 +414,7 @@ internal sealed class AliasMessageSink(
             }
         }
 
-        var sender = srs.Forward(envelope.ReversePath, alias.Domain);
+        var sender = srs.Forward(envelope.ReversePath, alias.Domain, alias.Id);
         var utf8 = envelope.SmtpUtf8 || deliverable.Any(a => a.Any(c => c > '~'));
         var reverse = contact.ReverseAddress;
         var send = new Send(
@@ -550,7 +550,10 @@ internal sealed class AliasMessageSink(
         }
     }
 
-    private async Task<(string, string?)> BounceAsync(IServiceProvider scope, AliasDirectory directory, byte[] raw, CancellationToken ct)
+    /// <summary>Reverse addresses read from one bounce's text at most (each costs a lookup; the text is the sender's).</summary>
+    private const int MaxBounceCandidates = 8;
+
+    private async Task<(string, string?)> BounceAsync(IServiceProvider scope, AliasDirectory directory, string srsAddress, byte[] raw, CancellationToken ct)
     {
         var report = BounceParser.Parse(raw);
         if (report is null || report.Recipients.Count == 0)
@@ -558,17 +561,27 @@ internal sealed class AliasMessageSink(
             return ("ignored", "not-a-dsn");
         }
 
-        // The returned headers name the reverse address the forwarded copy came From: that identifies the alias.
+        // The returned headers name the reverse address the forwarded copy came From: that proposes the alias. Anyone
+        // can write any reverse address there, so the alias counts only when the SRS address the bounce came to
+        // carries that alias's tag (issued when Veil forwarded through it). Without a proven alias the bounce counts
+        // for nothing: it must never reach another account's mailboxes (issue 14, point 2).
         AliasRecord? alias = null;
-        foreach (var reverse in AliasAddresses.FindReverseAddresses(Encoding.Latin1.GetString(raw), options.Value.NormalizedDomains))
+        foreach (var reverse in AliasAddresses.FindReverseAddresses(Encoding.Latin1.GetString(raw), options.Value.NormalizedDomains).Distinct(StringComparer.Ordinal).Take(MaxBounceCandidates))
         {
-            if (await directory.FindContactByReverseAsync(reverse, ct) is { } contact)
+            if (await directory.FindContactByReverseAsync(reverse, ct) is { } contact && srs.IsBoundTo(srsAddress, contact.AliasId))
             {
                 alias = await directory.Db.Set<AliasRecord>().FirstOrDefaultAsync(a => a.Id == contact.AliasId, ct);
                 break;
             }
         }
 
+        if (alias is null)
+        {
+            return ("ignored", "unbound-bounce");
+        }
+
+        // Only the mailboxes this alias forwards to, of the account that owns it.
+        var own = alias.RecipientIds.ToArray();
         var now = time.GetUtcNow();
         var settings = options.Value;
         var hard = false;
@@ -579,18 +592,15 @@ internal sealed class AliasMessageSink(
                 continue;
             }
 
-            var query = directory.Db.Set<AliasRecipient>().WhereBlindIndexMatches(r => r.EmailIndex, email);
-            if (alias is not null)
-            {
-                query = query.Where(r => r.AccountId == alias.AccountId);
-            }
+            var query = directory.Db.Set<AliasRecipient>().WhereBlindIndexMatches(r => r.EmailIndex, email)
+                .Where(r => r.AccountId == alias.AccountId && own.Contains(r.Id));
 
             foreach (var recipient in await query.ToListAsync(ct))
             {
                 var isHard = bounced.Kind == BounceKind.Hard;
                 hard |= isHard;
                 directory.Db.Add(new AliasBounce { Id = Guid.NewGuid(), RecipientId = recipient.Id, At = now, Hard = isHard, Status = Truncate(bounced.Status, 16) });
-                directory.Log(recipient.AccountId, alias?.Id, AliasEvents.Bounced, isHard ? "hard-bounce" : "soft-bounce");
+                directory.Log(recipient.AccountId, alias.Id, AliasEvents.Bounced, isHard ? "hard-bounce" : "soft-bounce");
                 if (!isHard || recipient.PausedAt is not null)
                 {
                     continue;
@@ -609,11 +619,7 @@ internal sealed class AliasMessageSink(
             }
         }
 
-        if (alias is not null)
-        {
-            alias.Bounced++;
-        }
-
+        alias.Bounced++;
         return (AliasEvents.Bounced, hard ? "hard-bounce" : "soft-bounce");
     }
 
