@@ -61,6 +61,12 @@ public sealed record QueuedMessage(string Id, string ReversePath, DateTimeOffset
 /// <param name="NextDueAt">When the earliest remaining message is due; null when the queue is empty.</param>
 public sealed record OutboundRunResult(int Attempted, int Completed, int BouncesQueued, DateTimeOffset? NextDueAt);
 
+/// <summary>What <see cref="OutboundQueue.SendAndReportAsync"/> did with one message.</summary>
+/// <param name="QueueId">The queue id when some recipient failed temporarily and was queued for retries; null otherwise.</param>
+/// <param name="Delivered">Recipients the smarthost accepted.</param>
+/// <param name="Refused">Recipients the smarthost refused permanently, with its reply; not queued.</param>
+public sealed record SendReport(string? QueueId, IReadOnlyList<string> Delivered, IReadOnlyList<QueuedRecipient> Refused);
+
 /// <summary>Durable file-backed outbound queue with retries, backoff and DSNs. See the file header for the format.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a mail queue; 'queue' is the MTA term.")]
 public sealed class OutboundQueue : IDisposable, IAsyncDisposable
@@ -159,12 +165,28 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
     /// <param name="content">The raw message; delivered byte for byte.</param>
     /// <param name="cancellationToken">Stops the attempt; the message is then neither known delivered nor queued.</param>
     /// <returns>The queue id when some recipient was queued; null when every one was delivered now.</returns>
-    public async Task<string?> SendAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    public async Task<string?> SendAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        (await SendCoreAsync(envelope, content, queueRefused: true, cancellationToken).ConfigureAwait(false)).QueueId;
+
+    /// <summary>
+    /// Like <see cref="SendAsync"/>, but the recipients the smarthost refuses permanently (5xx at RCPT or at the end
+    /// of data) are handed back instead of being queued to be bounced: the caller records the failure where its
+    /// owner sees it and tells the original sender (<see cref="EnqueueDeliveryReportAsync"/>). Recipients that
+    /// failed temporarily are queued as with <see cref="SendAsync"/>.
+    /// </summary>
+    /// <param name="envelope">Reverse path (empty for <c>&lt;&gt;</c>) and at least one recipient.</param>
+    /// <param name="content">The raw message; delivered byte for byte.</param>
+    /// <param name="cancellationToken">Stops the attempt; the message is then neither known delivered nor queued.</param>
+    /// <returns>Which recipients were accepted, refused or queued.</returns>
+    public Task<SendReport> SendAndReportAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        SendCoreAsync(envelope, content, queueRefused: false, cancellationToken);
+
+    private async Task<SendReport> SendCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, bool queueRefused, CancellationToken cancellationToken)
     {
         CheckMessage(envelope, content);
         if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _directPausedUntilTicks))
         {
-            return await EnqueueAsync(envelope, content, cancellationToken).ConfigureAwait(false);
+            return new SendReport(await EnqueueAsync(envelope, content, cancellationToken).ConfigureAwait(false), [], []);
         }
 
         SmtpDeliveryResult result;
@@ -186,12 +208,14 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
 
         var pending = envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList();
         Apply(result, pending);
-        var left = pending.Where(r => r.State != QueuedRecipientState.Delivered).Select(r => r.Address).ToList();
+        var delivered = pending.Where(r => r.State == QueuedRecipientState.Delivered).Select(r => r.Address).ToList();
+        var refused = queueRefused ? [] : pending.Where(r => r.State == QueuedRecipientState.Failed).Select(r => new QueuedRecipient(r.Address, r.State, r.LastReply)).ToList();
+        var left = pending.Where(r => r.State == QueuedRecipientState.Pending || (queueRefused && r.State == QueuedRecipientState.Failed)).ToList();
         var (code, _) = MailEngineLog.CodeOf(result.Reply);
         if (left.Count == 0)
         {
             MailEngineLog.SentDirect(_logger, content.Length, envelope.Recipients.Count, code);
-            return null;
+            return new SendReport(null, delivered, refused);
         }
 
         if (!result.Success && !result.DataAccepted && !result.Permanent)
@@ -201,9 +225,38 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         }
 
         // Refused recipients are queued as failed: the next pass bounces them with a DSN without trying again.
-        var id = await EnqueueCoreAsync(envelope, content, pending.Where(r => r.State != QueuedRecipientState.Delivered).ToList(), cancellationToken).ConfigureAwait(false);
+        var id = await EnqueueCoreAsync(envelope, content, left, cancellationToken).ConfigureAwait(false);
         MailEngineLog.DirectFellBack(_logger, id, code, left.Count);
-        return id;
+        return new SendReport(id, delivered, refused);
+    }
+
+    /// <summary>
+    /// Queues a delivery status notification (RFC 3464, null reverse path) to <paramref name="sender"/> for a message
+    /// this host accepted and then could not deliver: used by a caller that forwards mail and learned of the
+    /// refusal from <see cref="SendAndReportAsync"/>. Nothing is queued for the null reverse path (RFC 5321 §6.1).
+    /// </summary>
+    /// <param name="sender">The original envelope sender, who gets the notification.</param>
+    /// <param name="arrivedAt">When the original message was accepted.</param>
+    /// <param name="failed">The recipients, as the sender addressed them, with the reply to state for each.</param>
+    /// <param name="original">The original message; only its header block is quoted.</param>
+    /// <param name="cancellationToken">Cancels before the notification is committed.</param>
+    /// <returns>The queue id of the notification, or null when none is due.</returns>
+    public async Task<string?> EnqueueDeliveryReportAsync(string sender, DateTimeOffset arrivedAt, IReadOnlyList<QueuedRecipient> failed, ReadOnlyMemory<byte> original, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sender);
+        ArgumentNullException.ThrowIfNull(failed);
+        if (sender.Length == 0 || failed.Count == 0)
+        {
+            return null;
+        }
+
+        var now = _time.GetUtcNow();
+        var headers = DeliveryStatusNotification.HeaderBlock(original.Span[..Math.Min(original.Length, _options.MaxQuotedHeaderBytes)]);
+        var dsn = DeliveryStatusNotification.Build(new DeliveryStatusNotification.Report(
+            _options.ReportingMta, sender, arrivedAt, now,
+            failed.Select(r => new DeliveryStatusNotification.FailedRecipient(r.Address, r.LastReply ?? "", false)).ToList(), headers));
+        var envelope = new SmtpEnvelope("", [sender], EightBitMime: dsn.Any(b => b > 127), SmtpUtf8: sender.Any(c => c > '~'), now);
+        return await EnqueueAsync(envelope, dsn, cancellationToken).ConfigureAwait(false);
     }
 
     private static void CheckMessage(SmtpEnvelope envelope, ReadOnlyMemory<byte> content)

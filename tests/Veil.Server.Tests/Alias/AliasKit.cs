@@ -36,7 +36,10 @@ public sealed record SunkMail(string MailFrom, IReadOnlyList<string> RcptTos, by
     }
 }
 
-/// <summary>aiosmtpd as the smarthost: accepts everything, writes <c>n.json</c> (envelope) then <c>n.eml</c> (raw bytes).</summary>
+/// <summary>
+/// aiosmtpd as the smarthost: accepts everything (except, when told, the end of data of a message to one mailbox:
+/// 550, like a strict next hop), writes <c>n.json</c> (envelope) then <c>n.eml</c> (raw bytes).
+/// </summary>
 public sealed class MailSink : IDisposable
 {
     private const string Python = "/usr/bin/python3";
@@ -44,9 +47,11 @@ public sealed class MailSink : IDisposable
     private const string Handler = """
         import os, sys, json
         from aiosmtpd.controller import Controller
-        port, out = int(sys.argv[1]), sys.argv[2]
+        port, out, refuse = int(sys.argv[1]), sys.argv[2], sys.argv[3]
         class Sink:
             async def handle_DATA(self, server, session, envelope):
+                if refuse and refuse in envelope.rcpt_tos:
+                    return "550 5.6.0 <" + refuse + ">: message refused"
                 n = len([f for f in os.listdir(out) if f.endswith(".eml")])
                 with open(os.path.join(out, "%06d.json" % n), "w") as f:
                     json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos}, f)
@@ -64,7 +69,7 @@ public sealed class MailSink : IDisposable
     private readonly Process _process;
     private readonly string _script;
 
-    public MailSink()
+    public MailSink(string? refuseDataTo = null)
     {
         RequirePeer(File.Exists(Python) && Directory.Exists("/usr/lib/python3/dist-packages/aiosmtpd"), "python3-aiosmtpd");
         Directory.CreateDirectory(OutDir);
@@ -80,6 +85,7 @@ public sealed class MailSink : IDisposable
         psi.ArgumentList.Add(_script);
         psi.ArgumentList.Add(Port.ToString(CultureInfo.InvariantCulture));
         psi.ArgumentList.Add(OutDir);
+        psi.ArgumentList.Add(refuseDataTo ?? "");
         _process = Process.Start(psi)!;
         if (_process.StandardOutput.ReadLine() != "READY")
         {
@@ -158,9 +164,11 @@ public sealed class AliasHarness : IAsyncDisposable
 
     public string SmtpServer => Server.Services.GetRequiredService<SmtpHostService>().LocalEndPoint!.ToString();
 
-    public static async Task<AliasHarness> StartAsync(Action<VeilTestServerOptions>? configure = null)
+    /// <param name="configure">Server settings on top of the harness's own.</param>
+    /// <param name="refuseDataTo">A mailbox the smarthost refuses messages to with 550 at the end of data.</param>
+    public static async Task<AliasHarness> StartAsync(Action<VeilTestServerOptions>? configure = null, string? refuseDataTo = null)
     {
-        var sink = new MailSink();
+        var sink = new MailSink(refuseDataTo);
         try
         {
             var server = await IdentityKit.StartIdentityServerAsync(o =>
