@@ -67,6 +67,24 @@ public sealed record OutboundRunResult(int Attempted, int Completed, int Bounces
 /// <param name="Refused">Recipients the smarthost refused permanently, with its reply; not queued.</param>
 public sealed record SendReport(string? QueueId, IReadOnlyList<string> Delivered, IReadOnlyList<QueuedRecipient> Refused);
 
+/// <summary>A tagged message the queue has finished with: every recipient delivered or failed.</summary>
+/// <param name="QueueId">Its queue id.</param>
+/// <param name="Tag">The tag given to <see cref="OutboundQueue.SendAndReportAsync"/>.</param>
+/// <param name="Recipients">Each recipient's final state and last reply.</param>
+/// <param name="Headers">The message's header block (bounded like a DSN's quoted headers).</param>
+public sealed record QueuedDeliveryOutcome(string QueueId, string Tag, IReadOnlyList<QueuedRecipient> Recipients, byte[] Headers);
+
+/// <summary>
+/// Learns the outcome of tagged messages that could not be delivered at once, so that what the owner sees follows
+/// what the next hop did. When it returns, the queue removes the message and sends no DSN of its own: the observer
+/// has told the original sender where that is due. When it throws, the queue bounces to the reverse path as usual.
+/// </summary>
+public interface IQueuedDeliveryObserver
+{
+    /// <summary>Records the outcome of <paramref name="outcome"/>; called at least once per finished message (again after a crash).</summary>
+    Task CompletedAsync(QueuedDeliveryOutcome outcome, CancellationToken cancellationToken);
+}
+
 /// <summary>Durable file-backed outbound queue with retries, backoff and DSNs. See the file header for the format.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a mail queue; 'queue' is the MTA term.")]
 public sealed class OutboundQueue : IDisposable, IAsyncDisposable
@@ -84,6 +102,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
     private readonly SemaphoreSlim _connections;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _directPausedUntilTicks;
+    private readonly IQueuedDeliveryObserver? _observer;
 
     /// <summary>Opens (creating if needed) the queue under <paramref name="dataDirectory"/>/queue and removes half-written leftovers.</summary>
     /// <param name="dataDirectory">Veil's data directory.</param>
@@ -91,8 +110,10 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
     /// <param name="time">Clock for enqueue times and the delivery loop.</param>
     /// <param name="options">Retry policy; defaults when null.</param>
     /// <param name="logger">Enqueue, attempt (reply code only), deferral and bounce lines with queue ids and counts; none when null.</param>
-    public OutboundQueue(string dataDirectory, IDeliveryTransport transport, TimeProvider time, OutboundQueueOptions? options = null, Microsoft.Extensions.Logging.ILogger? logger = null)
+    /// <param name="observer">Told when a message queued with a tag (<see cref="SendAndReportAsync"/>) is finished; none when null.</param>
+    public OutboundQueue(string dataDirectory, IDeliveryTransport transport, TimeProvider time, OutboundQueueOptions? options = null, Microsoft.Extensions.Logging.ILogger? logger = null, IQueuedDeliveryObserver? observer = null)
     {
+        _observer = observer;
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         ArgumentNullException.ThrowIfNull(transport);
@@ -130,7 +151,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         return await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<string> EnqueueCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, List<RecipientEntry> recipients, CancellationToken cancellationToken)
+    private async Task<string> EnqueueCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, List<RecipientEntry> recipients, CancellationToken cancellationToken, string? tag = null)
     {
         var now = _time.GetUtcNow();
         var id = string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
@@ -142,6 +163,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
             CreatedAt = now,
             NextAttemptAt = now,
             Recipients = recipients,
+            Tag = tag,
         };
         await WriteFileAsync(Path.Combine(_dir, id + MessageExtension), content, cancellationToken).ConfigureAwait(false);
         await WriteStateAsync(id, state, cancellationToken).ConfigureAwait(false);
@@ -166,7 +188,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Stops the attempt; the message is then neither known delivered nor queued.</param>
     /// <returns>The queue id when some recipient was queued; null when every one was delivered now.</returns>
     public async Task<string?> SendAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
-        (await SendCoreAsync(envelope, content, queueRefused: true, cancellationToken).ConfigureAwait(false)).QueueId;
+        (await SendCoreAsync(envelope, content, queueRefused: true, null, cancellationToken).ConfigureAwait(false)).QueueId;
 
     /// <summary>
     /// Like <see cref="SendAsync"/>, but the recipients the smarthost refuses permanently (5xx at RCPT or at the end
@@ -176,17 +198,22 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
     /// </summary>
     /// <param name="envelope">Reverse path (empty for <c>&lt;&gt;</c>) and at least one recipient.</param>
     /// <param name="content">The raw message; delivered byte for byte.</param>
+    /// <param name="tag">
+    /// The caller's own reference, kept with a queued message and handed to the <see cref="IQueuedDeliveryObserver"/>
+    /// when it is finished (delivered, refused or given up), so the caller can record the outcome; null for none.
+    /// </param>
     /// <param name="cancellationToken">Stops the attempt; the message is then neither known delivered nor queued.</param>
     /// <returns>Which recipients were accepted, refused or queued.</returns>
-    public Task<SendReport> SendAndReportAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
-        SendCoreAsync(envelope, content, queueRefused: false, cancellationToken);
+    public Task<SendReport> SendAndReportAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, string? tag, CancellationToken cancellationToken) =>
+        SendCoreAsync(envelope, content, queueRefused: false, tag, cancellationToken);
 
-    private async Task<SendReport> SendCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, bool queueRefused, CancellationToken cancellationToken)
+    private async Task<SendReport> SendCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, bool queueRefused, string? tag, CancellationToken cancellationToken)
     {
         CheckMessage(envelope, content);
         if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _directPausedUntilTicks))
         {
-            return new SendReport(await EnqueueAsync(envelope, content, cancellationToken).ConfigureAwait(false), [], []);
+            var queued = await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken, tag).ConfigureAwait(false);
+            return new SendReport(queued, [], []);
         }
 
         SmtpDeliveryResult result;
@@ -225,7 +252,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         }
 
         // Refused recipients are queued as failed: the next pass bounces them with a DSN without trying again.
-        var id = await EnqueueCoreAsync(envelope, content, left, cancellationToken).ConfigureAwait(false);
+        var id = await EnqueueCoreAsync(envelope, content, left, cancellationToken, tag).ConfigureAwait(false);
         MailEngineLog.DirectFellBack(_logger, id, code, left.Count);
         return new SendReport(id, delivered, refused);
     }
@@ -344,7 +371,9 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
                     return;
                 }
                 // The DSN is committed before the original is removed: a crash in between may bounce twice, never zero times.
-                var bounced = await BounceAsync(id, state, now, ct).ConfigureAwait(false);
+                // A tagged message's sender is told by the observer, which also records the outcome for its owner.
+                var observed = await ObserveAsync(id, state, ct).ConfigureAwait(false);
+                var bounced = !observed && await BounceAsync(id, state, now, ct).ConfigureAwait(false);
                 Remove(id);
                 lock (gate)
                 {
@@ -493,6 +522,24 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>Hands a finished tagged message to the observer; false when there is none or it failed (the queue then bounces as usual).</summary>
+    private async Task<bool> ObserveAsync(string id, QueueState state, CancellationToken ct)
+    {
+        if (_observer is null || state.Tag is null) return false;
+        try
+        {
+            var headers = await ReadHeaderBlockAsync(id, ct).ConfigureAwait(false);
+            var outcome = new QueuedDeliveryOutcome(id, state.Tag, state.Recipients.Select(r => new QueuedRecipient(r.Address, r.State, r.LastReply)).ToList(), headers);
+            await _observer.CompletedAsync(outcome, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            MailEngineLog.ObserverFailed(_logger, id, e.GetType().Name);
+            return false;
+        }
+    }
+
     private async Task<bool> BounceAsync(string id, QueueState state, DateTimeOffset now, CancellationToken ct)
     {
         var failed = state.Recipients.Where(r => r.State == QueuedRecipientState.Failed).ToList();
@@ -625,6 +672,7 @@ internal sealed class QueueState
     public DateTimeOffset? LastAttemptAt { get; set; }
     public int Attempts { get; set; }
     public List<RecipientEntry> Recipients { get; set; } = [];
+    public string? Tag { get; set; }
 }
 
 internal sealed class RecipientEntry

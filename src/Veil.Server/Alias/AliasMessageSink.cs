@@ -231,14 +231,15 @@ internal sealed class AliasMessageSink(
                 var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var signed = await SignAsync(send.Domain, built, token);
                 var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                var report = await Queue.SendAndReportAsync(send.Envelope, signed, token);
+                var report = await Queue.SendAndReportAsync(send.Envelope, signed, send.Tag, token);
+                unit.QueuedOnly = report is { QueueId: not null, Delivered.Count: 0, Refused.Count: 0 };
                 if (report.Refused.Count > 0)
                 {
                     // The next hop refused it for good: the owner sees the failure (step 4) and the original sender, to
                     // whom this server said 250, gets a DSN (RFC 5321 §6.1). The DSN names the address the sender used
                     // and only the reply codes: the next hop's text may name the real mailbox.
                     unit.Refused = report.Refused;
-                    var reply = NextHopReply(report.Refused[0].LastReply);
+                    var reply = NextHopReplies.Of(report.Refused[0].LastReply);
                     await Queue.EnqueueDeliveryReportAsync(
                         unit.Job.Message.Envelope.ReversePath, unit.Job.Message.Envelope.ReceivedAt,
                         [new QueuedRecipient(unit.Rcpt, QueuedRecipientState.Failed, reply.Text)], unit.Job.Raw, token);
@@ -277,9 +278,18 @@ internal sealed class AliasMessageSink(
                     unit.Route.Apply?.Invoke();
                 }
 
-                var reason = NextHopReply(refused[0].LastReply).Reason;
+                var reason = NextHopReplies.Of(refused[0].LastReply).Reason;
                 sent.Refused(someDelivered, reason);
                 unit.Route = unit.Route with { Event = someDelivered ? unit.Route.Event : AliasEvents.Failed, Reason = reason };
+                db.Add(new AliasHandledMessage { Key = unit.Key, At = now });
+                continue;
+            }
+
+            if (unit.QueuedOnly && unit.Route?.Send is { } queued)
+            {
+                // Not accepted yet: "forwarded" is logged (and counted) only when the queue reports the next hop took it.
+                queued.Queued("next-hop-deferred");
+                unit.Route = unit.Route with { Event = AliasEvents.Deferred, Reason = "next-hop-deferred" };
                 db.Add(new AliasHandledMessage { Key = unit.Key, At = now });
                 continue;
             }
@@ -449,6 +459,14 @@ internal sealed class AliasMessageSink(
             alias.Domain,
             new SmtpEnvelope(sender, deliverable, envelope.EightBitMime, utf8, now),
             () => AliasForwarder.Forward(raw, new ForwardOptions(reverse, replyTo, ReverseUnsubscribe: unsubscribe)).Message,
+            AliasDeliveryTag.Format(AliasEvents.Forwarded, alias.Id, alias.Address, envelope.ReversePath, envelope.ReceivedAt),
+            reason =>
+            {
+                Received();
+                contact.LastEmailAt = now;
+                usage.Forwarded++;
+                directory.Log(alias.AccountId, alias.Id, AliasEvents.Deferred, reason);
+            },
             (someDelivered, reason) =>
             {
                 if (!someDelivered)
@@ -499,6 +517,13 @@ internal sealed class AliasMessageSink(
         // The envelope sender is the alias itself: SPF for the alias domain passes, and a bounce comes back
         // to the alias, which forwards it to the user like any other mail.
         var send = new Send(alias.Domain, new SmtpEnvelope(alias.Address, [contact.Address], envelope.EightBitMime, utf8, now), () => AliasReplier.Reply(raw, options),
+            AliasDeliveryTag.Format(AliasEvents.Replied, alias.Id, contact.ReverseAddress, envelope.ReversePath, envelope.ReceivedAt),
+            reason =>
+            {
+                alias.LastEmailAt = now;
+                usage.Forwarded++;
+                directory.Log(alias.AccountId, alias.Id, AliasEvents.Deferred, reason);
+            },
             (_, reason) =>
             {
                 alias.Bounced++;
@@ -749,6 +774,9 @@ internal sealed class AliasMessageSink(
 
         /// <summary>The mailboxes the next hop refused for good, with its replies; null when none was.</summary>
         public IReadOnlyList<QueuedRecipient>? Refused { get; set; }
+
+        /// <summary>Nothing was accepted or refused yet: the whole message waits in the outbound queue.</summary>
+        public bool QueuedOnly { get; set; }
     }
 
     /// <summary>A routing decision: the log event, the counters to move once it is done, and what to send, if anything.</summary>
@@ -758,31 +786,8 @@ internal sealed class AliasMessageSink(
     /// A message to build, sign with the alias domain's key and send, and what to record when the next hop refuses
     /// it for good (whether some other mailbox took it, and the reason code for the log).
     /// </summary>
-    private sealed record Send(string Domain, SmtpEnvelope Envelope, Func<byte[]> Build, Action<bool, string> Refused);
+    private sealed record Send(string Domain, SmtpEnvelope Envelope, Func<byte[]> Build, string Tag, Action<string> Queued, Action<bool, string> Refused);
 
-    /// <summary>
-    /// The next hop's reply reduced to its codes ("550 5.6.0"), for the DSN and the log reason: its text may name
-    /// the real mailbox, which neither the original sender nor the log may learn.
-    /// </summary>
-    private static (string Text, string Reason) NextHopReply(string? reply)
-    {
-        var (code, enhanced) = (reply ?? "").Length >= 3 && (reply ?? "").Take(3).All(char.IsAsciiDigit) ? (reply![..3], EnhancedCode(reply[3..])) : ("550", null);
-        var codes = enhanced is null ? code : code + " " + enhanced;
-        return (codes + " (refused by the next hop)", "next-hop-" + codes.Replace(' ', '-'));
-    }
-
-    private static string? EnhancedCode(string rest)
-    {
-        var text = rest.TrimStart(' ', '-');
-        var end = 0;
-        while (end < text.Length && end < 11 && (char.IsAsciiDigit(text[end]) || text[end] == '.'))
-        {
-            end++;
-        }
-
-        var parts = text[..end].Split('.');
-        return parts.Length == 3 && parts[0] is "4" or "5" && parts[1].Length is > 0 and <= 3 && parts[2].Length is > 0 and <= 3 ? text[..end] : null;
-    }
 
     /// <summary>Bounds the message bytes the waiting calls hold in memory; one message larger than the budget holds all of it.</summary>
     private sealed class MemoryGate(long budget) : IDisposable

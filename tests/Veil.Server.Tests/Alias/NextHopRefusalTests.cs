@@ -37,4 +37,31 @@ public sealed class NextHopRefusalTests
         Assert.DoesNotContain("mailbox.test", dsn.Text, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(h.Sink.All(), m => m.RcptTos.Contains("me@mailbox.test"));
     }
+
+    [Fact]
+    public async Task Forward_SmarthostAnswers451TwiceThenAccepts_LogSaysDeferredThenForwardedOnlyOnceAccepted()
+    {
+        await using var h = await AliasHarness.StartAsync(
+            o => o.Settings["Veil:Mail:QueueFirstRetryDelay"] = "00:00:01", refuseDataTo: "me@mailbox.test", refusal: "451 4.3.0", refuseTimes: 2);
+        var (user, _) = await h.UserWithRecipientAsync("me@mailbox.test");
+        var alias = await h.CreateAliasAsync(user);
+        var address = alias.GetProperty("address").GetString()!;
+        var path = $"/api/v1/alias/aliases/{alias.GetProperty("id")}";
+
+        Assert.Equal(0, (await h.SwaksAsync("jane@sender.test", address, AliasForwardingTests.Message(address, "late but there"))).ExitCode);
+
+        var log = await h.WaitForAsync(user, "/api/v1/alias/log", l => l.GetProperty("entries").GetArrayLength() > 0);
+        Assert.Equal("deferred", log.GetProperty("entries")[0].GetProperty("event").GetString());
+        Assert.Equal(0, (await h.GetAsync(user, path)).GetProperty("counters").GetProperty("forwarded").GetInt64());
+
+        // Sending at once and the queue's immediate first attempt were both answered 451; the next retry is due one
+        // second later on the server's clock, which stands still until the test moves it.
+        h.Server.Time.Advance(TimeSpan.FromSeconds(2));
+        await h.Sink.WaitForAsync(m => m.RcptTos.Contains("me@mailbox.test"));
+        var after = await h.WaitForAsync(user, path, a => a.GetProperty("counters").GetProperty("forwarded").GetInt64() == 1);
+        Assert.Equal(0, after.GetProperty("counters").GetProperty("bounced").GetInt64());
+        var events = (await h.GetAsync(user, "/api/v1/alias/log")).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("event").GetString()).Order(StringComparer.Ordinal);
+        Assert.Equal(["deferred", "forwarded"], events);
+        Assert.DoesNotContain(h.Sink.All(), m => m.RcptTos.Contains("jane@sender.test"));
+    }
 }
