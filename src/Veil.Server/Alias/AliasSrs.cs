@@ -63,7 +63,15 @@ internal sealed class AliasSrs
             return "";
         }
 
-        if (Bound(_rewriter.Forward(sender, domain), aliasId) is { } bound && LocalLength(bound) <= MaxLocalPart)
+        var forwarded = _rewriter.Forward(sender, domain);
+        if (forwarded.Status == SrsStatus.Unchanged)
+        {
+            // A sender in the alias domain itself (another alias's reply) is kept as is, as before: a bounce then
+            // goes to that address, not to an SRS address, and counts against no mailbox.
+            return forwarded.Address!;
+        }
+
+        if (Bound(forwarded, aliasId) is { } bound && LocalLength(bound) <= MaxLocalPart)
         {
             return bound;
         }
@@ -121,7 +129,7 @@ internal sealed class AliasSrs
     {
         if (result.Status != SrsStatus.Rewritten || result.Address is not { } address || !HashField(address, out var start, out var end) || end - start != HashLength)
         {
-            return null; // Unchanged (a sender in the alias domain itself) carries no hash to bind: no bounce can count
+            return null;
         }
 
         return string.Concat(address.AsSpan(0, end), Tag(_bindKeys[0], address, aliasId), address.AsSpan(end));
