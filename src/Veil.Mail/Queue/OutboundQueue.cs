@@ -151,7 +151,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         return await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<string> EnqueueCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, List<RecipientEntry> recipients, CancellationToken cancellationToken, string? tag = null)
+    private async Task<string> EnqueueCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, List<RecipientEntry> recipients, CancellationToken cancellationToken, string? tag = null, DateTimeOffset? due = null)
     {
         var now = _time.GetUtcNow();
         var id = string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
@@ -161,7 +161,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
             EightBitMime = envelope.EightBitMime,
             SmtpUtf8 = envelope.SmtpUtf8,
             CreatedAt = now,
-            NextAttemptAt = now,
+            NextAttemptAt = due ?? now,
             Recipients = recipients,
             Tag = tag,
         };
@@ -201,6 +201,8 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
     /// <param name="tag">
     /// The caller's own reference, kept with a queued message and handed to the <see cref="IQueuedDeliveryObserver"/>
     /// when it is finished (delivered, refused or given up), so the caller can record the outcome; null for none.
+    /// A tagged message is first retried after <see cref="OutboundQueueOptions.FirstRetryDelay"/> (or when the direct
+    /// path's pause ends), never at once, so the caller has recorded the deferral before the observer can be called.
     /// </param>
     /// <param name="cancellationToken">Stops the attempt; the message is then neither known delivered nor queued.</param>
     /// <returns>Which recipients were accepted, refused or queued.</returns>
@@ -212,7 +214,9 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         CheckMessage(envelope, content);
         if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _directPausedUntilTicks))
         {
-            var queued = await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken, tag).ConfigureAwait(false);
+            // A tagged message is first due when the pause ends: by then its sender has recorded that it waits.
+            var pausedUntil = new DateTimeOffset(Interlocked.Read(ref _directPausedUntilTicks), TimeSpan.Zero);
+            var queued = await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken, tag, tag is null ? null : pausedUntil).ConfigureAwait(false);
             return new SendReport(queued, [], []);
         }
 
@@ -252,7 +256,9 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         }
 
         // Refused recipients are queued as failed: the next pass bounces them with a DSN without trying again.
-        var id = await EnqueueCoreAsync(envelope, content, left, cancellationToken, tag).ConfigureAwait(false);
+        // A tagged message that just failed is next due after the first retry delay, not at once: retrying at once
+        // rarely helps, and the observer must not hear of the outcome before the caller recorded that it waits.
+        var id = await EnqueueCoreAsync(envelope, content, left, cancellationToken, tag, tag is null ? null : _time.GetUtcNow() + _options.FirstRetryDelay).ConfigureAwait(false);
         MailEngineLog.DirectFellBack(_logger, id, code, left.Count);
         return new SendReport(id, delivered, refused);
     }

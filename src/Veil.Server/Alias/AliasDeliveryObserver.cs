@@ -3,7 +3,7 @@
 // outcome where the owner looks: "forwarded"/"replied" and the counter once the next hop accepted it, "failed" and
 // the bounced counter when it refused it or the queue gave up, and then a DSN to the original sender (who heard
 // 250 from Veil, RFC 5321 §6.1). The queue calls it at least once per message (again after a crash before the
-// removal), so an outcome may rarely be recorded twice, never not at all.
+// removal); a deferral marker written with the "deferred" entry makes it count each outcome once.
 using System.Globalization;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
@@ -27,6 +27,16 @@ internal sealed class AliasDeliveryObserver(IServiceScopeFactory scopes, IServic
         await using (var scope = scopes.CreateAsyncScope())
         {
             var directory = scope.ServiceProvider.GetRequiredService<AliasDirectory>();
+            // The sink's deferral marker says it recorded "deferred" for this send. Without it the sink crashed
+            // before that save: the spool offers the message again and that send records (and tells) its own
+            // outcome. Consumed here, so a second call after a crash before the queue's removal does nothing.
+            var marker = await directory.Db.Set<AliasHandledMessage>().FirstOrDefaultAsync(m => m.Key == tag.Marker, cancellationToken);
+            if (marker is null)
+            {
+                return;
+            }
+
+            directory.Db.Remove(marker);
             // Deleted since: nothing left to count, but the sender is still told below.
             if (await directory.Db.Set<AliasRecord>().FirstOrDefaultAsync(a => a.Id == tag.AliasId, cancellationToken) is { } alias)
             {
@@ -49,9 +59,9 @@ internal sealed class AliasDeliveryObserver(IServiceScopeFactory scopes, IServic
                     alias.Bounced++;
                     directory.Log(alias.AccountId, alias.Id, AliasEvents.Failed, NextHopReplies.Of(failed[0].LastReply).Reason);
                 }
-
-                await directory.Db.SaveChangesAsync(cancellationToken);
             }
+
+            await directory.Db.SaveChangesAsync(cancellationToken);
         }
 
         if (failed.Count > 0)
@@ -102,22 +112,27 @@ internal sealed class AliasDeliveryObserver(IServiceScopeFactory scopes, IServic
 /// address the original sender used, the original sender and when Veil accepted it. Lines, because no address
 /// holds a line break. It lies in the queue's state file next to the message, which holds the same addresses.
 /// </summary>
-internal sealed record AliasDeliveryTag(string Event, Guid AliasId, string Recipient, string Sender, DateTimeOffset ArrivedAt)
+internal sealed record AliasDeliveryTag(string Event, Guid AliasId, string Recipient, string Sender, DateTimeOffset ArrivedAt, string Marker)
 {
     private const string Kind = "veil-alias-1";
 
-    public static string Format(string @event, Guid aliasId, string recipient, string sender, DateTimeOffset arrivedAt) =>
-        string.Join('\n', Kind, @event, aliasId.ToString("N"), recipient, sender, arrivedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+    public static string Format(string @event, Guid aliasId, string recipient, string sender, DateTimeOffset arrivedAt, string marker) =>
+        string.Join('\n', Kind, @event, aliasId.ToString("N"), recipient, sender, arrivedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), marker);
 
     public static AliasDeliveryTag? Parse(string tag)
     {
         var parts = tag.Split('\n');
-        return parts.Length == 6 && parts[0] == Kind && parts[1] is AliasEvents.Forwarded or AliasEvents.Replied
+        return parts.Length == 7 && parts[0] == Kind && parts[1] is AliasEvents.Forwarded or AliasEvents.Replied
             && Guid.TryParseExact(parts[2], "N", out var aliasId)
             && long.TryParse(parts[5], NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
-            ? new AliasDeliveryTag(parts[1], aliasId, parts[3], parts[4], DateTimeOffset.FromUnixTimeMilliseconds(ms))
+            && parts[6].Length == 64
+            ? new AliasDeliveryTag(parts[1], aliasId, parts[3], parts[4], DateTimeOffset.FromUnixTimeMilliseconds(ms), parts[6])
             : null;
     }
+
+    /// <summary>The key of the marker that says the sink recorded a unit's deferral (a hash, like every handled key).</summary>
+    public static string DeferralMarker(string handledKey) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(handledKey + ":deferred")));
 }
 
 /// <summary>

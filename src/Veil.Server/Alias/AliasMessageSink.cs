@@ -231,7 +231,7 @@ internal sealed class AliasMessageSink(
                 var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var signed = await SignAsync(send.Domain, built, token);
                 var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                var report = await Queue.SendAndReportAsync(send.Envelope, signed, send.Tag, token);
+                var report = await Queue.SendAndReportAsync(send.Envelope, signed, send.Tag(AliasDeliveryTag.DeferralMarker(unit.Key)), token);
                 unit.QueuedOnly = report is { QueueId: not null, Delivered.Count: 0, Refused.Count: 0 };
                 if (report.Refused.Count > 0)
                 {
@@ -288,9 +288,13 @@ internal sealed class AliasMessageSink(
             if (unit.QueuedOnly && unit.Route?.Send is { } queued)
             {
                 // Not accepted yet: "forwarded" is logged (and counted) only when the queue reports the next hop took it.
+                // The deferral marker commits with the log entry: only then does the observer count the outcome, so a
+                // crash before this save (the spool then offers the message again, and that send is what counts)
+                // never counts it twice.
                 queued.Queued("next-hop-deferred");
                 unit.Route = unit.Route with { Event = AliasEvents.Deferred, Reason = "next-hop-deferred" };
                 db.Add(new AliasHandledMessage { Key = unit.Key, At = now });
+                db.Add(new AliasHandledMessage { Key = AliasDeliveryTag.DeferralMarker(unit.Key), At = now });
                 continue;
             }
 
@@ -459,7 +463,7 @@ internal sealed class AliasMessageSink(
             alias.Domain,
             new SmtpEnvelope(sender, deliverable, envelope.EightBitMime, utf8, now),
             () => AliasForwarder.Forward(raw, new ForwardOptions(reverse, replyTo, ReverseUnsubscribe: unsubscribe)).Message,
-            AliasDeliveryTag.Format(AliasEvents.Forwarded, alias.Id, alias.Address, envelope.ReversePath, envelope.ReceivedAt),
+            key => AliasDeliveryTag.Format(AliasEvents.Forwarded, alias.Id, alias.Address, envelope.ReversePath, envelope.ReceivedAt, key),
             reason =>
             {
                 Received();
@@ -517,7 +521,7 @@ internal sealed class AliasMessageSink(
         // The envelope sender is the alias itself: SPF for the alias domain passes, and a bounce comes back
         // to the alias, which forwards it to the user like any other mail.
         var send = new Send(alias.Domain, new SmtpEnvelope(alias.Address, [contact.Address], envelope.EightBitMime, utf8, now), () => AliasReplier.Reply(raw, options),
-            AliasDeliveryTag.Format(AliasEvents.Replied, alias.Id, contact.ReverseAddress, envelope.ReversePath, envelope.ReceivedAt),
+            key => AliasDeliveryTag.Format(AliasEvents.Replied, alias.Id, contact.ReverseAddress, envelope.ReversePath, envelope.ReceivedAt, key),
             reason =>
             {
                 alias.LastEmailAt = now;
@@ -786,7 +790,7 @@ internal sealed class AliasMessageSink(
     /// A message to build, sign with the alias domain's key and send, and what to record when the next hop refuses
     /// it for good (whether some other mailbox took it, and the reason code for the log).
     /// </summary>
-    private sealed record Send(string Domain, SmtpEnvelope Envelope, Func<byte[]> Build, string Tag, Action<string> Queued, Action<bool, string> Refused);
+    private sealed record Send(string Domain, SmtpEnvelope Envelope, Func<byte[]> Build, Func<string, string> Tag, Action<string> Queued, Action<bool, string> Refused);
 
 
     /// <summary>Bounds the message bytes the waiting calls hold in memory; one message larger than the budget holds all of it.</summary>

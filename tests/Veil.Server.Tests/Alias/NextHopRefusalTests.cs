@@ -39,10 +39,10 @@ public sealed class NextHopRefusalTests
     }
 
     [Fact]
-    public async Task Forward_SmarthostAnswers451TwiceThenAccepts_LogSaysDeferredThenForwardedOnlyOnceAccepted()
+    public async Task Forward_SmarthostAnswers451ThenAccepts_LogSaysDeferredThenForwardedOnlyOnceAccepted()
     {
         await using var h = await AliasHarness.StartAsync(
-            o => o.Settings["Veil:Mail:QueueFirstRetryDelay"] = "00:00:01", refuseDataTo: "me@mailbox.test", refusal: "451 4.3.0", refuseTimes: 2);
+            o => o.Settings["Veil:Mail:QueueFirstRetryDelay"] = "00:00:01", refuseDataTo: "me@mailbox.test", refusal: "451 4.3.0", refuseTimes: 1);
         var (user, _) = await h.UserWithRecipientAsync("me@mailbox.test");
         var alias = await h.CreateAliasAsync(user);
         var address = alias.GetProperty("address").GetString()!;
@@ -54,8 +54,8 @@ public sealed class NextHopRefusalTests
         Assert.Equal("deferred", log.GetProperty("entries")[0].GetProperty("event").GetString());
         Assert.Equal(0, (await h.GetAsync(user, path)).GetProperty("counters").GetProperty("forwarded").GetInt64());
 
-        // Sending at once and the queue's immediate first attempt were both answered 451; the next retry is due one
-        // second later on the server's clock, which stands still until the test moves it.
+        // Sending at once was answered 451; the queue's first retry is due one second later on the server's clock,
+        // which stands still until the test moves it.
         h.Server.Time.Advance(TimeSpan.FromSeconds(2));
         await h.Sink.WaitForAsync(m => m.RcptTos.Contains("me@mailbox.test"));
         var after = await h.WaitForAsync(user, path, a => a.GetProperty("counters").GetProperty("forwarded").GetInt64() == 1);
