@@ -63,6 +63,12 @@ internal static partial class MailEngineLog
     [LoggerMessage(EventId = 2477, Level = LogLevel.Warning, Message = "SMTP {SessionId}: DATA deferred (451): {Pending} messages still waiting in the spool")]
     public static partial void BacklogFull(ILogger logger, long sessionId, int pending);
 
+    [LoggerMessage(EventId = 2478, Level = LogLevel.Warning, Message = "SMTP under pressure: {Sessions} open sessions; idle ones now get the shorter command timeout")]
+    public static partial void UnderPressure(ILogger logger, int sessions);
+
+    [LoggerMessage(EventId = 2479, Level = LogLevel.Error, Message = "Queue: {QueueId}: the delivery observer failed ({ExceptionType}); bounced to the reverse path instead")]
+    public static partial void ObserverFailed(ILogger logger, string queueId, string exceptionType);
+
     /// <summary>"550" and "5.1.1" from an SMTP reply line; only these leave the process, never the text after them.</summary>
     public static (string Code, string Status) CodeOf(string reply)
     {

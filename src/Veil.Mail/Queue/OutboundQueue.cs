@@ -61,6 +61,30 @@ public sealed record QueuedMessage(string Id, string ReversePath, DateTimeOffset
 /// <param name="NextDueAt">When the earliest remaining message is due; null when the queue is empty.</param>
 public sealed record OutboundRunResult(int Attempted, int Completed, int BouncesQueued, DateTimeOffset? NextDueAt);
 
+/// <summary>What <see cref="OutboundQueue.SendAndReportAsync"/> did with one message.</summary>
+/// <param name="QueueId">The queue id when some recipient failed temporarily and was queued for retries; null otherwise.</param>
+/// <param name="Delivered">Recipients the smarthost accepted.</param>
+/// <param name="Refused">Recipients the smarthost refused permanently, with its reply; not queued.</param>
+public sealed record SendReport(string? QueueId, IReadOnlyList<string> Delivered, IReadOnlyList<QueuedRecipient> Refused);
+
+/// <summary>A tagged message the queue has finished with: every recipient delivered or failed.</summary>
+/// <param name="QueueId">Its queue id.</param>
+/// <param name="Tag">The tag given to <see cref="OutboundQueue.SendAndReportAsync"/>.</param>
+/// <param name="Recipients">Each recipient's final state and last reply.</param>
+/// <param name="Headers">The message's header block (bounded like a DSN's quoted headers).</param>
+public sealed record QueuedDeliveryOutcome(string QueueId, string Tag, IReadOnlyList<QueuedRecipient> Recipients, byte[] Headers);
+
+/// <summary>
+/// Learns the outcome of tagged messages that could not be delivered at once, so that what the owner sees follows
+/// what the next hop did. When it returns, the queue removes the message and sends no DSN of its own: the observer
+/// has told the original sender where that is due. When it throws, the queue bounces to the reverse path as usual.
+/// </summary>
+public interface IQueuedDeliveryObserver
+{
+    /// <summary>Records the outcome of <paramref name="outcome"/>; called at least once per finished message (again after a crash).</summary>
+    Task CompletedAsync(QueuedDeliveryOutcome outcome, CancellationToken cancellationToken);
+}
+
 /// <summary>Durable file-backed outbound queue with retries, backoff and DSNs. See the file header for the format.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a mail queue; 'queue' is the MTA term.")]
 public sealed class OutboundQueue : IDisposable, IAsyncDisposable
@@ -78,6 +102,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
     private readonly SemaphoreSlim _connections;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _directPausedUntilTicks;
+    private readonly IQueuedDeliveryObserver? _observer;
 
     /// <summary>Opens (creating if needed) the queue under <paramref name="dataDirectory"/>/queue and removes half-written leftovers.</summary>
     /// <param name="dataDirectory">Veil's data directory.</param>
@@ -85,8 +110,10 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
     /// <param name="time">Clock for enqueue times and the delivery loop.</param>
     /// <param name="options">Retry policy; defaults when null.</param>
     /// <param name="logger">Enqueue, attempt (reply code only), deferral and bounce lines with queue ids and counts; none when null.</param>
-    public OutboundQueue(string dataDirectory, IDeliveryTransport transport, TimeProvider time, OutboundQueueOptions? options = null, Microsoft.Extensions.Logging.ILogger? logger = null)
+    /// <param name="observer">Told when a message queued with a tag (<see cref="SendAndReportAsync"/>) is finished; none when null.</param>
+    public OutboundQueue(string dataDirectory, IDeliveryTransport transport, TimeProvider time, OutboundQueueOptions? options = null, Microsoft.Extensions.Logging.ILogger? logger = null, IQueuedDeliveryObserver? observer = null)
     {
+        _observer = observer;
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         ArgumentNullException.ThrowIfNull(transport);
@@ -124,7 +151,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         return await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<string> EnqueueCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, List<RecipientEntry> recipients, CancellationToken cancellationToken)
+    private async Task<string> EnqueueCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, List<RecipientEntry> recipients, CancellationToken cancellationToken, string? tag = null, DateTimeOffset? due = null)
     {
         var now = _time.GetUtcNow();
         var id = string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
@@ -134,8 +161,9 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
             EightBitMime = envelope.EightBitMime,
             SmtpUtf8 = envelope.SmtpUtf8,
             CreatedAt = now,
-            NextAttemptAt = now,
+            NextAttemptAt = due ?? now,
             Recipients = recipients,
+            Tag = tag,
         };
         await WriteFileAsync(Path.Combine(_dir, id + MessageExtension), content, cancellationToken).ConfigureAwait(false);
         await WriteStateAsync(id, state, cancellationToken).ConfigureAwait(false);
@@ -159,12 +187,37 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
     /// <param name="content">The raw message; delivered byte for byte.</param>
     /// <param name="cancellationToken">Stops the attempt; the message is then neither known delivered nor queued.</param>
     /// <returns>The queue id when some recipient was queued; null when every one was delivered now.</returns>
-    public async Task<string?> SendAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    public async Task<string?> SendAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        (await SendCoreAsync(envelope, content, queueRefused: true, null, cancellationToken).ConfigureAwait(false)).QueueId;
+
+    /// <summary>
+    /// Like <see cref="SendAsync"/>, but the recipients the smarthost refuses permanently (5xx at RCPT or at the end
+    /// of data) are handed back instead of being queued to be bounced: the caller records the failure where its
+    /// owner sees it and tells the original sender (<see cref="EnqueueDeliveryReportAsync"/>). Recipients that
+    /// failed temporarily are queued as with <see cref="SendAsync"/>.
+    /// </summary>
+    /// <param name="envelope">Reverse path (empty for <c>&lt;&gt;</c>) and at least one recipient.</param>
+    /// <param name="content">The raw message; delivered byte for byte.</param>
+    /// <param name="tag">
+    /// The caller's own reference, kept with a queued message and handed to the <see cref="IQueuedDeliveryObserver"/>
+    /// when it is finished (delivered, refused or given up), so the caller can record the outcome; null for none.
+    /// A tagged message is first retried after <see cref="OutboundQueueOptions.FirstRetryDelay"/> (or when the direct
+    /// path's pause ends), never at once, so the caller has recorded the deferral before the observer can be called.
+    /// </param>
+    /// <param name="cancellationToken">Stops the attempt; the message is then neither known delivered nor queued.</param>
+    /// <returns>Which recipients were accepted, refused or queued.</returns>
+    public Task<SendReport> SendAndReportAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, string? tag, CancellationToken cancellationToken) =>
+        SendCoreAsync(envelope, content, queueRefused: false, tag, cancellationToken);
+
+    private async Task<SendReport> SendCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, bool queueRefused, string? tag, CancellationToken cancellationToken)
     {
         CheckMessage(envelope, content);
         if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _directPausedUntilTicks))
         {
-            return await EnqueueAsync(envelope, content, cancellationToken).ConfigureAwait(false);
+            // A tagged message is first due when the pause ends: by then its sender has recorded that it waits.
+            var pausedUntil = new DateTimeOffset(Interlocked.Read(ref _directPausedUntilTicks), TimeSpan.Zero);
+            var queued = await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken, tag, tag is null ? null : pausedUntil).ConfigureAwait(false);
+            return new SendReport(queued, [], []);
         }
 
         SmtpDeliveryResult result;
@@ -186,12 +239,14 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
 
         var pending = envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList();
         Apply(result, pending);
-        var left = pending.Where(r => r.State != QueuedRecipientState.Delivered).Select(r => r.Address).ToList();
+        var delivered = pending.Where(r => r.State == QueuedRecipientState.Delivered).Select(r => r.Address).ToList();
+        var refused = queueRefused ? [] : pending.Where(r => r.State == QueuedRecipientState.Failed).Select(r => new QueuedRecipient(r.Address, r.State, r.LastReply)).ToList();
+        var left = pending.Where(r => r.State == QueuedRecipientState.Pending || (queueRefused && r.State == QueuedRecipientState.Failed)).ToList();
         var (code, _) = MailEngineLog.CodeOf(result.Reply);
         if (left.Count == 0)
         {
             MailEngineLog.SentDirect(_logger, content.Length, envelope.Recipients.Count, code);
-            return null;
+            return new SendReport(null, delivered, refused);
         }
 
         if (!result.Success && !result.DataAccepted && !result.Permanent)
@@ -201,9 +256,40 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         }
 
         // Refused recipients are queued as failed: the next pass bounces them with a DSN without trying again.
-        var id = await EnqueueCoreAsync(envelope, content, pending.Where(r => r.State != QueuedRecipientState.Delivered).ToList(), cancellationToken).ConfigureAwait(false);
+        // A tagged message that just failed is next due after the first retry delay, not at once: retrying at once
+        // rarely helps, and the observer must not hear of the outcome before the caller recorded that it waits.
+        var id = await EnqueueCoreAsync(envelope, content, left, cancellationToken, tag, tag is null ? null : _time.GetUtcNow() + _options.FirstRetryDelay).ConfigureAwait(false);
         MailEngineLog.DirectFellBack(_logger, id, code, left.Count);
-        return id;
+        return new SendReport(id, delivered, refused);
+    }
+
+    /// <summary>
+    /// Queues a delivery status notification (RFC 3464, null reverse path) to <paramref name="sender"/> for a message
+    /// this host accepted and then could not deliver: used by a caller that forwards mail and learned of the
+    /// refusal from <see cref="SendAndReportAsync"/>. Nothing is queued for the null reverse path (RFC 5321 §6.1).
+    /// </summary>
+    /// <param name="sender">The original envelope sender, who gets the notification.</param>
+    /// <param name="arrivedAt">When the original message was accepted.</param>
+    /// <param name="failed">The recipients, as the sender addressed them, with the reply to state for each.</param>
+    /// <param name="original">The original message; only its header block is quoted.</param>
+    /// <param name="cancellationToken">Cancels before the notification is committed.</param>
+    /// <returns>The queue id of the notification, or null when none is due.</returns>
+    public async Task<string?> EnqueueDeliveryReportAsync(string sender, DateTimeOffset arrivedAt, IReadOnlyList<QueuedRecipient> failed, ReadOnlyMemory<byte> original, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sender);
+        ArgumentNullException.ThrowIfNull(failed);
+        if (sender.Length == 0 || failed.Count == 0)
+        {
+            return null;
+        }
+
+        var now = _time.GetUtcNow();
+        var headers = DeliveryStatusNotification.HeaderBlock(original.Span[..Math.Min(original.Length, _options.MaxQuotedHeaderBytes)]);
+        var dsn = DeliveryStatusNotification.Build(new DeliveryStatusNotification.Report(
+            _options.ReportingMta, sender, arrivedAt, now,
+            failed.Select(r => new DeliveryStatusNotification.FailedRecipient(r.Address, r.LastReply ?? "", false)).ToList(), headers));
+        var envelope = new SmtpEnvelope("", [sender], EightBitMime: dsn.Any(b => b > 127), SmtpUtf8: sender.Any(c => c > '~'), now);
+        return await EnqueueAsync(envelope, dsn, cancellationToken).ConfigureAwait(false);
     }
 
     private static void CheckMessage(SmtpEnvelope envelope, ReadOnlyMemory<byte> content)
@@ -291,7 +377,9 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
                     return;
                 }
                 // The DSN is committed before the original is removed: a crash in between may bounce twice, never zero times.
-                var bounced = await BounceAsync(id, state, now, ct).ConfigureAwait(false);
+                // A tagged message's sender is told by the observer, which also records the outcome for its owner.
+                var observed = await ObserveAsync(id, state, ct).ConfigureAwait(false);
+                var bounced = !observed && await BounceAsync(id, state, now, ct).ConfigureAwait(false);
                 Remove(id);
                 lock (gate)
                 {
@@ -440,6 +528,24 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>Hands a finished tagged message to the observer; false when there is none or it failed (the queue then bounces as usual).</summary>
+    private async Task<bool> ObserveAsync(string id, QueueState state, CancellationToken ct)
+    {
+        if (_observer is null || state.Tag is null) return false;
+        try
+        {
+            var headers = await ReadHeaderBlockAsync(id, ct).ConfigureAwait(false);
+            var outcome = new QueuedDeliveryOutcome(id, state.Tag, state.Recipients.Select(r => new QueuedRecipient(r.Address, r.State, r.LastReply)).ToList(), headers);
+            await _observer.CompletedAsync(outcome, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            MailEngineLog.ObserverFailed(_logger, id, e.GetType().Name);
+            return false;
+        }
+    }
+
     private async Task<bool> BounceAsync(string id, QueueState state, DateTimeOffset now, CancellationToken ct)
     {
         var failed = state.Recipients.Where(r => r.State == QueuedRecipientState.Failed).ToList();
@@ -572,6 +678,7 @@ internal sealed class QueueState
     public DateTimeOffset? LastAttemptAt { get; set; }
     public int Attempts { get; set; }
     public List<RecipientEntry> Recipients { get; set; } = [];
+    public string? Tag { get; set; }
 }
 
 internal sealed class RecipientEntry

@@ -27,6 +27,8 @@ public sealed class SmtpServer
     private readonly Dictionary<IPAddress, int> _perIp = [];
     private readonly Lock _gate = new();
     private int _connections;
+    private readonly HashSet<SmtpSession> _sessions = [];
+    private bool _underPressure;
 
     /// <summary>Creates the engine; <paramref name="options"/> are validated here.</summary>
     /// <param name="options">Limits and identity.</param>
@@ -76,8 +78,16 @@ public sealed class SmtpServer
             }
             try
             {
-                using var session = new SmtpSession(stream, _options, _resolver, _spool, _time, _logger, Interlocked.Increment(ref _sessionIds), remote, remoteAddress);
-                await session.RunAsync(cancellationToken).ConfigureAwait(false);
+                using var session = new SmtpSession(stream, _options, _resolver, _spool, _time, _logger, Interlocked.Increment(ref _sessionIds), remote, remoteAddress, CommandTimeout);
+                Register(session);
+                try
+                {
+                    await session.RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    lock (_gate) _sessions.Remove(session);
+                }
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
             {
@@ -111,6 +121,38 @@ public sealed class SmtpServer
     /// <summary>The client address as the host's redactor shows it; never the address itself.</summary>
     private string RemoteText(IPAddress? ip) => ip is null ? "unknown" : _options.RedactAddress?.Invoke(ip) ?? "(not logged)";
 
+    /// <summary>Whether so many connections are open that idle sessions get the shorter command timeout.</summary>
+    private bool UnderPressure() => (long)Volatile.Read(ref _connections) * 100 >= (long)_options.MaxConnections * _options.PressurePercent;
+
+    private TimeSpan CommandTimeout() =>
+        UnderPressure() && _options.PressureCommandTimeout < _options.CommandTimeout ? _options.PressureCommandTimeout : _options.CommandTimeout;
+
+    /// <summary>Adds a session; when this one brings the pressure on, every session idle between commands is tightened.</summary>
+    private void Register(SmtpSession session)
+    {
+        SmtpSession[]? tighten = null;
+        lock (_gate)
+        {
+            _sessions.Add(session);
+            var pressure = UnderPressure();
+            if (pressure && !_underPressure && _options.PressureCommandTimeout < _options.CommandTimeout)
+            {
+                tighten = [.. _sessions];
+            }
+
+            _underPressure = pressure;
+        }
+
+        if (tighten is not null)
+        {
+            MailEngineLog.UnderPressure(_logger, tighten.Length);
+            foreach (var open in tighten)
+            {
+                open.Tighten(_options.PressureCommandTimeout);
+            }
+        }
+    }
+
     private bool TryEnter(IPAddress? ip, out string refusal)
     {
         lock (_gate)
@@ -131,6 +173,15 @@ public sealed class SmtpServer
                     return false;
                 }
 
+                // The last slots are kept for addresses with no connection yet: holding many connections from a few
+                // addresses fills at most the rest, and it is those addresses that hear 421, not everyone else.
+                var reserved = _options.MaxConnections * _options.ReservedConnectionsPercent / 100;
+                if (n > 0 && _options.MaxConnections - _connections <= reserved)
+                {
+                    refusal = "slots reserved for other addresses";
+                    return false;
+                }
+
                 _perIp[ip] = n + 1;
             }
             _connections++;
@@ -143,6 +194,7 @@ public sealed class SmtpServer
         lock (_gate)
         {
             _connections--;
+            _underPressure = UnderPressure();
             if (ip is null) return;
             if (_perIp.TryGetValue(ip, out int n) && n > 1) _perIp[ip] = n - 1;
             else _perIp.Remove(ip);

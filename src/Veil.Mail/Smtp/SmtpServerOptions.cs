@@ -46,6 +46,23 @@ public sealed class SmtpServerOptions
     public int MaxConnectionsPerIp { get; set; } = 20;
 
     /// <summary>
+    /// Share of <see cref="MaxConnections"/> (percent, default 10) kept for addresses that have no connection open: an
+    /// address that already has one gets another only while more than this many slots are free. So a few addresses
+    /// holding many connections each can never take every slot; they are the ones answered <c>421 4.7.0</c>.
+    /// </summary>
+    public int ReservedConnectionsPercent { get; set; } = 10;
+
+    /// <summary>
+    /// Share of <see cref="MaxConnections"/> in use (percent, default 75) from which the server is under pressure:
+    /// sessions idle between commands then get <see cref="PressureCommandTimeout"/> instead of <see cref="CommandTimeout"/>
+    /// (those already waiting too, counted from the moment the pressure starts).
+    /// </summary>
+    public int PressurePercent { get; set; } = 75;
+
+    /// <summary>Time allowed for the next command while the server is under pressure (default 30 seconds).</summary>
+    public TimeSpan PressureCommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Backpressure: when this many accepted messages wait in the spool, DATA waits (up to <see cref="BacklogWait"/>) for
     /// the spool to drain before answering 354, then answers <c>451 4.3.1</c>. Keeps the time from 250 to delivery
     /// bounded when mail arrives faster than it can be handled. 0 turns it off.
@@ -87,6 +104,12 @@ public sealed class SmtpServerOptions
             throw new ArgumentException("Veil:Mail:Smtp timeouts must be positive.", nameof(CommandTimeout));
         if (MaxConnections < 1 || MaxConnectionsPerIp < 1)
             throw new ArgumentException("Veil:Mail:Smtp:MaxConnections and MaxConnectionsPerIp must be at least 1.", nameof(MaxConnections));
+        if (ReservedConnectionsPercent is < 0 or > 90)
+            throw new ArgumentException("Veil:Mail:Smtp:ReservedConnectionsPercent must be between 0 and 90.", nameof(ReservedConnectionsPercent));
+        if (PressurePercent is < 1 or > 100)
+            throw new ArgumentException("Veil:Mail:Smtp:PressurePercent must be between 1 and 100.", nameof(PressurePercent));
+        if (PressureCommandTimeout <= TimeSpan.Zero)
+            throw new ArgumentException("Veil:Mail:Smtp:PressureCommandTimeout must be positive.", nameof(PressureCommandTimeout));
         if (Certificate is { HasPrivateKey: false })
             throw new ArgumentException("Veil:Mail:Smtp:Certificate must include its private key.", nameof(Certificate));
     }

@@ -29,8 +29,14 @@ internal sealed class SmtpSession(
     ILogger logger,
     long sessionId,
     string remote,
-    System.Net.IPAddress? remoteAddress = null) : IDisposable
+    System.Net.IPAddress? remoteAddress = null,
+    Func<TimeSpan>? commandTimeout = null) : IDisposable
 {
+    // Guards the deadline between the session's own I/O and Tighten, which the server calls from other threads.
+    private readonly Lock _armLock = new();
+    private bool _awaitingCommand;
+    private bool _disposed;
+
     private const int DataChunk = 64 * 1024;
     private readonly byte[] _in = new byte[Math.Max(8192, options.MaxCommandLineLength + 2)];
     private readonly ArrayBufferWriter<byte> _out = new(1024);
@@ -516,7 +522,7 @@ internal sealed class SmtpSession(
                 discarding = true; // keep the buffer bounded: drop the line and wait for its end
                 _inStart = _inEnd = 0;
             }
-            if (!await FillAsync(options.CommandTimeout, ct).ConfigureAwait(false)) return (LineStatus.Eof, null);
+            if (!await FillAsync(commandTimeout?.Invoke() ?? options.CommandTimeout, ct, awaitingCommand: true).ConfigureAwait(false)) return (LineStatus.Eof, null);
             scanFrom = _lastFillStart; // bytes before it held no LF
         }
     }
@@ -539,7 +545,7 @@ internal sealed class SmtpSession(
     }
 
     /// <summary>Flushes pending replies, then reads more input. False at end of stream.</summary>
-    private async Task<bool> FillAsync(TimeSpan timeout, CancellationToken ct)
+    private async Task<bool> FillAsync(TimeSpan timeout, CancellationToken ct, bool awaitingCommand = false)
     {
         await FlushAsync(ct).ConfigureAwait(false);
         if (_inStart > 0)
@@ -549,7 +555,7 @@ internal sealed class SmtpSession(
             _inStart = 0;
         }
         _lastFillStart = _inEnd;
-        var token = Arm(timeout, ct);
+        var token = Arm(timeout, ct, awaitingCommand);
         int n;
         try
         {
@@ -565,23 +571,55 @@ internal sealed class SmtpSession(
     }
 
     /// <summary>Starts the deadline for one I/O operation; the token is also cancelled by host shutdown.</summary>
-    private CancellationToken Arm(TimeSpan timeout, CancellationToken ct)
+    private CancellationToken Arm(TimeSpan timeout, CancellationToken ct, bool awaitingCommand = false)
     {
-        if (_deadline is null)
+        lock (_armLock)
         {
-            _deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-            _hostStop = ct.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _deadline);
-        }
+            if (_deadline is null)
+            {
+                _deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+                _hostStop = ct.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _deadline);
+            }
 
-        // A deadline that fired just as the previous operation completed stays fired: the session then times out.
-        _deadline.CancelAfter(timeout);
-        return _deadline.Token;
+            // A deadline that fired just as the previous operation completed stays fired: the session then times out.
+            _deadline.CancelAfter(timeout);
+            _awaitingCommand = awaitingCommand;
+            return _deadline.Token;
+        }
     }
 
-    private void Disarm() => _deadline!.CancelAfter(Timeout.InfiniteTimeSpan);
+    private void Disarm()
+    {
+        lock (_armLock)
+        {
+            _awaitingCommand = false;
+            _deadline!.CancelAfter(Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>
+    /// The server came under pressure: a session idle between commands gets at most <paramref name="timeout"/> from
+    /// now for its next one, instead of what is left of the usual command timeout. A session in the middle of a
+    /// transaction's data, or busy, is left alone.
+    /// </summary>
+    internal void Tighten(TimeSpan timeout)
+    {
+        lock (_armLock)
+        {
+            if (_awaitingCommand && !_disposed)
+            {
+                _deadline!.CancelAfter(timeout);
+            }
+        }
+    }
 
     public void Dispose()
     {
+        lock (_armLock)
+        {
+            _disposed = true;
+        }
+
         _hostStop.Dispose();
         _deadline?.Dispose();
     }

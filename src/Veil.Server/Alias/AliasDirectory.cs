@@ -135,4 +135,7 @@ internal static class AliasEvents
     public const string Replied = "replied";
     public const string Bounced = "bounced";
     public const string Failed = "failed";
+
+    /// <summary>The next hop did not take it yet; it waits in the outbound queue ("forwarded" or "failed" follows).</summary>
+    public const string Deferred = "deferred";
 }

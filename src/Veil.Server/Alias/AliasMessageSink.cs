@@ -231,7 +231,20 @@ internal sealed class AliasMessageSink(
                 var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var signed = await SignAsync(send.Domain, built, token);
                 var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                await Queue.SendAsync(send.Envelope, signed, token);
+                var report = await Queue.SendAndReportAsync(send.Envelope, signed, send.Tag(AliasDeliveryTag.DeferralMarker(unit.Key)), token);
+                unit.QueuedOnly = report is { QueueId: not null, Delivered.Count: 0, Refused.Count: 0 };
+                if (report.Refused.Count > 0)
+                {
+                    // The next hop refused it for good: the owner sees the failure (step 4) and the original sender, to
+                    // whom this server said 250, gets a DSN (RFC 5321 §6.1). The DSN names the address the sender used
+                    // and only the reply codes: the next hop's text may name the real mailbox.
+                    unit.Refused = report.Refused;
+                    var reply = NextHopReplies.Of(report.Refused[0].LastReply);
+                    await Queue.EnqueueDeliveryReportAsync(
+                        unit.Job.Message.Envelope.ReversePath, unit.Job.Message.Envelope.ReceivedAt,
+                        [new QueuedRecipient(unit.Rcpt, QueuedRecipientState.Failed, reply.Text)], unit.Job.Raw, token);
+                }
+
                 var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
                 Interlocked.Add(ref buildTicks, t1 - t0);
                 Interlocked.Add(ref signTicks, t2 - t1);
@@ -256,6 +269,35 @@ internal sealed class AliasMessageSink(
         var now = time.GetUtcNow();
         foreach (var unit in units.Where(u => u.State == UnitState.Finished))
         {
+            if (unit.Refused is { Count: > 0 } refused && unit.Route?.Send is { } sent)
+            {
+                // Counted as forwarded only for the mailboxes that took it; the refusal goes to the log and the counter.
+                var someDelivered = refused.Count < sent.Envelope.Recipients.Count;
+                if (someDelivered)
+                {
+                    unit.Route.Apply?.Invoke();
+                }
+
+                var reason = NextHopReplies.Of(refused[0].LastReply).Reason;
+                sent.Refused(someDelivered, reason);
+                unit.Route = unit.Route with { Event = someDelivered ? unit.Route.Event : AliasEvents.Failed, Reason = reason };
+                db.Add(new AliasHandledMessage { Key = unit.Key, At = now });
+                continue;
+            }
+
+            if (unit.QueuedOnly && unit.Route?.Send is { } queued)
+            {
+                // Not accepted yet: "forwarded" is logged (and counted) only when the queue reports the next hop took it.
+                // The deferral marker commits with the log entry: only then does the observer count the outcome, so a
+                // crash before this save (the spool then offers the message again, and that send is what counts)
+                // never counts it twice.
+                queued.Queued("next-hop-deferred");
+                unit.Route = unit.Route with { Event = AliasEvents.Deferred, Reason = "next-hop-deferred" };
+                db.Add(new AliasHandledMessage { Key = unit.Key, At = now });
+                db.Add(new AliasHandledMessage { Key = AliasDeliveryTag.DeferralMarker(unit.Key), At = now });
+                continue;
+            }
+
             unit.Route?.Apply?.Invoke();
             db.Add(new AliasHandledMessage { Key = unit.Key, At = now });
         }
@@ -297,7 +339,7 @@ internal sealed class AliasMessageSink(
                 return new Routed("ignored", "too-large");
             }
 
-            var (bounceEvent, bounceReason) = await BounceAsync(scope, directory, raw, ct);
+            var (bounceEvent, bounceReason) = await BounceAsync(scope, directory, address, raw, ct);
             return new Routed(bounceEvent, bounceReason);
         }
 
@@ -414,13 +456,32 @@ internal sealed class AliasMessageSink(
             }
         }
 
-        var sender = srs.Forward(envelope.ReversePath, alias.Domain);
+        var sender = srs.Forward(envelope.ReversePath, alias.Domain, alias.Id);
         var utf8 = envelope.SmtpUtf8 || deliverable.Any(a => a.Any(c => c > '~'));
         var reverse = contact.ReverseAddress;
         var send = new Send(
             alias.Domain,
             new SmtpEnvelope(sender, deliverable, envelope.EightBitMime, utf8, now),
-            () => AliasForwarder.Forward(raw, new ForwardOptions(reverse, replyTo, ReverseUnsubscribe: unsubscribe)).Message);
+            () => AliasForwarder.Forward(raw, new ForwardOptions(reverse, replyTo, ReverseUnsubscribe: unsubscribe)).Message,
+            key => AliasDeliveryTag.Format(AliasEvents.Forwarded, alias.Id, alias.Address, envelope.ReversePath, envelope.ReceivedAt, key),
+            reason =>
+            {
+                Received();
+                contact.LastEmailAt = now;
+                usage.Forwarded++;
+                directory.Log(alias.AccountId, alias.Id, AliasEvents.Deferred, reason);
+            },
+            (someDelivered, reason) =>
+            {
+                if (!someDelivered)
+                {
+                    Received();
+                    contact.LastEmailAt = now;
+                }
+
+                alias.Bounced++;
+                directory.Log(alias.AccountId, alias.Id, AliasEvents.Failed, reason);
+            });
         return new Routed(AliasEvents.Forwarded, null, () =>
         {
             Received();
@@ -459,7 +520,19 @@ internal sealed class AliasMessageSink(
         var options = new ReplyOptions(alias.Address, contact.ReverseAddress, contact.Address, null, own);
         // The envelope sender is the alias itself: SPF for the alias domain passes, and a bounce comes back
         // to the alias, which forwards it to the user like any other mail.
-        var send = new Send(alias.Domain, new SmtpEnvelope(alias.Address, [contact.Address], envelope.EightBitMime, utf8, now), () => AliasReplier.Reply(raw, options));
+        var send = new Send(alias.Domain, new SmtpEnvelope(alias.Address, [contact.Address], envelope.EightBitMime, utf8, now), () => AliasReplier.Reply(raw, options),
+            key => AliasDeliveryTag.Format(AliasEvents.Replied, alias.Id, contact.ReverseAddress, envelope.ReversePath, envelope.ReceivedAt, key),
+            reason =>
+            {
+                alias.LastEmailAt = now;
+                usage.Forwarded++;
+                directory.Log(alias.AccountId, alias.Id, AliasEvents.Deferred, reason);
+            },
+            (_, reason) =>
+            {
+                alias.Bounced++;
+                directory.Log(alias.AccountId, alias.Id, AliasEvents.Failed, reason);
+            });
         return new Routed(AliasEvents.Replied, null, () =>
         {
             alias.Replied++;
@@ -550,7 +623,10 @@ internal sealed class AliasMessageSink(
         }
     }
 
-    private async Task<(string, string?)> BounceAsync(IServiceProvider scope, AliasDirectory directory, byte[] raw, CancellationToken ct)
+    /// <summary>Reverse addresses read from one bounce's text at most (each costs a lookup; the text is the sender's).</summary>
+    private const int MaxBounceCandidates = 8;
+
+    private async Task<(string, string?)> BounceAsync(IServiceProvider scope, AliasDirectory directory, string srsAddress, byte[] raw, CancellationToken ct)
     {
         var report = BounceParser.Parse(raw);
         if (report is null || report.Recipients.Count == 0)
@@ -558,17 +634,27 @@ internal sealed class AliasMessageSink(
             return ("ignored", "not-a-dsn");
         }
 
-        // The returned headers name the reverse address the forwarded copy came From: that identifies the alias.
+        // The returned headers name the reverse address the forwarded copy came From: that proposes the alias. Anyone
+        // can write any reverse address there, so the alias counts only when the SRS address the bounce came to
+        // carries that alias's tag (issued when Veil forwarded through it). Without a proven alias the bounce counts
+        // for nothing: it must never reach another account's mailboxes (issue 14, point 2).
         AliasRecord? alias = null;
-        foreach (var reverse in AliasAddresses.FindReverseAddresses(Encoding.Latin1.GetString(raw), options.Value.NormalizedDomains))
+        foreach (var reverse in AliasAddresses.FindReverseAddresses(Encoding.Latin1.GetString(raw), options.Value.NormalizedDomains).Distinct(StringComparer.Ordinal).Take(MaxBounceCandidates))
         {
-            if (await directory.FindContactByReverseAsync(reverse, ct) is { } contact)
+            if (await directory.FindContactByReverseAsync(reverse, ct) is { } contact && srs.IsBoundTo(srsAddress, contact.AliasId))
             {
                 alias = await directory.Db.Set<AliasRecord>().FirstOrDefaultAsync(a => a.Id == contact.AliasId, ct);
                 break;
             }
         }
 
+        if (alias is null)
+        {
+            return ("ignored", "unbound-bounce");
+        }
+
+        // Only the mailboxes this alias forwards to, of the account that owns it.
+        var own = alias.RecipientIds.ToArray();
         var now = time.GetUtcNow();
         var settings = options.Value;
         var hard = false;
@@ -579,18 +665,15 @@ internal sealed class AliasMessageSink(
                 continue;
             }
 
-            var query = directory.Db.Set<AliasRecipient>().WhereBlindIndexMatches(r => r.EmailIndex, email);
-            if (alias is not null)
-            {
-                query = query.Where(r => r.AccountId == alias.AccountId);
-            }
+            var query = directory.Db.Set<AliasRecipient>().WhereBlindIndexMatches(r => r.EmailIndex, email)
+                .Where(r => r.AccountId == alias.AccountId && own.Contains(r.Id));
 
             foreach (var recipient in await query.ToListAsync(ct))
             {
                 var isHard = bounced.Kind == BounceKind.Hard;
                 hard |= isHard;
                 directory.Db.Add(new AliasBounce { Id = Guid.NewGuid(), RecipientId = recipient.Id, At = now, Hard = isHard, Status = Truncate(bounced.Status, 16) });
-                directory.Log(recipient.AccountId, alias?.Id, AliasEvents.Bounced, isHard ? "hard-bounce" : "soft-bounce");
+                directory.Log(recipient.AccountId, alias.Id, AliasEvents.Bounced, isHard ? "hard-bounce" : "soft-bounce");
                 if (!isHard || recipient.PausedAt is not null)
                 {
                     continue;
@@ -609,11 +692,7 @@ internal sealed class AliasMessageSink(
             }
         }
 
-        if (alias is not null)
-        {
-            alias.Bounced++;
-        }
-
+        alias.Bounced++;
         return (AliasEvents.Bounced, hard ? "hard-bounce" : "soft-bounce");
     }
 
@@ -700,13 +779,23 @@ internal sealed class AliasMessageSink(
         public UnitState State { get; set; } = UnitState.Routing;
 
         public Routed? Route { get; set; }
+
+        /// <summary>The mailboxes the next hop refused for good, with its replies; null when none was.</summary>
+        public IReadOnlyList<QueuedRecipient>? Refused { get; set; }
+
+        /// <summary>Nothing was accepted or refused yet: the whole message waits in the outbound queue.</summary>
+        public bool QueuedOnly { get; set; }
     }
 
     /// <summary>A routing decision: the log event, the counters to move once it is done, and what to send, if anything.</summary>
     private sealed record Routed(string Event, string? Reason, Action? Apply = null, Send? Send = null);
 
-    /// <summary>A message to build, sign with the alias domain's key and send.</summary>
-    private sealed record Send(string Domain, SmtpEnvelope Envelope, Func<byte[]> Build);
+    /// <summary>
+    /// A message to build, sign with the alias domain's key and send, and what to record when the next hop refuses
+    /// it for good (whether some other mailbox took it, and the reason code for the log).
+    /// </summary>
+    private sealed record Send(string Domain, SmtpEnvelope Envelope, Func<byte[]> Build, Func<string, string> Tag, Action<string> Queued, Action<bool, string> Refused);
+
 
     /// <summary>Bounds the message bytes the waiting calls hold in memory; one message larger than the budget holds all of it.</summary>
     private sealed class MemoryGate(long budget) : IDisposable

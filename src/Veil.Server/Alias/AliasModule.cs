@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Veil.Mail.Queue;
 using Veil.Mail.Smtp;
 using Veil.Mail.Spool;
 using Veil.Server.Mail;
@@ -50,6 +51,7 @@ internal static class AliasModule
             services.TryAddEnumerable(ServiceDescriptor.Scoped<IRecipientResolver, AliasRecipientResolver>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecipientFastPath, AliasRecipientFastPath>());
             services.TryAddSingleton<IMessageSink, AliasMessageSink>();
+            services.TryAddSingleton<IQueuedDeliveryObserver, AliasDeliveryObserver>();
         }
 
         return services;

@@ -39,6 +39,14 @@ internal sealed class SmtpHostOptions
 
     public int MaxConnectionsPerIp { get; set; } = 20;
 
+    /// <summary>Share of MaxConnections kept for addresses with no connection open yet (percent). See SmtpServerOptions.</summary>
+    public int ReservedConnectionsPercent { get; set; } = 10;
+
+    /// <summary>Share of MaxConnections in use from which idle sessions get PressureCommandTimeout (percent).</summary>
+    public int PressurePercent { get; set; } = 75;
+
+    public TimeSpan PressureCommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Backpressure: DATA waits while this many messages are spooled and not yet handled (0: off). See SmtpServerOptions.</summary>
     public int MaxSpoolBacklog { get; set; } = 128;
 
@@ -83,6 +91,9 @@ internal sealed class SmtpHostOptions
         TlsHandshakeTimeout = TlsHandshakeTimeout,
         MaxConnections = MaxConnections,
         MaxConnectionsPerIp = MaxConnectionsPerIp,
+        ReservedConnectionsPercent = ReservedConnectionsPercent,
+        PressurePercent = PressurePercent,
+        PressureCommandTimeout = PressureCommandTimeout,
         MaxSpoolBacklog = MaxSpoolBacklog,
         BacklogWait = BacklogWait,
         Certificate = certificate,

@@ -56,6 +56,14 @@ internal sealed class SmtpTestHost : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Connects from <paramref name="source"/> (any 127.0.0.0/8 address: one simulated client host each).</summary>
+    public async Task<SmtpTestClient> ConnectFromAsync(IPAddress source)
+    {
+        var client = new SmtpTestClient(source);
+        await client.ConnectAsync(Port);
+        return client;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _listener.DisposeAsync();
@@ -76,7 +84,12 @@ internal sealed class SmtpTestHost : IAsyncDisposable
 internal sealed class SmtpTestClient : IDisposable
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
-    private readonly TcpClient _tcp = new();
+    private readonly TcpClient _tcp;
+
+    public SmtpTestClient(IPAddress? source = null)
+    {
+        _tcp = source is null ? new TcpClient() : new TcpClient(new IPEndPoint(source, 0));
+    }
     private NetworkStream _stream = null!;
     private readonly List<byte> _pending = [];
 

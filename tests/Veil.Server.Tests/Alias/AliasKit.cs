@@ -35,7 +35,10 @@ public sealed record SunkMail(string MailFrom, IReadOnlyList<string> RcptTos, by
     }
 }
 
-/// <summary>aiosmtpd as the smarthost: accepts everything, writes <c>n.json</c> (envelope) then <c>n.eml</c> (raw bytes).</summary>
+/// <summary>
+/// aiosmtpd as the smarthost: accepts everything (except, when told, the end of data of a message to one mailbox:
+/// 550, like a strict next hop), writes <c>n.json</c> (envelope) then <c>n.eml</c> (raw bytes).
+/// </summary>
 public sealed class MailSink : IDisposable
 {
     private const string Python = "/usr/bin/python3";
@@ -43,9 +46,13 @@ public sealed class MailSink : IDisposable
     private const string Handler = """
         import os, sys, json
         from aiosmtpd.controller import Controller
-        port, out = int(sys.argv[1]), sys.argv[2]
+        port, out, refuse, reply, times = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+        refused = [0]
         class Sink:
             async def handle_DATA(self, server, session, envelope):
+                if refuse and refuse in envelope.rcpt_tos and not (times and refused[0] >= times):
+                    refused[0] += 1
+                    return reply + " <" + refuse + ">: message refused"
                 n = len([f for f in os.listdir(out) if f.endswith(".eml")])
                 with open(os.path.join(out, "%06d.json" % n), "w") as f:
                     json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos}, f)
@@ -63,7 +70,10 @@ public sealed class MailSink : IDisposable
     private readonly Process _process;
     private readonly string _script;
 
-    public MailSink()
+    /// <param name="refuseDataTo">A mailbox whose messages the sink refuses at the end of data; null: none.</param>
+    /// <param name="refusal">The reply code and enhanced status it refuses with.</param>
+    /// <param name="refuseTimes">Refuse only the first so many such messages (a temporary failure that clears); 0: all.</param>
+    public MailSink(string? refuseDataTo = null, string refusal = "550 5.6.0", int refuseTimes = 0)
     {
         RequirePeer(File.Exists(Python) && Directory.Exists("/usr/lib/python3/dist-packages/aiosmtpd"), "python3-aiosmtpd");
         Directory.CreateDirectory(OutDir);
@@ -79,6 +89,9 @@ public sealed class MailSink : IDisposable
         psi.ArgumentList.Add(_script);
         psi.ArgumentList.Add(Port.ToString(CultureInfo.InvariantCulture));
         psi.ArgumentList.Add(OutDir);
+        psi.ArgumentList.Add(refuseDataTo ?? "");
+        psi.ArgumentList.Add(refusal);
+        psi.ArgumentList.Add(refuseTimes.ToString(CultureInfo.InvariantCulture));
         _process = Process.Start(psi)!;
         if (_process.StandardOutput.ReadLine() != "READY")
         {
@@ -157,9 +170,13 @@ public sealed class AliasHarness : IAsyncDisposable
 
     public string SmtpServer => Server.Services.GetRequiredService<SmtpHostService>().LocalEndPoint!.ToString();
 
-    public static async Task<AliasHarness> StartAsync(Action<VeilTestServerOptions>? configure = null)
+    /// <param name="configure">Server settings on top of the harness's own.</param>
+    /// <param name="refuseDataTo">A mailbox the smarthost refuses messages to at the end of data (550 unless told).</param>
+    /// <param name="refusal">The smarthost's reply codes for that refusal.</param>
+    /// <param name="refuseTimes">The smarthost refuses only the first so many such messages; 0: all.</param>
+    public static async Task<AliasHarness> StartAsync(Action<VeilTestServerOptions>? configure = null, string? refuseDataTo = null, string refusal = "550 5.6.0", int refuseTimes = 0)
     {
-        var sink = new MailSink();
+        var sink = new MailSink(refuseDataTo, refusal, refuseTimes);
         try
         {
             var server = await IdentityKit.StartIdentityServerAsync(o =>

@@ -161,7 +161,7 @@ internal static class OutboxRegistration
             throw new InvalidOperationException("Veil:Mail:QueueMaxRetryDelay (env Veil__Mail__QueueMaxRetryDelay) must be at least Veil:Mail:QueueFirstRetryDelay.");
         }
 
-        services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new SmtpDeliveryClient(client), sp.GetRequiredService<TimeProvider>(), queueOptions, sp.GetRequiredService<ILogger<OutboundQueue>>()));
+        services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new SmtpDeliveryClient(client), sp.GetRequiredService<TimeProvider>(), queueOptions, sp.GetRequiredService<ILogger<OutboundQueue>>(), sp.GetService<IQueuedDeliveryObserver>()));
         services.TryAddSingleton<OutgoingDkim>();
         services.TryAddSingleton<IMailOutbox, SmtpMailOutbox>();
         services.AddHostedService<OutboundQueueWorker>();
