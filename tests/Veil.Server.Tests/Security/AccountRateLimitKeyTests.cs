@@ -4,7 +4,6 @@
 // authenticated account. Two source addresses come from binding the client socket to 127.0.0.2 (all of 127/8 is
 // loopback on Linux).
 using System.Net;
-using System.Net.Sockets;
 using Veil.Server.Tests.Identity;
 using Veil.Server.Tests.Kit;
 using Xunit;
@@ -29,28 +28,6 @@ public sealed class AccountRateLimitKeyTests
         return response.StatusCode;
     }
 
-    /// <summary>A client whose connections leave from <paramref name="source"/>.</summary>
-    private static HttpClient ClientFrom(VeilTestServer server, string source) =>
-        new(new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, ct) =>
-            {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
-                    await socket.ConnectAsync(context.DnsEndPoint, ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        })
-        { BaseAddress = server.BaseAddress };
-
     [Fact]
     public async Task RecipientAdd_TwoAccountsBehindOneAddress_DoNotShareTheQuota()
     {
@@ -72,7 +49,7 @@ public sealed class AccountRateLimitKeyTests
     {
         await using var server = await StartAsync();
         var user = await server.RegisterUserAsync();
-        using var elsewhere = ClientFrom(server, "127.0.0.2");
+        using var elsewhere = SourceAddress.Client(server, "127.0.0.2");
 
         Assert.Equal(HttpStatusCode.Created, await AddRecipientAsync(server.Client, user));
         Assert.Equal(HttpStatusCode.Created, await AddRecipientAsync(elsewhere, user));

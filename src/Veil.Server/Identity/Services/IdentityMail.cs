@@ -26,5 +26,9 @@ internal sealed class IdentityMail(IMailOutbox outbox, PublicOrigin origin)
     public Task SendNoticeAsync(string to, string subject, string text, CancellationToken cancellationToken) =>
         outbox.SendAsync(new OutboxMessage(to, subject, text + "\r\n\r\nIf this was not you, sign in and review your sessions, or contact your Veil administrator.\r\n") { Headers = AutoSubmitted }, cancellationToken);
 
+    /// <summary>A notice with no advice to review sessions (for an address that has no account).</summary>
+    public Task SendPlainAsync(string to, string subject, string text, CancellationToken cancellationToken) =>
+        outbox.SendAsync(new OutboxMessage(to, subject, text + "\r\n") { Headers = AutoSubmitted }, cancellationToken);
+
     private string Origin() => origin.Value;
 }
