@@ -61,10 +61,12 @@ internal sealed class SignInThrottle(TimeProvider clock, IOptions<IdentityOption
         });
         lock (pair)
         {
-            // Failures older than a lockout period no longer count towards the next one.
+            // A lockout period without failures (counted from the end of the last lockout) forgets the pair's history:
+            // its failures and the doubling.
             if (now - pair.LastFailure > lockout.Duration)
             {
                 pair.Failures = 0;
+                pair.Lockouts = 0;
             }
 
             pair.LastFailure = now;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 using Veil.Server.Platform.Results;
 
 namespace Veil.Server.Platform.Problems;
@@ -12,6 +13,11 @@ namespace Veil.Server.Platform.Problems;
 /// in Alias and Drop PATCH (issue 14, finding 6). Checking every handler would leave the next one open; checking the
 /// bytes here gives the same <c>malformed-json</c> problem as any other bad body, before a handler has changed anything.
 /// Syntax errors are left to the binder, which already answers them with a problem.
+/// It guards the endpoints that declare a JSON body (minimal APIs add <see cref="IAcceptsMetadata"/> for a bound body
+/// parameter). Endpoints that read the raw request themselves (Vault items and files, Drop parts) are skipped: they
+/// raise the body-size limit inside the handler, which reading the body here first would defeat. For those, and for
+/// handlers that deserialize the body themselves (refresh, logout), <see cref="VeilExceptionHandler"/> answers the
+/// same exception from System.Text.Json with the same problem.
 /// </summary>
 internal sealed class JsonBodyGuardMiddleware(RequestDelegate next)
 {
@@ -20,7 +26,9 @@ internal sealed class JsonBodyGuardMiddleware(RequestDelegate next)
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (!request.HasJsonContentType() || (request.ContentLength is 0 or null && request.Headers.TransferEncoding.Count == 0))
+        if (!request.HasJsonContentType() || (request.ContentLength is 0 or null && request.Headers.TransferEncoding.Count == 0)
+            || context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>() is not { } accepts
+            || !accepts.ContentTypes.Any(t => t.Contains("json", StringComparison.OrdinalIgnoreCase)))
         {
             await next(context);
             return;
