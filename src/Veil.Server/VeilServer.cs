@@ -61,6 +61,7 @@ public static partial class VeilServer
         services.AddSingleton(_ => keyring); // factory registration: the container disposes (wipes) it at shutdown
         services.TryAddSingleton(setup.TimeProvider ?? TimeProvider.System);
         services.AddSingleton(new VeilPaths(dataDirectory));
+        services.TryAddSingleton<PublicOrigin>();
         services.AddSingleton<VeilMetrics>();
 
         services.AddOptions<VeilOptions>().BindConfiguration(VeilOptions.Section).ValidateOnStart();
@@ -118,6 +119,7 @@ public static partial class VeilServer
         app.UseVeilProblems();
         app.UseRouting();
         app.UseRateLimiter();
+        app.UseMiddleware<JsonBodyGuardMiddleware>();
 
         app.MapVeilDiagnostics();
         app.MapModuleEndpoints();

@@ -24,6 +24,7 @@ public sealed class CanaryLogTests
         {
             o.MapEndpoints = TestEndpoints.Map;
             o.Settings["Veil:Production"] = "true";
+            o.Settings["Veil:PublicOrigin"] = "https://veil.test";
             foreach (var name in ServerKeys.Names)
             {
                 o.Settings[$"Veil:Keys:{name}"] = name == "field" ? key : Convert.ToBase64String(new byte[32].Select((_, i) => (byte)(i + name.Length)).ToArray());

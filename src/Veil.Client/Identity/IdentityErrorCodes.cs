@@ -19,7 +19,7 @@ public static class IdentityErrorCodes
     public const string TwoFactorAlreadyEnabled = "two-factor-already-enabled";
     public const string TwoFactorNotEnabled = "two-factor-not-enabled";
     public const string NoPendingEnrolment = "no-pending-enrolment";
-    public const string AccountLocked = "account-locked";
+    public const string SignInThrottled = "sign-in-throttled";
     public const string RateLimited = "rate-limited";
     public const string ServerBusy = "server-busy";
 

@@ -64,11 +64,11 @@ internal static class AliasModule
 
         group.MapGet("/domains", AliasEndpoints.Domains).WithName("Alias_Domains");
 
-        group.MapPost("/recipients", RecipientEndpoints.AddAsync).RequireRateLimiting(RecipientPolicy).WithName("Alias_AddRecipient");
+        group.MapPost("/recipients", RecipientEndpoints.AddAsync).RequireAccountRateLimit(RecipientPolicy).WithName("Alias_AddRecipient");
         group.MapGet("/recipients", RecipientEndpoints.ListAsync).WithName("Alias_Recipients");
         group.MapDelete("/recipients/{id:guid}", RecipientEndpoints.DeleteAsync).WithName("Alias_DeleteRecipient");
         group.MapPost("/recipients/{id:guid}/resume", RecipientEndpoints.ResumeAsync).WithName("Alias_ResumeRecipient");
-        group.MapPost("/recipients/{id:guid}/resend", RecipientEndpoints.ResendAsync).RequireRateLimiting(RecipientPolicy).WithName("Alias_ResendRecipient");
+        group.MapPost("/recipients/{id:guid}/resend", RecipientEndpoints.ResendAsync).RequireAccountRateLimit(RecipientPolicy).WithName("Alias_ResendRecipient");
         api.MapPost("/recipients/verify", RecipientEndpoints.VerifyApiAsync).RequireRateLimiting(VerifyPolicy).WithName("Alias_VerifyRecipient");
 
         group.MapPost("/aliases", AliasEndpoints.CreateAsync).WithName("Alias_Create");

@@ -213,7 +213,7 @@ internal static class RecipientEndpoints
 }
 
 /// <summary>Recipient verification mail, through the one outbox. The token is in the path (a form must post it back).</summary>
-internal sealed class RecipientMail(IMailOutbox outbox, IOptions<VeilOptions> veil, IHttpContextAccessor http)
+internal sealed class RecipientMail(IMailOutbox outbox, PublicOrigin origin)
 {
     private static readonly IReadOnlyDictionary<string, string> AutoSubmitted = new Dictionary<string, string> { ["Auto-Submitted"] = "auto-generated" };
 
@@ -229,8 +229,5 @@ internal sealed class RecipientMail(IMailOutbox outbox, IOptions<VeilOptions> ve
         + "Check that the mailbox exists and accepts mail, then resume it in your Veil account (Alias → Recipients). Until then, mail to aliases that only use it is not delivered.\r\n")
     { Headers = AutoSubmitted }, ct);
 
-    private string Origin() =>
-        veil.Value.PublicOrigin is { Length: > 0 } origin
-            ? origin.TrimEnd('/')
-            : http.HttpContext is { } context ? $"{context.Request.Scheme}://{context.Request.Host}" : "http://127.0.0.1:5080";
+    private string Origin() => origin.Value;
 }

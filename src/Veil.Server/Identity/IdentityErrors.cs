@@ -20,9 +20,12 @@ internal static class IdentityErrors
     public static readonly Error NoPendingEnrolment = new("no-pending-enrolment", ErrorKind.Conflict, "No pending enrolment", "Start the enrolment first (POST /api/v1/account/2fa/totp).");
 }
 
-/// <summary>Too many failed passwords: 429 with Retry-After until the lockout ends.</summary>
-internal sealed record AccountLockedError(TimeSpan RetryAfter)
-    : Error("account-locked", ErrorKind.TooManyRequests, "Account locked", "Too many failed sign-in attempts. Sign in with a magic link, or retry later.");
+/// <summary>
+/// Too many failed passwords for this address from this source: 429 with Retry-After. The same for addresses with and
+/// without an account (it says nothing about the account), and it never blocks magic-link sign-in.
+/// </summary>
+internal sealed record SignInThrottledError(TimeSpan RetryAfter)
+    : Error("sign-in-throttled", ErrorKind.TooManyRequests, "Too many failed sign-ins", "Too many failed sign-in attempts from here. Retry later, or sign in with a link sent by mail.");
 
 /// <summary>The bounded password-hashing queue is full: 503 with Retry-After.</summary>
 internal sealed record ServerBusyError()

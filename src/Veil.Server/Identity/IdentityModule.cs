@@ -35,6 +35,7 @@ internal static class IdentityModule
         services.TryAddSingleton<IdentityKeys>();
         services.TryAddScoped<SessionIssuer>();
         services.TryAddScoped<SignInFlow>();
+        services.TryAddSingleton<SignInThrottle>();
         services.TryAddScoped<TwoFactorVerifier>();
         services.TryAddScoped<IdentityMail>();
         services.TryAddScoped<IRequestAuthenticator, IdentityAuthenticator>();

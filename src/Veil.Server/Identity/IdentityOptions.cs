@@ -26,10 +26,10 @@ internal sealed class IdentityOptions
 
 internal sealed class LockoutOptions
 {
-    /// <summary>Failed password attempts that lock the account.</summary>
+    /// <summary>Failed password attempts for one address from one source (IP) before that pair is throttled (see SignInThrottle).</summary>
     public int MaxFailedAttempts { get; set; } = 10;
 
-    /// <summary>How long a lockout lasts unless a magic link ends it first.</summary>
+    /// <summary>How long the first throttling of a pair lasts (each further one doubles, up to a day) unless a magic link ends it first.</summary>
     public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(15);
 }
 

@@ -61,7 +61,13 @@ internal static partial class RegistrationEndpoints
                 return hash.Error.ToIdentityProblem();
             }
 
+            // Equal work whatever the address (issue 14, finding 5): both paths store one sealed token row and write one mail.
+            // For an address that already has an account the row is a decoy: its token is mailed to nobody, so it can never
+            // be presented (and verification refuses an address that has an account anyway); the purge removes it on expiry.
             var exists = await db.Set<Account>().WhereBlindIndexMatches(a => a.EmailIndex, email.Value).AnyAsync(ct);
+            var (m, t, p, salt) = kdf.Value;
+            var pending = new PendingCredentials(m, t, p, CryptoRandom.ToBase64Url(salt), hash.Value, key.Value, recovery.Value.Length > 0 ? recovery.Value : null, null);
+            var token = await AddLinkAsync(db, null, EmailTokenPurposes.Registration, email.Value, JsonSerializer.Serialize(pending), clock, options.Value.VerificationLinkLifetime, ct);
             if (exists)
             {
                 await mail.SendNoticeAsync(email.Value, "Someone tried to register this address at Veil",
@@ -69,9 +75,6 @@ internal static partial class RegistrationEndpoints
             }
             else
             {
-                var (m, t, p, salt) = kdf.Value;
-                var pending = new PendingCredentials(m, t, p, CryptoRandom.ToBase64Url(salt), hash.Value, key.Value, recovery.Value.Length > 0 ? recovery.Value : null, null);
-                var token = await AddLinkAsync(db, null, EmailTokenPurposes.Registration, email.Value, JsonSerializer.Serialize(pending), clock, options.Value.VerificationLinkLifetime, ct);
                 await mail.SendLinkAsync(email.Value, EmailTokenPurposes.Registration, token, options.Value.VerificationLinkLifetime, ct);
             }
 

@@ -2,8 +2,6 @@
 // (reminders, release, each claim, rehearsals); recipients get only their link and their code.
 // Mail never carries vault content: the server has none it could read.
 using System.Globalization;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Veil.Server.Identity.Data;
@@ -13,7 +11,7 @@ using Veil.Server.Platform.Persistence;
 
 namespace Veil.Server.Vault;
 
-internal sealed class VaultMail(IMailOutbox outbox, IOptions<VeilOptions> veil, IServer server)
+internal sealed class VaultMail(IMailOutbox outbox, PublicOrigin origin)
 {
     private static readonly IReadOnlyDictionary<string, string> AutoSubmitted = new Dictionary<string, string> { ["Auto-Submitted"] = "auto-generated" };
 
@@ -21,16 +19,7 @@ internal sealed class VaultMail(IMailOutbox outbox, IOptions<VeilOptions> veil, 
     public static Task<string?> OwnerAddressAsync(VeilDbContext db, Guid ownerId, CancellationToken cancellationToken) =>
         db.Set<Account>().AsNoTracking().Where(a => a.Id == ownerId).Select(a => (string?)a.Email).FirstOrDefaultAsync(cancellationToken);
 
-    public string Origin()
-    {
-        if (veil.Value.PublicOrigin is { Length: > 0 } origin)
-        {
-            return origin.TrimEnd('/');
-        }
-
-        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        return address?.TrimEnd('/') ?? "http://127.0.0.1:5080";
-    }
+    public string Origin() => origin.Value;
 
     public Task SendReminderAsync(string to, VaultReminderKind kind, VaultSwitch s, string checkInToken, CancellationToken cancellationToken)
     {

@@ -127,7 +127,7 @@ internal static class VaultModule
 
         vaults.MapPost("/{id}/rehearse", async (string id, RehearseCommand cmd, ClaimsPrincipal user, CancellationToken ct)
             => Map(await cmd.ExecuteAsync(id, user.UserId(), ct), r => TypedResults.Accepted((string?)null, r)))
-            .RequireRateLimiting(RehearsePolicy).WithName("Vault_Rehearse");
+            .RequireAccountRateLimit(RehearsePolicy).WithName("Vault_Rehearse");
 
         // Anonymous: the mailed check-in link (a GET never checks in), the claim, released files.
         string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];

@@ -382,7 +382,7 @@ public sealed class IdentityFlowTests
 
         using (var locked = await server.PostAsync("/api/v1/auth/login", new { email = user.Email, authToken = user.AuthToken }))
         {
-            await locked.ExpectProblemAsync(HttpStatusCode.TooManyRequests, "account-locked");
+            await locked.ExpectProblemAsync(HttpStatusCode.TooManyRequests, "sign-in-throttled");
             Assert.NotNull(locked.Headers.RetryAfter);
         }
 
@@ -412,7 +412,7 @@ public sealed class IdentityFlowTests
 
         using (var locked = await server.PostAsync("/api/v1/auth/login", new { email = user.Email, authToken = user.AuthToken }))
         {
-            await locked.ExpectProblemAsync(HttpStatusCode.TooManyRequests, "account-locked");
+            await locked.ExpectProblemAsync(HttpStatusCode.TooManyRequests, "sign-in-throttled");
         }
 
         server.Time.Advance(TimeSpan.FromMinutes(16));

@@ -1,12 +1,10 @@
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 using Veil.Server.Platform.Hosting;
 using Veil.Server.Platform.Outbox;
 
 namespace Veil.Server.Identity.Services;
 
 /// <summary>Identity's notification mail, all through the one outbox. Tokens travel in the URL fragment, which browsers never send to a server.</summary>
-internal sealed class IdentityMail(IMailOutbox outbox, IOptions<VeilOptions> veil, IHttpContextAccessor http)
+internal sealed class IdentityMail(IMailOutbox outbox, PublicOrigin origin)
 {
     private static readonly IReadOnlyDictionary<string, string> AutoSubmitted = new Dictionary<string, string> { ["Auto-Submitted"] = "auto-generated" };
 
@@ -27,8 +25,9 @@ internal sealed class IdentityMail(IMailOutbox outbox, IOptions<VeilOptions> vei
     public Task SendNoticeAsync(string to, string subject, string text, CancellationToken cancellationToken) =>
         outbox.SendAsync(new OutboxMessage(to, subject, text + "\r\n\r\nIf this was not you, sign in and review your sessions, or contact your Veil administrator.\r\n") { Headers = AutoSubmitted }, cancellationToken);
 
-    private string Origin() =>
-        veil.Value.PublicOrigin is { Length: > 0 } origin
-            ? origin.TrimEnd('/')
-            : http.HttpContext is { } context ? $"{context.Request.Scheme}://{context.Request.Host}" : "http://127.0.0.1:5080";
+    /// <summary>A notice with no advice to review sessions (for an address that has no account).</summary>
+    public Task SendPlainAsync(string to, string subject, string text, CancellationToken cancellationToken) =>
+        outbox.SendAsync(new OutboxMessage(to, subject, text + "\r\n") { Headers = AutoSubmitted }, cancellationToken);
+
+    private string Origin() => origin.Value;
 }

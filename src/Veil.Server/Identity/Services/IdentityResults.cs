@@ -13,7 +13,7 @@ internal static class IdentityResults
 
     public static IResult ToIdentityProblem(this Error error) => error switch
     {
-        AccountLockedError locked => new WithRetryAfter(error, locked.RetryAfter),
+        SignInThrottledError throttled => new WithRetryAfter(error, throttled.RetryAfter),
         ServerBusyError => new WithRetryAfter(error, TimeSpan.FromSeconds(1)),
         _ => error.ToProblem(),
     };

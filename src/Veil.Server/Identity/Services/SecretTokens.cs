@@ -52,6 +52,23 @@ internal static class SecretTokens
         }
     }
 
+    /// <summary>
+    /// A token derived from <paramref name="token"/> (a 32-byte base64url token) for <paramref name="purpose"/>: SHA-256 over the
+    /// purpose and the token's bytes, base64url. As unguessable as the token, and recomputable by whoever holds it.
+    /// </summary>
+    public static string Derive(string purpose, string token)
+    {
+        var raw = CryptoRandom.FromBase64Url(token) ?? throw new ArgumentException("Not a base64url token.", nameof(token));
+        try
+        {
+            return CryptoRandom.ToBase64Url(SHA256.HashData([.. System.Text.Encoding.ASCII.GetBytes("veil/" + purpose + "\0"), .. raw]));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(raw);
+        }
+    }
+
     /// <summary>A new API key <c>ak_</c> + 32 lowercase hex (128 bits) and its digest.</summary>
     public static (string Key, byte[] Digest) NewApiKey()
     {

@@ -1,6 +1,10 @@
 // Sessions: a row per signed-in device, holding a family of refresh tokens. Refresh tokens rotate on
 // every use; a rotated token presented again means it was copied (stolen, or a client bug), and
 // the only safe answer is to end the whole family, so the thief's and the owner's copies both die.
+// Parallel uses of one token are no exception: a conditional update lets exactly one rotate it, every
+// other use is a reuse (401 refresh-token-reused) and ends the family; the one that rotated answers 200
+// if its new token was written before the family ended, else refresh-token-reused as well. The outcome
+// is therefore always the same: the session is over, and no request sees a 500.
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -65,15 +69,27 @@ internal sealed partial class SessionIssuer(VeilDbContext db, AccessTokens token
             return IdentityErrors.RefreshTokenReused;
         }
 
+        // A request that raced this one with the same token lost the update above and revoked the family (the rule
+        // below). If it got there first, the session is gone: this request answers as a reuse too, never a 500.
         var session = await db.Set<Session>().FirstOrDefaultAsync(s => s.Id == token.SessionId, cancellationToken);
         if (session is null)
         {
-            return IdentityErrors.InvalidRefreshToken;
+            return IdentityErrors.RefreshTokenReused;
         }
 
         session.LastUsedAt = now;
         var refresh = AddRefreshToken(session.Id, now);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // The session row was deleted between the read and the write (foreign key or zero-row update).
+            db.ChangeTracker.Clear();
+            return IdentityErrors.RefreshTokenReused;
+        }
+
         return new IssuedTokens(tokens.Issue(session.AccountId, session.Id, session.AuthTime), refresh, session.Id, session.AccountId);
     }
 

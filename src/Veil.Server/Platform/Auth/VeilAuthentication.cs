@@ -127,6 +127,27 @@ internal static class VeilAuthentication
     }
 
     /// <summary>
+    /// Applies the account-keyed policy <paramref name="policy"/> (declared with <see cref="RateLimitKey.Account"/>) to the
+    /// authenticated caller. Goes after <see cref="RequireVeilUser{TBuilder}"/> (group filters run first): keyed by the account,
+    /// users behind one address do not share a quota and one account does not get a fresh one per address.
+    /// </summary>
+    public static TBuilder RequireAccountRateLimit<TBuilder>(this TBuilder builder, string policy)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            if (http.User.OptionalUserId() is not { } account)
+            {
+                throw new InvalidOperationException($"Rate limit '{policy}' is per account: put RequireVeilUser before it.");
+            }
+
+            var limiter = http.RequestServices.GetRequiredService<ITargetRateLimiter>();
+            return limiter.TryAcquire(policy, "account:" + account.ToString(), out var limited)
+                ? await next(context)
+                : limited!.ToProblem();
+        });
+
+    /// <summary>
     /// Requires an authentication within the step-up window (<c>auth_time</c> of the access token).
     /// Goes after <see cref="RequireVeilUser{TBuilder}"/>; API keys never satisfy it.
     /// </summary>

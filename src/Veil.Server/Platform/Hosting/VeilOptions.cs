@@ -10,7 +10,10 @@ internal sealed class VeilOptions
     /// <summary>Where the SQLite database, development keyring, outbox and blobs live.</summary>
     public string DataDirectory { get; set; } = "./.data";
 
-    /// <summary>The origin users reach the server at (e.g. <c>https://veil.example.org</c>); used in links sent by mail.</summary>
+    /// <summary>
+    /// The origin users reach the server at (e.g. <c>https://veil.example.org</c>); every link Veil mails or renders is built
+    /// from it (see <see cref="Hosting.PublicOrigin"/>). Required in production; in development the listening address is used.
+    /// </summary>
     public string? PublicOrigin { get; set; }
 
     /// <summary>Production mode: every server key must be configured; no development keyring.</summary>
@@ -62,6 +65,11 @@ internal sealed class VeilOptionsValidator : IValidateOptions<VeilOptions>
                 || origin.AbsolutePath != "/" || origin.Query.Length > 0 || origin.Fragment.Length > 0 || origin.UserInfo.Length > 0))
         {
             failures.Add("Veil:PublicOrigin (env Veil__PublicOrigin): must be an http(s) origin such as https://veil.example.org (no path, query or credentials)");
+        }
+        else if (options.Production && string.IsNullOrEmpty(options.PublicOrigin))
+        {
+            // Links in mail carry tokens; without a configured origin they could only come from the request (Host header).
+            failures.Add("Veil:PublicOrigin (env Veil__PublicOrigin): required in production: the https origin users reach Veil at (e.g. https://veil.example.org); every link Veil mails is built from it");
         }
         else if (options.Production && options.PublicOrigin is { Length: > 0 } https && !https.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {

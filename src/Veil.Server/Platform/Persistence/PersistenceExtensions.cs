@@ -105,6 +105,11 @@ public static class PersistenceExtensions
             try
             {
                 await context.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+                if (info.ProviderName == "sqlite")
+                {
+                    // SQLite created the file with the umask (0644): the database is the owner's alone.
+                    Hosting.DataDirectory.RestrictSqliteFiles(new SqliteConnectionStringBuilder(info.ConnectionString).DataSource);
+                }
             }
             catch (Exception ex) when (ex is NpgsqlException or SqliteException or TimeoutException)
             {

@@ -21,7 +21,7 @@ internal sealed partial class VeilExceptionHandler(
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var error = Classify(exception);
+        var error = Classify(exception, httpContext);
         if (error.Kind == ErrorKind.Internal)
         {
             metrics.UnhandledException();
@@ -50,12 +50,16 @@ internal sealed partial class VeilExceptionHandler(
         });
     }
 
-    internal static Error Classify(Exception exception) => exception switch
+    internal static Error Classify(Exception exception, HttpContext context) => exception switch
     {
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => PlatformErrors.BodyTooLarge,
         BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => PlatformErrors.UnsupportedMediaType,
         BadHttpRequestException { InnerException: JsonException } => PlatformErrors.MalformedJson,
         BadHttpRequestException bad => PlatformErrors.ForStatus(bad.StatusCode),
+        // A string in a JSON body that cannot become a .NET string (invalid UTF-8, an unpaired surrogate escape) makes
+        // System.Text.Json throw InvalidOperationException when a handler reads it; JsonBodyGuardMiddleware stops these
+        // before the handler where it can, this is the net for handlers that read their body themselves.
+        InvalidOperationException { Source: "System.Text.Json" } when context.Request.HasJsonContentType() => PlatformErrors.MalformedJson,
         _ => PlatformErrors.Internal,
     };
 

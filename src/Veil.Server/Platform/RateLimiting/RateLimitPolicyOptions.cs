@@ -8,7 +8,7 @@ internal enum RateLimitKey
     /// <summary>The client's IP address.</summary>
     Ip,
 
-    /// <summary>The signed-in account (claim <c>sub</c>), falling back to the IP for anonymous requests.</summary>
+    /// <summary>The authenticated account; applied after authentication with <c>RequireAccountRateLimit</c>, never in the middleware.</summary>
     Account,
 
     /// <summary>A value the endpoint supplies, such as the address a magic link is sent to (see <see cref="ITargetRateLimiter"/>).</summary>

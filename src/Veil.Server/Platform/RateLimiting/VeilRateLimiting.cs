@@ -1,7 +1,11 @@
 // Rate limiting: named fixed-window policies from System.Threading.RateLimiting, partitioned per IP,
-// per account or per target. IP and account policies run in ASP.NET's rate limiter middleware and
-// attach to a route group with `.RequireRateLimiting(name)`. Target policies need a value the
-// middleware cannot see (it is usually in the body), so the command asks ITargetRateLimiter.
+// per account or per target. IP policies run in ASP.NET's rate limiter middleware and attach to a
+// route group with `.RequireRateLimiting(name)`. Account policies cannot: the middleware runs before
+// authentication (Platform/Auth: a filter), where every caller is still anonymous, so an account
+// policy there silently became a per-IP one (issue 14, finding 3). They attach with
+// `.RequireAccountRateLimit(name)` after `RequireVeilUser` and count per authenticated account.
+// Target policies need a value the middleware cannot see (it is usually in the body), so the command
+// asks ITargetRateLimiter, which also holds the account policies' counters.
 //
 // A module declares its own policy with its defaults; operators override them in configuration:
 //   services.AddVeilRateLimitPolicy("magic-link", RateLimitKey.Target, permitLimit: 5, TimeSpan.FromHours(1));
@@ -10,7 +14,6 @@
 // The limiters keep their own clock (they cannot take a TimeProvider), so tests count requests in a
 // long window instead of advancing time.
 using System.Globalization;
-using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -71,7 +74,7 @@ internal static partial class VeilRateLimiting
             })
             .ValidateOnStart();
 
-        if (key != RateLimitKey.Target)
+        if (key == RateLimitKey.Ip)
         {
             services.AddOptions<RateLimiterOptions>().Configure<IOptionsMonitor<RateLimitPolicyOptions>>((limiter, monitor) =>
                 limiter.AddPolicy(name, context =>
@@ -95,14 +98,8 @@ internal static partial class VeilRateLimiting
     // Partition keys stay in memory only; they are never logged.
     private static string PartitionKey(RateLimitKey key, HttpContext context)
     {
-        var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (key == RateLimitKey.Account
-            && (context.User.FindFirstValue("sub") ?? context.User.FindFirstValue(ClaimTypes.NameIdentifier)) is { Length: > 0 } account)
-        {
-            return "account:" + account;
-        }
-
-        return "ip:" + ip;
+        System.Diagnostics.Debug.Assert(key == RateLimitKey.Ip, "only IP policies run in the middleware");
+        return "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
     }
 
     private static async ValueTask OnRejectedAsync(OnRejectedContext context, CancellationToken cancellationToken)
@@ -143,9 +140,9 @@ internal sealed class TargetRateLimiter(IOptionsMonitor<RateLimitPolicyOptions> 
         var limiter = _limiters.GetOrAdd(policy, name =>
         {
             var settings = options.Get(name);
-            if (settings.Key != RateLimitKey.Target || settings.PermitLimit < 1)
+            if (settings.Key is not (RateLimitKey.Target or RateLimitKey.Account) || settings.PermitLimit < 1)
             {
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a declared target rate-limit policy."));
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a declared target or account rate-limit policy."));
             }
 
             return PartitionedRateLimiter.Create<string, string>(key =>
