@@ -39,7 +39,13 @@ internal sealed class CreateDropCommand(VeilDbContext db, DropSecrets secrets, I
 
         if (request.ExpiresInSeconds < DropLimits.MinExpirySeconds || request.ExpiresInSeconds > maxExpiry)
         {
-            return DropErrors.InvalidExpiry;
+            // Said in days and minutes, with the way to a longer one, so a client can show it as is.
+            return DropErrors.InvalidExpiry with
+            {
+                Detail = anonymous
+                    ? $"Drops without an account expire after 5 minutes to {DropErrors.HumanDuration(maxExpiry)} on this server; signed-in drops up to {DropErrors.HumanDuration(DropLimits.MaxExpirySeconds)}."
+                    : $"Drops expire after 5 minutes to {DropErrors.HumanDuration(maxExpiry)}.",
+            };
         }
 
         if (request.MaxDownloads is < 1 or > DropLimits.MaxDownloadLimit)
