@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Results;
 
+using Veil.Server.Platform.Problems;
+
 namespace Veil.Server.Drop;
 
 internal sealed record PasswordWrapDto(string? Salt, string? WrappedKey);
@@ -43,8 +45,8 @@ internal sealed class CreateDropCommand(VeilDbContext db, DropSecrets secrets, I
             return DropErrors.InvalidExpiry with
             {
                 Detail = anonymous
-                    ? $"Drops without an account expire after 5 minutes to {DropErrors.HumanDuration(maxExpiry)} on this server; signed-in drops up to {DropErrors.HumanDuration(DropLimits.MaxExpirySeconds)}."
-                    : $"Drops expire after 5 minutes to {DropErrors.HumanDuration(maxExpiry)}.",
+                    ? $"Drops without an account expire after 5 minutes to {HumanUnits.Duration(maxExpiry)} on this server; signed-in drops up to {HumanUnits.Duration(DropLimits.MaxExpirySeconds)}."
+                    : $"Drops expire after 5 minutes to {HumanUnits.Duration(maxExpiry)}.",
             };
         }
 

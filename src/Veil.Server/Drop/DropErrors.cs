@@ -39,15 +39,4 @@ internal static class DropErrors
         _ => PlatformErrors.Internal,
     };
 
-    /// <summary>A limit in the largest whole unit a person reads easily: "7 days", "12 hours", "5 minutes".</summary>
-    public static string HumanDuration(long seconds) => seconds switch
-    {
-        >= 86400 when seconds % 86400 == 0 => Plural(seconds / 86400, "day"),
-        >= 3600 when seconds % 3600 == 0 => Plural(seconds / 3600, "hour"),
-        >= 60 when seconds % 60 == 0 => Plural(seconds / 60, "minute"),
-        _ => Plural(seconds, "second"),
-    };
-
-    private static string Plural(long n, string unit) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{n} {unit}{(n == 1 ? string.Empty : "s")}");
 }

@@ -1,6 +1,6 @@
 using System.Runtime.Versioning;
 using System.Text.Json;
-using Veil.Client.Drop;
+using Veil.Crypto.Drop;
 
 namespace Veil.Cli.Tests.Drop;
 
