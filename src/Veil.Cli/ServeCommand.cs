@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Veil.Server;
 
@@ -52,11 +53,33 @@ internal static class ServeCommand
         return command;
     }
 
+    private static bool IsAddressInUse(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is Microsoft.AspNetCore.Connections.AddressInUseException
+                || inner is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private sealed record ServeArguments(string? Data, string? Http, bool Production, string? Postgres, string? Smtp);
 
     private static async Task<int> RunAsync(ServeArguments arguments, CliOutput output, CancellationToken cancellationToken)
     {
-        var setup = new VeilServerSetup();
+        var setup = new VeilServerSetup
+        {
+            // Veil prints its own start-up lines (below). The host's "Now listening on" / "Hosting environment:
+            // Production" lines repeat or contradict them (a development run is not "Production"), and the host logs a
+            // failed start with the whole stack trace before rethrowing it, which RunAsync reports in one line.
+            ConfigureLogging = logging => logging
+                .AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning)
+                .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical),
+        };
         if (arguments.Data is not null)
         {
             setup.Settings["Veil:DataDirectory"] = arguments.Data;
@@ -114,9 +137,17 @@ internal static class ServeCommand
                 output.Error(e.Message);
                 return VeilCommand.Failed;
             }
+            catch (Exception e) when (IsAddressInUse(e))
+            {
+                // Kestrel's bind failure is an IOException around AddressInUseException; the SMTP listener's a SocketException.
+                output.Error(e is IOException
+                    ? $"cannot listen on {setup.Settings["urls"]}: the address is already in use (another 'veil serve'?): stop it or pick another with --http URL"
+                    : $"cannot listen for SMTP on {arguments.Smtp ?? "the configured address"}: the address is already in use: stop the other server or pick another with --smtp ADDR:PORT");
+                return VeilCommand.Failed;
+            }
             catch (IOException e)
             {
-                // Kestrel reports an address in use or a bad endpoint as IOException; its message names the address only.
+                // Kestrel reports a bad endpoint as IOException; its message names the address only.
                 output.Error($"cannot listen: {e.Message.ReplaceLineEndings(" ")}");
                 return VeilCommand.Failed;
             }

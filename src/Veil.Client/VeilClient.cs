@@ -94,6 +94,27 @@ public sealed class VeilClient : IDisposable
 
     internal void SetAccessToken(string? accessToken) => _accessToken = accessToken;
 
+    /// <summary>The bearer credential for the next request (refreshing the session when no access token is held yet).</summary>
+    internal async Task<string> BearerAsync(CancellationToken cancellationToken)
+    {
+        if (_apiKey is not null)
+        {
+            return _apiKey;
+        }
+
+        if (_accessToken is null)
+        {
+            if (RefreshToken is null)
+            {
+                throw new VeilApiException(401, IdentityErrorCodes.NotSignedIn, "Not signed in");
+            }
+
+            await Identity.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return _accessToken ?? throw new VeilApiException(401, IdentityErrorCodes.NotSignedIn, "Not signed in");
+    }
+
     internal void SetRefreshToken(string? refreshToken)
     {
         if (refreshToken == RefreshToken)
@@ -190,11 +211,11 @@ public sealed class VeilClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new VeilApiException(0, VeilApiException.NetworkCode, $"Cannot reach the server at {Http.BaseAddress}", e.HttpRequestError.ToString(), inner: e);
+            throw new VeilApiException(0, VeilApiException.NetworkCode, ServerUnreachable.Message(Http.BaseAddress), e.HttpRequestError.ToString(), inner: e);
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new VeilApiException(0, VeilApiException.NetworkCode, $"The server at {Http.BaseAddress} did not answer in time", inner: e);
+            throw new VeilApiException(0, VeilApiException.NetworkCode, ServerUnreachable.TimeoutMessage(Http.BaseAddress), inner: e);
         }
 
         if (!response.IsSuccessStatusCode)
@@ -229,11 +250,11 @@ public sealed class VeilClient : IDisposable
         catch (HttpRequestException e)
         {
             // The raw message can name internal hosts or be unhelpful; the category is what a user needs.
-            throw new VeilApiException(0, VeilApiException.NetworkCode, $"Cannot reach the server at {Http.BaseAddress}", e.HttpRequestError.ToString(), inner: e);
+            throw new VeilApiException(0, VeilApiException.NetworkCode, ServerUnreachable.Message(Http.BaseAddress), e.HttpRequestError.ToString(), inner: e);
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new VeilApiException(0, VeilApiException.NetworkCode, $"The server at {Http.BaseAddress} did not answer in time", inner: e);
+            throw new VeilApiException(0, VeilApiException.NetworkCode, ServerUnreachable.TimeoutMessage(Http.BaseAddress), inner: e);
         }
 
         using (response)

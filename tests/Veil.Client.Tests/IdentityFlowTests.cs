@@ -10,8 +10,8 @@ namespace Veil.Client.Tests;
 public sealed partial class IdentityFlowTests : IAsyncLifetime
 {
     private const string Email = "bob@example.org";
-    private static readonly ReadOnlyMemory<char> Password = "first password".AsMemory();
-    private static readonly ReadOnlyMemory<char> NewPassword = "second password".AsMemory();
+    private static readonly ReadOnlyMemory<char> Password = "correct horse battery staple".AsMemory();
+    private static readonly ReadOnlyMemory<char> NewPassword = "a new and longer passphrase".AsMemory();
 
     private VeilTestServer _server = null!;
 

@@ -34,7 +34,7 @@ internal sealed class AccountOptions
 
     public Option<string?> Server { get; } = new("--server")
     {
-        Description = $"Veil server URL (default: env {AccountCli.ServerVariable}, or the logged-in session's)",
+        Description = $"Veil server URL (default: env {AccountCli.ServerVariable}, else the last login's server, else {ServerAddress.Default})",
         HelpName = "URL",
         Recursive = true,
     };
@@ -139,6 +139,13 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
 
     public static string Describe(VeilApiException e)
     {
+        ArgumentNullException.ThrowIfNull(e);
+        if (e.Code == VeilApiException.NetworkCode)
+        {
+            // One wording for "no answer" across every verb (ServerUnreachable); the transport category adds nothing a user acts on.
+            return e.Title;
+        }
+
         var line = e.Detail is null ? $"{e.Code}: {e.Title}" : $"{e.Code}: {e.Title}: {e.Detail}";
         if (e.RetryAfter is { } retry)
         {
@@ -148,15 +155,10 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
         return line.ReplaceLineEndings(" ");
     }
 
-    /// <summary>The server for an anonymous verb: --server, else VEIL_SERVER.</summary>
+    /// <summary>The server for an anonymous verb: --server, else VEIL_SERVER, else the last login's, else the local default.</summary>
     public Uri AnonymousServer()
     {
-        var value = parse.GetValue(options.Server) ?? Environment.GetEnvironmentVariable(ServerVariable);
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            throw new UsageException($"no server: pass --server URL or set {ServerVariable}");
-        }
-
+        var value = ServerAddress.Resolve(parse.GetValue(options.Server));
         return TryParseServer(value, out var server)
             ? server
             : throw new UsageException($"{ServerVariable} must be an absolute http:// or https:// URL");

@@ -90,7 +90,7 @@ internal static class RecipientCommand
             // The link names its server; --server / VEIL_SERVER win, as for `veil account verify`.
             var value = cli.Parse(link)!.Trim();
             var server = Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
-                && Environment.GetEnvironmentVariable(AccountCli.ServerVariable) is null && cli.Parse(options.Server) is null
+                && !ServerAddress.Named(cli.Parse(options.Server))
                 ? new Uri(uri.GetLeftPart(UriPartial.Authority) + "/")
                 : cli.AnonymousServer();
             using var client = AccountCli.NewClient(server);

@@ -1,7 +1,7 @@
 // Where `veil drop` keeps its files and how it talks to the terminal.
 //   config: $VEIL_CONFIG_DIR, else $XDG_CONFIG_HOME/veil, else ~/.config/veil   → drops.json (owner tokens, 0600)
 //   cache:  $VEIL_CACHE_DIR,  else $XDG_CACHE_HOME/veil,  else ~/.cache/veil    → drop-uploads/*.json (resume state, 0600)
-//   server: --server, else $VEIL_SERVER
+//   server: --server, else $VEIL_SERVER, else the last login's server, else http://127.0.0.1:5080 (ServerAddress)
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -14,8 +14,8 @@ internal static partial class DropCliEnvironment
 
     public static string CacheDirectory => Directory("VEIL_CACHE_DIR", "XDG_CACHE_HOME", ".cache");
 
-    public static string? Server(string? option) =>
-        option ?? (Environment.GetEnvironmentVariable("VEIL_SERVER") is { Length: > 0 } env ? env : null);
+    /// <summary>The server a verb without a link talks to (ServerAddress: never null).</summary>
+    public static string Server(string? option) => ServerAddress.Resolve(option);
 
     /// <summary>Parses 90s, 30m, 12h, 7d, 2w.</summary>
     public static TimeSpan? ParseDuration(string text)

@@ -1,7 +1,9 @@
-// `veil drop send|get|info|delete`: end-to-end encrypted file sharing by link (spec/drop.md, spec/drop-api.md).
+// `veil drop send|get|info|list|delete`: end-to-end encrypted file sharing by link (spec/drop.md, spec/drop-api.md).
 // Exit codes follow VeilCommand: 0 done, 1 the operation failed (one line on stderr naming the problem), 2 bad
 // arguments. stdout carries results only: for `send` the link is the LAST line; the owner token goes to stderr once
 // (and to the 0600 owner-token file) so that piping the link somewhere never carries the token with it.
+// Signed in (`veil account login` to the same server), `send` creates the drop as the account's (its quota, the
+// signed-in expiry range of up to 30 days) and `info`/`delete` may use the session instead of the owner token.
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -21,12 +23,13 @@ internal static class DropCommand
         command.Subcommands.Add(CreateSend(json));
         command.Subcommands.Add(CreateGet(json));
         command.Subcommands.Add(CreateInfo(json));
+        command.Subcommands.Add(CreateList(json));
         command.Subcommands.Add(CreateDelete(json));
         return command;
     }
 
     private static Option<string?> ServerOption() =>
-        new("--server") { Description = "Server URL (default: $VEIL_SERVER)", HelpName = "URL" };
+        new("--server") { Description = $"Server URL (default: $VEIL_SERVER, else the last login's server, else {ServerAddress.Default})", HelpName = "URL" };
 
     private static Option<bool> PasswordStdinOption() =>
         new("--password-stdin") { Description = "Read the password from the first line of stdin" };
@@ -34,12 +37,13 @@ internal static class DropCommand
     private static Command CreateSend(Option<bool> json)
     {
         var file = new Argument<string>("FILE") { Description = "The file to send" };
-        var expires = new Option<string>("--expires") { Description = "Lifetime after upload: 5m to 30d (s, m, h, d, w)", HelpName = "DURATION", DefaultValueFactory = _ => "7d" };
+        var expires = new Option<string>("--expires") { Description = "Lifetime after upload, 5m to 30d when signed in (s, m, h, d, w); anonymous drops up to the server's anonymous limit (7d unless its operator changed it)", HelpName = "DURATION", DefaultValueFactory = _ => "7d" };
         var downloads = new Option<int?>("--downloads") { Description = "Download limit (default: unlimited until expiry)", HelpName = "N" };
         var password = new Option<bool>("--password") { Description = "Protect with a password (asked without echo); the link then carries no key" };
         var passwordStdin = PasswordStdinOption();
         var server = ServerOption();
         var noResume = new Option<bool>("--no-resume") { Description = "Keep no resume state (it holds the drop key until the upload completes)" };
+        var anonymous = new Option<bool>("--anonymous") { Description = "Send without the signed-in session (the drop belongs to no account)" };
         expires.Validators.Add(result =>
         {
             TimeSpan? value = DropCliEnvironment.ParseDuration(result.GetValueOrDefault<string>() ?? string.Empty);
@@ -56,16 +60,11 @@ internal static class DropCommand
             }
         });
 
-        var command = new Command("send", "Encrypt and upload a file; prints the link as the last line") { file, expires, downloads, password, passwordStdin, server, noResume };
+        var command = new Command("send", "Encrypt and upload a file; prints the link as the last line") { file, expires, downloads, password, passwordStdin, server, noResume, anonymous };
         command.SetAction((parse, _) => RunAsync(parse.GetValue(json), async (output, ct) =>
         {
             string path = parse.GetValue(file)!;
-            string? origin = DropCliEnvironment.Server(parse.GetValue(server));
-            if (origin is null)
-            {
-                return Usage("no server: pass --server URL or set VEIL_SERVER");
-            }
-
+            string origin = DropCliEnvironment.Server(parse.GetValue(server));
             if (!File.Exists(path))
             {
                 return Usage($"no such file: {path}");
@@ -94,7 +93,8 @@ internal static class DropCommand
                 }
             }
 
-            using HttpClient http = CreateHttp(origin, out string normalized);
+            using DropSession? session = parse.GetValue(anonymous) ? null : DropSession.Open(origin);
+            using HttpClient http = CreateHttp(origin, out string normalized, session);
             var sender = new DropSender(new DropApi(http), normalized);
             long total = Cobblestone256.GetCiphertextLength(new FileInfo(path).Length);
             var owners = new DropOwnerTokenStore(DropCliEnvironment.ConfigDirectory);
@@ -113,7 +113,7 @@ internal static class DropCommand
 
             if (output.Json)
             {
-                WriteJson(new { @event = "sent", result.Link, result.Id, result.OwnerToken, result.ExpiresAt, result.ContentSize, result.Resumed, password = result.IsPasswordDrop });
+                WriteJson(new { @event = "sent", result.Link, result.Id, result.OwnerToken, result.ExpiresAt, result.ContentSize, result.Resumed, password = result.IsPasswordDrop, owned = session is not null });
             }
             else
             {
@@ -123,6 +123,7 @@ internal static class DropCommand
                 }
 
                 Console.Error.WriteLine($"Owner token (shown once; saved in {owners.FilePath}): {result.OwnerToken}");
+                Console.Error.WriteLine(session is null ? "Sent anonymously." : $"Sent as {session.Email}: the drop counts against your account.");
                 if (result.ExpiresAt is { } expiresAt)
                 {
                     Console.Error.WriteLine($"Expires {expiresAt:u}.{(result.IsPasswordDrop ? " The link carries no key: share the password separately." : string.Empty)}");
@@ -196,9 +197,10 @@ internal static class DropCommand
                 return Usage(error!);
             }
 
-            using HttpClient http = CreateHttp(resolved.Origin, out string _);
+            using DropSession? session = resolved.OwnerToken is null ? DropSession.Open(resolved.Origin, required: false) : null;
+            using HttpClient http = CreateHttp(resolved.Origin, out string _, session);
             var api = new DropApi(http);
-            DropOwnerStats? stats = resolved.OwnerToken is null ? null : await api.GetOwnerStatsAsync(resolved.Id, resolved.OwnerToken, ct);
+            DropOwnerStats? stats = resolved.OwnerToken is null && session is null ? null : await OwnerStatsOrNullAsync(api, resolved.Id, resolved.OwnerToken, session is not null, ct);
             DropInfo? info = null;
             DropMetadata? metadata = null;
             try
@@ -257,11 +259,66 @@ internal static class DropCommand
         return command;
     }
 
+    private static Command CreateList(Option<bool> json)
+    {
+        var command = new Command("list", "List the drops sent from this machine, with their state on the server");
+        command.SetAction((parse, _) => RunAsync(parse.GetValue(json), async (output, ct) =>
+        {
+            var owned = await new DropOwnerTokenStore(DropCliEnvironment.ConfigDirectory).LoadAsync(ct);
+            var rows = new List<DropListRow>();
+            foreach (var group in owned.GroupBy(d => d.Origin.TrimEnd('/'), StringComparer.OrdinalIgnoreCase))
+            {
+                using HttpClient http = CreateHttp(group.Key, out string _);
+                var api = new DropApi(http);
+                foreach (var drop in group.OrderBy(d => d.CreatedAt))
+                {
+                    try
+                    {
+                        var stats = await api.GetOwnerStatsAsync(drop.Id, drop.OwnerToken, ct);
+                        rows.Add(new DropListRow(drop.Id, group.Key, stats.State ?? (stats.Finalized ? "available" : "uploading"), stats.Downloads, stats.MaxDownloads, stats.ExpiresAt, drop.CreatedAt));
+                    }
+                    catch (DropException e) when (e.Code is DropErrorCodes.NotFound or DropErrorCodes.Unreachable)
+                    {
+                        // A purged drop, or a server that is down: still listed, so its token can be found or removed.
+                        rows.Add(new DropListRow(drop.Id, group.Key, e.Code == DropErrorCodes.NotFound ? "gone" : "server unreachable", null, null, null, drop.CreatedAt));
+                    }
+                }
+            }
+
+            if (output.Json)
+            {
+                WriteJson(new { @event = "drops", drops = rows });
+                return VeilCommand.Ok;
+            }
+
+            new CliOutput(json: false, Console.Out, Console.Error).Table(
+                ["ID", "SERVER", "STATE", "DOWNLOADS", "EXPIRES", "SENT"],
+                rows.Select(r => new[]
+                {
+                    r.Id, r.Server, r.State,
+                    r.Downloads is { } n ? (r.MaxDownloads is { } max ? $"{n} of {max}" : $"{n}") : "-",
+                    r.ExpiresAt?.ToString("u", System.Globalization.CultureInfo.InvariantCulture) ?? "-",
+                    r.SentAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+                }),
+                "No drops sent from this machine.",
+                rows);
+            return VeilCommand.Ok;
+        }));
+        return command;
+    }
+
+    private sealed record DropListRow(string Id, string Server, string State, int? Downloads, int? MaxDownloads, DateTimeOffset? ExpiresAt, DateTimeOffset SentAt);
+
     private static Command CreateDelete(Option<bool> json)
     {
-        var target = new Argument<string>("LINK-or-ID") { Description = "A drop link or a drop id sent from this machine" };
+        var target = new Argument<string>("LINK-or-ID") { Description = "A drop link or a drop id" };
         var server = ServerOption();
-        var command = new Command("delete", "Delete a drop you sent (needs its owner token, remembered on send)") { target, server };
+        var ownerToken = new Option<string?>("--owner-token")
+        {
+            Description = "The owner token printed when the drop was sent (needed when it was sent from elsewhere, e.g. the browser, and you are not signed in as its owner)",
+            HelpName = "TOKEN",
+        };
+        var command = new Command("delete", "Delete a drop you sent: by the owner token remembered on send, --owner-token, or your signed-in session") { target, server, ownerToken };
         command.SetAction((parse, _) => RunAsync(parse.GetValue(json), async (output, ct) =>
         {
             var (resolved, error) = await ResolveAsync(parse.GetValue(target)!, parse.GetValue(server), ct);
@@ -270,13 +327,15 @@ internal static class DropCommand
                 return Usage(error!);
             }
 
-            if (resolved.OwnerToken is null)
+            string? token = parse.GetValue(ownerToken)?.Trim() is { Length: > 0 } given ? given : resolved.OwnerToken;
+            using DropSession? session = token is null ? DropSession.Open(resolved.Origin, required: false) : null;
+            if (token is null && session is null)
             {
-                throw new DropException(DropErrorCodes.NoOwnerToken, $"no owner token for drop {resolved.Id} on this machine: only the sender can delete it");
+                throw new DropException(DropErrorCodes.NoOwnerToken, $"no owner token for drop {resolved.Id} on this machine: pass --owner-token TOKEN (printed when it was sent), or log in as the account that sent it");
             }
 
-            using HttpClient http = CreateHttp(resolved.Origin, out string _);
-            await new DropApi(http).DeleteAsync(resolved.Id, resolved.OwnerToken, ct);
+            using HttpClient http = CreateHttp(resolved.Origin, out string _, session);
+            await new DropApi(http).DeleteAsync(resolved.Id, token, ct);
             await new DropOwnerTokenStore(DropCliEnvironment.ConfigDirectory).RemoveAsync(resolved.Id, ct);
             output.Event($"Deleted drop {resolved.Id}", new { @event = "deleted", id = resolved.Id });
             return VeilCommand.Ok;
@@ -284,9 +343,22 @@ internal static class DropCommand
         return command;
     }
 
+    private static async Task<DropOwnerStats?> OwnerStatsOrNullAsync(DropApi api, string id, string? ownerToken, bool signedIn, CancellationToken ct)
+    {
+        try
+        {
+            return await api.GetOwnerStatsAsync(id, ownerToken, ct);
+        }
+        catch (DropException e) when (ownerToken is null && signedIn && e.Code is DropErrorCodes.NotOwner or "unauthorized" or "forbidden")
+        {
+            // Signed in, but not as this drop's owner: show the public info only.
+            return null;
+        }
+    }
+
     private sealed record Resolved(string Origin, string Id, string? OwnerToken, DropLink? Link);
 
-    /// <summary>A link gives origin and id; a bare id is looked up among the drops sent from here, else --server/VEIL_SERVER.</summary>
+    /// <summary>A link gives origin and id; a bare id: --server/VEIL_SERVER, else where it was sent from here, else the default server.</summary>
     private static async Task<(Resolved? Resolved, string? Error)> ResolveAsync(string target, string? serverOption, CancellationToken ct)
     {
         DropLink? link = DropLink.TryParse(target);
@@ -297,17 +369,14 @@ internal static class DropCommand
         }
 
         OwnedDrop? owned = await new DropOwnerTokenStore(DropCliEnvironment.ConfigDirectory).FindAsync(id, ct);
-        string? origin = link?.Origin ?? DropCliEnvironment.Server(serverOption) ?? owned?.Origin;
-        if (origin is null)
-        {
-            return (null, "no server: pass a link, --server URL or set VEIL_SERVER");
-        }
+        string origin = link?.Origin
+            ?? (ServerAddress.Named(serverOption) ? DropCliEnvironment.Server(serverOption) : owned?.Origin ?? DropCliEnvironment.Server(serverOption));
 
         bool sameServer = owned is not null && string.Equals(owned.Origin.TrimEnd('/'), origin.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
         return (new Resolved(origin, id, sameServer ? owned!.OwnerToken : null, link), null);
     }
 
-    private static HttpClient CreateHttp(string origin, out string normalized)
+    private static HttpClient CreateHttp(string origin, out string normalized, DropSession? session = null)
     {
         normalized = origin.Trim().TrimEnd('/');
         if (!Uri.TryCreate(normalized + "/", UriKind.Absolute, out Uri? baseAddress) || baseAddress.Scheme is not ("http" or "https"))
@@ -315,7 +384,9 @@ internal static class DropCommand
             throw new UsageException($"not a server URL: {origin}");
         }
 
-        return new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(5) };
+        return session is null
+            ? new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(5) }
+            : new HttpClient(session.Handler(), disposeHandler: true) { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(5) };
     }
 
     private static void WriteJson(object value)
@@ -351,6 +422,12 @@ internal static class DropCommand
         catch (UsageException ex)
         {
             return Usage(ex.Message);
+        }
+        catch (Veil.Client.VeilApiException ex)
+        {
+            // The signed-in session failed (ended, revoked, server unreachable while refreshing).
+            output.Error(Account.AccountCli.Describe(ex));
+            return VeilCommand.Failed;
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {

@@ -1,5 +1,5 @@
 // What every `veil vault` verb shares: the signed-in session (the account plumbing), the password that opens the user
-// key for this one run (the CLI keeps no key between runs), VAULT/ITEM arguments given as an id or an exact name, text
+// key for this one run — or the session `veil vault unlock` started (VaultUnlockSession, $VEIL_SESSION) — VAULT/ITEM arguments given as an id or an exact name, text
 // that came out of a vault made safe for a terminal, and one mapping of vault failures to exit codes:
 //   VaultException ("tampered", …) and file errors -> "veil: <message>", exit 1 (the account mapping does the rest).
 using System.CommandLine;
@@ -59,6 +59,11 @@ internal static class VaultCli
                 cli.Output.Error(e.Message);
                 return VeilCommand.Failed;
             }
+            catch (VaultSessionException e)
+            {
+                cli.Output.Error(e.Message);
+                return VeilCommand.Failed;
+            }
             catch (IOException e)
             {
                 cli.Output.Error(e.Message.ReplaceLineEndings(" "));
@@ -75,9 +80,9 @@ internal static class VaultCli
     /// Opens the stored session; with <paramref name="keys"/>, asks for the password (prompt, or the first stdin line with
     /// --password-stdin) and opens the user key for this run only.
     /// </summary>
-    public static async Task<VaultRun> OpenAsync(AccountCli cli, bool keys, CancellationToken ct)
+    public static async Task<VaultRun> OpenAsync(AccountCli cli, bool keys, CancellationToken ct, bool useUnlockSession = true)
     {
-        var (client, _) = cli.OpenSession();
+        var (client, session) = cli.OpenSession();
         if (!keys)
         {
             return new VaultRun(cli, client, null);
@@ -85,6 +90,15 @@ internal static class VaultCli
 
         try
         {
+            // `veil vault unlock` left the user key sealed under $VEIL_SESSION: no password this run.
+            using (var unlocked = useUnlockSession ? VaultUnlockSession.TryOpen(cli.Store.Directory, session.Server, session.Email, DateTimeOffset.UtcNow) : null)
+            {
+                if (unlocked is not null)
+                {
+                    return new VaultRun(cli, client, new VaultClient(client, VaultSession.ForOwner(unlocked)));
+                }
+            }
+
             using (var password = cli.Passwords.Read("Password"))
             {
                 var chars = password.Memory;

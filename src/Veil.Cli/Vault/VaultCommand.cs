@@ -1,7 +1,8 @@
 // `veil vault …`: the zero-knowledge vault with a dead man's switch (spec/vault.md, spec/vault-api.md). Every verb is a
 // thin shell over Veil.Client.Vault: values are sealed and opened in this process, the server sees ciphertext only.
 // The owner's verbs need the signed-in session; those that read or write vault contents also need the password for
-// this run (the CLI keeps no key between runs). `claim` is for a recipient and needs no account.
+// this run, unless `veil vault unlock` started a session (VaultUnlockSession: `export VEIL_SESSION=…`, until
+// `veil vault lock` or its expiry). `claim` is for a recipient and needs no account.
 using System.CommandLine;
 using Veil.Cli.Account;
 using Veil.Client;
@@ -16,6 +17,8 @@ internal static class VaultCommand
         var options = new AccountOptions(json);
         var vault = new Command("vault", "Zero-knowledge vaults with a dead man's switch that delivers them to chosen recipients");
         options.AddTo(vault);
+        vault.Subcommands.Add(Unlock(options));
+        vault.Subcommands.Add(LockVaults(options));
         vault.Subcommands.Add(CreateVault(options));
         vault.Subcommands.Add(ListVaults(options));
         vault.Subcommands.Add(DeleteVault(options));
@@ -25,6 +28,53 @@ internal static class VaultCommand
         vault.Subcommands.Add(Rehearse(options));
         vault.Subcommands.Add(VaultClaimCommand.Create(options));
         return vault;
+    }
+
+    private static Command Unlock(AccountOptions options)
+    {
+        var lifetime = new Option<string>("--for")
+        {
+            Description = "How long the session lasts: 1m to 30d (e.g. 30m, 8h, 7d)",
+            HelpName = "DURATION",
+            DefaultValueFactory = _ => "8h",
+        };
+        var command = new Command("unlock", "Ask for the password once: later vault commands use $VEIL_SESSION instead, until 'veil vault lock' or expiry") { lifetime };
+        return VaultCli.Verb(command, options, async (cli, ct) =>
+        {
+            var span = VaultCli.ParseDuration(cli.Parse(lifetime)!, "--for");
+            if (span < TimeSpan.FromMinutes(1) || span > TimeSpan.FromDays(30))
+            {
+                throw new UsageException("--for must be from 1 minute to 30 days, e.g. 8h");
+            }
+
+            using var run = await VaultCli.OpenAsync(cli, keys: true, ct, useUnlockSession: false);
+            var session = cli.Store.Load()!;
+            var userKey = run.Client.Identity.UserKey
+                ?? throw new VaultSessionException("the password did not open the user key");
+            var expires = DateTimeOffset.UtcNow + span;
+            var secret = await VaultUnlockSession.CreateAsync(cli.Store.Directory, session.Server, session.Email, expires, userKey, ct);
+            // The secret goes to stdout once (for `eval "$(veil vault unlock)"`); the explanation to stderr.
+            if (!cli.Json)
+            {
+                Console.Error.WriteLine($"Vault unlocked until {expires:u}. Set this in your shell (shown once); 'veil vault lock' ends it:");
+            }
+
+            cli.Output.Event($"export {VaultUnlockSession.Variable}={secret}", new { @event = "unlocked", session = secret, variable = VaultUnlockSession.Variable, expiresAt = expires });
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static Command LockVaults(AccountOptions options)
+    {
+        var command = new Command("lock", "End the session 'veil vault unlock' started: the next vault command asks for the password again");
+        return VaultCli.Verb(command, options, (cli, _) =>
+        {
+            var existed = VaultUnlockSession.Delete(SessionStore.Default().Directory);
+            cli.Output.Event(
+                existed ? $"Vault locked. You may also run: unset {VaultUnlockSession.Variable}" : "No vault session was open.",
+                new { @event = "locked", existed });
+            return Task.FromResult(VeilCommand.Ok);
+        });
     }
 
     internal static Argument<string> VaultArgument() => new("VAULT") { Description = "The vault's id, or its exact name" };
@@ -97,6 +147,17 @@ internal static class VaultCommand
         command.Subcommands.Add(VaultCli.Verb(set, options, async (cli, ct) =>
         {
             TimeSpan every = VaultCli.ParseDuration(cli.Parse(interval)!, "--interval"), after = VaultCli.ParseDuration(cli.Parse(grace)!, "--grace");
+            // Checked here in the units the user typed; the server checks again (its detail says the same in days).
+            if (every < TimeSpan.FromDays(1) || every > TimeSpan.FromDays(365))
+            {
+                throw new UsageException("--interval must be at least 1 day and at most 365 days, e.g. 30d");
+            }
+
+            if (after < TimeSpan.FromHours(1) || after > TimeSpan.FromDays(90))
+            {
+                throw new UsageException("--grace must be at least 1 hour and at most 90 days, e.g. 7d");
+            }
+
             return await SwitchVerbAsync(cli, cli.Parse(setVault)!, "switch-set", (vaults, id) => vaults.SetSwitchAsync(id, every, after, ct), ct);
         }));
 
@@ -188,13 +249,17 @@ internal static class VaultCommand
 
         var addVault = VaultArgument();
         var email = new Argument<string>("EMAIL") { Description = "The recipient's address (they get the link and the code there)" };
-        var add = new Command("add", "Add a recipient: a fresh delivery key and an escrow of the vault key, made here") { addVault, email };
+        var notify = new Option<bool>("--notify") { Description = "Mail the recipient now that you added them (it names your address; off by default: they otherwise hear of it only on release)" };
+        var add = new Command("add", "Add a recipient: a fresh delivery key and an escrow of the vault key, made here") { addVault, email, notify };
         command.Subcommands.Add(VaultCli.Verb(add, options, async (cli, ct) =>
         {
             using var run = await VaultCli.OpenAsync(cli, keys: true, ct);
             string id = await VaultCli.ResolveVaultAsync(run, cli.Parse(addVault)!, ct);
-            var recipient = await run.Vaults.AddRecipientAsync(id, cli.Parse(email)!, ct);
-            cli.Output.Event($"Added recipient {VaultCli.Printable(recipient.Email)} ({recipient.Id}).", new { @event = "recipient-added", vaultId = id, recipient });
+            bool told = cli.Parse(notify);
+            var recipient = await run.Vaults.AddRecipientAsync(id, cli.Parse(email)!, told, ct);
+            cli.Output.Event(
+                $"Added recipient {VaultCli.Printable(recipient.Email)} ({recipient.Id}).{(told ? " They were told by mail." : string.Empty)}",
+                new { @event = "recipient-added", vaultId = id, recipient, notified = told });
             return VeilCommand.Ok;
         }));
 

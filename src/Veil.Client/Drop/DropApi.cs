@@ -62,13 +62,13 @@ public sealed class DropApi(HttpClient http)
         return await SendJsonAsync<DropInfo>(message, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<DropOwnerStats> GetOwnerStatsAsync(string id, string ownerToken, CancellationToken cancellationToken = default)
+    public async Task<DropOwnerStats> GetOwnerStatsAsync(string id, string? ownerToken, CancellationToken cancellationToken = default)
     {
         using var message = Owner(new HttpRequestMessage(HttpMethod.Get, $"api/v1/drops/{id}/owner"), ownerToken);
         return await SendJsonAsync<DropOwnerStats>(message, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task DeleteAsync(string id, string ownerToken, CancellationToken cancellationToken = default)
+    public async Task DeleteAsync(string id, string? ownerToken, CancellationToken cancellationToken = default)
     {
         using var message = Owner(new HttpRequestMessage(HttpMethod.Delete, $"api/v1/drops/{id}"), ownerToken);
         using HttpResponseMessage response = await SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
@@ -101,9 +101,14 @@ public sealed class DropApi(HttpClient http)
         return response;
     }
 
-    private static HttpRequestMessage Owner(HttpRequestMessage message, string ownerToken)
+    /// <summary>Adds the owner token; without one, the request relies on the signed-in session its client sends (SessionHandler).</summary>
+    private static HttpRequestMessage Owner(HttpRequestMessage message, string? ownerToken)
     {
-        message.Headers.Add(OwnerHeader, ownerToken);
+        if (ownerToken is not null)
+        {
+            message.Headers.Add(OwnerHeader, ownerToken);
+        }
+
         return message;
     }
 
@@ -130,7 +135,7 @@ public sealed class DropApi(HttpClient http)
         }
         catch (HttpRequestException ex)
         {
-            throw new DropException(DropErrorCodes.Unreachable, $"cannot reach the server at {Http.BaseAddress}: {ex.Message}", null, ex);
+            throw new DropException(DropErrorCodes.Unreachable, ServerUnreachable.Message(Http.BaseAddress), null, ex);
         }
 
         if (response.IsSuccessStatusCode)

@@ -58,9 +58,12 @@ public sealed class IdentityClient
     /// wrapped under <c>enc</c>. The server answers the same whether or not the address is taken; the
     /// account exists once the emailed link is consumed with <see cref="VerifyEmailAsync"/>.
     /// </summary>
+    /// <exception cref="WeakPasswordException">The password breaks the master-password rule (nothing was derived or sent).</exception>
     public async Task RegisterAsync(string email, ReadOnlyMemory<char> password, string? recoveryEmail = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(email);
+        // Before any key is derived: a weak master password is refused here, in every client (spec/keys.md).
+        PasswordStrength.Require(password.Span, email);
         var salt = CryptoRandom.Bytes(ClientKeyDerivation.SaltLength);
         var kdf = new KdfParameters(Argon2idName, MinimumKdf.MemoryKiB, MinimumKdf.Iterations, MinimumKdf.Lanes, Base64Url.EncodeToString(salt));
         string authToken, protectedUserKey;
@@ -237,9 +240,11 @@ public sealed class IdentityClient
     /// revokes every other session.
     /// </summary>
     /// <exception cref="VeilApiException"><c>wrong-password</c> when the current password does not open the user key; <c>invalid-credentials</c> from the server.</exception>
+    /// <exception cref="WeakPasswordException">The new password breaks the master-password rule (nothing was sent).</exception>
     public async Task ChangePasswordAsync(ReadOnlyMemory<char> currentPassword, ReadOnlyMemory<char> newPassword, CancellationToken cancellationToken = default)
     {
         var account = await WhoAmIAsync(cancellationToken).ConfigureAwait(false);
+        PasswordStrength.Require(newPassword.Span, account.Email);
         var accountKeys = await GetKeysAsync(cancellationToken).ConfigureAwait(false);
         var (currentAuth, newAuth, newKdf, newProtected) = await RewrapAsync(currentPassword, account.Email, accountKeys, newPassword, account.Email, cancellationToken).ConfigureAwait(false);
         await _client.AuthenticatedAsync<NoContent>(

@@ -229,7 +229,7 @@ public sealed class VaultClaim : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new VeilApiException(0, VeilApiException.NetworkCode, $"Cannot reach the server at {_client.Http.BaseAddress}", e.HttpRequestError.ToString(), inner: e);
+            throw new VeilApiException(0, VeilApiException.NetworkCode, ServerUnreachable.Message(_client.Http.BaseAddress), e.HttpRequestError.ToString(), inner: e);
         }
 
         if (!response.IsSuccessStatusCode)

@@ -235,14 +235,18 @@ public sealed class VaultClient : IDisposable
     /// Adds a recipient: a fresh delivery key, the escrow of the vault key under it, both sent once; the delivery key
     /// is not kept here (spec/vault.md §6).
     /// </summary>
-    public async Task<VaultRecipient> AddRecipientAsync(string vaultId, string email, CancellationToken cancellationToken = default)
+    public Task<VaultRecipient> AddRecipientAsync(string vaultId, string email, CancellationToken cancellationToken = default) =>
+        AddRecipientAsync(vaultId, email, notify: false, cancellationToken);
+
+    /// <summary>As <see cref="AddRecipientAsync(string, string, CancellationToken)"/>; with <paramref name="notify"/>, the server mails the recipient that they were added.</summary>
+    public async Task<VaultRecipient> AddRecipientAsync(string vaultId, string email, bool notify, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(email);
         await EnsureKeyAsync(vaultId, cancellationToken).ConfigureAwait(false);
         string recipientId = VaultIds.New();
         string escrow = Session.CreateEscrow(vaultId, recipientId, out string deliveryKey);
         return await _client.AuthenticatedAsync<VaultRecipient>(
-            HttpMethod.Post, $"{Base}/{vaultId}/recipients", new AddRecipientRequest(recipientId, email.Trim(), escrow, deliveryKey), cancellationToken).ConfigureAwait(false);
+            HttpMethod.Post, $"{Base}/{vaultId}/recipients", new AddRecipientRequest(recipientId, email.Trim(), escrow, deliveryKey, notify ? true : null), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The vault's recipients.</summary>

@@ -75,7 +75,7 @@ internal sealed record ItemListDto(List<ItemDto> Items);
 
 internal sealed record SetSwitchRequest(long IntervalSeconds, long GraceSeconds);
 
-internal sealed record AddRecipientRequest(string Id, string Email, string Escrow, string DeliveryKey);
+internal sealed record AddRecipientRequest(string Id, string Email, string Escrow, string DeliveryKey, bool? Notify = null);
 
 internal sealed record RecipientListDto(List<VaultRecipient> Recipients);
 

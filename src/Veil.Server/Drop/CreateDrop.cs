@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Results;
 
+using Veil.Server.Platform.Problems;
+
 namespace Veil.Server.Drop;
 
 internal sealed record PasswordWrapDto(string? Salt, string? WrappedKey);
@@ -39,7 +41,13 @@ internal sealed class CreateDropCommand(VeilDbContext db, DropSecrets secrets, I
 
         if (request.ExpiresInSeconds < DropLimits.MinExpirySeconds || request.ExpiresInSeconds > maxExpiry)
         {
-            return DropErrors.InvalidExpiry;
+            // Said in days and minutes, with the way to a longer one, so a client can show it as is.
+            return DropErrors.InvalidExpiry with
+            {
+                Detail = anonymous
+                    ? $"Drops without an account expire after 5 minutes to {HumanUnits.Duration(maxExpiry)} on this server; signed-in drops up to {HumanUnits.Duration(DropLimits.MaxExpirySeconds)}."
+                    : $"Drops expire after 5 minutes to {HumanUnits.Duration(maxExpiry)}.",
+            };
         }
 
         if (request.MaxDownloads is < 1 or > DropLimits.MaxDownloadLimit)

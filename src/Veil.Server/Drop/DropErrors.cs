@@ -38,4 +38,5 @@ internal static class DropErrors
         DropState.TakenDown => TakenDown,
         _ => PlatformErrors.Internal,
     };
+
 }

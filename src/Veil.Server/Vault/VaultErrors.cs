@@ -1,3 +1,4 @@
+using Veil.Server.Platform.Problems;
 using Veil.Server.Platform.Results;
 
 namespace Veil.Server.Vault;
@@ -17,8 +18,8 @@ internal static class VaultErrors
 {
     public static readonly Error InvalidId = new("invalid-id", ErrorKind.BadRequest, "Invalid id", "Ids are lowercase canonical UUIDs chosen by the client.");
     public static readonly Error TooManyFields = new("too-many-fields", ErrorKind.BadRequest, "Too many fields", $"An item has at most {VaultFormat.MaxFields} fields and {VaultFormat.MaxTags} tags.");
-    public static readonly Error InvalidInterval = new("invalid-interval", ErrorKind.BadRequest, "Invalid interval", $"intervalSeconds must be {VaultLimits.MinIntervalSeconds}..{VaultLimits.MaxIntervalSeconds}.");
-    public static readonly Error InvalidGrace = new("invalid-grace", ErrorKind.BadRequest, "Invalid grace", $"graceSeconds must be {VaultLimits.MinGraceSeconds}..{VaultLimits.MaxGraceSeconds}.");
+    public static readonly Error InvalidInterval = new("invalid-interval", ErrorKind.BadRequest, "Invalid interval", $"The check-in interval must be at least {HumanUnits.Duration(VaultLimits.MinIntervalSeconds)} and at most {HumanUnits.Duration(VaultLimits.MaxIntervalSeconds)} (intervalSeconds {VaultLimits.MinIntervalSeconds}..{VaultLimits.MaxIntervalSeconds}).");
+    public static readonly Error InvalidGrace = new("invalid-grace", ErrorKind.BadRequest, "Invalid grace", $"The grace period must be at least {HumanUnits.Duration(VaultLimits.MinGraceSeconds)} and at most {HumanUnits.Duration(VaultLimits.MaxGraceSeconds)} (graceSeconds {VaultLimits.MinGraceSeconds}..{VaultLimits.MaxGraceSeconds}).");
     public static readonly Error InvalidEmail = new("invalid-email", ErrorKind.BadRequest, "Invalid email", "The recipient address is not a usable email address.");
     public static readonly Error InvalidDeliveryKey = new("invalid-delivery-key", ErrorKind.BadRequest, "Invalid delivery key", "deliveryKey must be 32 bytes of base64url.");
     public static readonly Error CodeExpired = new("code-expired", ErrorKind.BadRequest, "No valid code", "Request a new code for this link.");

@@ -64,6 +64,15 @@ internal static partial class VaultLog
         }
     }
 
+    public static void RecipientNotified(ILogger logger, string vaultId)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            var vault = Redact.Token(vaultId);
+            LogRecipientNotified(logger, vault);
+        }
+    }
+
     public static void RecipientAdded(ILogger logger, string vaultId)
     {
         if (logger.IsEnabled(LogLevel.Information))
@@ -162,6 +171,9 @@ internal static partial class VaultLog
 
     [LoggerMessage(EventId = 2705, Level = LogLevel.Information, Message = "Vault {Vault}: checked in by mailed link")]
     private static partial void LogCheckedInByLink(ILogger logger, string vault);
+
+    [LoggerMessage(EventId = 2717, Level = LogLevel.Information, Message = "Vault {Vault}: recipient told by mail that they were added")]
+    private static partial void LogRecipientNotified(ILogger logger, string vault);
 
     [LoggerMessage(EventId = 2706, Level = LogLevel.Information, Message = "Vault {Vault}: recipient added")]
     private static partial void LogRecipientAdded(ILogger logger, string vault);

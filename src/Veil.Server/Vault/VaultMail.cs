@@ -67,6 +67,14 @@ internal sealed class VaultMail(IMailOutbox outbox, PublicOrigin origin)
                 : "One of your recipients claimed their link with the emailed code and received the vault.\r\n",
             cancellationToken);
 
+    public Task SendRecipientAddedAsync(string to, string? owner, CancellationToken cancellationToken) =>
+        SendAsync(to, "Veil: you were chosen to receive a vault",
+            $"{(owner is null ? "A Veil user" : owner)} added you as a recipient of their Veil vault.\r\n\r\n"
+            + "Nothing is shared now. If they ever stop checking in, the vault is released to you: you will then get a personal link "
+            + "at this address, and a 6-digit code when you open it. Until then there is nothing to do.\r\n\r\n"
+            + "If you do not know the sender, you can ignore this message.\r\n",
+            cancellationToken);
+
     private Task SendAsync(string to, string subject, string body, CancellationToken cancellationToken) =>
         outbox.SendAsync(new OutboxMessage(to, subject, body) { Headers = AutoSubmitted }, cancellationToken);
 

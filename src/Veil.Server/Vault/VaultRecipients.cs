@@ -7,14 +7,15 @@ using Veil.Server.Platform.Results;
 
 namespace Veil.Server.Vault;
 
-internal sealed record AddRecipientRequest(string? Id, string? Email, string? Escrow, string? DeliveryKey);
+// Notify is opt-in: mail the recipient that they were added (naming the owner's address, nothing about the vault's content).
+internal sealed record AddRecipientRequest(string? Id, string? Email, string? Escrow, string? DeliveryKey, bool? Notify = null);
 
 /// <summary>
 /// Recipients and their split-key escrow. The escrow (vault key wrapped by the delivery key) is a
 /// client CT; the delivery key arrives once and is sealed at once under the `escrow` server key, so
 /// the database alone never holds both halves in the clear.
 /// </summary>
-internal sealed class VaultRecipientsCommand(VeilDbContext db, VaultSecrets secrets, IOptionsSnapshot<VaultOptions> options, TimeProvider time, ILogger<VaultRecipientsCommand> logger)
+internal sealed class VaultRecipientsCommand(VeilDbContext db, VaultSecrets secrets, VaultMail mail, IOptionsSnapshot<VaultOptions> options, TimeProvider time, ILogger<VaultRecipientsCommand> logger)
 {
     public async Task<Result<RecipientDto>> AddAsync(string vaultId, AddRecipientRequest request, Guid ownerId, CancellationToken cancellationToken)
     {
@@ -80,6 +81,15 @@ internal sealed class VaultRecipientsCommand(VeilDbContext db, VaultSecrets secr
             }
 
             VaultLog.RecipientAdded(logger, vault.Id);
+            if (request.Notify == true)
+            {
+                // Opt-in only: by default a recipient learns of the vault when it is released. The notice goes through
+                // the durable outbox after the recipient is saved, so a failed send never undoes the addition.
+                var owner = await VaultMail.OwnerAddressAsync(db, ownerId, cancellationToken);
+                await mail.SendRecipientAddedAsync(email!, owner, cancellationToken);
+                VaultLog.RecipientNotified(logger, vault.Id);
+            }
+
             return RecipientDto.From(recipient);
         }
         finally

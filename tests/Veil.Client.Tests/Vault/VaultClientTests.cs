@@ -9,7 +9,7 @@ namespace Veil.Client.Tests.Vault;
 public sealed partial class VaultClientTests : IAsyncLifetime
 {
     private const string Email = "vera@example.org";
-    private static readonly ReadOnlyMemory<char> Password = "vault password one".AsMemory();
+    private static readonly ReadOnlyMemory<char> Password = "correct horse battery staple".AsMemory();
 
     private readonly string _scratch = Directory.CreateTempSubdirectory("veil-vault-sdk-").FullName;
     private VeilTestServer _server = null!;
@@ -65,11 +65,11 @@ public sealed partial class VaultClientTests : IAsyncLifetime
         {
             VaultInfo vault = await vaults.CreateVaultAsync("Kept");
             await vaults.AddItemAsync(vault.Id, new VaultItemDraft("Alarm", "code below", ["home"], [new VaultField("code", "4711")]));
-            await client.Identity.ChangePasswordAsync(Password, "vault password two".AsMemory());
+            await client.Identity.ChangePasswordAsync(Password, "a new and longer passphrase".AsMemory());
         }
 
         using var again = NewClient();
-        await again.Identity.LoginAsync(Email, "vault password two".AsMemory());
+        await again.Identity.LoginAsync(Email, "a new and longer passphrase".AsMemory());
         using var reopened = VaultClient.ForSignedIn(again);
         VaultInfo listed = Assert.Single(await reopened.ListVaultsAsync());
         VaultItem item = Assert.Single(await reopened.ListItemsAsync(listed.Id));

@@ -3,6 +3,7 @@
 // hold, and account deletion/export cover vaults.
 using System.Net;
 using System.Security.Cryptography;
+using System.Text.Json;
 using Veil.Server.Tests.Identity;
 using Veil.Server.Tests.Kit;
 using Xunit;
@@ -170,6 +171,19 @@ public sealed class VaultApiTests(VaultApiFixture fixture) : IClassFixture<Vault
         var vault = await Server.CreateVaultAsync(owner);
         using var put = await Server.SendAsync(HttpMethod.Put, $"{VaultKit.Base}/{vault.Id}/switch", new { intervalSeconds = interval, graceSeconds = grace }, owner.AccessToken);
         await put.ExpectProblemAsync(HttpStatusCode.BadRequest, code);
+    }
+
+    [Theory]
+    [InlineData(3600, 3600, "The check-in interval must be at least 1 day and at most 365 days")]
+    [InlineData(86400, 60, "The grace period must be at least 1 hour and at most 90 days")]
+    public async Task Switch_OutOfBounds_DetailSaysTheRangeInDaysAndHours(long interval, long grace, string detail)
+    {
+        var owner = await Server.RegisterOwnerAsync();
+        var vault = await Server.CreateVaultAsync(owner);
+        using var put = await Server.SendAsync(HttpMethod.Put, $"{VaultKit.Base}/{vault.Id}/switch", new { intervalSeconds = interval, graceSeconds = grace }, owner.AccessToken);
+
+        var problem = JsonDocument.Parse(await put.Content.ReadAsStringAsync()).RootElement;
+        Assert.StartsWith(detail, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Theory]
