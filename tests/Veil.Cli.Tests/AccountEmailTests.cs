@@ -55,7 +55,7 @@ public sealed partial class AccountTests
     }
 
     [Fact]
-    public async Task MagicLink_UnknownAddress_AnswersLikeAKnownOne_AndMailsNothing()
+    public async Task MagicLink_UnknownAddress_AnswersLikeAKnownOne_AndMailsNoLink()
     {
         var result = Ok(await _cli.RunAsync(["account", "login", "--magic-link", "nobody@example.org", "--json"]));
 
