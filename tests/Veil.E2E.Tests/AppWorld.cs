@@ -29,8 +29,9 @@ internal sealed partial class AppWorld : IAsyncDisposable
         Page = page;
         page.Console += (_, message) =>
         {
-            // A refused refresh on first load is the normal "no session" answer, which Chromium logs as a failed resource.
-            if (message.Type == "error" && !message.Text.Contains("status of 401", StringComparison.Ordinal))
+            // An API answering 4xx (no session on first load, a used link, a wrong code) is a problem the page shows
+            // as a sentence, and Chromium logs it as a failed resource; anything else logged as an error counts.
+            if (message.Type == "error" && !ClientErrorResource().IsMatch(message.Text))
             {
                 lock (_problems)
                 {
@@ -195,6 +196,12 @@ internal sealed partial class AppWorld : IAsyncDisposable
 
         throw new InvalidOperationException("web/node_modules/axe-core/axe.min.js not found (npm ci in web/)");
     });
+}
+
+internal sealed partial class AppWorld
+{
+    [GeneratedRegex(@"^Failed to load resource: the server responded with a status of 4\d\d")]
+    private static partial Regex ClientErrorResource();
 }
 
 internal sealed record RecordedRequest(string Method, string Url, string Headers, string Body)

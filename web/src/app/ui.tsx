@@ -1,7 +1,7 @@
 // Small shared pieces every page uses, so that pages look and behave alike: a titled page, labelled fields, the
 // error box (role=alert) and the busy indicator (role=status, with progress).
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useId, useRef } from "preact/hooks";
 
 export function Page(props: { title: string; lead?: string; children: ComponentChildren }) {
   const heading = useRef<HTMLHeadingElement>(null);
@@ -31,10 +31,15 @@ export function Field(props: {
   name?: string;
   autofocus?: boolean;
 }) {
+  const id = useId();
+  // The hint is outside the label (so the control's name is just the label) and linked by aria-describedby.
   return (
-    <label>
-      <span>{props.label}</span>
+    <div class="field">
+      <label for={id}>
+        <span>{props.label}</span>
+      </label>
       <input
+        id={id}
         name={props.name}
         type={props.type ?? "text"}
         value={props.value}
@@ -43,10 +48,11 @@ export function Field(props: {
         inputMode={props.inputMode}
         autofocus={props.autofocus}
         maxLength={1024}
+        aria-describedby={props.hint ? id + "-hint" : undefined}
         onInput={(event) => props.onInput((event.currentTarget as HTMLInputElement).value)}
       />
-      {props.hint && <small class="muted">{props.hint}</small>}
-    </label>
+      {props.hint && <small id={id + "-hint"} class="muted">{props.hint}</small>}
+    </div>
   );
 }
 
