@@ -3,5 +3,7 @@ import { render } from "preact";
 import { App } from "./App";
 import { resume } from "../identity/service";
 
-render(<App />, document.getElementById("app")!);
+const root = document.getElementById("app")!;
+root.textContent = ""; // the static "Loading Veil…" (Preact's render would keep it beside the app)
+render(<App />, root);
 void resume();

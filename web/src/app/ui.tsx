@@ -61,7 +61,9 @@ export function ErrorBox(props: { message: string | null | string[] }) {
   if (lines.length === 0) return null;
   return (
     <div class="error" role="alert">
-      {lines.length === 1 ? <p>{lines[0]}</p> : <ul>{lines.map((line) => <li key={line}>{line}</li>)}</ul>}
+      {/* Several lines: the first says what happened, the rest why (a list). */}
+      <p>{lines[0]}</p>
+      {lines.length > 1 && <ul>{lines.slice(1).map((line) => <li key={line}>{line}</li>)}</ul>}
     </div>
   );
 }
