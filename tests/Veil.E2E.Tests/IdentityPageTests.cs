@@ -57,8 +57,13 @@ public sealed class IdentityPageTests(Browser browser)
         await world.AssertAccessibleAsync();
         await world.ScreenshotAsync("05-overview");
         await page.SetViewportSizeAsync(360, 740);
-        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= 360"), "the page scrolls sideways at 360 px");
         await world.ScreenshotAsync("06-overview-360px");
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= 360"), "the page scrolls sideways at 360 px");
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
+        Assert.Equal("rgb(21, 23, 27)", await page.EvaluateAsync<string>("() => getComputedStyle(document.body).backgroundColor"));
+        await world.AssertAccessibleAsync();
+        await world.ScreenshotAsync("06-overview-360px-dark");
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
         await page.SetViewportSizeAsync(1280, 720);
 
         // Zero knowledge: the page sent the auth token (positive control) and never the password or `enc`.
