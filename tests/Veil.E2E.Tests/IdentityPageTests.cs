@@ -192,4 +192,48 @@ public sealed class IdentityPageTests(Browser browser)
         await page.GetByText("Your keys are unlocked in this browser").WaitForAsync();
         world.AssertNoPageProblems();
     }
+
+    [ChromiumFact]
+    public async Task SessionsPage_ListsTheSessions_EndsOne_AndSignsOutEverywhereElse()
+    {
+        await using var world = await AppWorld.StartAsync(browser);
+        var page = world.Page;
+        var email = IdentityKit.NewEmail("sessions");
+        var first = await world.CreateAccountAsync(email, StrongPassword); // a session labelled "test"
+        var laptop = await world.Server.LoginAsync(email, first.AuthToken, "laptop");
+
+        await page.GotoAsync(world.Url("/signin"));
+        await page.GetByLabel("Email address").FillAsync(email);
+        await page.GetByLabel("Master password").FillAsync(StrongPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await page.WaitForURLAsync("**/app");
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "Sessions" }).ClickAsync();
+        await page.GetByText("3 sessions").WaitForAsync();
+        var table = await page.Locator("table.list").InnerTextAsync();
+        Assert.Contains("Web browser (this browser)", table, StringComparison.Ordinal);
+        Assert.Contains("laptop", table, StringComparison.Ordinal);
+        await world.AssertAccessibleAsync();
+        await world.ScreenshotAsync("10-sessions");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "End the session laptop" }).ClickAsync();
+        await page.GetByText("The session \"laptop\" is signed out.").WaitForAsync();
+        await page.GetByText("2 sessions").WaitForAsync();
+        using (var refused = await world.Server.PostAsync("/api/v1/auth/refresh", new { refreshToken = laptop.RefreshToken }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out everywhere else" }).ClickAsync();
+        await page.GetByText("1 other session is signed out.").WaitForAsync();
+        await page.GetByText("1 session", new() { Exact = true }).WaitForAsync();
+        using (var refused = await world.Server.PostAsync("/api/v1/auth/refresh", new { refreshToken = first.RefreshToken }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        // This browser's own session survived: a reload resumes it on the same page.
+        await page.ReloadAsync();
+        await page.GetByText("1 session", new() { Exact = true }).WaitForAsync();
+        world.AssertNoPageProblems();
+    }
 }

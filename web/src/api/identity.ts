@@ -15,6 +15,14 @@ export type SignInAnswer = TokenResponse | TwoFactorChallenge;
 
 export const clientLabel = "Web browser";
 
+export interface SessionInfo {
+  id: string;
+  label: string | null;
+  createdAt: string;
+  lastUsedAt: string;
+  current: boolean;
+}
+
 export const identityApi = {
   register: (body: { email: string; authToken: string; kdf: KdfParameters; protectedUserKey: string }) =>
     api.post<{ status: string }>("/api/v1/accounts", body, { auth: false }),
@@ -30,5 +38,8 @@ export const identityApi = {
     api.post<SignInAnswer>("/api/v1/auth/magic-link/consume", { token, clientLabel, tokenTransport: "cookie" }, { auth: false }),
   logout: () => api.post<void>("/api/v1/auth/logout", {}, { auth: false }),
   whoami: () => api.get<Account>("/api/v1/account"),
+  sessions: () => api.get<SessionInfo[]>("/api/v1/account/sessions"),
+  revokeSession: (id: string) => api.delete(`/api/v1/account/sessions/${encodeURIComponent(id)}`),
+  revokeOtherSessions: () => api.post<{ revoked: number }>("/api/v1/account/sessions/revoke-others"),
   keys: () => api.get<KdfParameters & { protectedUserKey: string }>("/api/v1/account/keys"),
 };
