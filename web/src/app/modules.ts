@@ -19,7 +19,7 @@ export interface Module {
   nav?: NavItem[];
 }
 
-export const modules: readonly Module[] = [homeModule, dropModule, identityModule];
+export const modules: readonly Module[] = [homeModule, identityModule, dropModule];
 
 export const routes: readonly Route[] = modules.flatMap((module) => module.routes);
 
