@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { defineConfig } from "vitest/config";
 
-// Two pages, served by Veil.Server (src/Veil.Server/Web): /drop -> drop.html, /d/{id} -> download.html;
+// Three entries, served by Veil.Server (src/Veil.Server/Web): the app (app.html) at / and its client routes
+// (/signin, /register, /verify-email, /magic-link, /app/...), /drop -> drop.html, /d/{id} -> download.html;
 // every built file lives under /web/. Nothing is inlined (the CSP allows no inline script, style, data: or
 // blob: worker), nothing comes from another origin.
 export default defineConfig({
@@ -15,12 +16,15 @@ export default defineConfig({
     target: "es2022",
     rollupOptions: {
       input: {
+        app: resolve(import.meta.dirname, "app.html"),
         drop: resolve(import.meta.dirname, "drop.html"),
         download: resolve(import.meta.dirname, "download.html"),
       },
     },
   },
   worker: { format: "es" },
+  // Preact's automatic JSX runtime (tsconfig says the same for type checking).
+  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 60000,

@@ -12,6 +12,13 @@ public sealed class WebClientTests
 
     [Theory]
     [InlineData("/drop")]
+    [InlineData("/")]
+    [InlineData("/signin")]
+    [InlineData("/register")]
+    [InlineData("/verify-email")]
+    [InlineData("/magic-link")]
+    [InlineData("/app")]
+    [InlineData("/app/alias/some-page")]
     [InlineData("/d/AAAAAAAAAAAAAAAAAAAAAA")]
     public async Task Pages_AreHtml_WithThePageCsp_NoInlineScript(string path)
     {

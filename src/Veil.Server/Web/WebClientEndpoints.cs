@@ -8,7 +8,8 @@ using Veil.Server.Platform.Results;
 namespace Veil.Server.Web;
 
 /// <summary>
-/// Serves the browser pages: <c>/drop</c> (send) and <c>/d/{id}</c> (receive), and their files under <c>/web/</c>.
+/// Serves the browser pages: the app at <c>/</c> and its client routes (<see cref="AppRoutes"/>), <c>/drop</c> (send)
+/// and <c>/d/{id}</c> (receive), and their files under <c>/web/</c>.
 /// The drop key travels in the link's fragment, which browsers never send, so these routes never see it; the page
 /// decrypts everything itself. Pages and their files carry the page CSP (<see cref="SecurityHeadersMiddleware.PageContentSecurityPolicy"/>):
 /// only same-origin scripts, styles, workers and requests, nothing inline, nothing framed.
@@ -17,10 +18,24 @@ internal static class WebClientEndpoints
 {
     private const string ImmutableCache = "public, max-age=31536000, immutable";
 
+    /// <summary>
+    /// The paths the app routes in the page (web/src/app/router.ts). Mailed links land here: <c>/verify-email#token</c>
+    /// and <c>/magic-link#token</c> (the token is the fragment, never sent). A module's signed-in pages live under
+    /// <c>/app/</c>, so adding one needs no change here.
+    /// </summary>
+    internal static readonly string[] AppRoutes = ["/", "/signin", "/register", "/verify-email", "/magic-link", "/app", "/app/{**rest}"];
+
     public static IEndpointRouteBuilder MapWebClient(this IEndpointRouteBuilder endpoints)
     {
         var files = WebClientFiles.Load();
         string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];
+        foreach (var route in AppRoutes)
+        {
+            endpoints.MapMethods(route, getOrHead, (HttpContext context) => Serve(context, files, "app.html"))
+                .WithName("Web_App" + route.Replace("/", "_", StringComparison.Ordinal).Replace("{**rest}", "rest", StringComparison.Ordinal))
+                .ExcludeFromDescription();
+        }
+
         endpoints.MapMethods("/drop", getOrHead, (HttpContext context) => Serve(context, files, "drop.html"))
             .WithName("Web_DropPage").ExcludeFromDescription();
         endpoints.MapMethods("/d/{id}", getOrHead, (HttpContext context) => Serve(context, files, "download.html"))

@@ -17,7 +17,7 @@ internal sealed class WebClientFiles
     private WebClientFiles(FrozenDictionary<string, WebClientFile> files) => _files = files;
 
     /// <summary>False when the server was built without the web client (VeilSkipWeb=true).</summary>
-    public bool IsBuilt => _files.ContainsKey("drop.html") && _files.ContainsKey("download.html");
+    public bool IsBuilt => _files.ContainsKey("app.html") && _files.ContainsKey("drop.html") && _files.ContainsKey("download.html");
 
     public static WebClientFiles Load()
     {
