@@ -44,6 +44,7 @@ internal static class DropModule
         services.TryAddScoped<CountDownloadCommand>();
         services.TryAddScoped<OpenContentCommand>();
         services.TryAddScoped<OwnerStatsCommand>();
+        services.TryAddScoped<ListOwnedDropsCommand>();
         services.TryAddScoped<ChangeDropCommand>();
         services.TryAddScoped<DeleteDropCommand>();
         services.TryAddScoped<ReportDropCommand>();
@@ -101,6 +102,10 @@ internal static class DropModule
             .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Drop_CountDownload");
 
         drops.MapGet("/{id}/content", DownloadContentAsync).WithName("Drop_Content");
+
+        group.MapGet("/", async (ListOwnedDropsCommand cmd, HttpContext http, CancellationToken ct)
+            => (await cmd.ExecuteAsync(DropCaller.From(http), ct)).ToHttpResult(r => TypedResults.Ok(r)))
+            .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Drop_ListOwned");
 
         group.MapGet("/{id}/owner", async (string id, OwnerStatsCommand cmd, HttpContext http, CancellationToken ct)
             => (await cmd.ExecuteAsync(id, DropCaller.From(http), ct)).ToHttpResult(r => TypedResults.Ok(r)))
