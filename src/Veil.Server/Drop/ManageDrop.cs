@@ -3,6 +3,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Veil.Server.Platform.Auth;
 using Veil.Server.Platform.Blobs;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Results;
@@ -136,7 +137,7 @@ internal sealed class ListOwnedDropsCommand(VeilDbContext db, TimeProvider time)
         ArgumentNullException.ThrowIfNull(caller);
         if (caller.UserId is null)
         {
-            return Error.Unauthorized;
+            return AuthErrors.Unauthorized;
         }
 
         var ownerKey = "u:" + caller.UserId;
