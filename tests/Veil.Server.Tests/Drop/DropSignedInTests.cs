@@ -88,6 +88,7 @@ public sealed class DropSignedInTests
 
         using var anonymous = await server.SendAsync(HttpMethod.Get, "/api/v1/drops");
         await anonymous.ExpectProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.Equal("Bearer", anonymous.Headers.WwwAuthenticate.ToString());
     }
 
     [Fact]
