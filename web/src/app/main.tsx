@@ -3,5 +3,8 @@ import { render } from "preact";
 import { App } from "./App";
 import { resume } from "../identity/service";
 
-render(<App />, document.getElementById("app")!);
+const root = document.getElementById("app")!;
+// The static "Loading Veil…" placeholder is not Preact's: render() would keep it below the app, so it goes first.
+root.replaceChildren();
+render(<App />, root);
 void resume();

@@ -74,6 +74,7 @@ export function DropsPage() {
                       <button
                         type="button"
                         class="danger small"
+                        aria-label={`Yes, delete drop ${d.id}`}
                         onClick={async () => {
                           setError(null);
                           try {
@@ -86,12 +87,12 @@ export function DropsPage() {
                           }
                         }}
                       >
-                        Yes, delete drop {d.id}
+                        Yes, delete it
                       </button>
                       <button type="button" class="secondary small" onClick={() => setDeleting(null)}>Keep it</button>
                     </>
                   ) : (
-                    <button type="button" class="secondary small" onClick={() => setDeleting(d.id)}>Delete drop {d.id}…</button>
+                    <button type="button" class="secondary small" aria-label={`Delete drop ${d.id}…`} onClick={() => setDeleting(d.id)}>Delete…</button>
                   )}
                 </div>
               </li>
