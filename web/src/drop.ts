@@ -5,6 +5,8 @@ import { fromBase64Url } from "./lib/bytes";
 import { describe } from "./messages";
 import type { SendRequest, WorkerReply } from "./protocol";
 import { clearError, el, formatBytes, setProgress, setText, show, showError } from "./ui";
+import { refreshSession } from "./api/client";
+import * as session from "./session/store";
 
 const base = basePath(location.pathname, "drop");
 const form = el<HTMLFormElement>("send-form");
@@ -12,6 +14,27 @@ const fileInput = el<HTMLInputElement>("file");
 const usePassword = el<HTMLInputElement>("use-password");
 const passwordInput = el<HTMLInputElement>("password");
 let owner: { id: string; token: string } | null = null;
+
+/**
+ * A signed-in sender's drop belongs to the account (listed under Your drops, deletable there). This page is its own
+ * entry, without the app's memory, so it gets an access token from the HttpOnly refresh cookie itself; the session
+ * store's hint says whether that is worth trying. A refused refresh means signed out: the drop is anonymous.
+ */
+async function accountToken(): Promise<string | null> {
+  if (!session.mayHaveSession()) return null;
+  if (await refreshSession()) return session.currentAccessToken();
+  session.clear();
+  return null;
+}
+
+function showAccountNote(signedIn: boolean): void {
+  setText("account-note", signedIn
+    ? "You are signed in: this drop will be listed in your account (Your drops), where you can delete it."
+    : "");
+  show("account-note", signedIn);
+}
+
+void accountToken().then((token) => showAccountNote(token !== null));
 
 usePassword.addEventListener("change", () => {
   show("password-row", usePassword.checked);
@@ -43,8 +66,14 @@ form.addEventListener("submit", (event) => {
     expiresInSeconds: Number(el<HTMLSelectElement>("expires").value),
     maxDownloads: downloads === "" ? null : Number(downloads),
     password,
+    accessToken: null,
   };
-  start(request);
+  setFormEnabled(false);
+  // A fresh token just before sending (access tokens live 15 minutes; the page may have been open longer).
+  void accountToken().then((token) => {
+    showAccountNote(token !== null);
+    start({ ...request, accessToken: token });
+  });
 });
 
 function start(request: SendRequest): void {

@@ -7,6 +7,8 @@ export interface SendRequest {
   expiresInSeconds: number;
   maxDownloads: number | null;
   password: string | null;
+  /** The signed-in sender's access token (the drop then belongs to the account), or null for an anonymous drop. */
+  accessToken: string | null;
 }
 
 export interface Argon2Request {

@@ -33,7 +33,7 @@ async function handle(request: WorkerRequest): Promise<void> {
   let lastProgress = 0;
   const sent = await sendDrop({
     file: request.file,
-    api: new DropApi(request.base),
+    api: new DropApi(request.base, request.accessToken),
     expiresInSeconds: request.expiresInSeconds,
     maxDownloads: request.maxDownloads,
     password: request.password,

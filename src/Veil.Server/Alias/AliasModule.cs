@@ -83,7 +83,8 @@ internal static class AliasModule
         group.MapGet("/log", AliasEndpoints.LogAsync).WithName("Alias_Log");
         group.MapGet("/usage", AliasEndpoints.UsageAsync).WithName("Alias_Usage");
 
-        // The link in the verification mail: GET shows a button, POST (the form) verifies.
+        // The link in the verification mail: GET opens the app's confirm page (its button calls the API above; without
+        // the web client, a bare form), POST verifies (the bare form, and scripts).
         endpoints.MapGet("/alias/verify/{token}", RecipientEndpoints.ConfirmPage)
             .RequireRateLimiting(VerifyPolicy).WithTags("Alias").WithName("Alias_VerifyPage");
         endpoints.MapPost("/alias/verify/{token}", RecipientEndpoints.ConfirmAsync)

@@ -152,9 +152,19 @@ internal static class RecipientEndpoints
     /// </summary>
     public const string PageContentSecurityPolicy = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+    /// <summary>
+    /// The mailed link opens the app's confirmation page (web/src/alias/VerifyRecipientPage.tsx, the app's CSP),
+    /// whose button posts the token to <c>POST /api/v1/alias/recipients/verify</c>. A server built without the web
+    /// client shows a bare form that posts to this URL instead.
+    /// </summary>
     public static IResult ConfirmPage(string token, HttpContext http)
     {
         ArgumentNullException.ThrowIfNull(http);
+        if (Web.WebClientEndpoints.AppPage(http) is { } app)
+        {
+            return app;
+        }
+
         http.Response.Headers.ContentSecurityPolicy = PageContentSecurityPolicy;
         return ConfirmForm(token);
     }

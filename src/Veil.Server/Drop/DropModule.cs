@@ -44,6 +44,7 @@ internal static class DropModule
         services.TryAddScoped<CountDownloadCommand>();
         services.TryAddScoped<OpenContentCommand>();
         services.TryAddScoped<OwnerStatsCommand>();
+        services.TryAddScoped<ListOwnedDropsCommand>();
         services.TryAddScoped<ChangeDropCommand>();
         services.TryAddScoped<DeleteDropCommand>();
         services.TryAddScoped<ReportDropCommand>();
@@ -101,6 +102,19 @@ internal static class DropModule
             .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Drop_CountDownload");
 
         drops.MapGet("/{id}/content", DownloadContentAsync).WithName("Drop_Content");
+
+        group.MapGet("/", async (ListOwnedDropsCommand cmd, HttpContext http, CancellationToken ct) =>
+        {
+            var caller = DropCaller.From(http);
+            if (caller.UserId is null)
+            {
+                // Only a signed-in owner has a list; anonymous drops are each known by their owner token alone.
+                http.Response.Headers.WWWAuthenticate = "Bearer";
+            }
+
+            return (await cmd.ExecuteAsync(caller, ct)).ToHttpResult(r => TypedResults.Ok(r));
+        })
+            .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Drop_ListOwned");
 
         group.MapGet("/{id}/owner", async (string id, OwnerStatsCommand cmd, HttpContext http, CancellationToken ct)
             => (await cmd.ExecuteAsync(id, DropCaller.From(http), ct)).ToHttpResult(r => TypedResults.Ok(r)))

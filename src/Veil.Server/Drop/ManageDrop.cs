@@ -3,6 +3,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Veil.Server.Platform.Auth;
 using Veil.Server.Platform.Blobs;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Results;
@@ -111,5 +112,44 @@ internal sealed class DeleteDropCommand(VeilDbContext db, IBlobStore blobs, ILog
         await blobs.DeletePrefixAsync(DropRecord.BlobFolder(id), cancellationToken);
         DropLog.Deleted(logger, id);
         return true;
+    }
+}
+
+/// <summary>One of the signed-in owner's drops: the owner stats and whether a password wraps its key.</summary>
+internal sealed record OwnedDrop(
+    string Id, DateTimeOffset CreatedAt, bool Finalized, DateTimeOffset? ExpiresAt, int? MaxDownloads, int Downloads,
+    long ContentSize, string State, bool PasswordProtected);
+
+internal sealed record OwnedDropsResponse(IReadOnlyList<OwnedDrop> Drops);
+
+/// <summary>
+/// <c>GET /api/v1/drops</c>: the drops the signed-in caller created, newest first, until the purge job has removed
+/// their blobs. Nothing here can name a file: the name is in the metadata ciphertext, and only the link (the drop
+/// key) opens it. Anonymous callers (owner tokens name one drop each) get 401.
+/// </summary>
+internal sealed class ListOwnedDropsCommand(VeilDbContext db, TimeProvider time)
+{
+    /// <summary>A bound on the answer; the per-account quota keeps real lists far below it.</summary>
+    public const int MaxDrops = 500;
+
+    public async Task<Result<OwnedDropsResponse>> ExecuteAsync(DropCaller caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        if (caller.UserId is null)
+        {
+            return AuthErrors.Unauthorized;
+        }
+
+        var ownerKey = "u:" + caller.UserId;
+        var drops = await db.Set<DropRecord>().AsNoTracking()
+            .Where(d => d.OwnerKey == ownerKey && d.PurgedAt == null)
+            .ToListAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        return new OwnedDropsResponse(drops
+            .OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id, StringComparer.Ordinal)
+            .Take(MaxDrops)
+            .Select(d => new OwnedDrop(d.Id, d.CreatedAt, d.FinalizedAt is not null, d.ExpiresAt, d.MaxDownloads, d.Downloads,
+                d.ContentSize, OwnerStatsResponse.StateName(d.StateAt(now)), d.WrappedKey is not null))
+            .ToList());
     }
 }

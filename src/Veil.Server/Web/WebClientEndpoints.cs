@@ -25,9 +25,19 @@ internal static class WebClientEndpoints
     /// </summary>
     internal static readonly string[] AppRoutes = ["/", "/signin", "/register", "/verify-email", "/magic-link", "/app", "/app/{**rest}"];
 
+    // Loaded once: module routes that open an app page (the Alias recipient link) share it with the routes below.
+    private static readonly Lazy<WebClientFiles> Files = new(WebClientFiles.Load);
+
+    /// <summary>
+    /// The app page for a route a module maps itself (a mailed link whose token is in the path, like
+    /// <c>/alias/verify/{token}</c>); null when the server was built without the web client, so the module can fall
+    /// back to a page of its own.
+    /// </summary>
+    internal static IResult? AppPage(HttpContext context) => Files.Value.IsBuilt ? Serve(context, Files.Value, "app.html") : null;
+
     public static IEndpointRouteBuilder MapWebClient(this IEndpointRouteBuilder endpoints)
     {
-        var files = WebClientFiles.Load();
+        var files = Files.Value;
         string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];
         foreach (var route in AppRoutes)
         {

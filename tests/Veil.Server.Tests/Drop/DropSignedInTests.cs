@@ -55,6 +55,43 @@ public sealed class DropSignedInTests
     }
 
     [Fact]
+    public async Task OwnedDropList_ShowsTheCallersDropsNewestFirst_NotOthersOrAnonymousOnes_AndNeedsSignIn()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var user = await server.RegisterUserAsync();
+        var owner = new DropApi(server.Client).As(user.AccessToken);
+        var (first, _) = await owner.ShareAsync(new byte[100], maxDownloads: 5);
+        server.Time.Advance(TimeSpan.FromMinutes(1));
+        var passwordWrap = new { salt = Veil.Crypto.Primitives.CryptoRandom.ToBase64Url(new byte[32]), wrappedKey = Veil.Crypto.Primitives.CryptoRandom.ToBase64Url(new byte[61]) };
+        var second = await owner.CreateAsync(DropApi.ContentSizeFor(200), password: passwordWrap);
+        var otherUser = owner.As((await server.RegisterUserAsync()).AccessToken);
+        await otherUser.ShareAsync(new byte[50]);
+        await new DropApi(server.Client).ShareAsync(new byte[60]);
+
+        using var listed = await server.SendAsync(HttpMethod.Get, "/api/v1/drops", bearer: user.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        var drops = (await listed.JsonAsync()).GetProperty("drops").EnumerateArray().ToList();
+
+        // Only the caller's, newest first; an unfinished upload is listed as such; nothing in it can name a file.
+        Assert.Equal([second.Id, first.Id], drops.Select(d => d.GetProperty("id").GetString()!).ToArray());
+        var firstJson = drops[1];
+        Assert.Equal(5, firstJson.GetProperty("maxDownloads").GetInt32());
+        Assert.Equal(0, firstJson.GetProperty("downloads").GetInt32());
+        Assert.Equal("available", firstJson.GetProperty("state").GetString());
+        Assert.Equal(DropApi.ContentSizeFor(100), firstJson.GetProperty("contentSize").GetInt64());
+        Assert.False(firstJson.GetProperty("passwordProtected").GetBoolean());
+        Assert.Equal(server.Time.GetUtcNow() - TimeSpan.FromMinutes(1) + TimeSpan.FromHours(1), firstJson.GetProperty("expiresAt").GetDateTimeOffset());
+        Assert.True(drops[0].GetProperty("passwordProtected").GetBoolean());
+        Assert.Equal("uploading", drops[0].GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, drops[0].GetProperty("expiresAt").ValueKind);
+        Assert.DoesNotContain("metadata", await listed.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+
+        using var anonymous = await server.SendAsync(HttpMethod.Get, "/api/v1/drops");
+        await anonymous.ExpectProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.Equal("Bearer", anonymous.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
     public async Task AnotherSignedInUser_CannotManageTheDrop_AndLearnsNothingAboutIt()
     {
         await using var server = await IdentityKit.StartIdentityServerAsync();

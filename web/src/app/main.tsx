@@ -4,6 +4,7 @@ import { App } from "./App";
 import { resume } from "../identity/service";
 
 const root = document.getElementById("app")!;
-root.textContent = ""; // the static "Loading Veil…" (Preact's render would keep it beside the app)
+// The static "Loading Veil…" placeholder is not Preact's: render() would keep it below the app, so it goes first.
+root.replaceChildren();
 render(<App />, root);
 void resume();

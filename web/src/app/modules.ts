@@ -4,6 +4,7 @@ import type { Route } from "./router";
 import { homeModule } from "../home/module";
 import { identityModule } from "../identity/module";
 import { dropModule } from "../drop/module";
+import { aliasModule } from "../alias/module";
 
 export interface NavItem {
   label: string;
@@ -19,7 +20,7 @@ export interface Module {
   nav?: NavItem[];
 }
 
-export const modules: readonly Module[] = [homeModule, identityModule, dropModule];
+export const modules: readonly Module[] = [homeModule, aliasModule, identityModule, dropModule];
 
 export const routes: readonly Route[] = modules.flatMap((module) => module.routes);
 

@@ -57,8 +57,12 @@ async function problem(response: Response): Promise<ApiError> {
 }
 
 export class DropApi {
-  /** `base` is the server's path prefix ("" when Veil is served at the root). */
-  constructor(private readonly base: string) {}
+  /**
+   * `base` is the server's path prefix ("" when Veil is served at the root). `accessToken`, when the sender is signed
+   * in, goes with create only: it makes the account the drop's owner; every later call proves ownership with the
+   * owner token, so an access token expiring during a long upload changes nothing.
+   */
+  constructor(private readonly base: string, private readonly accessToken: string | null = null) {}
 
   private url(path: string): string {
     return this.base + "/api/v1" + path;
@@ -70,9 +74,9 @@ export class DropApi {
   }
 
   async create(request: CreateDropRequest): Promise<CreateDropResponse> {
-    return this.json(
-      await fetch(this.url("/drops"), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request) }),
-    );
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    if (this.accessToken) headers.Authorization = `Bearer ${this.accessToken}`;
+    return this.json(await fetch(this.url("/drops"), { method: "POST", headers, body: JSON.stringify(request) }));
   }
 
   async putMetadata(id: string, owner: string, blob: Uint8Array<ArrayBuffer>): Promise<void> {

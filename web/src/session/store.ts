@@ -36,6 +36,30 @@ export function signedIn(token: string, who: Account): void {
   accessToken.value = token;
   account.value = who;
   status.value = "signed-in";
+  setSessionHint(true);
+}
+
+// A hint, not a secret: "this browser signed in and has not signed out". The refresh cookie is HttpOnly, so a
+// separate page entry (/drop) cannot see it; the hint lets that page try a refresh only when one can succeed,
+// instead of asking the server (and logging a 401) on every anonymous visit.
+const hintKey = "veil.signed-in";
+
+function setSessionHint(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(hintKey, "1");
+    else localStorage.removeItem(hintKey);
+  } catch {
+    // Storage disabled: pages that need the hint treat the visitor as signed out.
+  }
+}
+
+/** True when this browser may hold a session (a refresh cookie): worth trying a refresh. */
+export function mayHaveSession(): boolean {
+  try {
+    return localStorage.getItem(hintKey) === "1";
+  } catch {
+    return false;
+  }
 }
 
 export function setUserKey(key: Uint8Array): void {
@@ -60,4 +84,5 @@ export function clear(): void {
   accessToken.value = null;
   account.value = null;
   status.value = "signed-out";
+  setSessionHint(false);
 }
