@@ -10,7 +10,7 @@ namespace Veil.E2E.Tests;
 /// <summary>
 /// The server-rendered pages that mailed links open, in the system Chromium: the Vault one-click check-in (a GET
 /// shows a button and changes nothing; the button checks in), the Alias recipient confirmation, and the Vault
-/// claim link's explanation. Each page carries its own strict CSP; the browser must report no violation.
+/// claim link, which opens the app's claim page. Each page carries its own strict CSP; the browser must report no violation.
 /// </summary>
 [Collection(BrowserTests.Name)]
 public sealed partial class MailLinkPageTests(Browser browser) : IAsyncLifetime
@@ -71,6 +71,10 @@ public sealed partial class MailLinkPageTests(Browser browser) : IAsyncLifetime
         Assert.Equal((int)HttpStatusCode.OK, response!.Status);
         var button = _page.GetByRole(AriaRole.Button, new() { Name = "I'm here" });
         Assert.True(await button.IsVisibleAsync());
+        // The page wears the app's stylesheet (same origin, no inline style), so it looks like the rest of Veil.
+        Assert.Contains("style-src 'self'", response.Headers["content-security-policy"], StringComparison.Ordinal);
+        Assert.True(await _page.EvaluateAsync<int>("() => document.styleSheets.length === 1 ? document.styleSheets[0].cssRules.length : 0") > 10);
+        Assert.Equal(1, await _page.Locator("header.site .brand").CountAsync());
 
         // Opening the page (as a mail scanner would) checked nothing in.
         var afterGet = await _server.SwitchAsync(owner, vault);
@@ -116,16 +120,21 @@ public sealed partial class MailLinkPageTests(Browser browser) : IAsyncLifetime
     }
 
     [ChromiumFact]
-    public async Task ClaimLink_RendersItsExplanation()
+    public async Task ClaimLink_OpensTheAppsClaimPage_NotInstructionsForACommandLineClient()
     {
         var response = await _page.GotoAsync(Local("/vault/claim/" + new string('A', 86)));
 
         Assert.Equal((int)HttpStatusCode.OK, response!.Status);
-        Assert.Equal("Veil vault delivery", await _page.TitleAsync());
-        var text = await _page.InnerTextAsync("body");
-        Assert.Contains("veil vault claim <this link>", text, StringComparison.Ordinal);
-        Assert.Contains("6-digit code", text, StringComparison.Ordinal);
-        Assert.Contains("default-src 'none'", response.Headers["content-security-policy"], StringComparison.Ordinal);
+        await _page.GetByRole(AriaRole.Heading, new() { Name = "A vault was left to you" }).WaitForAsync();
+        Assert.Equal("A vault was left to you · Veil", await _page.TitleAsync());
+        Assert.True(await _page.GetByRole(AriaRole.Button, new() { Name = "Email me the code" }).IsVisibleAsync());
+        Assert.Contains("nothing to install", await _page.InnerTextAsync("main"), StringComparison.Ordinal);
+        Assert.Contains("script-src 'self'", response.Headers["content-security-policy"], StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", response.Headers["content-security-policy"], StringComparison.Ordinal);
+
+        // A forged link is refused by the server, and the page says so in a sentence.
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Email me the code" }).ClickAsync();
+        await _page.GetByText("This delivery link is not valid").WaitForAsync();
         AssertNoCspViolation();
     }
 

@@ -4,6 +4,7 @@ import type { Route } from "./router";
 import { homeModule } from "../home/module";
 import { identityModule } from "../identity/module";
 import { dropModule } from "../drop/module";
+import { vaultModule } from "../vault/module";
 
 export interface NavItem {
   label: string;
@@ -19,7 +20,7 @@ export interface Module {
   nav?: NavItem[];
 }
 
-export const modules: readonly Module[] = [homeModule, dropModule, identityModule];
+export const modules: readonly Module[] = [homeModule, dropModule, identityModule, vaultModule];
 
 export const routes: readonly Route[] = modules.flatMap((module) => module.routes);
 
