@@ -202,6 +202,76 @@ public sealed partial class VaultClaimBrowserTests(Browser browser) : IAsyncLife
         AssertNoPageErrors();
     }
 
+    [ChromiumFact]
+    public async Task OwnerInChromium_OpensTheCliVault_AddsAnItemTheCliReads_LockAndIdleLockDropTheKeys()
+    {
+        var cli = new VeilCli(_server.BaseAddress, Path.Combine(_root, "owner"));
+        await RegisterAndLoginAsync(cli);
+        Ok(await OwnerAsync(cli, ["vault", "create", "Family"]));
+        Ok(await cli.RunAsync(["vault", "item", "add", "Family", "--title", "Bank", "--secret", "seed", "--tag", "money", "--password-stdin", "--json"], $"{Password}\n{Seed}\n"));
+
+        // Sign in in the browser (Argon2id in the page), open the vault the CLI made.
+        await _page.Clock.InstallAsync();
+        await _page.GotoAsync(Local("/signin"));
+        await _page.GetByLabel("Email address").FillAsync(Owner);
+        await _page.GetByLabel("Master password").FillAsync(Password);
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await _page.WaitForURLAsync("**/app");
+        await _page.GetByRole(AriaRole.Navigation).GetByRole(AriaRole.Link, new() { Name = "Vault" }).ClickAsync();
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Family" }).ClickAsync();
+        await _page.GetByRole(AriaRole.Heading, new() { Name = "Bank" }).WaitForAsync();
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Show seed" }).ClickAsync();
+        Assert.Contains(Seed, await _page.InnerTextAsync("main"), StringComparison.Ordinal);
+        await AssertAccessibleAsync();
+        await ScreenshotAsync("vault-owner");
+
+        // Add an item in the browser; the CLI reads it.
+        await _page.GetByLabel("Title").FillAsync("Wifi");
+        await _page.GetByLabel("Field 1 name").FillAsync("password");
+        await _page.GetByLabel("Field 1 value").FillAsync("hunter2-canary-7f3a");
+        await _page.GetByLabel("Notes").FillAsync("Router in the hall");
+        await _page.GetByLabel("Tags, separated by commas").FillAsync("home, net");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Save item" }).ClickAsync();
+        await _page.GetByRole(AriaRole.Heading, new() { Name = "Wifi" }).WaitForAsync();
+        var shown = Ok(await OwnerAsync(cli, ["vault", "item", "show", "Family", "Wifi"])).Event("item").GetProperty("item");
+        Assert.Equal("hunter2-canary-7f3a", shown.GetProperty("fields")[0].GetProperty("value").GetString());
+        Assert.Equal("password", shown.GetProperty("fields")[0].GetProperty("label").GetString());
+        Assert.Equal("Router in the hall", shown.GetProperty("notes").GetString());
+        Assert.Equal(["home", "net"], shown.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+
+        // Lock drops the keys: the vault shows nothing until the master password is entered again.
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Lock" }).ClickAsync();
+        await _page.GetByRole(AriaRole.Heading, new() { Name = "Unlock your vaults" }).WaitForAsync();
+        Assert.DoesNotContain("hunter2", await _page.InnerTextAsync("body"), StringComparison.Ordinal);
+        await UnlockIfAskedAsync();
+        await _page.GetByRole(AriaRole.Heading, new() { Name = "Wifi" }).WaitForAsync();
+
+        // 59 idle minutes keep it open; the 60th locks it (the page's clock, moved by hand).
+        await _page.Clock.FastForwardAsync("59:00");
+        Assert.Equal(0, await _page.GetByRole(AriaRole.Heading, new() { Name = "Unlock your vaults" }).CountAsync());
+        await _page.Clock.FastForwardAsync("01:01");
+        await _page.GetByRole(AriaRole.Heading, new() { Name = "Unlock your vaults" }).WaitForAsync();
+
+        AssertNeverSent("hunter2-canary-7f3a");
+        AssertNeverSent("Router in the hall");
+        AssertNeverSent("Wifi");
+        AssertNeverSent(Seed);
+        AssertNeverSent(Password);
+        AssertNoPageErrors();
+    }
+
+    private async Task UnlockIfAskedAsync()
+    {
+        var gate = _page.GetByRole(AriaRole.Heading, new() { Name = "Unlock your vaults" });
+        await _page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        if (await gate.CountAsync() > 0)
+        {
+            await _page.GetByLabel("Master password").FillAsync(Password);
+            await _page.GetByRole(AriaRole.Button, new() { Name = "Unlock" }).ClickAsync();
+            await gate.WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        }
+    }
+
     private async Task RegisterAndLoginAsync(VeilCli cli)
     {
         Ok(await cli.RunAsync(["account", "register", "--email", Owner, "--password-stdin", "--json"], Password + "\n"));

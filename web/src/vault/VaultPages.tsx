@@ -133,7 +133,7 @@ function ItemForm(props: { onSave: (item: { title: string; notes: string | null;
         <span>Notes</span>
         <textarea rows={3} value={notes} onInput={(e) => setNotes((e.currentTarget as HTMLTextAreaElement).value)} />
       </label>
-      <Field label="Tags" value={tags} onInput={setTags} hint="Separated by commas." />
+      <Field label="Tags, separated by commas" value={tags} onInput={setTags} />
       <button type="submit" disabled={busy || title.trim() === ""}>Save item</button>
     </form>
   );
