@@ -243,7 +243,7 @@ public sealed partial class VaultClaimBrowserTests(Browser browser) : IAsyncLife
         await _page.GetByRole(AriaRole.Button, new() { Name = "Lock" }).ClickAsync();
         await _page.GetByRole(AriaRole.Heading, new() { Name = "Unlock your vaults" }).WaitForAsync();
         Assert.DoesNotContain("hunter2", await _page.InnerTextAsync("body"), StringComparison.Ordinal);
-        await UnlockIfAskedAsync();
+        await UnlockAsync();
         await _page.GetByRole(AriaRole.Heading, new() { Name = "Wifi" }).WaitForAsync();
 
         // 59 idle minutes keep it open; the 60th locks it (the page's clock, moved by hand).
@@ -260,16 +260,13 @@ public sealed partial class VaultClaimBrowserTests(Browser browser) : IAsyncLife
         AssertNoPageErrors();
     }
 
-    private async Task UnlockIfAskedAsync()
+    private async Task UnlockAsync()
     {
         var gate = _page.GetByRole(AriaRole.Heading, new() { Name = "Unlock your vaults" });
-        await _page.WaitForLoadStateAsync(LoadState.NetworkIdle);
-        if (await gate.CountAsync() > 0)
-        {
-            await _page.GetByLabel("Master password").FillAsync(Password);
-            await _page.GetByRole(AriaRole.Button, new() { Name = "Unlock" }).ClickAsync();
-            await gate.WaitForAsync(new() { State = WaitForSelectorState.Detached });
-        }
+        await gate.WaitForAsync();
+        await _page.GetByLabel("Master password").FillAsync(Password);
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Unlock", Exact = true }).ClickAsync();
+        await gate.WaitForAsync(new() { State = WaitForSelectorState.Detached });
     }
 
     private async Task RegisterAndLoginAsync(VeilCli cli)
