@@ -177,8 +177,9 @@ function SwitchPanel(props: { vaultId: string }) {
       )}
       <div class="row">
         <Field label="Check-in interval (days)" inputMode="numeric" value={days} onInput={setDays} />
-        <Field label="Grace period (days)" inputMode="numeric" value={graceDays} onInput={setGraceDays} hint="Reminders are mailed at the deadline, half-way through the grace, and a day before release." />
+        <Field label="Grace period (days)" inputMode="numeric" value={graceDays} onInput={setGraceDays} />
       </div>
+      <p class="muted">Reminders are mailed at the deadline, half-way through the grace, and a day before release.</p>
       <p class="actions">
         <button type="button" onClick={() => run(() => vaultApi.setSwitch(props.vaultId, Math.round(Number(days) * Day), Math.round(Number(graceDays) * Day)))}>Set the switch</button>{" "}
         {state && state.state !== "released" && <button type="button" class="secondary" onClick={() => run(() => vaultApi.switchAction(props.vaultId, "checkin"))}>Check in now</button>}{" "}
