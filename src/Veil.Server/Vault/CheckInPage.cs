@@ -1,7 +1,8 @@
 // The one-click check-in link from reminder mail: /vault/checkin/{token}. A GET only shows a page
 // with one button, because mail scanners and link previews fetch every link they see; only the
 // POST that button sends checks in. The token is HMAC-signed and bound to the switch generation,
-// so a link from before the last check-in no longer works. The page is static HTML with no script.
+// so a link from before the last check-in no longer works. The page is static HTML with no script, linked to the
+// app's stylesheet so it looks like the rest of Veil.
 using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Http;
@@ -13,7 +14,10 @@ namespace Veil.Server.Vault;
 
 internal sealed class CheckInPage(VeilDbContext db, VaultSecrets secrets, VaultSwitchCommand switches, ILogger<CheckInPage> logger)
 {
-    private const string Csp = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    // Style only from this origin (the app's built stylesheet); still no script, no inline style, no frames.
+    private const string Csp = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    private static string? Stylesheet => Web.WebClientFiles.Load().AppStylesheet;
 
     public async Task<IResult> ShowAsync(string token, HttpContext http, CancellationToken cancellationToken)
     {
@@ -72,24 +76,20 @@ internal sealed class CheckInPage(VeilDbContext db, VaultSecrets secrets, VaultS
         _ => "<p>This link is out of date: you checked in after it was sent. Use the link in the newest reminder, or sign in.</p>",
     };
 
-    /// <summary>
-    /// What a browser shows for a claim link (<c>/vault/claim/{token}</c>): how to open it. Decryption
-    /// happens in the recipient's client, so this page neither checks the token nor changes anything.
-    /// </summary>
-    public static IResult ClaimInstructions(HttpContext http) =>
-        Page(http, StatusCodes.Status200OK, "<p>This is a personal Veil vault delivery link. Open it with the Veil command-line client:</p>"
-            + "<pre>veil vault claim &lt;this link&gt;</pre><p>You will be asked for a 6-digit code, sent to your address when you ask for it. "
-            + "The link works once.</p>", "Veil vault delivery");
-
     private static IResult Page(HttpContext http, int status, string body, string title = "Veil vault check-in")
     {
         var headers = http.Response.Headers;
         headers.ContentSecurityPolicy = Csp;
         headers.CacheControl = "no-store";
         headers["Referrer-Policy"] = "no-referrer";
+        // The same frame as the app's pages (header.site, main, section.page), styled by the app's stylesheet when the
+        // client is built; without it the page is plain HTML and still works.
+        var stylesheet = Stylesheet is { } href ? $"<link rel=\"stylesheet\" href=\"{WebUtility.HtmlEncode(href)}\">" : "";
         var html = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">"
-            + $"<title>{title}</title></head><body><h1>{title}</h1>"
-            + (body.StartsWith('<') ? body : "<p>" + WebUtility.HtmlEncode(body) + "</p>") + "</body></html>";
+            + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\">"
+            + $"{stylesheet}<title>{title}</title></head><body><header class=\"site\"><a class=\"brand\" href=\"/\">Veil</a></header>"
+            + $"<main id=\"main\"><section class=\"page\"><h1>{title}</h1>"
+            + (body.StartsWith('<') ? body : "<p>" + WebUtility.HtmlEncode(body) + "</p>") + "</section></main></body></html>";
         return Results.Content(html, "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);
     }
 

@@ -45,14 +45,15 @@ internal sealed class VaultMail(IMailOutbox outbox, PublicOrigin origin)
         SendAsync(to, "Veil: a vault was left to you",
             "Someone chose you to receive their Veil vault if they stopped checking in, and they have.\r\n\r\n"
             + $"Your personal link (it works once, until {Format(expiresAt)}):\r\n\r\n{Origin()}/vault/claim/{token}\r\n\r\n"
-            + "Open it with `veil vault claim <link>`. You will be asked for a 6-digit code, which is sent to this address when you ask for it.\r\n",
+            + "Open it in your web browser; there is nothing to install. The page asks for a 6-digit code, which is sent to this address "
+            + "when you ask for it, and opens the vault in the page. (Or, on the command line: `veil vault claim <link>`.)\r\n",
             cancellationToken);
 
     public Task SendRehearsalLinkAsync(string to, string token, DateTimeOffset expiresAt, int recipients, CancellationToken cancellationToken) =>
         SendAsync(to, "Veil: rehearsal of your vault delivery",
             $"This is a rehearsal: it shows what each of your {recipients} recipient(s) would receive. Nothing is released.\r\n\r\n"
             + $"Rehearsal link (works once, until {Format(expiresAt)}):\r\n\r\n{Origin()}/vault/claim/{token}\r\n\r\n"
-            + "Open it with `veil vault claim <link>`; the code goes to you, never to a recipient.\r\n",
+            + "Open it in your web browser (or with `veil vault claim <link>`); the code goes to you, never to a recipient.\r\n",
             cancellationToken);
 
     public Task SendCodeAsync(string to, string code, bool rehearsal, CancellationToken cancellationToken) =>

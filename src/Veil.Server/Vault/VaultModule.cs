@@ -136,8 +136,8 @@ internal static class VaultModule
         endpoints.MapPost("/vault/checkin/{token}", (string token, HttpContext http, CheckInPage page, CancellationToken ct) => page.CheckInAsync(token, http, ct))
             .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Vault_CheckInByLink").ExcludeFromDescription();
 
-        endpoints.MapMethods("/vault/claim/{token}", getOrHead, (HttpContext http) => CheckInPage.ClaimInstructions(http))
-            .RequireRateLimiting(VeilRateLimiting.PerIp).WithName("Vault_ClaimPage").ExcludeFromDescription();
+        // The claim link /vault/claim/{token} opens the web app's claim page (Web/WebClientEndpoints.AppRoutes): the heir
+        // rebuilds the vault key in the browser, so no server page is needed here.
 
         var claim = endpoints.MapGroup("/api/v1/vault/claim").WithTags("Vault");
         claim.MapPost("/code", async (ClaimCodeRequest body, VaultClaimCommand cmd, CancellationToken ct)

@@ -21,9 +21,11 @@ internal static class WebClientEndpoints
     /// <summary>
     /// The paths the app routes in the page (web/src/app/router.ts). Mailed links land here: <c>/verify-email#token</c>
     /// and <c>/magic-link#token</c> (the token is the fragment, never sent). A module's signed-in pages live under
-    /// <c>/app/</c>, so adding one needs no change here.
+    /// <c>/app/</c>, so adding one needs no change here. The Vault claim link <c>/vault/claim/{token}</c> carries its
+    /// token in the path (spec/vault-api.md, and the CLI accepts the same link); the page sends it only in the claim's
+    /// POST body, and the app's pages answer with <c>Referrer-Policy: no-referrer</c>.
     /// </summary>
-    internal static readonly string[] AppRoutes = ["/", "/signin", "/register", "/verify-email", "/magic-link", "/app", "/app/{**rest}"];
+    internal static readonly string[] AppRoutes = ["/", "/signin", "/register", "/verify-email", "/magic-link", "/app", "/app/{**rest}", "/vault/claim/{token}"];
 
     // Loaded once: module routes that open an app page (the Alias recipient link) share it with the routes below.
     private static readonly Lazy<WebClientFiles> Files = new(WebClientFiles.Load);
@@ -42,7 +44,7 @@ internal static class WebClientEndpoints
         foreach (var route in AppRoutes)
         {
             endpoints.MapMethods(route, getOrHead, (HttpContext context) => Serve(context, files, "app.html"))
-                .WithName("Web_App" + route.Replace("/", "_", StringComparison.Ordinal).Replace("{**rest}", "rest", StringComparison.Ordinal))
+                .WithName("Web_App" + route.Replace("/", "_", StringComparison.Ordinal).Replace("{**rest}", "rest", StringComparison.Ordinal).Replace("{token}", "token", StringComparison.Ordinal))
                 .ExcludeFromDescription();
         }
 

@@ -19,7 +19,19 @@ internal sealed class WebClientFiles
     /// <summary>False when the server was built without the web client (VeilSkipWeb=true).</summary>
     public bool IsBuilt => _files.ContainsKey("app.html") && _files.ContainsKey("drop.html") && _files.ContainsKey("download.html");
 
-    public static WebClientFiles Load()
+    private static readonly Lazy<WebClientFiles> Embedded = new(LoadEmbedded);
+
+    /// <summary>The files embedded in this assembly; read once per process (they cannot change while it runs).</summary>
+    public static WebClientFiles Load() => Embedded.Value;
+
+    /// <summary>
+    /// The app's built stylesheet (<c>/web/assets/app-….css</c>, named by its hash), read from app.html; null when the
+    /// client was not built. Server-rendered pages (the Vault check-in) link it so that they look like the app while
+    /// keeping a CSP without inline style.
+    /// </summary>
+    public string? AppStylesheet { get; private init; }
+
+    private static WebClientFiles LoadEmbedded()
     {
         var assembly = typeof(WebClientFiles).Assembly;
         var files = new Dictionary<string, WebClientFile>(StringComparer.Ordinal);
@@ -34,7 +46,15 @@ internal sealed class WebClientFiles
             files[path] = new WebClientFile(Read(assembly, name), ContentTypeOf(path));
         }
 
-        return new WebClientFiles(files.ToFrozenDictionary(StringComparer.Ordinal));
+        string? stylesheet = null;
+        if (files.TryGetValue("app.html", out var app))
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(System.Text.Encoding.UTF8.GetString(app.Content),
+                "<link rel=\"stylesheet\"[^>]*href=\"(/web/assets/[A-Za-z0-9._-]+\\.css)\"");
+            stylesheet = match.Success ? match.Groups[1].Value : null;
+        }
+
+        return new WebClientFiles(files.ToFrozenDictionary(StringComparer.Ordinal)) { AppStylesheet = stylesheet };
     }
 
     /// <summary>A file by its path under the build output (<c>drop.html</c>, <c>assets/drop-1a2b.js</c>).</summary>

@@ -5,6 +5,7 @@ import { homeModule } from "../home/module";
 import { identityModule } from "../identity/module";
 import { dropModule } from "../drop/module";
 import { aliasModule } from "../alias/module";
+import { vaultModule } from "../vault/module";
 
 export interface NavItem {
   label: string;
@@ -20,7 +21,7 @@ export interface Module {
   nav?: NavItem[];
 }
 
-export const modules: readonly Module[] = [homeModule, aliasModule, identityModule, dropModule];
+export const modules: readonly Module[] = [homeModule, aliasModule, vaultModule, identityModule, dropModule];
 
 export const routes: readonly Route[] = modules.flatMap((module) => module.routes);
 
