@@ -21,7 +21,7 @@ export function OverviewPage() {
           <li key={item.href}><a href={item.href}>{item.label}</a></li>
         ))}
       </ul>
-      <p class="muted">Two-factor authentication is {who.twoFactorEnabled ? "on" : "off"} for this account. More of Veil (aliases, vaults) comes to these pages soon; until then, use the <code>veil</code> command.</p>
+      <p class="muted">Two-factor authentication is {who.twoFactorEnabled ? "on" : "off"} for this account. Everything here also works from the <code>veil</code> command.</p>
     </Page>
   );
 }
