@@ -113,6 +113,7 @@ public sealed partial class AccountTests : IAsyncLifetime
         Assert.NotEqual(first, second);
 
         await File.WriteAllTextAsync(_cli.SessionFile, first); // a stolen, already-rotated token
+        _server.Time.Advance(TimeSpan.FromSeconds(6)); // past the race window, where a rotated token is a reuse
         var replay = await _cli.RunAsync(["account", "whoami", "--json"]);
         Assert.Equal(1, replay.ExitCode);
         Assert.StartsWith("veil: refresh-token-reused:", replay.Stderr, StringComparison.Ordinal);

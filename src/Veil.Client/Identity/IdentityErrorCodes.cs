@@ -13,6 +13,8 @@ public static class IdentityErrorCodes
     public const string Unauthorized = "unauthorized";
     public const string StepUpRequired = "step-up-required";
     public const string InvalidRefreshToken = "invalid-refresh-token";
+    public const string RefreshTokenSuperseded = "refresh-token-superseded";
+
     public const string RefreshTokenReused = "refresh-token-reused";
     public const string ApiKeyNotAllowed = "api-key-not-allowed";
     public const string NotFound = "not-found";

@@ -14,6 +14,7 @@ internal static class IdentityErrors
     public static readonly Error InvalidEnrolmentCode = new("invalid-code", ErrorKind.BadRequest, "Invalid code", "The code does not match the new authenticator secret.");
     public static readonly Error TwoFactorRequired = new("two-factor-required", ErrorKind.Unauthorized, "Two-factor code required", "This account uses two-factor authentication: send totpCode.");
     public static readonly Error InvalidRefreshToken = new("invalid-refresh-token", ErrorKind.Unauthorized, "Invalid refresh token", "Sign in again.");
+    public static readonly Error RefreshTokenSuperseded = new("refresh-token-superseded", ErrorKind.Conflict, "Refresh token superseded", "A parallel request has just replaced this refresh token; retry with the newest one (a browser's cookie already holds it).");
     public static readonly Error RefreshTokenReused = new("refresh-token-reused", ErrorKind.Unauthorized, "Refresh token reused", "A refresh token was used twice; the session has been revoked. Sign in again.");
     public static readonly Error TwoFactorAlreadyEnabled = new("two-factor-already-enabled", ErrorKind.Conflict, "Two-factor already enabled");
     public static readonly Error TwoFactorNotEnabled = new("two-factor-not-enabled", ErrorKind.Conflict, "Two-factor not enabled");

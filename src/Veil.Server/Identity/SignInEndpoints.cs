@@ -263,7 +263,9 @@ internal static partial class SignInEndpoints
         var result = await sessions.RefreshAsync(token, ct);
         if (!result.IsSuccess)
         {
-            if (!fromBody)
+            // A superseded token lost a race to a parallel refresh whose answer set the cookie to the new token:
+            // clearing it here could wipe that new cookie.
+            if (!fromBody && result.Error != IdentityErrors.RefreshTokenSuperseded)
             {
                 SessionIssuer.ClearCookie(http.Response);
             }

@@ -50,7 +50,10 @@ let refreshing: Promise<boolean> | null = null;
 export function refreshSession(): Promise<boolean> {
   refreshing ??= (async () => {
     try {
-      const response = await send("POST", "/api/v1/auth/refresh", {}, { auth: false });
+      let response = await send("POST", "/api/v1/auth/refresh", {}, { auth: false });
+      // Another tab refreshed with the same cookie a moment ago: its answer already put the new token in the
+      // cookie, so one retry presents that one (spec/identity-api.md, refresh-token-superseded).
+      if (response.status === 409) response = await send("POST", "/api/v1/auth/refresh", {}, { auth: false });
       if (!response.ok) return false;
       const tokens = (await response.json()) as TokenResponse;
       session.setAccessToken(tokens.accessToken);

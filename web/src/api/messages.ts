@@ -13,6 +13,7 @@ const byCode: Record<string, string> = {
   unauthorized: "You are signed out. Sign in again.",
   "step-up-required": "For this, confirm your password again.",
   "invalid-refresh-token": "Your session ended. Sign in again.",
+  "refresh-token-superseded": "Another tab renewed your session at the same moment. Try again.",
   "refresh-token-reused": "Your session was ended for safety because an old sign-in token came back. Sign in again.",
   "api-key-not-allowed": "An API key cannot do this; sign in instead.",
   "csrf-origin-mismatch": "The request came from another site and was refused.",

@@ -1,10 +1,12 @@
 // Sessions: a row per signed-in device, holding a family of refresh tokens. Refresh tokens rotate on
 // every use; a rotated token presented again means it was copied (stolen, or a client bug), and
 // the only safe answer is to end the whole family, so the thief's and the owner's copies both die.
-// Parallel uses of one token are no exception: a conditional update lets exactly one rotate it, every
-// other use is a reuse (401 refresh-token-reused) and ends the family; the one that rotated answers 200
-// if its new token was written before the family ended, else refresh-token-reused as well. The outcome
-// is therefore always the same: the session is over, and no request sees a 500.
+// Parallel uses of one token are not a theft: a browser's tabs, or a retry, can present the same cookie at
+// once. The first to rotate it wins (200); a use that lost that race, or that comes within RaceWindow of the
+// rotation, answers 409 refresh-token-superseded and changes nothing (a browser's cookie already holds the
+// winner's token, so one retry succeeds). Past the window, the rotated token coming back is a reuse and ends the
+// family. The window delays, never prevents, detecting a copied token: a client whose token was rotated by a thief
+// keeps presenting its old token and, after the window, ends the thief's session with its own.
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -21,6 +23,9 @@ internal sealed partial class SessionIssuer(VeilDbContext db, AccessTokens token
 {
     public const string RefreshCookie = "veil_refresh";
     public const string RefreshCookiePath = "/api/v1/auth";
+
+    /// <summary>How long after a rotation the old token is answered as superseded rather than reused (see the header).</summary>
+    public static readonly TimeSpan RaceWindow = TimeSpan.FromSeconds(5);
 
     public async Task<IssuedTokens> StartAsync(Guid accountId, string? label, DateTimeOffset authTime, CancellationToken cancellationToken)
     {
@@ -47,8 +52,13 @@ internal sealed partial class SessionIssuer(VeilDbContext db, AccessTokens token
             return IdentityErrors.InvalidRefreshToken;
         }
 
-        if (token.RotatedAt is not null)
+        if (token.RotatedAt is { } rotatedAt)
         {
+            if (now - rotatedAt < RaceWindow)
+            {
+                return IdentityErrors.RefreshTokenSuperseded;
+            }
+
             await RevokeReusedFamilyAsync(token.SessionId, cancellationToken);
             return IdentityErrors.RefreshTokenReused;
         }
@@ -58,19 +68,17 @@ internal sealed partial class SessionIssuer(VeilDbContext db, AccessTokens token
             return IdentityErrors.InvalidRefreshToken;
         }
 
-        // Conditional update: of two requests racing with the same token, exactly one rotates it;
-        // the other is a reuse.
+        // Conditional update: of requests racing with the same token, exactly one rotates it; the others lost a race
+        // (superseded), which is not a reuse.
         var rotated = await db.Set<RefreshToken>()
             .Where(t => t.Id == token.Id && t.RotatedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RotatedAt, now), cancellationToken);
         if (rotated == 0)
         {
-            await RevokeReusedFamilyAsync(token.SessionId, cancellationToken);
-            return IdentityErrors.RefreshTokenReused;
+            return IdentityErrors.RefreshTokenSuperseded;
         }
 
-        // A request that raced this one with the same token lost the update above and revoked the family (the rule
-        // below). If it got there first, the session is gone: this request answers as a reuse too, never a 500.
+        // The session may have ended (logout, revocation) between the read and here: answer as a reuse, never a 500.
         var session = await db.Set<Session>().FirstOrDefaultAsync(s => s.Id == token.SessionId, cancellationToken);
         if (session is null)
         {
