@@ -63,8 +63,9 @@ run_tests() { # label, extra env..., -- projects...
 }
 
 all_projects=(tests/*/*.Tests.csproj)
-# Projects whose tests reach the database run a second time on PostgreSQL.
-db_projects=(tests/Veil.Server.Tests/Veil.Server.Tests.csproj tests/Veil.Client.Tests/Veil.Client.Tests.csproj tests/Veil.Cli.Tests/Veil.Cli.Tests.csproj)
+# Projects whose tests reach the database run a second time on PostgreSQL (the browser tests too: the web app
+# drives the same server).
+db_projects=(tests/Veil.Server.Tests/Veil.Server.Tests.csproj tests/Veil.Client.Tests/Veil.Client.Tests.csproj tests/Veil.Cli.Tests/Veil.Cli.Tests.csproj tests/Veil.E2E.Tests/Veil.E2E.Tests.csproj)
 
 # --- 3. Independent cross-checks of Veil's own vectors (no Veil code: argon2 CLI + python) -------
 say "Cross-checking spec/vectors with independent implementations"
