@@ -4,11 +4,9 @@
 // free, DKIM-signed exactly as it would leave) instead of mail waiting in the spool with no sign of it.
 // A Return-Path and one Delivered-To per recipient are prepended, as a final delivery agent does (RFC 5321
 // §4.4); neither is among the signed fields, so the DKIM signature still verifies over the file.
-// Written to a temporary name, then renamed, so a reader never sees half a message; mode 0600 (mail in clear).
+// Written through OutboxFiles: atomically, mode 0600.
 // In production Veil refuses to start with alias domains and no smarthost (OutboxRegistration.Problems), so this
 // transport never stands in for real delivery.
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Veil.Mail.Queue;
 using Veil.Mail.Smtp;
@@ -23,8 +21,6 @@ internal sealed class DevelopmentOutboxTransport(string directory, TimeProvider 
     {
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(content);
-        var now = time.GetUtcNow();
-        var fileName = string.Create(CultureInfo.InvariantCulture, $"{now:yyyyMMdd'T'HHmmss'.'fff'Z'}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.eml");
         var trace = new StringBuilder();
         trace.Append("Return-Path: <").Append(envelope.ReversePath).Append(">\r\n");
         foreach (var recipient in envelope.Recipients)
@@ -32,29 +28,11 @@ internal sealed class DevelopmentOutboxTransport(string directory, TimeProvider 
             trace.Append("Delivered-To: ").Append(recipient).Append("\r\n");
         }
 
-        System.IO.Directory.CreateDirectory(Directory);
-        var temporary = Path.Combine(Directory, "." + fileName + ".tmp");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.Asynchronous };
-        if (!OperatingSystem.IsWindows())
+        await OutboxFiles.WriteAsync(Directory, time.GetUtcNow(), OutboxFiles.NewId(), async (file, token) =>
         {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        try
-        {
-            await using (var file = new FileStream(temporary, options))
-            {
-                await file.WriteAsync(Encoding.UTF8.GetBytes(trace.ToString()), cancellationToken);
-                await content.CopyToAsync(file, cancellationToken);
-                await file.FlushAsync(cancellationToken);
-            }
-
-            File.Move(temporary, Path.Combine(Directory, fileName));
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+            await file.WriteAsync(Encoding.UTF8.GetBytes(trace.ToString()), token);
+            await content.CopyToAsync(file, token);
+        }, cancellationToken);
 
         return new SmtpDeliveryResult(true, false, "250 2.0.0 written to the development outbox", []) { DataAccepted = true };
     }

@@ -1,8 +1,7 @@
 // Development outbox: each message becomes an RFC 5322 .eml file in <data>/outbox/, so a developer
-// can open the magic link a flow sent; parts are 8bit UTF-8, readable as is (not base64). Written to a
-// temporary name and renamed, so a reader never sees half a message. The log names the file only: the address and subject are personal data.
+// can open the magic link a flow sent; parts are 8bit UTF-8, readable as is (not base64). Written through
+// OutboxFiles, so a reader never sees half a message. The log names the file only: the address and subject are personal data.
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,32 +22,9 @@ internal sealed partial class FileMailOutbox(
     {
         ArgumentNullException.ThrowIfNull(message);
         var now = time.GetUtcNow();
-        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var fileName = string.Create(CultureInfo.InvariantCulture, $"{now:yyyyMMdd'T'HHmmss'.'fff'Z'}-{id}.eml");
+        var id = OutboxFiles.NewId();
         var content = Encoding.UTF8.GetBytes(MessageWriter.Write(message, options.Value.From, now, id));
-
-        System.IO.Directory.CreateDirectory(Directory);
-        var temporary = Path.Combine(Directory, "." + fileName + ".tmp");
-        var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.Asynchronous };
-        if (!OperatingSystem.IsWindows())
-        {
-            fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        try
-        {
-            await using (var file = new FileStream(temporary, fileOptions))
-            {
-                await file.WriteAsync(content, cancellationToken);
-                await file.FlushAsync(cancellationToken);
-            }
-
-            File.Move(temporary, Path.Combine(Directory, fileName));
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        var fileName = await OutboxFiles.WriteAsync(Directory, now, id, (file, token) => file.WriteAsync(content, token).AsTask(), cancellationToken);
 
         metrics.OutboxMessage();
         LogWritten(logger, fileName);
