@@ -100,9 +100,17 @@ export async function unlock(password: string, progress: Progress): Promise<void
 
 /** On page load: a live refresh cookie resumes the session (keys stay locked until the password is entered). */
 export async function resume(): Promise<void> {
+  // No hint, no session: a browser that never signed in (or signed out) has no refresh cookie, so asking would only
+  // earn a 401 that Chromium logs in the console on every anonymous visit. The hint is not trusted the other way:
+  // when it is set, the refresh decides.
+  const worthAsking = session.mayHaveSession();
   // A page that signs in by itself (magic link) may finish first; only an undecided session is decided here.
-  if (!(await refreshSession())) {
-    if (session.status.value === "unknown") session.status.value = "signed-out";
+  if (!worthAsking || !(await refreshSession())) {
+    if (session.status.value === "unknown") {
+      session.status.value = "signed-out";
+      // A refused refresh (expired, revoked elsewhere): the next load need not ask again.
+      if (worthAsking) session.forgetSessionHint();
+    }
     return;
   }
   try {
