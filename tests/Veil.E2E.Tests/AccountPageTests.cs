@@ -273,6 +273,104 @@ public sealed class AccountPageTests(Browser browser)
         world.AssertNoPageProblems();
     }
 
+    [ChromiumFact]
+    public async Task TrustThisBrowser_ReopensTheKeysAfterAReload_UntilTheSessionIsEndedElsewhere_AndTheCapsuleHoldsNoKey()
+    {
+        await using var world = await AppWorld.StartAsync(browser);
+        var page = world.Page;
+        var email = IdentityKit.NewEmail("trust");
+        var user = await world.CreateAccountAsync(email, StrongPassword);
+        var userKey = await OpenUserKeyAsync(world, user.AccessToken, email, StrongPassword);
+        await SignInAsync(world, email, StrongPassword);
+
+        // Without trust a reload needs the password (the seed's rule); with it ticked at unlock, it does not.
+        await page.ReloadAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Unlock" }).WaitForAsync();
+        await page.GetByLabel("Trust this browser").CheckAsync();
+        await page.GetByLabel("Master password").FillAsync(StrongPassword);
+        await world.AssertAccessibleAsync();
+        await world.ScreenshotAsync("27-unlock-trust");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Unlock" }).ClickAsync();
+        await page.GetByText("This browser is trusted").WaitForAsync();
+        await world.AssertAccessibleAsync();
+        await world.ScreenshotAsync("28-trusted");
+
+        // The capsule: a CryptoKey object that script cannot export, and bytes that do not contain the user key.
+        var capsule = await page.EvaluateAsync<System.Text.Json.JsonElement>(CapsuleScript);
+        Assert.Equal(1, capsule.GetProperty("count").GetInt32());
+        Assert.Equal("CryptoKey", capsule.GetProperty("keyType").GetString());
+        Assert.False(capsule.GetProperty("extractable").GetBoolean());
+        Assert.True(capsule.GetProperty("exportRefused").GetBoolean());
+        var stored = capsule.GetProperty("hex").GetString()!;
+        Assert.True(stored.Length > 100);
+        Assert.DoesNotContain(Convert.ToHexStringLower(userKey), stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToHexStringLower(userKey[..8]), stored, StringComparison.Ordinal);
+
+        await page.ReloadAsync();
+        await page.GetByText("Your keys are unlocked in this browser").WaitForAsync();
+        Assert.Equal(0, await page.GetByRole(AriaRole.Heading, new() { Name = "Unlock" }).CountAsync());
+
+        // Another browser ends this browser's session on the sessions page.
+        await using (var other = await browser.NewContextAsync())
+        {
+            var otherPage = await other.NewPageAsync();
+            await otherPage.GotoAsync(world.Url("/signin"));
+            await otherPage.GetByLabel("Email address").FillAsync(email);
+            await otherPage.GetByLabel("Master password").FillAsync(StrongPassword);
+            await otherPage.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+            await otherPage.WaitForURLAsync("**/app");
+            await otherPage.GotoAsync(world.Url("/app/account/sessions"));
+            await otherPage.GetByRole(AriaRole.Button, new() { Name = "End the session Web browser" }).ClickAsync();
+            await otherPage.GetByText("The session \"Web browser\" is signed out.").WaitForAsync();
+        }
+
+        await page.ReloadAsync();
+        await page.WaitForURLAsync("**/signin");
+        Assert.Equal(0, (await page.EvaluateAsync<System.Text.Json.JsonElement>(CapsuleScript)).GetProperty("count").GetInt32());
+
+        // Signed in again (a magic link: no password typed), the keys need the master password.
+        await page.GetByLabel("Email address").FillAsync(email);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Email me a sign-in link" }).ClickAsync();
+        await page.GetByText("a sign-in link is on its way").WaitForAsync();
+        await page.GotoAsync(world.MailedLink(email, "magic-link"));
+        await page.WaitForURLAsync("**/app");
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Unlock" }).WaitForAsync();
+
+        AssertNothingSecretSent(world, await world.ExpectedKeysAsync(email, StrongPassword), StrongPassword);
+        foreach (var request in world.Requests)
+        {
+            Assert.DoesNotContain(Convert.ToHexStringLower(userKey), request.All, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(CryptoRandom.ToBase64Url(userKey), request.All, StringComparison.Ordinal);
+        }
+
+        world.AssertNoPageProblems();
+    }
+
+    /// <summary>Reads IndexedDB "veil-trust": how many capsules, the first one's key object and all its bytes as hex.</summary>
+    private const string CapsuleScript = """
+        async () => {
+          const db = await new Promise((resolve, reject) => {
+            const open = indexedDB.open("veil-trust", 1);
+            open.onupgradeneeded = () => open.result.createObjectStore("capsules", { keyPath: "accountId" });
+            open.onsuccess = () => resolve(open.result);
+            open.onerror = () => reject(open.error);
+          });
+          const all = await new Promise((resolve, reject) => {
+            const request = db.transaction("capsules").objectStore("capsules").getAll();
+            request.onsuccess = () => resolve(request.result);
+            request.onerror = () => reject(request.error);
+          });
+          db.close();
+          if (all.length === 0) return { count: 0 };
+          const c = all[0];
+          let exportRefused = false;
+          try { await crypto.subtle.exportKey("raw", c.key); } catch { exportRefused = true; }
+          const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+          return { count: all.length, keyType: c.key.constructor.name, extractable: c.key.extractable, exportRefused,
+                   hex: hex(c.iv) + hex(c.nonce) + hex(c.sealed) + JSON.stringify(Object.keys(c)) };
+        }
+        """;
+
     internal static async Task SignInAsync(AppWorld world, string email, string password)
     {
         var page = world.Page;

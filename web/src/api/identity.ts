@@ -81,4 +81,5 @@ export const identityApi = {
   changeEmail: (body: { newEmail: string } & KdfChange) => api.post<{ status: string }>("/api/v1/account/email", body),
   deleteAccount: () => api.delete("/api/v1/account"),
   exportAccount: () => api.get<unknown>("/api/v1/account/export"),
+  unlockShare: () => api.get<{ share: string }>("/api/v1/account/sessions/current/unlock-share"),
 };

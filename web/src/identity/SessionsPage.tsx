@@ -40,7 +40,7 @@ export function SessionsPage() {
 
   const others = sessions?.filter((s) => !s.current) ?? [];
   return (
-    <Page title="Sessions" lead="The browsers and programs signed in to your account. Ending a session signs it out at once.">
+    <Page title="Sessions" lead="The browsers and programs signed in to your account. Ending a session signs it out at once, and a browser trusted to reopen your keys needs the master password again.">
       <Busy phase={busy ?? (sessions || error ? null : "Loading your sessions…")} />
       <ErrorBox message={error} />
       {note && <p class="ok" role="status">{note}</p>}

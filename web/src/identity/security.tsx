@@ -146,7 +146,7 @@ export function ShownOnce(props: { title: string; codes: string[]; fileName: str
 
 /** The otpauth URI as an SVG QR code: a path of dark modules, no inline style (the CSP forbids it), no data: URL. */
 export function QrCode(props: { text: string; label: string }) {
-  const qr = encode(props.text, { ecc: "M", border: 2 });
+  const qr = encode(props.text, { ecc: "M", border: 4 });
   let path = "";
   qr.data.forEach((row, y) => row.forEach((dark, x) => {
     if (dark) path += `M${x} ${y}h1v1h-1z`;

@@ -7,6 +7,7 @@ import { DefaultKdf, type KdfParameters } from "../crypto/keys";
 import { newUserKey, openUserKey, wrapUserKey } from "../crypto/userkey";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import * as session from "../session/store";
+import { forgetTrust, openTrustedKey, trustThisBrowser } from "../session/trust";
 
 export type Progress = (phase: string) => void;
 
@@ -82,7 +83,7 @@ async function openKeys(enc: Uint8Array): Promise<void> {
 }
 
 /** Unlock after a reload, a magic link or Lock: the session exists, the keys need the master password again. */
-export async function unlock(password: string, progress: Progress): Promise<void> {
+export async function unlock(password: string, progress: Progress, trust = false): Promise<void> {
   const who = session.account.value;
   if (!who) throw new Error("Sign in first.");
   const keys = await identityApi.keys();
@@ -92,6 +93,10 @@ export async function unlock(password: string, progress: Progress): Promise<void
     const userKey = openUserKey(derived.enc, keys.protectedUserKey);
     if (!userKey) throw new Error("Wrong master password.");
     session.setUserKey(userKey);
+    if (trust && who.sessionId) {
+      progress("Remembering this browser…");
+      await trustThisBrowser(who.accountId, who.sessionId, userKey);
+    }
   } finally {
     derived.enc.fill(0);
     derived.auth.fill(0);
@@ -111,11 +116,18 @@ export async function resume(): Promise<void> {
       // A refused refresh (expired, revoked elsewhere): the next load need not ask again.
       if (worthAsking) session.forgetSessionHint();
     }
+    // The session is gone (ended on the sessions page, expired): so is any capsule made under it.
+    if (worthAsking) await forgetTrust();
     return;
   }
   try {
     const who = await identityApi.whoami();
+    // A trusted browser (ADR 0007) opens the user key from its capsule, before the pages show (no flash of the
+    // unlock form); otherwise the password is asked for.
+    const trusted = !session.isUnlocked.value && who.sessionId ? await openTrustedKey(who.accountId, who.sessionId) : null;
     if (session.status.value !== "signed-in") session.signedIn(session.currentAccessToken()!, who);
+    if (trusted && !session.isUnlocked.value) session.setUserKey(trusted);
+    else trusted?.fill(0);
   } catch {
     if (session.status.value === "unknown") session.status.value = "signed-out";
   }
@@ -125,7 +137,8 @@ export async function signOut(): Promise<void> {
   try {
     await identityApi.logout();
   } finally {
-    // Even if the server is unreachable, nothing of the session stays in this page.
+    // Even if the server is unreachable, nothing of the session stays in this page, nor a capsule in this browser.
     session.clear();
+    await forgetTrust();
   }
 }
