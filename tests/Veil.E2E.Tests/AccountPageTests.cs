@@ -101,11 +101,12 @@ public sealed class AccountPageTests(Browser browser)
         await page.GetByText("No API keys.").WaitForAsync();
 
         world.Server.Time.Advance(TimeSpan.FromMinutes(6));
+        // Keyboard only: Enter submits the name, the step-up form takes the password, Enter confirms.
         await page.GetByLabel("Name of a new key").FillAsync("backup script");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Make an API key" }).ClickAsync();
+        await page.GetByLabel("Name of a new key").PressAsync("Enter");
         var stepUp = page.GetByRole(AriaRole.Form, new() { Name = "Confirm it is you" });
         await stepUp.GetByLabel("Master password").FillAsync(StrongPassword);
-        await stepUp.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
+        await stepUp.GetByLabel("Master password").PressAsync("Enter");
 
         var shownOnce = page.GetByRole(AriaRole.Region, new() { Name = "Your new API key" });
         await shownOnce.WaitForAsync();
@@ -114,6 +115,13 @@ public sealed class AccountPageTests(Browser browser)
         await page.GetByText("1 API key").WaitForAsync();
         await world.AssertAccessibleAsync();
         await world.ScreenshotAsync("23-account-api-key");
+        await page.SetViewportSizeAsync(360, 740);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= 360"), "the Account page scrolls sideways at 360 px");
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
+        await world.AssertAccessibleAsync();
+        await world.ScreenshotAsync("23-account-api-key-360px-dark");
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
+        await page.SetViewportSizeAsync(1280, 720);
         using (var whoami = await world.Server.SendAsync(HttpMethod.Get, "/api/v1/account", bearer: key))
         {
             Assert.Equal(HttpStatusCode.OK, whoami.StatusCode);

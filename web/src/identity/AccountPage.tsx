@@ -8,13 +8,8 @@ import { saveBlob } from "../vault/files";
 import * as session from "../session/store";
 import { changeEmail, changePassword, deleteAccount } from "./account";
 import { PasswordAndCode, QrCode, ShownOnce, StatusLine, useAction } from "./security";
+import { when } from "./SessionsPage";
 import { checkMasterPassword, MinimumLength } from "./strength";
-
-function when(iso: string | null): string {
-  if (!iso) return "never";
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
-}
 
 export default function AccountPage() {
   const who = session.account.value!;

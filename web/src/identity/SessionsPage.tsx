@@ -3,7 +3,9 @@ import { identityApi, type SessionInfo } from "../api/identity";
 import { describeError } from "../api/messages";
 import { Busy, ErrorBox, Page } from "../app/ui";
 
-function when(iso: string): string {
+/** A server time in the reader's local form; "never" for a null (an API key not used yet). */
+export function when(iso: string | null): string {
+  if (!iso) return "never";
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
