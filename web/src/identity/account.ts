@@ -8,6 +8,7 @@ import { DefaultKdf, type ClientKeys, type KdfParameters } from "../crypto/keys"
 import { openUserKey, wrapUserKey } from "../crypto/userkey";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import * as session from "../session/store";
+import { forgetTrust } from "../session/trust";
 import type { Progress } from "./service";
 
 /** True for the answer that asks the user to prove the password again (spec/identity-api.md, step-up). */
@@ -109,6 +110,7 @@ export async function deleteAccount(password: string, totpCode: string, progress
   progress("Deleting the account…");
   await identityApi.deleteAccount();
   session.clear();
+  await forgetTrust();
 }
 
 async function proveFresh(keys: ClientKeys, totpCode: string): Promise<void> {

@@ -92,11 +92,18 @@ export async function unlock(password: string, progress: Progress, trust = false
   try {
     const userKey = openUserKey(derived.enc, keys.protectedUserKey);
     if (!userKey) throw new Error("Wrong master password.");
-    session.setUserKey(userKey);
+    // The capsule first: the pages that appear on unlock then see this browser as trusted. If storing it fails,
+    // the keys stay locked and the error says why (unticking the box unlocks without it).
     if (trust && who.sessionId) {
       progress("Remembering this browser…");
-      await trustThisBrowser(who.accountId, who.sessionId, userKey);
+      try {
+        await trustThisBrowser(who.accountId, who.sessionId, userKey);
+      } catch (caught) {
+        userKey.fill(0);
+        throw caught instanceof Error && !(caught instanceof DOMException) ? caught : new Error("This browser could not store the key capsule (storage refused). Unlock without trusting it.");
+      }
     }
+    session.setUserKey(userKey);
   } finally {
     derived.enc.fill(0);
     derived.auth.fill(0);
