@@ -334,6 +334,16 @@ public sealed class AccountPageTests(Browser browser)
         await page.WaitForURLAsync("**/app");
         await page.GetByRole(AriaRole.Heading, new() { Name = "Unlock" }).WaitForAsync();
 
+        // Trusted again, then signed out: sign-out deletes the capsule.
+        await page.GetByLabel("Trust this browser").CheckAsync();
+        await page.GetByLabel("Master password").FillAsync(StrongPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Unlock" }).ClickAsync();
+        await page.GetByText("This browser is trusted").WaitForAsync();
+        Assert.Equal(1, (await page.EvaluateAsync<System.Text.Json.JsonElement>(CapsuleScript)).GetProperty("count").GetInt32());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.WaitForURLAsync("**/signin");
+        Assert.Equal(0, (await page.EvaluateAsync<System.Text.Json.JsonElement>(CapsuleScript)).GetProperty("count").GetInt32());
+
         world.AssertNeverSent(StrongPassword, (await world.ExpectedKeysAsync(email, StrongPassword)).EncryptionKey);
         foreach (var request in world.Requests)
         {
