@@ -132,6 +132,19 @@ internal sealed partial class AppWorld : IAsyncDisposable
         return (Base64(keys.AuthenticationToken), lease.Span.ToArray());
     }
 
+    /// <summary>Zero knowledge in the page: no recorded request (URL, headers, body) carries the password or `enc` (hex, base64, base64url).</summary>
+    public void AssertNeverSent(string password, byte[] enc)
+    {
+        foreach (var request in Requests)
+        {
+            Assert.DoesNotContain(password, request.All, StringComparison.Ordinal);
+            Assert.DoesNotContain(Uri.EscapeDataString(password), request.All, StringComparison.Ordinal);
+            Assert.DoesNotContain(Convert.ToHexStringLower(enc), request.All, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(CryptoRandom.ToBase64Url(enc), request.All, StringComparison.Ordinal);
+            Assert.DoesNotContain(Convert.ToBase64String(enc), request.All, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>axe-core from web/node_modules, evaluated through the DevTools protocol (the page CSP stays intact).</summary>
     public async Task<IReadOnlyList<string>> SeriousAccessibilityViolationsAsync()
     {

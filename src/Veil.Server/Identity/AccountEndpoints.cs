@@ -33,6 +33,8 @@ internal sealed record ChangeEmailRequest(string? NewEmail, string? NewAuthToken
 
 internal sealed record RecoveryEmailRequest(string? RecoveryEmail);
 
+internal sealed record UnlockShareResponse(string Share);
+
 internal sealed record TwoFactorStatus(bool TotpEnabled, int BackupCodesRemaining, int RecoveryCodesRemaining);
 
 internal sealed record TotpEnrolment(string Secret, string OtpauthUri, string QrCodeSvg);
@@ -373,6 +375,13 @@ internal static partial class AccountEndpoints
 
     public static async Task<IResult> SessionsAsync(ClaimsPrincipal user, VeilDbContext db, CancellationToken ct) =>
         TypedResults.Ok(await ListSessionsAsync(db, user.UserId(), user.SessionId(), ct));
+
+    /// <summary>The calling session's share of its "trust this browser" capsule; never cached (spec/identity-api.md).</summary>
+    public static IResult UnlockShare(ClaimsPrincipal user, IdentityKeys keys, HttpContext context)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new UnlockShareResponse(CryptoRandom.ToBase64Url(keys.UnlockShare(user.UserId(), user.SessionId()!.Value))));
+    }
 
     public static async Task<IResult> RevokeSessionAsync(Guid id, ClaimsPrincipal user, VeilDbContext db, CancellationToken ct)
     {

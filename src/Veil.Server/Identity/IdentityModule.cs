@@ -92,6 +92,7 @@ internal static class IdentityModule
         account.MapGet("/sessions", AccountEndpoints.SessionsAsync).WithName("Identity_Sessions");
         account.MapDelete("/sessions/{id:guid}", AccountEndpoints.RevokeSessionAsync).WithName("Identity_RevokeSession");
         account.MapPost("/sessions/revoke-others", AccountEndpoints.RevokeOtherSessionsAsync).WithName("Identity_RevokeOtherSessions");
+        account.MapGet("/sessions/current/unlock-share", AccountEndpoints.UnlockShare).WithName("Identity_UnlockShare");
 
         account.MapPost("/api-keys", AccountEndpoints.CreateApiKeyAsync).RequireStepUp().WithName("Identity_CreateApiKey");
         account.MapGet("/api-keys", AccountEndpoints.ApiKeysAsync).WithName("Identity_ApiKeys");

@@ -87,6 +87,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixFixture fixture)
         { "GET", "/api/v1/account/sessions", null },
         { "DELETE", "/api/v1/account/sessions/{session}", null },
         { "POST", "/api/v1/account/sessions/revoke-others", "{}" },
+        { "GET", "/api/v1/account/sessions/current/unlock-share", null },
         { "POST", "/api/v1/account/api-keys", "{\"name\":\"x\"}" },
         { "GET", "/api/v1/account/api-keys", null },
         { "DELETE", "/api/v1/account/api-keys/{apiKey}", null },

@@ -23,6 +23,30 @@ export interface SessionInfo {
   current: boolean;
 }
 
+export interface TwoFactorStatus {
+  totpEnabled: boolean;
+  backupCodesRemaining: number;
+  recoveryCodesRemaining: number;
+}
+
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUri: string;
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface KdfChange {
+  newAuthToken: string;
+  newKdf: KdfParameters;
+  newProtectedUserKey: string;
+}
+
 export const identityApi = {
   register: (body: { email: string; authToken: string; kdf: KdfParameters; protectedUserKey: string }) =>
     api.post<{ status: string }>("/api/v1/accounts", body, { auth: false }),
@@ -42,4 +66,20 @@ export const identityApi = {
   revokeSession: (id: string) => api.delete(`/api/v1/account/sessions/${encodeURIComponent(id)}`),
   revokeOtherSessions: () => api.post<{ revoked: number }>("/api/v1/account/sessions/revoke-others"),
   keys: () => api.get<KdfParameters & { protectedUserKey: string }>("/api/v1/account/keys"),
+  stepUp: (authToken: string, totpCode: string | null) =>
+    api.post<{ accessToken: string; expiresIn: number; authTime: string }>("/api/v1/auth/step-up", { authToken, totpCode }),
+  twoFactor: () => api.get<TwoFactorStatus>("/api/v1/account/2fa"),
+  startTotp: () => api.post<TotpEnrolment>("/api/v1/account/2fa/totp"),
+  confirmTotp: (code: string) => api.post<{ backupCodes: string[] }>("/api/v1/account/2fa/totp/confirm", { code }),
+  disableTotp: () => api.delete("/api/v1/account/2fa/totp"),
+  newBackupCodes: () => api.post<{ backupCodes: string[] }>("/api/v1/account/2fa/backup-codes"),
+  newRecoveryCodes: () => api.post<{ recoveryCodes: string[] }>("/api/v1/account/recovery-codes"),
+  apiKeys: () => api.get<ApiKeyInfo[]>("/api/v1/account/api-keys"),
+  createApiKey: (name: string) => api.post<ApiKeyInfo & { key: string }>("/api/v1/account/api-keys", { name }),
+  revokeApiKey: (id: string) => api.delete(`/api/v1/account/api-keys/${encodeURIComponent(id)}`),
+  changePassword: (body: { currentAuthToken: string } & KdfChange) => api.post<void>("/api/v1/account/password", body),
+  changeEmail: (body: { newEmail: string } & KdfChange) => api.post<{ status: string }>("/api/v1/account/email", body),
+  deleteAccount: () => api.delete("/api/v1/account"),
+  exportAccount: () => api.get<unknown>("/api/v1/account/export"),
+  unlockShare: () => api.get<{ share: string }>("/api/v1/account/sessions/current/unlock-share"),
 };

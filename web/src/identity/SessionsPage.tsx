@@ -3,7 +3,9 @@ import { identityApi, type SessionInfo } from "../api/identity";
 import { describeError } from "../api/messages";
 import { Busy, ErrorBox, Page } from "../app/ui";
 
-function when(iso: string): string {
+/** A server time in the reader's local form; "never" for a null (an API key not used yet). */
+export function when(iso: string | null): string {
+  if (!iso) return "never";
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
@@ -40,7 +42,7 @@ export function SessionsPage() {
 
   const others = sessions?.filter((s) => !s.current) ?? [];
   return (
-    <Page title="Sessions" lead="The browsers and programs signed in to your account. Ending a session signs it out at once.">
+    <Page title="Sessions" lead="The browsers and programs signed in to your account. Ending a session signs it out at once, and a browser trusted to reopen your keys needs the master password again.">
       <Busy phase={busy ?? (sessions || error ? null : "Loading your sessions…")} />
       <ErrorBox message={error} />
       {note && <p class="ok" role="status">{note}</p>}

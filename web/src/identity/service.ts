@@ -7,6 +7,7 @@ import { DefaultKdf, type KdfParameters } from "../crypto/keys";
 import { newUserKey, openUserKey, wrapUserKey } from "../crypto/userkey";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import * as session from "../session/store";
+import { forgetTrust, openTrustedKey, trustThisBrowser } from "../session/trust";
 
 export type Progress = (phase: string) => void;
 
@@ -82,7 +83,7 @@ async function openKeys(enc: Uint8Array): Promise<void> {
 }
 
 /** Unlock after a reload, a magic link or Lock: the session exists, the keys need the master password again. */
-export async function unlock(password: string, progress: Progress): Promise<void> {
+export async function unlock(password: string, progress: Progress, trust = false): Promise<void> {
   const who = session.account.value;
   if (!who) throw new Error("Sign in first.");
   const keys = await identityApi.keys();
@@ -91,6 +92,17 @@ export async function unlock(password: string, progress: Progress): Promise<void
   try {
     const userKey = openUserKey(derived.enc, keys.protectedUserKey);
     if (!userKey) throw new Error("Wrong master password.");
+    // The capsule first: the pages that appear on unlock then see this browser as trusted. If storing it fails,
+    // the keys stay locked and the error says why (unticking the box unlocks without it).
+    if (trust && who.sessionId) {
+      progress("Remembering this browser…");
+      try {
+        await trustThisBrowser(who.accountId, who.sessionId, userKey);
+      } catch (caught) {
+        userKey.fill(0);
+        throw caught instanceof Error && !(caught instanceof DOMException) ? caught : new Error("This browser could not store the key capsule (storage refused). Unlock without trusting it.");
+      }
+    }
     session.setUserKey(userKey);
   } finally {
     derived.enc.fill(0);
@@ -100,14 +112,29 @@ export async function unlock(password: string, progress: Progress): Promise<void
 
 /** On page load: a live refresh cookie resumes the session (keys stay locked until the password is entered). */
 export async function resume(): Promise<void> {
+  // No hint, no session: a browser that never signed in (or signed out) has no refresh cookie, so asking would only
+  // earn a 401 that Chromium logs in the console on every anonymous visit. The hint is not trusted the other way:
+  // when it is set, the refresh decides.
+  const worthAsking = session.mayHaveSession();
   // A page that signs in by itself (magic link) may finish first; only an undecided session is decided here.
-  if (!(await refreshSession())) {
-    if (session.status.value === "unknown") session.status.value = "signed-out";
+  if (!worthAsking || !(await refreshSession())) {
+    if (session.status.value === "unknown") {
+      session.status.value = "signed-out";
+      // A refused refresh (expired, revoked elsewhere): the next load need not ask again.
+      if (worthAsking) session.forgetSessionHint();
+    }
+    // The session is gone (ended on the sessions page, expired): so is any capsule made under it.
+    if (worthAsking) await forgetTrust();
     return;
   }
   try {
     const who = await identityApi.whoami();
+    // A trusted browser (ADR 0007) opens the user key from its capsule, before the pages show (no flash of the
+    // unlock form); otherwise the password is asked for.
+    const trusted = !session.isUnlocked.value && who.sessionId ? await openTrustedKey(who.accountId, who.sessionId) : null;
     if (session.status.value !== "signed-in") session.signedIn(session.currentAccessToken()!, who);
+    if (trusted && !session.isUnlocked.value) session.setUserKey(trusted);
+    else trusted?.fill(0);
   } catch {
     if (session.status.value === "unknown") session.status.value = "signed-out";
   }
@@ -117,7 +144,8 @@ export async function signOut(): Promise<void> {
   try {
     await identityApi.logout();
   } finally {
-    // Even if the server is unreachable, nothing of the session stays in this page.
+    // Even if the server is unreachable, nothing of the session stays in this page, nor a capsule in this browser.
     session.clear();
+    await forgetTrust();
   }
 }

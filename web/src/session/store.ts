@@ -53,6 +53,11 @@ function setSessionHint(on: boolean): void {
   }
 }
 
+/** The refresh cookie turned out dead: stop trying it on every load (it is already gone or useless). */
+export function forgetSessionHint(): void {
+  setSessionHint(false);
+}
+
 /** True when this browser may hold a session (a refresh cookie): worth trying a refresh. */
 export function mayHaveSession(): boolean {
   try {

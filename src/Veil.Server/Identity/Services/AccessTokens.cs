@@ -135,6 +135,26 @@ internal sealed class IdentityKeys(Keyring keyring)
         }
     }
 
+    /// <summary>
+    /// The server's half of a "trust this browser" capsule (ADR 0007): HMAC-SHA256(subkey "unlock-share" of the
+    /// current index key, "unlock-share" || 0x00 || account id || 0x00 || session id). Only that session's access
+    /// token is answered with it, so ending the session (the sessions page) ends every capsule made under it; a new
+    /// sign-in is a new session id and a different share.
+    /// </summary>
+    public byte[] UnlockShare(Guid accountId, Guid sessionId)
+    {
+        Span<byte> key = stackalloc byte[32];
+        try
+        {
+            keyring.Current("index").DeriveSubkey("unlock-share", key);
+            return HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes($"unlock-share\0{accountId:D}\0{sessionId:D}"));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
     /// <summary>Recovery-code fingerprints: with the current key first (for storing), then older versions (for matching).</summary>
     public IReadOnlyList<byte[]> RecoveryFingerprints(string code)
     {
