@@ -32,6 +32,12 @@ scripts/ensure-packages.sh \
   openssl:openssl \
   chromium:/usr/bin/chromium
 command -v npm >/dev/null || { echo "test.sh: npm (Node.js 20.19 or newer) is required to build the web client" >&2; exit 1; }
+# The libsignal-client oracle (npm, AGPL-3.0) is test-only: installed into tests/oracle/libsignal, never shipped.
+say "Installing the libsignal test oracle"
+(cd tests/oracle/libsignal && npm ci --no-audit --no-fund --loglevel=error) \
+  && (cd tests/oracle/libsignal && node -e "require('@signalapp/libsignal-client')") \
+  || { echo "test.sh: could not install or load @signalapp/libsignal-client (tests/oracle/libsignal)" >&2; exit 1; }
+export VEIL_REQUIRE_LIBSIGNAL=1
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
 
 # --- 2. Build once --------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 //
 //   SignalMessage       = version (0x33) || protobuf { 1: ratchet_key (33), 2: counter, 3: previous_counter, 4: ciphertext } || mac (8)
 //   mac                 = HMAC-SHA256(mac_key, sender_identity (33) || receiver_identity (33) || version || protobuf)[0:8]
-//   PreKeySignalMessage = version (0x33) || protobuf { 5: registration_id, 1: pre_key_id?, 6: signed_pre_key_id,
-//                                                      2: base_key (33), 3: identity_key (33), 4: message (a SignalMessage) }
+//   PreKeySignalMessage = version (0x33) || protobuf { 1: pre_key_id?, 2: base_key (33), 3: identity_key (33),
+//                                                      4: message (a SignalMessage), 5: registration_id, 6: signed_pre_key_id }
 //
 // The version byte is (message version << 4) | current version. Version 3 is the only one accepted; 4 is
 // Signal's PQXDH (fields 7 and 8: kyber_pre_key_id, kyber_ciphertext), reserved here for a hybrid ML-KEM
@@ -168,22 +168,23 @@ public sealed record PreKeySignalMessage(
             + 1 + CodedOutputStream.ComputeBytesSize(inner);
         var proto = new byte[size];
         var output = new CodedOutputStream(proto);
-        output.WriteTag(5, WireFormat.WireType.Varint);
-        output.WriteUInt32(registrationId);
+        // Field-number order, as libsignal writes it (checked byte for byte by its oracle test).
         if (preKeyId is { } id)
         {
             output.WriteTag(1, WireFormat.WireType.Varint);
             output.WriteUInt32(id);
         }
 
-        output.WriteTag(6, WireFormat.WireType.Varint);
-        output.WriteUInt32(signedPreKeyId);
         output.WriteTag(2, WireFormat.WireType.LengthDelimited);
         output.WriteBytes(baseBytes);
         output.WriteTag(3, WireFormat.WireType.LengthDelimited);
         output.WriteBytes(identityBytes);
         output.WriteTag(4, WireFormat.WireType.LengthDelimited);
         output.WriteBytes(inner);
+        output.WriteTag(5, WireFormat.WireType.Varint);
+        output.WriteUInt32(registrationId);
+        output.WriteTag(6, WireFormat.WireType.Varint);
+        output.WriteUInt32(signedPreKeyId);
         output.Flush();
         var serialized = new byte[1 + size];
         serialized[0] = ChatMessageVersion.V3Byte;

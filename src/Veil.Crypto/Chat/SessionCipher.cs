@@ -141,7 +141,10 @@ public static class SessionCipher
 
     /// <summary>Encrypts <paramref name="plaintext"/> (padded here) with the record's current session.</summary>
     /// <exception cref="InvalidOperationException">The record has no session.</exception>
-    public static ChatCiphertext Encrypt(SessionRecord record, ReadOnlySpan<byte> plaintext)
+    public static ChatCiphertext Encrypt(SessionRecord record, ReadOnlySpan<byte> plaintext) => Encrypt(record, plaintext, []);
+
+    /// <summary>Encrypts, copying the message's MAC key out when <paramref name="macKey"/> is 32 bytes (the libsignal oracle test).</summary>
+    internal static ChatCiphertext Encrypt(SessionRecord record, ReadOnlySpan<byte> plaintext, Span<byte> macKey)
     {
         ArgumentNullException.ThrowIfNull(record);
         var state = record.Current ?? throw new InvalidOperationException("The record has no session to encrypt with.");
@@ -161,6 +164,11 @@ public static class SessionCipher
             var message = SignalMessage.Create(
                 state.SenderRatchet.PublicKey, state.SenderIndex, state.PreviousCounter, ciphertext,
                 keys[32..64], state.LocalIdentity, state.RemoteIdentity);
+            if (macKey.Length == 32)
+            {
+                keys[32..64].CopyTo(macKey);
+            }
+
             next.CopyTo(state.SenderChainKey);
             state.SenderIndex++;
             if (state.Pending is not { } pending)

@@ -1,0 +1,122 @@
+// libsignal-client 0.103.0 (npm, AGPL-3.0) as a TEST-ONLY oracle, through node: it parses 1,000 Veil v3
+// messages (SignalMessage and PreKeySignalMessage, several ratchet steps, both directions) and rebuilds
+// each from its fields and MAC key with its own constructor; the bytes must be Veil's exactly, which checks
+// the version byte, the protobuf layout, the counters, the keys and the MAC over both identities.
+// test.sh installs the oracle (tests/oracle/libsignal, npm ci) and sets VEIL_REQUIRE_LIBSIGNAL=1; without
+// it, a plain `dotnet test` on a machine without the module reports that and passes.
+using System.Diagnostics;
+using System.Text.Json;
+using Veil.Crypto.Chat;
+using Xunit.Abstractions;
+
+namespace Veil.Crypto.Tests.Chat;
+
+public sealed class LibsignalOracleTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Libsignal_parses_1000_Veil_messages_with_matching_counters_keys_and_macs()
+    {
+        var oracle = FindOracle();
+        if (oracle is null)
+        {
+            Assert.True(Environment.GetEnvironmentVariable("VEIL_REQUIRE_LIBSIGNAL") != "1",
+                "The libsignal oracle is required but tests/oracle/libsignal/node_modules is missing: run `npm ci` there (test.sh does).");
+            output.WriteLine("libsignal oracle not installed (tests/oracle/libsignal: npm ci); skipped.");
+            return;
+        }
+
+        var lines = new List<string>();
+        using var pair = new ChatPair(established: false);
+        pair.Alice.Initiate(pair.Bob);
+        var random = new Random(18);
+        var (from, to) = (pair.Alice, pair.Bob);
+        while (lines.Count < 1_000)
+        {
+            // Bursts of 1..20 messages, then the other side talks: many chains, counters and previous counters.
+            var burst = random.Next(1, 21);
+            for (var i = 0; i < burst && lines.Count < 1_000; i++)
+            {
+                var macKey = new byte[32];
+                var message = SessionCipher.Encrypt(from.Record, "m"u8.ToArray().Concat(new byte[random.Next(0, 400)]).ToArray(), macKey);
+                lines.Add(Describe(message, macKey, from, to));
+                Assert.Equal(ChatDecryptStatus.Ok, to.Receive(message).Status);
+            }
+
+            (from, to) = (to, from);
+        }
+
+        // A control: one more message whose MAC is wrong by one bit must be the oracle's only complaint.
+        var control = SessionCipher.Encrypt(from.Record, "control"u8, new byte[32]);
+        var wrongKey = new byte[32];
+        var controlLine = Describe(control, wrongKey, from, to);
+
+        var result = await RunNode(oracle, [.. lines, controlLine]);
+        output.WriteLine(result);
+        using var summary = JsonDocument.Parse(result);
+        Assert.Equal(1_001, summary.RootElement.GetProperty("checked").GetInt32());
+        var failures = summary.RootElement.GetProperty("failures").EnumerateArray().Select(f => f.GetString()!).ToList();
+        Assert.Equal(["message 1000: Veil's MAC is not libsignal's rule"], failures);
+    }
+
+    private static string Describe(ChatCiphertext message, byte[] macKey, ChatParty from, ChatParty to)
+    {
+        var preKey = message.IsPreKey ? PreKeySignalMessage.TryParse(message.Serialized)! : null;
+        var signal = preKey?.Message ?? SignalMessage.TryParse(message.Serialized)!;
+        return JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["serialized"] = Convert.ToHexString(message.Serialized),
+            ["inner"] = Convert.ToHexString(signal.Serialized),
+            ["macKey"] = Convert.ToHexString(macKey),
+            ["ratchetKey"] = Convert.ToHexString(ChatPublicKey.Serialize(signal.RatchetKey)),
+            ["counter"] = signal.Counter,
+            ["previousCounter"] = signal.PreviousCounter,
+            ["ciphertext"] = Convert.ToHexString(signal.Ciphertext),
+            ["senderIdentity"] = Convert.ToHexString(ChatPublicKey.Serialize(from.Device.IdentityKey.PublicKey)),
+            ["receiverIdentity"] = Convert.ToHexString(ChatPublicKey.Serialize(to.Device.IdentityKey.PublicKey)),
+            ["preKey"] = preKey is null ? null : new Dictionary<string, object?>
+            {
+                ["registrationId"] = preKey.RegistrationId,
+                ["preKeyId"] = preKey.PreKeyId,
+                ["signedPreKeyId"] = preKey.SignedPreKeyId,
+                ["baseKey"] = Convert.ToHexString(ChatPublicKey.Serialize(preKey.BaseKey)),
+            },
+        });
+    }
+
+    private static async Task<string> RunNode(string oracle, List<string> lines)
+    {
+        var start = new ProcessStartInfo("node", [Path.Combine(oracle, "check-messages.mjs")])
+        {
+            WorkingDirectory = oracle,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        foreach (var line in lines)
+        {
+            await process.StandardInput.WriteLineAsync(line);
+        }
+
+        process.StandardInput.Close();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, "node failed: " + await stderr);
+        return (await stdout).Trim();
+    }
+
+    private static string? FindOracle()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "oracle", "libsignal");
+            if (Directory.Exists(Path.Combine(candidate, "node_modules", "@signalapp", "libsignal-client")))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}
