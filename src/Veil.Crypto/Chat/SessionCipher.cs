@@ -91,7 +91,13 @@ public static class SessionCipher
     /// signed prekey signature) and installs a new current session in <paramref name="record"/>.
     /// </summary>
     public static ChatSessionStatus Initiate(
-        SessionRecord record, ChatDeviceKeys ourDevice, uint ourRegistrationId, PreKeyBundle bundle, Ed25519PublicKey trustedAccountKey)
+        SessionRecord record, ChatDeviceKeys ourDevice, uint ourRegistrationId, PreKeyBundle bundle, Ed25519PublicKey trustedAccountKey) =>
+        Initiate(record, ourDevice, ourRegistrationId, bundle, trustedAccountKey, X25519PrivateKey.Generate);
+
+    /// <summary><see cref="Initiate(SessionRecord, ChatDeviceKeys, uint, PreKeyBundle, Ed25519PublicKey)"/> with a chosen key source (vectors).</summary>
+    internal static ChatSessionStatus Initiate(
+        SessionRecord record, ChatDeviceKeys ourDevice, uint ourRegistrationId, PreKeyBundle bundle, Ed25519PublicKey trustedAccountKey,
+        Func<X25519PrivateKey> newKey)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(ourDevice);
@@ -112,14 +118,14 @@ public static class SessionCipher
         }
 
         var theirIdentity = bundle.Certificate.IdentityKey;
-        using var baseKey = X25519PrivateKey.Generate();
+        using var baseKey = newKey();
         var keys = X3dh.Initiate(ourDevice.IdentityKey, baseKey, theirIdentity, bundle.SignedPreKey, bundle.OneTimePreKey?.Key);
         if (keys is not { } derived)
         {
             return ChatSessionStatus.LowOrderKey;
         }
 
-        var sendingRatchet = X25519PrivateKey.Generate();
+        var sendingRatchet = newKey();
         var sending = RatchetKdf.Root(derived.RootKey, sendingRatchet, bundle.SignedPreKey);
         if (sending is not { } chain)
         {
@@ -190,7 +196,10 @@ public static class SessionCipher
     }
 
     /// <summary>Decrypts a SignalMessage with the current or an archived session (promoting the latter).</summary>
-    public static ChatDecryptResult Decrypt(SessionRecord record, ReadOnlySpan<byte> serialized)
+    public static ChatDecryptResult Decrypt(SessionRecord record, ReadOnlySpan<byte> serialized) =>
+        Decrypt(record, serialized, X25519PrivateKey.Generate);
+
+    internal static ChatDecryptResult Decrypt(SessionRecord record, ReadOnlySpan<byte> serialized, Func<X25519PrivateKey> newKey)
     {
         ArgumentNullException.ThrowIfNull(record);
         var message = SignalMessage.TryParse(serialized);
@@ -208,7 +217,7 @@ public static class SessionCipher
         var index = 0;
         foreach (var state in record.All())
         {
-            var result = TryDecrypt(state, message);
+            var result = TryDecrypt(state, message, newKey);
             if (result.Status == ChatDecryptStatus.Ok)
             {
                 if (index > 0)
@@ -234,7 +243,12 @@ public static class SessionCipher
     /// </summary>
     public static ChatDecryptResult DecryptPreKey(
         SessionRecord record, ChatDeviceKeys ourDevice, uint ourRegistrationId, IChatPreKeys preKeys,
-        ReadOnlySpan<byte> serialized, X25519PublicKey? trustedIdentity = null)
+        ReadOnlySpan<byte> serialized, X25519PublicKey? trustedIdentity = null) =>
+        DecryptPreKey(record, ourDevice, ourRegistrationId, preKeys, serialized, trustedIdentity, X25519PrivateKey.Generate);
+
+    internal static ChatDecryptResult DecryptPreKey(
+        SessionRecord record, ChatDeviceKeys ourDevice, uint ourRegistrationId, IChatPreKeys preKeys,
+        ReadOnlySpan<byte> serialized, X25519PublicKey? trustedIdentity, Func<X25519PrivateKey> newKey)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(ourDevice);
@@ -259,7 +273,7 @@ public static class SessionCipher
                 return new ChatDecryptResult(ChatDecryptStatus.UntrustedIdentity);
             }
 
-            var again = TryDecrypt(state, message.Message);
+            var again = TryDecrypt(state, message.Message, newKey);
             if (again.Status == ChatDecryptStatus.Ok && existing > 0)
             {
                 record.Promote(existing - 1);
@@ -297,7 +311,7 @@ public static class SessionCipher
         var fresh = new SessionState(
             ourDevice.IdentityKey.PublicKey, message.IdentityKey, ourRegistrationId, message.RegistrationId,
             message.BaseKey, derived.RootKey, ratchet, derived.ChainKey);
-        var result = TryDecrypt(fresh, message.Message);
+        var result = TryDecrypt(fresh, message.Message, newKey);
         if (result.Status != ChatDecryptStatus.Ok)
         {
             fresh.Dispose();
@@ -309,7 +323,7 @@ public static class SessionCipher
     }
 
     /// <summary>Decrypts with one state, changing it only on success.</summary>
-    private static ChatDecryptResult TryDecrypt(SessionState state, SignalMessage message)
+    private static ChatDecryptResult TryDecrypt(SessionState state, SignalMessage message, Func<X25519PrivateKey> newKey)
     {
         var chain = state.FindReceiverChain(message.RatchetKey);
         (byte[] RootKey, byte[] ChainKey)? received = null, sending = null;
@@ -327,7 +341,7 @@ public static class SessionCipher
                     return new ChatDecryptResult(ChatDecryptStatus.LowOrderKey);
                 }
 
-                nextRatchet = X25519PrivateKey.Generate();
+                nextRatchet = newKey();
                 sending = RatchetKdf.Root(received.Value.RootKey, nextRatchet, message.RatchetKey);
                 chainKey = received.Value.ChainKey;
                 chainIndex = 0;
