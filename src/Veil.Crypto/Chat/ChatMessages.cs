@@ -28,6 +28,12 @@ public static class ChatMessageVersion
 
     /// <summary>The version byte written on every v3 message: 0x33.</summary>
     public const byte V3Byte = (Current << 4) | Current;
+
+    /// <summary>
+    /// Whether a version byte is a v3 message: high nibble 3; the low nibble (the sender's newest version, 4 in
+    /// libsignal 0.103) is informative and covered by the MAC, so it is accepted from 3 up, as libsignal does.
+    /// </summary>
+    internal static bool IsV3(byte version) => version >> 4 == Current && (version & 0x0F) >= Current;
 }
 
 /// <summary>A parsed v3 SignalMessage (a Double Ratchet message).</summary>
@@ -92,7 +98,7 @@ public sealed class SignalMessage
     /// <summary>Parses a serialised v3 SignalMessage; <see langword="null"/> if it is malformed or of another version.</summary>
     public static SignalMessage? TryParse(ReadOnlySpan<byte> serialized)
     {
-        if (serialized.Length < 1 + MacLength || serialized[0] != ChatMessageVersion.V3Byte)
+        if (serialized.Length < 1 + MacLength || !ChatMessageVersion.IsV3(serialized[0]))
         {
             return null;
         }
@@ -198,7 +204,7 @@ public sealed record PreKeySignalMessage(
     /// </summary>
     public static PreKeySignalMessage? TryParse(ReadOnlySpan<byte> serialized)
     {
-        if (serialized.Length < 1 || serialized[0] != ChatMessageVersion.V3Byte)
+        if (serialized.Length < 1 || !ChatMessageVersion.IsV3(serialized[0]))
         {
             return null;
         }

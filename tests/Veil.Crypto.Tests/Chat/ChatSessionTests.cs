@@ -129,12 +129,18 @@ public sealed class ChatSessionTests
         Assert.Null(ChatPublicKey.TryParse(keyBytes));
         Assert.Null(ChatPublicKey.TryParse(keyBytes.AsSpan(1)));
 
-        foreach (var version in new byte[] { 0x22, 0x43, 0x44 })
+        foreach (var version in new byte[] { 0x22, 0x32, 0x43, 0x44 })
         {
             var other = (byte[])serialized.Clone();
             other[0] = version;
             Assert.Equal(ChatDecryptStatus.Malformed, pair.Bob.Receive(other, isPreKey: false).Status);
         }
+
+        // libsignal 0.103's v3 byte (0x34) parses, but the MAC covers it, so this copy is refused as altered.
+        var libsignalStyle = (byte[])serialized.Clone();
+        libsignalStyle[0] = 0x34;
+        Assert.NotNull(SignalMessage.TryParse(libsignalStyle));
+        Assert.Equal(ChatDecryptStatus.InvalidMessage, pair.Bob.Receive(libsignalStyle, isPreKey: false).Status);
 
         Assert.Equal("x", pair.Bob.ReceiveText(new ChatCiphertext(false, serialized)));
     }

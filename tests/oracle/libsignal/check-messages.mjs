@@ -8,6 +8,7 @@ import { SignalMessage, PreKeySignalMessage, PublicKey } from '@signalapp/libsig
 const hex = (s) => new Uint8Array(Buffer.from(s, 'hex'));
 const same = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 const failures = [];
+const rebuiltMessages = [];
 let checked = 0;
 
 // libsignal 0.103 writes the version byte as (3 << 4) | 4 (its own current version is 4, PQXDH); Veil writes
@@ -33,6 +34,7 @@ function checkSignal(bytes, m, where) {
   if (!same(rebuilt.subarray(1, -8), ours.subarray(1, -8))) failures.push(`${where}: protobuf layout differs from libsignal's`);
   if (!same(rebuilt.subarray(-8), macRule(m, rebuilt.subarray(0, -8)))) failures.push(`${where}: libsignal's MAC is not the rule`);
   if (!same(ours.subarray(-8), macRule(m, ours.subarray(0, -8)))) failures.push(`${where}: Veil's MAC is not libsignal's rule`);
+  rebuiltMessages.push(rebuilt.toString('hex'));
   return parsed;
 }
 
@@ -61,4 +63,4 @@ for await (const line of createInterface({ input: process.stdin })) {
   checked++;
 }
 
-console.log(JSON.stringify({ checked, failures: failures.slice(0, 20), failureCount: failures.length }));
+console.log(JSON.stringify({ checked, failures: failures.slice(0, 20), failureCount: failures.length, rebuilt: rebuiltMessages }));
