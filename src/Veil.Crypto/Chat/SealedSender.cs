@@ -205,8 +205,8 @@ public static class SealedSender
 
             var contentBytes = CtrHmacDecrypt(encryptedMessage, second[32..64], second[64..96]);
             var content = contentBytes is null ? null : SealedContent.TryParse(contentBytes);
-            var certificate = content is null ? null : ChatSenderCertificate.TryParse(content.SenderCertificate);
-            if (content is null || certificate is null || !certificate.IdentityKey.Equals(senderIdentity))
+            var certified = content is null ? null : ChatSenderCertificate.TryReadIdentityKey(content.SenderCertificate);
+            if (content is null || certified is null || !certified.Equals(senderIdentity))
             {
                 return null;
             }

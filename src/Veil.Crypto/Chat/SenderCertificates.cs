@@ -163,6 +163,31 @@ public sealed class ChatSenderCertificate
             Ed25519PublicKey.Import(serverKey), signed, signature, serverSigned, serverSignature);
     }
 
+    /// <summary>
+    /// Reads only the identity key (certificate field 4) of a sender certificate in libsignal's layout, whoever
+    /// signed it: the envelope binds it to the proven sender before any signature is looked at.
+    /// </summary>
+    internal static X25519PublicKey? TryReadIdentityKey(ReadOnlySpan<byte> serialized)
+    {
+        if (!TrySplit(serialized, out var signed, out _))
+        {
+            return null;
+        }
+
+        byte[]? identity = null;
+        var ok = ProtoReader.Read(signed, (input, tag) =>
+        {
+            if (tag != 34)
+            {
+                return false;
+            }
+
+            identity = input.ReadBytes().ToByteArray();
+            return true;
+        });
+        return ok && identity is not null ? ChatPublicKey.TryParse(identity) : null;
+    }
+
     private static bool TrySplit(ReadOnlySpan<byte> serialized, out byte[] signed, out byte[] signature)
     {
         byte[]? certificate = null, sig = null;
