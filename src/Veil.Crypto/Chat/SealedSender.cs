@@ -1,4 +1,4 @@
-// Sealed sender, libsignal's v1 envelope, and Veil's sender certificates (spec/chat-wire.md §7).
+// Sealed sender, libsignal's v1 envelope, and Veil's sender certificates (spec/chat-wire.md §6).
 //
 // The relay must deliver a sealed message without learning who sent it, so the sender's identity travels
 // only inside the encryption, and the recipient learns it from a short-lived certificate the relay issued:

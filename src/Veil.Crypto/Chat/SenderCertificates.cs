@@ -1,4 +1,4 @@
-// Sender certificates for sealed sender (spec/chat-wire.md §7.2): libsignal's protobuf layout, Ed25519 signatures.
+// Sender certificates for sealed sender (spec/chat-wire.md §6.2): libsignal's protobuf layout, Ed25519 signatures.
 //
 //   ServerCertificate = { 1: certificate = { 1: id (u32), 2: key (32, Ed25519) }, 2: signature (64) }
 //       signature = Ed25519(trust root, "veil/chat/v1/server-certificate" || certificate)
