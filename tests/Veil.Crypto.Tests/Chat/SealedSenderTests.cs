@@ -83,11 +83,11 @@ public sealed class SealedSenderTests : IDisposable
     [Fact]
     public void Low_order_recipient_keys_are_refused_when_sealing()
     {
-        using var document = VectorFiles.Json("wycheproof/testvectors_v1/x25519_test.json");
-        foreach (var (_, test) in VectorFiles.WycheproofTests(document)
-            .Where(t => t.Test.GetProperty("flags").EnumerateArray().Any(f => f.GetString() == "ZeroSharedSecret")))
+        var points = ChatInputs.LowOrderPoints();
+        Assert.Equal(31, points.Count);
+        foreach (var point in points)
         {
-            Assert.Null(SealedSender.Seal(_sender, X25519PublicKey.Import(test.Hex("public")), Content()));
+            Assert.Null(SealedSender.Seal(_sender, point, Content()));
         }
     }
 
