@@ -1,4 +1,4 @@
-// Sender keys for group messages (spec/chat-wire.md §8): libsignal's v3 sender-key construction and layouts,
+// Sender keys for group messages (spec/chat-wire.md §7): libsignal's v3 sender-key construction and layouts,
 // with Ed25519 signatures (no XEdDSA). Each member has one sending chain per distribution id and sends its
 // distribution message to every member over their 1:1 sessions; a group message is then encrypted once.
 //
