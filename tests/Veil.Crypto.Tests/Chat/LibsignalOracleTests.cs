@@ -4,7 +4,8 @@
 // the version byte, the protobuf layout, the counters, the keys and the MAC over both identities.
 // test.sh installs the oracle (tests/oracle/libsignal, npm ci) and sets VEIL_REQUIRE_LIBSIGNAL=1; without
 // it, a plain `dotnet test` on a machine without the module reports that and passes.
-// Sealed sender v1: libsignal seals and Veil opens, and Veil seals and libsignal opens (sealedSenderDecryptToUsmc).
+// Sealed sender v1: libsignal seals and Veil opens, and Veil seals and libsignal opens (sealedSenderDecryptToUsmc);
+// the sealed retry request (DecryptionErrorMessage) libsignal makes is read by Veil and re-made byte for byte.
 using System.Diagnostics;
 using System.Text.Json;
 using Veil.Crypto.Chat;
@@ -99,6 +100,13 @@ public sealed class LibsignalOracleTests(ITestOutputHelper output)
         Assert.Equal(1u, opened.Content.ContentHint);
         Assert.Equal(certificate, opened.Content.SenderCertificate);
         Assert.Equal(Convert.FromHexString(made.RootElement.GetProperty("contents").GetString()!), opened.Content.Content);
+
+        // The content is libsignal's retry request (DecryptionErrorMessage): Veil reads it and writes the same bytes.
+        var original = Convert.FromHexString(made.RootElement.GetProperty("original").GetString()!);
+        var retry = ChatRetryRequest.TryParse(opened.Content.Content);
+        Assert.NotNull(retry);
+        Assert.Equal(new ChatRetryRequest(SignalMessage.TryParse(original)!.RatchetKey, 1_765_000_000_000, 1), retry);
+        Assert.Equal(opened.Content.Content, ChatRetryRequest.ForOriginal(original, SealedContentType.Message, 1_765_000_000_000, 1).Serialize());
 
         // Veil seals a ratchet message (carrying libsignal's certificate, which libsignal can parse); libsignal opens.
         using var pair = new ChatPair();

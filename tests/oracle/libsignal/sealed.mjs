@@ -28,7 +28,7 @@ if (process.argv[2] === 'make') {
   const retry = S.PlaintextContent.from(S.DecryptionErrorMessage.forOriginal(inner.serialize(), S.CiphertextMessageType.Whisper, 1765000000000, 1));
   const usmc = S.UnidentifiedSenderMessageContent.new(S.CiphertextMessage.from(retry), cert, 1, null);
   const envelope = await S.sealedSenderEncrypt(usmc, S.ProtocolAddress.new('recipient', 1), store(sender, S.PublicKey.deserialize(hex(input.recipientPublic))));
-  console.log(JSON.stringify({ certificate: out(cert.serialize()), envelope: out(envelope), contents: out(retry.serialize()) }));
+  console.log(JSON.stringify({ certificate: out(cert.serialize()), envelope: out(envelope), contents: out(retry.serialize()), original: out(inner.serialize()) }));
 } else {
   const recipient = S.PrivateKey.deserialize(hex(input.recipientPrivate));
   const usmc = await S.sealedSenderDecryptToUsmc(hex(input.envelope), store(recipient, null));
