@@ -248,7 +248,6 @@ public static class GroupCipher
         else
         {
             RatchetKdf.StoreSkipped(state.Skipped, newlySkipped!);
-
             state.ChainKey = nextChainKey!;
             state.Iteration = f.Iteration + 1;
         }

@@ -410,7 +410,6 @@ public static class SessionCipher
             else
             {
                 RatchetKdf.StoreSkipped(chain.Skipped, newlySkipped!);
-
                 chain.ChainKey = nextChainKey!;
                 chain.Index = counter + 1;
             }
