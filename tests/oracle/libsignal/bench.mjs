@@ -1,6 +1,7 @@
 // TEST/BENCH-ONLY (see package.json): libsignal-client's Double Ratchet rate through node, for bench/chat.sh.
 // One session Alice -> Bob (libsignal 0.103 requires a Kyber prekey, so this is its v4/PQXDH session), then
-// N encrypts by Alice and N in-order decrypts by Bob of a 100-byte message. Prints {"encrypt_per_s","decrypt_per_s"}.
+// N encrypts by Alice and N in-order decrypts by Bob of a 100-byte message, then N/10 X3DH responder runs (Bob
+// decrypting fresh first messages). Prints {"encrypt_per_s","decrypt_per_s","x3dh_responder_per_s"}.
 import * as S from '@signalapp/libsignal-client';
 
 const n = Number(process.argv[2] ?? 5000);
@@ -45,4 +46,15 @@ const encryptNs = Number(process.hrtime.bigint() - t);
 t = process.hrtime.bigint();
 for (const m of messages) await S.signalDecrypt(S.SignalMessage.deserialize(m), aliceAddr, bobAddr, bobSessions, bobIds);
 const decryptNs = Number(process.hrtime.bigint() - t);
-console.log(JSON.stringify({ encrypt_per_s: Math.round(n / (encryptNs / 1e9)), decrypt_per_s: Math.round(n / (decryptNs / 1e9)) }));
+// X3DH responder: m fresh first messages (each its own base key) from Alice, then Bob's signalDecryptPreKey of each.
+const m = Math.max(1, Math.floor(n / 10));
+const firsts = [];
+for (let i = 0; i < m; i++) {
+  const fresh = sessions(new Map());
+  await S.processPreKeyBundle(bundle, bobAddr, aliceAddr, fresh, aliceIds);
+  firsts.push((await S.signalEncrypt(plaintext, bobAddr, aliceAddr, fresh, aliceIds)).serialize());
+}
+t = process.hrtime.bigint();
+for (const f of firsts) await S.signalDecryptPreKey(S.PreKeySignalMessage.deserialize(f), aliceAddr, bobAddr, bobSessions, bobIds, preKeys, signed, kyberStore);
+const responderNs = Number(process.hrtime.bigint() - t);
+console.log(JSON.stringify({ encrypt_per_s: Math.round(n / (encryptNs / 1e9)), decrypt_per_s: Math.round(n / (decryptNs / 1e9)), x3dh_responder_per_s: Math.round(m / (responderNs / 1e9)) }));
