@@ -32,6 +32,12 @@ scripts/ensure-packages.sh \
   openssl:openssl \
   chromium:/usr/bin/chromium
 command -v npm >/dev/null || { echo "test.sh: npm (Node.js 20.19 or newer) is required to build the web client" >&2; exit 1; }
+# The libsignal-client oracle (npm, AGPL-3.0) is test-only: installed into tests/oracle/libsignal, never shipped.
+say "Installing the libsignal test oracle"
+(cd tests/oracle/libsignal && npm ci --no-audit --no-fund --loglevel=error) \
+  && (cd tests/oracle/libsignal && node -e "require('@signalapp/libsignal-client')") \
+  || { echo "test.sh: could not install or load @signalapp/libsignal-client (tests/oracle/libsignal)" >&2; exit 1; }
+export VEIL_REQUIRE_LIBSIGNAL=1
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
 
 # --- 2. Build once --------------------------------------------------------------------------------
@@ -72,6 +78,7 @@ say "Cross-checking spec/vectors with independent implementations"
 spec/vectors/check-keys.sh || status=1
 /usr/bin/python3 spec/vectors/check-drop.py || status=1
 /usr/bin/python3 spec/vectors/check-vault.py || status=1
+/usr/bin/python3 spec/vectors/check-chat.py || status=1
 
 # --- 4. SQLite ------------------------------------------------------------------------------------
 run_tests sqlite VEIL_TEST_DATABASE=sqlite -- "${all_projects[@]}"
