@@ -185,13 +185,14 @@ public sealed partial class VaultClaimBrowserTests
         throw new InvalidOperationException("spec/vectors/bitwarden-unencrypted.json not found");
     }
 
-    /// <summary>An export's items without ids (folder ids are new on export), folders by name, as one canonical string.</summary>
+    /// <summary>An export's items without ids (folder ids are new on export), folders by name, sorted by name, as one canonical string.</summary>
     private static string Comparable(string json)
     {
         var root = JsonNode.Parse(json)!.AsObject();
         var folders = root["folders"]!.AsArray().ToDictionary(f => f!["id"]!.GetValue<string>(), f => f!["name"]!.GetValue<string>());
         var items = new JsonArray();
-        foreach (var item in root["items"]!.AsArray())
+        // By name: the test server's clock stands still, so items created in one instant list in no fixed order.
+        foreach (var item in root["items"]!.AsArray().OrderBy(i => i!["name"]!.GetValue<string>(), StringComparer.Ordinal))
         {
             var copy = new JsonObject();
             foreach (var key in new[] { "type", "name", "notes", "fields", "login", "secureNote", "card", "identity" })

@@ -12,7 +12,6 @@ import { vaultApi } from "./vaultApi";
 
 /** What the owner types to confirm an unencrypted export. */
 export const ExportConfirmation = "export unencrypted";
-const Parallel = 4;
 
 async function importAll(vaultId: string, key: Uint8Array, text: string, onProgress: (done: number, total: number) => void): Promise<number> {
   const plain = fromBitwarden(text);
@@ -21,19 +20,15 @@ async function importAll(vaultId: string, key: Uint8Array, text: string, onProgr
     return { id, body: await sealItem(key, vaultId, { id, ...item }) };
   }));
   const stored: string[] = [];
-  let next = 0;
   try {
-    // A few requests at a time: the server has no batch route, and one at a time would be slow for large vaults.
-    await Promise.all(Array.from({ length: Math.min(Parallel, sealed.length) }, async () => {
-      while (next < sealed.length) {
-        const item = sealed[next++]!;
-        await vaultApi.putItem(vaultId, item.id, item.body);
-        stored.push(item.id);
-        onProgress(stored.length, sealed.length);
-      }
-    }));
+    // One at a time, in the file's order: the server lists items in creation order, so the vault (and a later
+    // export) keeps Bitwarden's order. The sealing above already ran in parallel.
+    for (const item of sealed) {
+      await vaultApi.putItem(vaultId, item.id, item.body);
+      stored.push(item.id);
+      onProgress(stored.length, sealed.length);
+    }
   } catch (error) {
-    next = sealed.length; // stop the other lanes
     await Promise.allSettled(stored.map((id) => vaultApi.deleteItem(vaultId, id)));
     throw error;
   }
