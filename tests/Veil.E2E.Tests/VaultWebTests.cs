@@ -100,6 +100,18 @@ public sealed partial class VaultClaimBrowserTests
         Assert.Equal(["papers", "home"], shown.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
         Assert.Equal("scan-canary.bin", Assert.Single(shown.GetProperty("files").EnumerateArray()).GetProperty("name").GetString());
 
+        // A blob changed on the server: the worker's decryption refuses it and nothing is offered for saving.
+        var blob = Directory.EnumerateFiles(Path.Combine(_server.DataDirectory, "blobs", "vault"), "*", SearchOption.AllDirectories)
+            .Single(f => new FileInfo(f).Length == 24 + 32 + 50_000 + (16 * ((50_000 / 16384) + 1)));
+        var bytes = await File.ReadAllBytesAsync(blob);
+        bytes[30_000] ^= 1;
+        await File.WriteAllBytesAsync(blob, bytes);
+        var downloads = 0;
+        _page.Download += (_, _) => downloads++;
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Download deed.pdf" }).ClickAsync();
+        await _page.GetByText("This file did not decrypt: it was changed or damaged on the server. Nothing was saved.").WaitForAsync();
+        Assert.Equal(0, downloads);
+
         AssertNeverSent(FileCanary);
         AssertNeverSent("scan-canary.bin");
         AssertNeverSent("pin-canary");

@@ -1,17 +1,16 @@
 // Vault files (spec/vault.md §5, spec/vault-api.md "Files").
-// Download: the ciphertext streams from the server through Cobblestone-256's decryptor into a sink (../lib/sink):
-// with File System Access it goes to disk chunk by chunk and the file is made visible only when the whole stream
-// authenticated (final chunk, nothing after it); without it, the plaintext is collected and handed over only then.
+// Download: the ciphertext streams from the server through Cobblestone-256's decryptor (in the vault worker) into a
+// sink (../lib/sink): with File System Access it goes to disk chunk by chunk and the file is made visible only when
+// the whole stream authenticated (final chunk, nothing after it); without it, the plaintext is collected and handed
+// over only then.
 // On any failure the sink is aborted: nothing partial is ever offered.
 // Upload: the file is sealed in the vault worker (./vaultWorker.ts) into a Blob and sent with one PUT; its name and
 // key travel as CTs in headers, sealed here under the vault key.
-import { CobblestoneDecryptor } from "../lib/cobblestone";
-import { fileContext, newId, paths, sealField, wrapFileKey, type SealedFile } from "../crypto/vault";
-import { ApiError } from "../lib/api";
+import { newId, paths, sealField, VaultTamperedError, wrapFileKey, type SealedFile } from "../crypto/vault";
 import { randomBytes } from "../lib/bytes";
 import { openSink } from "../lib/sink";
 import { request } from "../api/client";
-import { encryptFile } from "./vaultWorker";
+import { downloadInWorker, encryptFile } from "./vaultWorker";
 
 export class FileTamperedError extends Error {
   constructor() {
@@ -29,35 +28,15 @@ export async function downloadFile(url: string, authorization: string, fileId: s
   const sink = await openSink(safeFileName(name));
   if (sink === null) return false;
   try {
-    const response = await fetch(url, { headers: { Authorization: authorization }, credentials: "omit", cache: "no-store" });
-    if (!response.ok || !response.body) {
-      let code = `http-${response.status}`;
-      try {
-        const problem = (await response.json()) as { code?: unknown };
-        if (typeof problem.code === "string") code = problem.code;
-      } catch {
-        // Not a problem document.
-      }
-      throw new ApiError(response.status, code);
-    }
-    const decryptor = new CobblestoneDecryptor(new Uint8Array(fileKey), fileContext(fileId));
-    const reader = response.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        for (const chunk of await decryptor.push(value)) await sink.write(chunk);
-      }
-      await sink.write(await decryptor.finish());
-    } catch (error) {
-      if (error instanceof TypeError) throw error; // the network, not the ciphertext
-      throw new FileTamperedError();
-    }
+    // Fetched and decrypted in the vault worker; the page only writes what authenticated into the sink.
+    await downloadInWorker(url, authorization, fileId, fileKey, async (chunks) => {
+      for (const chunk of chunks) await sink.write(chunk);
+    });
     await sink.close();
     return true;
   } catch (error) {
     await sink.abort();
-    throw error;
+    throw error instanceof VaultTamperedError ? new FileTamperedError() : error;
   }
 }
 

@@ -5,8 +5,12 @@
 //            to the browser's blob store batch by batch, so this worker's memory stays flat at about one slice.
 //   open     a vault's items in one batch (one message for the whole vault, not one per item).
 //   rebuild  the heir's §7 rebuild: escrow → vault key → name and every item.
+//   download a file: fetched and decrypted here, each batch of plaintext handed to the page (transferred, not
+//            copied) for its sink, and the next read waits until the page has written it, so neither side
+//            accumulates the file. Only after `finish` authenticated the end does the page close its sink.
 // Keys arrive as copies and are wiped here when the request ends; the worker is ended after each request.
-import { ChunkSize, CobblestoneEncryptor } from "../lib/cobblestone";
+import { ChunkSize, CobblestoneDecryptor, CobblestoneEncryptor } from "../lib/cobblestone";
+import { ApiError } from "../lib/api";
 import { randomBytes } from "../lib/bytes";
 import { fileContext, openEscrow, openField, openItem, paths, VaultTamperedError, wipeItem, type PlainItem, type SealedItem } from "../crypto/vault";
 import type { ClaimedVault } from "./claimApi";
@@ -14,14 +18,18 @@ import type { ClaimedVault } from "./claimApi";
 export type VaultWorkerRequest =
   | { type: "encrypt"; file: Blob; fileId: string; fileKey: Uint8Array<ArrayBuffer> }
   | { type: "open"; vaultKey: Uint8Array<ArrayBuffer>; vaultId: string; items: SealedItem[] }
-  | { type: "rebuild"; claimed: ClaimedVault };
+  | { type: "rebuild"; claimed: ClaimedVault }
+  | { type: "download"; url: string; authorization: string; fileId: string; fileKey: Uint8Array<ArrayBuffer> }
+  | { type: "written" };
 
 export type VaultWorkerReply =
   | { type: "progress"; done: number; total: number }
   | { type: "encrypted"; blob: Blob }
   | { type: "opened"; items: PlainItem[] }
   | { type: "rebuilt"; name: string; items: PlainItem[]; vaultKey: Uint8Array<ArrayBuffer> }
-  | { type: "error"; tampered: boolean; message: string };
+  | { type: "plaintext"; chunks: Uint8Array<ArrayBuffer>[] }
+  | { type: "downloaded" }
+  | { type: "error"; tampered: boolean; message: string; status?: number; code?: string };
 
 const ReadSize = 64 * ChunkSize; // 1 MiB of plaintext per read and per batch of AES-GCM calls
 
@@ -31,9 +39,20 @@ interface Scope {
 }
 const scope = self as unknown as Scope;
 
+let written: (() => void) | null = null;
+
 scope.onmessage = (event) => {
+  if (event.data.type === "written") {
+    written?.();
+    return;
+  }
   void handle(event.data).catch((error: unknown) =>
-    scope.postMessage({ type: "error", tampered: error instanceof VaultTamperedError, message: error instanceof Error ? error.message : String(error) }),
+    scope.postMessage({
+      type: "error",
+      tampered: error instanceof VaultTamperedError,
+      message: error instanceof Error ? error.message : String(error),
+      ...(error instanceof ApiError ? { status: error.status, code: error.code } : {}),
+    }),
   );
 };
 
@@ -56,6 +75,17 @@ async function handle(request: VaultWorkerRequest): Promise<void> {
       }
       return;
     }
+    case "download": {
+      try {
+        await download(request.url, request.authorization, request.fileId, request.fileKey);
+        scope.postMessage({ type: "downloaded" });
+      } finally {
+        request.fileKey.fill(0);
+      }
+      return;
+    }
+    case "written":
+      return;
     case "rebuild": {
       const rebuilt = await rebuild(request.claimed);
       scope.postMessage({ type: "rebuilt", ...rebuilt }, [rebuilt.vaultKey.buffer, ...rebuilt.items.flatMap((i) => i.files.map((f) => f.key.buffer))]);
@@ -103,5 +133,39 @@ async function rebuild(claimed: ClaimedVault): Promise<{ name: string; items: Pl
     vaultKey.fill(0);
     items.forEach(wipeItem);
     throw error;
+  }
+}
+
+async function download(url: string, authorization: string, fileId: string, fileKey: Uint8Array<ArrayBuffer>): Promise<void> {
+  const response = await fetch(url, { headers: { Authorization: authorization }, credentials: "omit", cache: "no-store" });
+  if (!response.ok || !response.body) {
+    let code = `http-${response.status}`;
+    try {
+      const problem = (await response.json()) as { code?: unknown };
+      if (typeof problem.code === "string") code = problem.code;
+    } catch {
+      // Not a problem document.
+    }
+    throw new ApiError(response.status, code);
+  }
+  const decryptor = new CobblestoneDecryptor(fileKey, fileContext(fileId));
+  const reader = response.body.getReader();
+  const hand = async (chunks: Uint8Array<ArrayBuffer>[]) => {
+    if (chunks.length === 0) return;
+    const done = new Promise<void>((resolve) => { written = resolve; });
+    scope.postMessage({ type: "plaintext", chunks }, chunks.map((c) => c.buffer));
+    await done;
+  };
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      await hand(await decryptor.push(value));
+    }
+    await hand([await decryptor.finish()]);
+  } catch (error) {
+    await reader.cancel().catch(() => undefined);
+    if (error instanceof TypeError) throw error; // the network, not the ciphertext
+    throw new VaultTamperedError();
   }
 }
