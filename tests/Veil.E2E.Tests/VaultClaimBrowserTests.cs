@@ -217,13 +217,7 @@ public sealed partial class VaultClaimBrowserTests(Browser browser) : IAsyncLife
 
         // Sign in in the browser (Argon2id in the page), open the vault the CLI made.
         await _page.Clock.InstallAsync();
-        await _page.GotoAsync(Local("/signin"));
-        await _page.GetByLabel("Email address").FillAsync(Owner);
-        await _page.GetByLabel("Master password").FillAsync(Password);
-        await _page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await _page.WaitForURLAsync("**/app");
-        await _page.GetByRole(AriaRole.Navigation).GetByRole(AriaRole.Link, new() { Name = "Vault" }).ClickAsync();
-        await _page.GetByRole(AriaRole.Link, new() { Name = "Family" }).ClickAsync();
+        await SignInAndOpenAsync("Family");
         await _page.GetByRole(AriaRole.Heading, new() { Name = "Bank" }).WaitForAsync();
         await _page.GetByRole(AriaRole.Button, new() { Name = "Show seed" }).ClickAsync();
         Assert.Contains(Seed, await _page.InnerTextAsync("main"), StringComparison.Ordinal);

@@ -43,16 +43,9 @@ export async function openSink(name: string): Promise<Sink | null> {
       if (chunk.length > 0) parts.push(chunk);
     },
     close: async () => {
-      const url = URL.createObjectURL(new Blob(parts, { type: "application/octet-stream" }));
+      const blob = new Blob(parts, { type: "application/octet-stream" });
       parts.length = 0;
-      const a = document.createElement("a");
-      a.href = url;
-      a.download = name;
-      a.rel = "noopener";
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      offerDownload(blob, name);
     },
     abort: async () => {
       parts.length = 0;
@@ -60,3 +53,17 @@ export async function openSink(name: string): Promise<Sink | null> {
   };
 }
 
+
+/** Hands a finished Blob to the browser as a download under `name` (an already sanitised file name). */
+export function offerDownload(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.rel = "noopener";
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The browser has started the download; the URL stays valid a minute for slow save dialogs, then goes.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

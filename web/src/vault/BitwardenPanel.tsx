@@ -7,6 +7,7 @@ import { describeError } from "../api/messages";
 import { Busy, ErrorBox, Field } from "../app/ui";
 import { newId, sealItem, type PlainItem } from "../crypto/vault";
 import { BitwardenFormatError, fromBitwarden, toBitwarden } from "./bitwarden";
+import { offerDownload } from "../lib/sink";
 import { vaultKey } from "./keyring";
 import { vaultApi } from "./vaultApi";
 
@@ -35,18 +36,6 @@ async function importAll(vaultId: string, key: Uint8Array, text: string, onProgr
   return sealed.length;
 }
 
-function saveText(text: string, name: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  a.rel = "noopener";
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
 export function BitwardenPanel(props: { vaultId: string; items: PlainItem[]; onImported: () => Promise<void> }) {
   const [file, setFile] = useState<File | null>(null);
   const [phase, setPhase] = useState<string | null>(null);
@@ -73,7 +62,7 @@ export function BitwardenPanel(props: { vaultId: string; items: PlainItem[]; onI
   };
 
   const runExport = () => {
-    saveText(toBitwarden(props.items, newId), "veil-vault-bitwarden-export.json");
+    offerDownload(new Blob([toBitwarden(props.items, newId)], { type: "application/json" }), "veil-vault-bitwarden-export.json");
     setConfirm("");
     setNote("The export was saved. It is not encrypted: keep it offline and delete it when you are done.");
   };
