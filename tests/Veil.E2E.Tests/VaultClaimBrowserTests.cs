@@ -119,11 +119,13 @@ public sealed partial class VaultClaimBrowserTests(Browser browser) : IAsyncLife
         await ScreenshotAsync("vault-claim-code");
 
         await codeBox.FillAsync(code);
+        var workers = RecordWorkers();
         var claimed = await _page.RunAndWaitForResponseAsync(
             () => _page.GetByRole(AriaRole.Button, new() { Name = "Open the vault" }).ClickAsync(),
             r => r.Url.EndsWith("/api/v1/vault/claim", StringComparison.Ordinal) && r.Status == 200);
         var claim = JsonDocument.Parse(await claimed.TextAsync()).RootElement;
         await _page.GetByRole(AriaRole.Heading, new() { Name = "Family", Exact = true }).WaitForAsync();
+        AssertVaultWorkerRan(workers); // the rebuild (spec/vault.md §7) ran in the vault worker
 
         var text = await _page.InnerTextAsync("main");
         Assert.Contains("Bank", text, StringComparison.Ordinal);

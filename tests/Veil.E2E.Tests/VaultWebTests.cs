@@ -30,8 +30,10 @@ public sealed partial class VaultClaimBrowserTests
         // No File System Access here: the download takes the in-memory fallback, handed over once authenticated.
         await _page.AddInitScriptAsync(DropWorld.WithoutFileSystemAccess);
         await _context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = Local("/").TrimEnd('/') });
+        var workers = RecordWorkers();
         await SignInAndOpenAsync("Family");
         await _page.GetByRole(AriaRole.Heading, new() { Name = "Deeds" }).WaitForAsync();
+        AssertVaultWorkerRan(workers);
 
         var download = await _page.RunAndWaitForDownloadAsync(() => _page.GetByRole(AriaRole.Button, new() { Name = "Download deed.pdf" }).ClickAsync());
         var savedCli = Path.Combine(_root, "from-cli.bin");
@@ -170,6 +172,29 @@ public sealed partial class VaultClaimBrowserTests
         AssertNeverSent("4111111111111111");
         AssertNeverSent("Example Bank");
         AssertNoPageErrors();
+    }
+
+    /// <summary>The URLs of the Web Workers the page starts from now on.</summary>
+    private List<string> RecordWorkers()
+    {
+        var urls = new List<string>();
+        _page.Worker += (_, worker) =>
+        {
+            lock (urls)
+            {
+                urls.Add(worker.Url);
+            }
+        };
+        return urls;
+    }
+
+    /// <summary>The items were opened in the vault worker (web/src/vault/vault.worker.ts), not on the page's thread.</summary>
+    private static void AssertVaultWorkerRan(List<string> workers)
+    {
+        lock (workers)
+        {
+            Assert.Contains(workers, url => url.Contains("/web/assets/vault.worker", StringComparison.Ordinal));
+        }
     }
 
     private async Task SignInAndOpenAsync(string vault)
