@@ -81,10 +81,17 @@ public sealed partial class VaultClaimBrowserTests
         Assert.Equal("pin-canary-5521", await _page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
         Assert.DoesNotContain("pin-canary-5521", await _page.InnerTextAsync("main"), StringComparison.Ordinal);
 
-        // Edit the item: title, a changed field, a new field, notes and tags; the CLI reads the new revision.
+        // Edit the item: title, a changed field (shown on request), a new field, notes, tags and a file removed;
+        // the CLI reads the new revision.
         await _page.GetByRole(AriaRole.Button, new() { Name = "Edit Scans" }).ClickAsync();
         var form = _page.GetByRole(AriaRole.Form, new() { Name = "Edit Scans" });
         await form.GetByLabel("Edit: Title").FillAsync("Scans 2026");
+        var pinBox = form.GetByLabel("Edit: Field 1 value");
+        Assert.Equal("password", await pinBox.GetAttributeAsync("type"));
+        await form.GetByLabel("Edit: Show the values while I edit").CheckAsync();
+        Assert.Equal("text", await pinBox.GetAttributeAsync("type"));
+        Assert.Equal("pin-canary-5521", await pinBox.InputValueAsync());
+        await form.GetByLabel("Keep scan-canary.bin").UncheckAsync();
         await form.GetByLabel("Edit: Field 1 value").FillAsync("pin-canary-9876");
         await form.GetByRole(AriaRole.Button, new() { Name = "Add a field" }).ClickAsync();
         await form.GetByLabel("Edit: Field 2 name").FillAsync("puk");
@@ -100,7 +107,8 @@ public sealed partial class VaultClaimBrowserTests
         Assert.Equal(["pin=pin-canary-9876", "puk=puk-canary-0042"], shown.GetProperty("fields").EnumerateArray().Select(f => f.GetProperty("label").GetString() + "=" + f.GetProperty("value").GetString()));
         Assert.Equal("Originals in the safe", shown.GetProperty("notes").GetString());
         Assert.Equal(["papers", "home"], shown.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
-        Assert.Equal("scan-canary.bin", Assert.Single(shown.GetProperty("files").EnumerateArray()).GetProperty("name").GetString());
+        Assert.Empty(shown.GetProperty("files").EnumerateArray()); // removed in the edit
+        Assert.Equal(0, await _page.GetByRole(AriaRole.Button, new() { Name = "Download scan-canary.bin" }).CountAsync());
 
         // A blob changed on the server: the worker's decryption refuses it and nothing is offered for saving.
         var blob = Directory.EnumerateFiles(Path.Combine(_server.DataDirectory, "blobs", "vault"), "*", SearchOption.AllDirectories)

@@ -105,13 +105,15 @@ function parseTags(text: string): string[] {
 type ItemInput = { title: string; notes: string | null; tags: string[]; fields: { label: string; value: string }[] };
 
 /** New item, or an existing one edited in place (title, fields, notes, tags; more files attached). */
-function ItemForm(props: { item?: PlainItem; onSave: (item: ItemInput, files: File[]) => Promise<boolean>; onCancel?: () => void }) {
+function ItemForm(props: { item?: PlainItem; onSave: (item: ItemInput, files: File[], removeFiles: string[]) => Promise<boolean>; onCancel?: () => void }) {
   const editing = props.item;
   const [title, setTitle] = useState(editing?.title ?? "");
   const [notes, setNotes] = useState(editing?.notes ?? "");
   const [tags, setTags] = useState(editing?.tags.join(", ") ?? "");
   const [fields, setFields] = useState<{ label: string; value: string }[]>(editing && editing.fields.length > 0 ? editing.fields.map((f) => ({ ...f })) : [{ label: "", value: "" }]);
   const [files, setFiles] = useState<File[]>([]);
+  const [removeFiles, setRemoveFiles] = useState<string[]>([]);
+  const [reveal, setReveal] = useState(false);
   const [busy, setBusy] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
   const prefix = editing ? "Edit: " : "";
@@ -125,7 +127,7 @@ function ItemForm(props: { item?: PlainItem; onSave: (item: ItemInput, files: Fi
         try {
           // Notes that were absent stay absent (null); notes emptied by hand stay an empty value (spec/vault.md §4).
           const keptNotes = notes === "" && (editing?.notes ?? null) === null ? null : notes;
-          const saved = await props.onSave({ title, notes: keptNotes, tags: parseTags(tags), fields: fields.filter((f) => f.label !== "" || f.value !== "") }, files);
+          const saved = await props.onSave({ title, notes: keptNotes, tags: parseTags(tags), fields: fields.filter((f) => f.label !== "" || f.value !== "") }, files, removeFiles);
           if (saved && !editing) {
             setTitle(""); setNotes(""); setTags(""); setFields([{ label: "", value: "" }]); setFiles([]);
             if (fileInput.current) fileInput.current.value = "";
@@ -140,16 +142,32 @@ function ItemForm(props: { item?: PlainItem; onSave: (item: ItemInput, files: Fi
       {fields.map((f, i) => (
         <div class="row" key={i}>
           <Field label={`${prefix}Field ${i + 1} name`} value={f.label} onInput={(v) => setFields(fields.map((x, j) => (j === i ? { ...x, label: v } : x)))} />
-          <Field label={`${prefix}Field ${i + 1} value`} type="password" autocomplete="off" value={f.value} onInput={(v) => setFields(fields.map((x, j) => (j === i ? { ...x, value: v } : x)))} />
+          <Field label={`${prefix}Field ${i + 1} value`} type={reveal ? "text" : "password"} autocomplete="off" value={f.value} onInput={(v) => setFields(fields.map((x, j) => (j === i ? { ...x, value: v } : x)))} />
           <p><button type="button" class="secondary" aria-label={`Remove field ${i + 1}`} onClick={() => setFields(fields.filter((_, j) => j !== i))}>Remove</button></p>
         </div>
       ))}
       <p><button type="button" class="secondary" onClick={() => setFields([...fields, { label: "", value: "" }])}>Add a field</button></p>
+      <label class="check">
+        <input type="checkbox" checked={reveal} onChange={(e) => setReveal((e.currentTarget as HTMLInputElement).checked)} />
+        <span>{prefix}Show the values while I edit</span>
+      </label>
       <label>
         <span>{prefix}Notes</span>
         <textarea rows={3} value={notes} onInput={(e) => setNotes((e.currentTarget as HTMLTextAreaElement).value)} />
       </label>
       <Field label={`${prefix}Tags, separated by commas`} value={tags} onInput={setTags} />
+      {editing && editing.files.length > 0 && (
+        <fieldset>
+          <legend>Files to keep</legend>
+          {editing.files.map((f) => (
+            <label class="check" key={f.id}>
+              <input type="checkbox" checked={!removeFiles.includes(f.id)}
+                onChange={(e) => setRemoveFiles((e.currentTarget as HTMLInputElement).checked ? removeFiles.filter((x) => x !== f.id) : [...removeFiles, f.id])} />
+              <span>Keep {f.name}</span>
+            </label>
+          ))}
+        </fieldset>
+      )}
       <label>
         <span>{prefix}Attach files</span>
         <input ref={fileInput} type="file" multiple onChange={(e) => setFiles(Array.from((e.currentTarget as HTMLInputElement).files ?? []))} />
@@ -302,12 +320,13 @@ function VaultView(props: { id: string }) {
   useEffect(() => () => { held.current?.forEach(wipeItem); held.current = null; }, []);
 
   /** Seals and stores an item (new, or the next revision of an existing one), then uploads its new files. */
-  const save = async (itemId: string, revision: number | undefined, plain: ItemInput, files: File[]): Promise<boolean> => {
+  const save = async (itemId: string, revision: number | undefined, plain: ItemInput, files: File[], removeFiles: string[] = []): Promise<boolean> => {
     const key = vaultKey(id);
     if (!key) return false;
     setError(null);
     try {
       await vaultApi.putItem(id, itemId, { ...(await sealItem(key, id, { id: itemId, ...plain })), ...(revision === undefined ? {} : { revision }) });
+      for (const fileId of removeFiles) await vaultApi.deleteFile(id, itemId, fileId);
       for (const file of files) {
         setPhase(`Encrypting and uploading ${file.name}…`);
         await uploadFile(key, id, itemId, file, (done, total) => setPhase(`Encrypting ${file.name}: ${Math.floor((done / Math.max(total, 1)) * 100)} %`));
@@ -343,7 +362,7 @@ function VaultView(props: { id: string }) {
             }
           }}
           actions={(item) => editing === item.id
-            ? <ItemForm item={item} onSave={(plain, files) => save(item.id, item.revision, plain, files)} onCancel={() => setEditing(null)} />
+            ? <ItemForm item={item} onSave={(plain, files, removed) => save(item.id, item.revision, plain, files, removed)} onCancel={() => setEditing(null)} />
             : (
               <p class="actions">
                 <button type="button" class="secondary" aria-label={`Edit ${item.title}`} onClick={() => setEditing(item.id)}>Edit</button>{" "}
