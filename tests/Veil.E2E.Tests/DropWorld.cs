@@ -17,7 +17,7 @@ internal sealed class DropWorld : IAsyncDisposable
     // Chromium offers File System Access (showSaveFilePicker), whose native dialog a headless test cannot answer;
     // hiding it makes the page take the path of browsers without it: a Blob download after full authentication,
     // which Playwright captures through its download event.
-    private const string WithoutFileSystemAccess =
+    internal const string WithoutFileSystemAccess =
         "Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });";
 
     private readonly List<string> _pageErrors = [];

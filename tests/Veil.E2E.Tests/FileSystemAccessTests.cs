@@ -10,7 +10,7 @@ namespace Veil.E2E.Tests;
 [Collection(BrowserTests.Name)]
 public sealed class FileSystemAccessTests(Browser browser) : IAsyncLifetime
 {
-    private const string RecordingPicker = """
+    internal const string RecordingPicker = """
         window.__saved = { name: null, parts: [], closed: false, aborted: false, removed: false, sha256: null };
         Object.defineProperty(window, 'showSaveFilePicker', { configurable: true, value: async (options) => {
           window.__saved.name = options.suggestedName;

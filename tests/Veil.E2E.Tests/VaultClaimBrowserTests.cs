@@ -97,6 +97,7 @@ public sealed partial class VaultClaimBrowserTests(Browser browser) : IAsyncLife
         }
 
         var link = ClaimLinkFor(Heir);
+        await _page.AddInitScriptAsync(FileSystemAccessTests.RecordingPicker);
         var response = await _page.GotoAsync(Local(new Uri(link).AbsolutePath));
         Assert.Equal((int)HttpStatusCode.OK, response!.Status);
         Assert.StartsWith("default-src 'none'; script-src 'self'", response.Headers["content-security-policy"], StringComparison.Ordinal);
@@ -118,11 +119,13 @@ public sealed partial class VaultClaimBrowserTests(Browser browser) : IAsyncLife
         await ScreenshotAsync("vault-claim-code");
 
         await codeBox.FillAsync(code);
+        var workers = RecordWorkers();
         var claimed = await _page.RunAndWaitForResponseAsync(
             () => _page.GetByRole(AriaRole.Button, new() { Name = "Open the vault" }).ClickAsync(),
             r => r.Url.EndsWith("/api/v1/vault/claim", StringComparison.Ordinal) && r.Status == 200);
         var claim = JsonDocument.Parse(await claimed.TextAsync()).RootElement;
         await _page.GetByRole(AriaRole.Heading, new() { Name = "Family", Exact = true }).WaitForAsync();
+        AssertVaultWorkerRan(workers); // the rebuild (spec/vault.md §7) ran in the vault worker
 
         var text = await _page.InnerTextAsync("main");
         Assert.Contains("Bank", text, StringComparison.Ordinal);
@@ -141,11 +144,15 @@ public sealed partial class VaultClaimBrowserTests(Browser browser) : IAsyncLife
         Assert.DoesNotContain("will.pdf", await _page.InnerTextAsync("main"), StringComparison.Ordinal);
         await _page.GetByLabel("Search this vault").FillAsync("");
 
-        var download = await _page.RunAndWaitForDownloadAsync(() => _page.GetByRole(AriaRole.Button, new() { Name = "Download will.pdf" }).ClickAsync());
-        var saved = Path.Combine(_root, "saved.bin");
-        await download.SaveAsAsync(saved);
-        Assert.Equal("will.pdf", download.SuggestedFilename);
-        Assert.Equal(will, await File.ReadAllBytesAsync(saved));
+        // With File System Access the file streams into the chosen file, closed only after the last chunk
+        // authenticated (the native dialog cannot be answered headless: FileSystemAccessTests' recorder stands in).
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Download will.pdf" }).ClickAsync();
+        await _page.WaitForFunctionAsync("() => window.__saved.closed || window.__saved.aborted");
+        var saved = await _page.EvaluateAsync<JsonElement>("() => ({ name: window.__saved.name, closed: window.__saved.closed, parts: window.__saved.parts.length, sha256: window.__saved.sha256 })");
+        Assert.Equal("will.pdf", saved.GetProperty("name").GetString());
+        Assert.True(saved.GetProperty("closed").GetBoolean());
+        Assert.True(saved.GetProperty("parts").GetInt32() > 1, "the file was written in pieces, not held whole");
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(will)), saved.GetProperty("sha256").GetString());
 
         // The link worked once: opening it again refuses, in a sentence.
         await _page.GotoAsync(Local(new Uri(link).AbsolutePath));
@@ -212,13 +219,7 @@ public sealed partial class VaultClaimBrowserTests(Browser browser) : IAsyncLife
 
         // Sign in in the browser (Argon2id in the page), open the vault the CLI made.
         await _page.Clock.InstallAsync();
-        await _page.GotoAsync(Local("/signin"));
-        await _page.GetByLabel("Email address").FillAsync(Owner);
-        await _page.GetByLabel("Master password").FillAsync(Password);
-        await _page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await _page.WaitForURLAsync("**/app");
-        await _page.GetByRole(AriaRole.Navigation).GetByRole(AriaRole.Link, new() { Name = "Vault" }).ClickAsync();
-        await _page.GetByRole(AriaRole.Link, new() { Name = "Family" }).ClickAsync();
+        await SignInAndOpenAsync("Family");
         await _page.GetByRole(AriaRole.Heading, new() { Name = "Bank" }).WaitForAsync();
         await _page.GetByRole(AriaRole.Button, new() { Name = "Show seed" }).ClickAsync();
         Assert.Contains(Seed, await _page.InnerTextAsync("main"), StringComparison.Ordinal);

@@ -2,6 +2,7 @@
 // to the server; everything is decrypted here and the file is saved only once every chunk authenticated.
 import { ApiError, basePath, DropApi, type DropInfo } from "./lib/api";
 import { fromBase64Url } from "./lib/bytes";
+import { openSink, type Sink } from "./lib/sink";
 import { CobblestoneDecryptor, CobblestoneError } from "./lib/cobblestone";
 import { context, contentBlobLength, decryptMetadata, parseLink, sanitizeName, subkeys, unwrapKey, type DropMetadata } from "./lib/dropformat";
 import { describe, Messages } from "./messages";
@@ -126,65 +127,6 @@ function argon2(password: string, salt: Uint8Array): Promise<Uint8Array<ArrayBuf
 el("save").addEventListener("click", () => {
   if (opened) void save(opened);
 });
-
-/** Where the plaintext goes. Nothing that looks like the complete file exists until `close`. */
-interface Sink {
-  write(chunk: Uint8Array<ArrayBuffer>): Promise<void>;
-  close(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-interface SaveFilePicker {
-  (options: { suggestedName: string }): Promise<FileSystemFileHandle & { remove?: () => Promise<void> }>;
-}
-
-async function openSink(name: string): Promise<Sink | null> {
-  const picker = (window as unknown as { showSaveFilePicker?: SaveFilePicker }).showSaveFilePicker;
-  if (picker) {
-    // File System Access: stream to disk. Chrome writes to a swap file and moves it into place on close(),
-    // so an aborted download leaves no file that looks complete.
-    let handle: Awaited<ReturnType<SaveFilePicker>>;
-    try {
-      handle = await picker.call(window, { suggestedName: name });
-    } catch (error) {
-      if (error instanceof DOMException && error.name === "AbortError") return null; // the person cancelled
-      throw error;
-    }
-    const writable = await handle.createWritable();
-    return {
-      write: (chunk) => writable.write(chunk),
-      close: () => writable.close(),
-      abort: async () => {
-        await writable.abort();
-        // The picker may have created an empty file; remove it where the browser allows.
-        await handle.remove?.().catch(() => undefined);
-      },
-    };
-  }
-  // No streaming to disk in this browser: keep the plaintext in memory and hand it over only after the last
-  // chunk authenticated.
-  const parts: Uint8Array<ArrayBuffer>[] = [];
-  return {
-    write: async (chunk) => {
-      if (chunk.length > 0) parts.push(chunk);
-    },
-    close: async () => {
-      const url = URL.createObjectURL(new Blob(parts, { type: "application/octet-stream" }));
-      parts.length = 0;
-      const a = document.createElement("a");
-      a.href = url;
-      a.download = name;
-      a.rel = "noopener";
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
-    },
-    abort: async () => {
-      parts.length = 0;
-    },
-  };
-}
 
 async function save(drop: Opened): Promise<void> {
   clearError();

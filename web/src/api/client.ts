@@ -10,6 +10,8 @@ export interface RequestOptions {
   /** Send the access token (default true when one is held). */
   auth?: boolean;
   signal?: AbortSignal;
+  /** Extra request headers (a Vault file upload carries its sealed name and key in headers). */
+  headers?: Record<string, string>;
 }
 
 async function toError(response: Response): Promise<ApiError> {
@@ -27,14 +29,16 @@ async function toError(response: Response): Promise<ApiError> {
 }
 
 async function send(method: string, path: string, body: unknown, options: RequestOptions): Promise<Response> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   const token = options.auth === false ? null : session.currentAccessToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A Blob is sent as it is (its size becomes Content-Length, which a file upload requires); anything else is JSON.
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = raw ? "application/octet-stream" : "application/json";
   return fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     credentials: "same-origin",
     cache: "no-store",
     signal: options.signal,

@@ -20,6 +20,16 @@ export function formatSize(bytes: number): string {
 
 function FieldRow(props: { label: string; value: string }) {
   const [shown, setShown] = useState(false);
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = async () => {
+    // Copy works while the value stays masked: the screen never has to show a secret for it to be used.
+    try {
+      await navigator.clipboard.writeText(props.value);
+      setCopied("Copied.");
+    } catch {
+      setCopied("This browser did not allow copying; use Show and copy it by hand.");
+    }
+  };
   return (
     <div class="vault-field">
       <dt>{props.label}</dt>
@@ -27,7 +37,9 @@ function FieldRow(props: { label: string; value: string }) {
         <code class="vault-value">{shown ? props.value : "••••••••"}</code>{" "}
         <button type="button" class="secondary" aria-pressed={shown} aria-label={`${shown ? "Hide" : "Show"} ${props.label}`} onClick={() => setShown(!shown)}>
           {shown ? "Hide" : "Show"}
-        </button>
+        </button>{" "}
+        <button type="button" class="secondary" aria-label={`Copy ${props.label}`} onClick={copy}>Copy</button>
+        {copied && <small class="muted" role="status"> {copied}</small>}
       </dd>
     </div>
   );

@@ -8,9 +8,11 @@ import { Busy, ErrorBox, Field, Page } from "../app/ui";
 import * as session from "../session/store";
 import { toBase64Url, randomBytes } from "../lib/bytes";
 import {
-  newId, openField, openItem, paths, sealEscrow, sealField, sealItem, unwrapVaultKey, wrapVaultKey, wipeItem, type PlainItem,
+  newId, openField, paths, sealEscrow, sealField, sealItem, unwrapVaultKey, wrapVaultKey, wipeItem, type PlainItem,
 } from "../crypto/vault";
-import { fetchAndDecrypt, saveBlob } from "./files";
+import { BitwardenPanel } from "./BitwardenPanel";
+import { downloadFile, uploadFile } from "./files";
+import { openItemsInWorker } from "./vaultWorker";
 import { ItemBrowser } from "./ItemBrowser";
 import { rememberVaultKey, vaultKey } from "./keyring";
 import { UnlockGate } from "./UnlockGate";
@@ -100,41 +102,81 @@ function parseTags(text: string): string[] {
   return text.split(",").map((t) => t.trim()).filter((t) => t !== "");
 }
 
-function ItemForm(props: { onSave: (item: { title: string; notes: string | null; tags: string[]; fields: { label: string; value: string }[] }) => Promise<void> }) {
-  const [title, setTitle] = useState("");
-  const [notes, setNotes] = useState("");
-  const [tags, setTags] = useState("");
-  const [fields, setFields] = useState<{ label: string; value: string }[]>([{ label: "", value: "" }]);
+type ItemInput = { title: string; notes: string | null; tags: string[]; fields: { label: string; value: string }[] };
+
+/** New item, or an existing one edited in place (title, fields, notes, tags; more files attached). */
+function ItemForm(props: { item?: PlainItem; onSave: (item: ItemInput, files: File[], removeFiles: string[]) => Promise<boolean>; onCancel?: () => void }) {
+  const editing = props.item;
+  const [title, setTitle] = useState(editing?.title ?? "");
+  const [notes, setNotes] = useState(editing?.notes ?? "");
+  const [tags, setTags] = useState(editing?.tags.join(", ") ?? "");
+  const [fields, setFields] = useState<{ label: string; value: string }[]>(editing && editing.fields.length > 0 ? editing.fields.map((f) => ({ ...f })) : [{ label: "", value: "" }]);
+  const [files, setFiles] = useState<File[]>([]);
+  const [removeFiles, setRemoveFiles] = useState<string[]>([]);
+  const [reveal, setReveal] = useState(false);
   const [busy, setBusy] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const prefix = editing ? "Edit: " : "";
   return (
     <form
       class="panel vault-form"
+      aria-label={editing ? `Edit ${editing.title}` : "New item"}
       onSubmit={async (event) => {
         event.preventDefault();
         setBusy(true);
         try {
-          await props.onSave({ title, notes: notes === "" ? null : notes, tags: parseTags(tags), fields: fields.filter((f) => f.label !== "" || f.value !== "") });
-          setTitle(""); setNotes(""); setTags(""); setFields([{ label: "", value: "" }]);
+          // Notes that were absent stay absent (null); notes emptied by hand stay an empty value (spec/vault.md §4).
+          const keptNotes = notes === "" && (editing?.notes ?? null) === null ? null : notes;
+          const saved = await props.onSave({ title, notes: keptNotes, tags: parseTags(tags), fields: fields.filter((f) => f.label !== "" || f.value !== "") }, files, removeFiles);
+          if (saved && !editing) {
+            setTitle(""); setNotes(""); setTags(""); setFields([{ label: "", value: "" }]); setFiles([]);
+            if (fileInput.current) fileInput.current.value = "";
+          }
         } finally {
           setBusy(false);
         }
       }}
     >
-      <h2>New item</h2>
-      <Field label="Title" value={title} onInput={setTitle} required />
+      <h2>{editing ? `Edit “${editing.title}”` : "New item"}</h2>
+      <Field label={`${prefix}Title`} value={title} onInput={setTitle} required />
       {fields.map((f, i) => (
         <div class="row" key={i}>
-          <Field label={`Field ${i + 1} name`} value={f.label} onInput={(v) => setFields(fields.map((x, j) => (j === i ? { ...x, label: v } : x)))} />
-          <Field label={`Field ${i + 1} value`} type="password" autocomplete="off" value={f.value} onInput={(v) => setFields(fields.map((x, j) => (j === i ? { ...x, value: v } : x)))} />
+          <Field label={`${prefix}Field ${i + 1} name`} value={f.label} onInput={(v) => setFields(fields.map((x, j) => (j === i ? { ...x, label: v } : x)))} />
+          <Field label={`${prefix}Field ${i + 1} value`} type={reveal ? "text" : "password"} autocomplete="off" value={f.value} onInput={(v) => setFields(fields.map((x, j) => (j === i ? { ...x, value: v } : x)))} />
+          <p><button type="button" class="secondary" aria-label={`Remove field ${i + 1}`} onClick={() => setFields(fields.filter((_, j) => j !== i))}>Remove</button></p>
         </div>
       ))}
       <p><button type="button" class="secondary" onClick={() => setFields([...fields, { label: "", value: "" }])}>Add a field</button></p>
+      <label class="check">
+        <input type="checkbox" checked={reveal} onChange={(e) => setReveal((e.currentTarget as HTMLInputElement).checked)} />
+        <span>{prefix}Show the values while I edit</span>
+      </label>
       <label>
-        <span>Notes</span>
+        <span>{prefix}Notes</span>
         <textarea rows={3} value={notes} onInput={(e) => setNotes((e.currentTarget as HTMLTextAreaElement).value)} />
       </label>
-      <Field label="Tags, separated by commas" value={tags} onInput={setTags} />
-      <button type="submit" disabled={busy || title.trim() === ""}>Save item</button>
+      <Field label={`${prefix}Tags, separated by commas`} value={tags} onInput={setTags} />
+      {editing && editing.files.length > 0 && (
+        <fieldset>
+          <legend>Files to keep</legend>
+          {editing.files.map((f) => (
+            <label class="check" key={f.id}>
+              <input type="checkbox" checked={!removeFiles.includes(f.id)}
+                onChange={(e) => setRemoveFiles((e.currentTarget as HTMLInputElement).checked ? removeFiles.filter((x) => x !== f.id) : [...removeFiles, f.id])} />
+              <span>Keep {f.name}</span>
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <label>
+        <span>{prefix}Attach files</span>
+        <input ref={fileInput} type="file" multiple onChange={(e) => setFiles(Array.from((e.currentTarget as HTMLInputElement).files ?? []))} />
+      </label>
+      <p class="muted">Files are encrypted in this browser before they are uploaded; the server stores only ciphertext.</p>
+      <p class="actions">
+        <button type="submit" disabled={busy || title.trim() === ""}>{editing ? "Save changes" : "Save item"}</button>{" "}
+        {props.onCancel && <button type="button" class="secondary" onClick={props.onCancel}>Cancel</button>}
+      </p>
     </form>
   );
 }
@@ -253,6 +295,8 @@ function VaultView(props: { id: string }) {
   const [name, setName] = useState<string | null>(null);
   const [items, setItems] = useState<PlainItem[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [phase, setPhase] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
   const held = useRef<PlainItem[] | null>(null);
   const id = props.id;
 
@@ -262,7 +306,8 @@ function VaultView(props: { id: string }) {
       const key = await openVaultKey(id, v.wrappedKey);
       setName((await openField(key, id, "", paths.name, v.name)) ?? "(name does not decrypt)");
       const sealed = await vaultApi.items(id);
-      const opened = await Promise.all(sealed.items.map((item) => openItem(key, id, item)));
+      // One batch to the vault worker for the whole vault: thousands of items open without freezing the page.
+      const opened = await openItemsInWorker(key, id, sealed.items);
       held.current?.forEach(wipeItem);
       held.current = opened;
       setItems(opened);
@@ -274,16 +319,27 @@ function VaultView(props: { id: string }) {
   // Leaving the page (or Lock, which unmounts it) wipes the file keys the opened items hold.
   useEffect(() => () => { held.current?.forEach(wipeItem); held.current = null; }, []);
 
-  const save = async (plain: { title: string; notes: string | null; tags: string[]; fields: { label: string; value: string }[] }) => {
+  /** Seals and stores an item (new, or the next revision of an existing one), then uploads its new files. */
+  const save = async (itemId: string, revision: number | undefined, plain: ItemInput, files: File[], removeFiles: string[] = []): Promise<boolean> => {
     const key = vaultKey(id);
-    if (!key) return;
+    if (!key) return false;
     setError(null);
     try {
-      const itemId = newId();
-      await vaultApi.putItem(id, itemId, await sealItem(key, id, { id: itemId, ...plain }));
+      await vaultApi.putItem(id, itemId, { ...(await sealItem(key, id, { id: itemId, ...plain })), ...(revision === undefined ? {} : { revision }) });
+      for (const fileId of removeFiles) await vaultApi.deleteFile(id, itemId, fileId);
+      for (const file of files) {
+        setPhase(`Encrypting and uploading ${file.name}…`);
+        await uploadFile(key, id, itemId, file, (done, total) => setPhase(`Encrypting ${file.name}: ${Math.floor((done / Math.max(total, 1)) * 100)} %`));
+      }
+      setEditing(null);
       await load();
+      return true;
     } catch (caught) {
       setError(describeError(caught));
+      await load();
+      return false;
+    } finally {
+      setPhase(null);
     }
   };
 
@@ -291,6 +347,7 @@ function VaultView(props: { id: string }) {
     <Page title={name ?? "Vault"}>
       <p><Link href="/app/vault">All vaults</Link></p>
       <ErrorBox message={error} />
+      <Busy phase={phase} />
       {items === null && !error && <p role="status" class="muted">Decrypting…</p>}
       {items !== null && (
         <ItemBrowser
@@ -299,22 +356,26 @@ function VaultView(props: { id: string }) {
             const token = session.currentAccessToken();
             const item = items.find((i) => i.files.some((f) => f.id === file.id))!;
             try {
-              saveBlob(await fetchAndDecrypt(`/api/v1/vault/vaults/${id}/items/${item.id}/files/${file.id}`, `Bearer ${token}`, file.id, file.key), file.name);
+              await downloadFile(`/api/v1/vault/vaults/${id}/items/${item.id}/files/${file.id}`, `Bearer ${token}`, file.id, file.key, file.name);
             } catch (caught) {
               setError(describeError(caught));
             }
           }}
-          actions={(item) => (
-            <p class="actions">
-              <button type="button" class="secondary" aria-label={`Delete ${item.title}`} onClick={async () => {
-                if (!window.confirm(`Delete “${item.title}” for good?`)) return;
-                try { await vaultApi.deleteItem(id, item.id); await load(); } catch (caught) { setError(describeError(caught)); }
-              }}>Delete</button>
-            </p>
-          )}
+          actions={(item) => editing === item.id
+            ? <ItemForm item={item} onSave={(plain, files, removed) => save(item.id, item.revision, plain, files, removed)} onCancel={() => setEditing(null)} />
+            : (
+              <p class="actions">
+                <button type="button" class="secondary" aria-label={`Edit ${item.title}`} onClick={() => setEditing(item.id)}>Edit</button>{" "}
+                <button type="button" class="secondary" aria-label={`Delete ${item.title}`} onClick={async () => {
+                  if (!window.confirm(`Delete “${item.title}” for good?`)) return;
+                  try { await vaultApi.deleteItem(id, item.id); await load(); } catch (caught) { setError(describeError(caught)); }
+                }}>Delete</button>
+              </p>
+            )}
         />
       )}
-      <ItemForm onSave={save} />
+      <ItemForm onSave={(plain, files) => save(newId(), undefined, plain, files)} />
+      {items !== null && <BitwardenPanel vaultId={id} items={items} onImported={load} />}
       <SwitchPanel vaultId={id} />
       <RecipientsPanel vaultId={id} />
     </Page>

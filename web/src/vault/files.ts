@@ -1,9 +1,16 @@
-// Downloading a vault file: the blob streams from the server through Cobblestone-256's decryptor, and only when the
-// whole stream authenticated (final chunk, nothing after it) is the plaintext handed to the browser as a download
-// (spec/vault.md §5). Nothing partial is ever offered: on any failure the chunks are dropped.
-import { CobblestoneDecryptor } from "../lib/cobblestone";
-import { fileContext } from "../crypto/vault";
-import { ApiError } from "../lib/api";
+// Vault files (spec/vault.md §5, spec/vault-api.md "Files").
+// Download: the ciphertext streams from the server through Cobblestone-256's decryptor (in the vault worker) into a
+// sink (../lib/sink): with File System Access it goes to disk chunk by chunk and the file is made visible only when
+// the whole stream authenticated (final chunk, nothing after it); without it, the plaintext is collected and handed
+// over only then.
+// On any failure the sink is aborted: nothing partial is ever offered.
+// Upload: the file is sealed in the vault worker (./vaultWorker.ts) into a Blob and sent with one PUT; its name and
+// key travel as CTs in headers, sealed here under the vault key.
+import { newId, paths, sealField, VaultTamperedError, wrapFileKey, type SealedFile } from "../crypto/vault";
+import { randomBytes } from "../lib/bytes";
+import { openSink } from "../lib/sink";
+import { request } from "../api/client";
+import { downloadInWorker, encryptFile } from "./vaultWorker";
 
 export class FileTamperedError extends Error {
   constructor() {
@@ -12,38 +19,46 @@ export class FileTamperedError extends Error {
   }
 }
 
-/** Fetches and decrypts one file; `authorization` is "Bearer <token>" (the claim's download token or the session). */
-export async function fetchAndDecrypt(url: string, authorization: string, fileId: string, fileKey: Uint8Array, onProgress?: (bytes: number) => void): Promise<Blob> {
-  const response = await fetch(url, { headers: { Authorization: authorization }, credentials: "omit", cache: "no-store" });
-  if (!response.ok || !response.body) {
-    let code = `http-${response.status}`;
-    try {
-      const problem = (await response.json()) as { code?: unknown };
-      if (typeof problem.code === "string") code = problem.code;
-    } catch {
-      // Not a problem document.
-    }
-    throw new ApiError(response.status, code);
-  }
-  const decryptor = new CobblestoneDecryptor(new Uint8Array(fileKey), fileContext(fileId));
-  const parts: Uint8Array<ArrayBuffer>[] = [];
-  let received = 0;
-  const reader = response.body.getReader();
+/**
+ * Fetches, decrypts and saves one file under its (sanitised) name; `authorization` is "Bearer <token>" (the
+ * claim's download token or the session). Returns false if the person cancelled the save dialog.
+ */
+export async function downloadFile(url: string, authorization: string, fileId: string, fileKey: Uint8Array, name: string): Promise<boolean> {
+  // The save dialog first, while the click still counts as a user gesture.
+  const sink = await openSink(safeFileName(name));
+  if (sink === null) return false;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.length;
-      onProgress?.(received);
-      parts.push(...(await decryptor.push(value)));
-    }
-    parts.push(await decryptor.finish());
+    // Fetched and decrypted in the vault worker; the page only writes what authenticated into the sink.
+    await downloadInWorker(url, authorization, fileId, fileKey, async (chunks) => {
+      for (const chunk of chunks) await sink.write(chunk);
+    });
+    await sink.close();
+    return true;
   } catch (error) {
-    for (const p of parts) p.fill(0);
-    if (error instanceof ApiError || error instanceof TypeError) throw error;
-    throw new FileTamperedError();
+    await sink.abort();
+    throw error instanceof VaultTamperedError ? new FileTamperedError() : error;
   }
-  return new Blob(parts, { type: "application/octet-stream" });
+}
+
+/**
+ * Attaches a file to an existing item: a fresh file id and key (§5), the content sealed in the worker, the name
+ * and wrapped key sealed under the vault key. The plaintext never leaves this browser.
+ */
+export async function uploadFile(vaultKey: Uint8Array, vaultId: string, itemId: string, file: File, onProgress?: (done: number, total: number) => void): Promise<SealedFile> {
+  const fileId = newId();
+  const fileKey = randomBytes(32);
+  try {
+    const [sealed, name, key] = await Promise.all([
+      encryptFile(file, fileId, fileKey, onProgress),
+      sealField(vaultKey, vaultId, itemId, paths.fileName(fileId), file.name),
+      wrapFileKey(vaultKey, vaultId, itemId, fileId, fileKey),
+    ]);
+    return await request<SealedFile>("PUT", `/api/v1/vault/vaults/${vaultId}/items/${itemId}/files/${fileId}`, sealed, {
+      headers: { "Veil-File-Name": name, "Veil-File-Key": key },
+    });
+  } finally {
+    fileKey.fill(0);
+  }
 }
 
 /** A safe basename for the save dialog: the name comes from whoever held the vault key (spec/vault.md §5). */
@@ -53,18 +68,4 @@ export function safeFileName(name: string): string {
   // eslint-disable-next-line no-control-regex
   const cleaned = base.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, "_").replace(/^\.+/, "").trim();
   return cleaned.length === 0 ? "file" : cleaned.slice(0, 200);
-}
-
-/** Offers a decrypted blob as a download under its (sanitised) name. */
-export function saveBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = safeFileName(name);
-  a.rel = "noopener";
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // The browser has taken the blob for the download; revoke after this task so the URL cannot be reused.
-  setTimeout(() => URL.revokeObjectURL(url), 0);
 }

@@ -45,6 +45,7 @@ export const vaultApi = {
   putItem: (id: string, itemId: string, body: { title: string; notes: string | null; tags: string[]; fields: SealedField[]; revision?: number }) =>
     api.put<SealedItem>(`${base}/${id}/items/${itemId}`, body),
   deleteItem: (id: string, itemId: string) => api.delete(`${base}/${id}/items/${itemId}`),
+  deleteFile: (id: string, itemId: string, fileId: string) => api.delete(`${base}/${id}/items/${itemId}/files/${fileId}`),
   getSwitch: (id: string) => api.get<SwitchDto>(`${base}/${id}/switch`),
   setSwitch: (id: string, intervalSeconds: number, graceSeconds: number) => api.put<SwitchDto>(`${base}/${id}/switch`, { intervalSeconds, graceSeconds }),
   switchAction: (id: string, action: "checkin" | "pause" | "resume") => api.post<SwitchDto>(`${base}/${id}/switch/${action}`),
