@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { identityApi, type ApiKeyInfo, type TotpEnrolment, type TwoFactorStatus } from "../api/identity";
 import { navigate } from "../app/router";
 import { Field, Page } from "../app/ui";
-import { saveBlob } from "../vault/files";
+import { offerDownload } from "../lib/sink";
 import * as session from "../session/store";
 import { changeEmail, changePassword, deleteAccount } from "./account";
 import { PasswordAndCode, QrCode, ShownOnce, StatusLine, useAction } from "./security";
@@ -308,7 +308,7 @@ function ExportSection() {
         disabled={state.busy !== null}
         onClick={() => state.run("Preparing the export…", async () => {
           const data = await identityApi.exportAccount();
-          saveBlob(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }), "veil-account-export.json");
+          offerDownload(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }), "veil-account-export.json");
           return "The export is downloaded.";
         })}
       >

@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { encode } from "uqr";
 import { describeError } from "../api/messages";
 import { Busy, ErrorBox, Field } from "../app/ui";
-import { saveBlob } from "../vault/files";
+import { offerDownload } from "../lib/sink";
 import * as session from "../session/store";
 import { needsStepUp, stepUp } from "./account";
 
@@ -136,7 +136,7 @@ export function ShownOnce(props: { title: string; codes: string[]; fileName: str
         >
           Copy
         </button>
-        <button type="button" class="secondary" onClick={() => saveBlob(new Blob([text], { type: "text/plain" }), props.fileName)}>Download</button>
+        <button type="button" class="secondary" onClick={() => offerDownload(new Blob([text], { type: "text/plain" }), props.fileName)}>Download</button>
         <button type="button" onClick={props.onDone}>I saved them</button>
       </div>
       {copied && <p class="ok" role="status">Copied.</p>}
