@@ -30,6 +30,7 @@ scripts/ensure-packages.sh \
   libnet-ssleay-perl:perl:Net::SSLeay \
   postgresql:/usr/lib/postgresql \
   openssl:openssl \
+  gnupg:/usr/bin/gpg \
   chromium:/usr/bin/chromium
 command -v npm >/dev/null || { echo "test.sh: npm (Node.js 20.19 or newer) is required to build the web client" >&2; exit 1; }
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
