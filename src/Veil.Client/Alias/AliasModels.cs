@@ -9,6 +9,7 @@ namespace Veil.Client.Alias;
 public sealed record AliasDomain(string Name, bool CatchAll);
 
 /// <summary>A real mailbox aliases forward to.</summary>
+/// <param name="PgpFingerprint">SHA-256 fingerprint of the mailbox's OpenPGP key when forwarded copies are encrypted to it, else null.</param>
 public sealed record AliasRecipient(
     Guid Id,
     string Email,
@@ -16,7 +17,8 @@ public sealed record AliasRecipient(
     bool Paused,
     string? PausedReason,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? VerifiedAt);
+    DateTimeOffset? VerifiedAt,
+    string? PgpFingerprint = null);
 
 /// <summary>Per-alias counters.</summary>
 public sealed record AliasCounters(long Received, long Forwarded, long Blocked, long Replied, long Bounced, DateTimeOffset? LastEmailAt);
@@ -112,6 +114,8 @@ internal sealed record ContactsResponse(IReadOnlyList<AliasContact> Contacts);
 internal sealed record LogResponse(IReadOnlyList<AliasLogEntry> Entries);
 
 internal sealed record RecipientRequest(string Email);
+
+internal sealed record RecipientPgpRequest(string PublicKey);
 
 internal sealed record VerifyRecipientRequest(string Token);
 
