@@ -9,6 +9,13 @@ namespace Veil.Client.Alias;
 public sealed record AliasDomain(string Name, bool CatchAll);
 
 /// <summary>A real mailbox aliases forward to.</summary>
+/// <param name="Id">The recipient id.</param>
+/// <param name="Email">The mailbox address.</param>
+/// <param name="Verified">True once the mailed link was opened.</param>
+/// <param name="Paused">True when forwarding stopped after hard bounces.</param>
+/// <param name="PausedReason">Why it was paused, or null.</param>
+/// <param name="CreatedAt">When it was added.</param>
+/// <param name="VerifiedAt">When it was verified, or null.</param>
 /// <param name="PgpFingerprint">SHA-256 fingerprint of the mailbox's OpenPGP key when forwarded copies are encrypted to it, else null.</param>
 public sealed record AliasRecipient(
     Guid Id,
