@@ -16,11 +16,17 @@ public sealed class OpenPgpJsInteropTests : IDisposable
 
     private string PathOf(string name) => Path.Combine(_dir.FullName, name);
 
+    /// <summary>OpenPGP.js generates Erin's key (curve25519Legacy) into erin.pub / erin.sec; returns the public key as Veil parsed it.</summary>
+    private async Task<OpenPgpPublicKey> ErinAsync()
+    {
+        await OpenPgpJs.RunAsync("gen", "Erin <erin@example.org>", PathOf("erin.pub"), PathOf("erin.sec"));
+        return OpenPgpPublicKey.Parse(File.ReadAllText(PathOf("erin.pub")), Now).Key!;
+    }
+
     [Fact]
     public async Task OpenPgpJs_DecryptsAndVerifies_WhatVeilEncryptsAndSigns()
     {
-        await OpenPgpJs.RunAsync("gen", "Erin <erin@example.org>", PathOf("erin.pub"), PathOf("erin.sec"));
-        OpenPgpPublicKey erin = OpenPgpPublicKey.Parse(File.ReadAllText(PathOf("erin.pub")), Now).Key!;
+        OpenPgpPublicKey erin = await ErinAsync();
         (OpenPgpGeneratedKey alice, OpenPgpSecretKey aliceSecret) = NewKey("Alice");
         File.WriteAllText(PathOf("alice.pub"), alice.PublicKey.ToArmored());
         File.WriteAllBytes(PathOf("message.pgp"), Encrypt(Plaintext, [erin], aliceSecret));
@@ -36,8 +42,7 @@ public sealed class OpenPgpJsInteropTests : IDisposable
     [Fact]
     public async Task Veil_DecryptsAndVerifies_WhatOpenPgpJsEncryptsAndSigns()
     {
-        await OpenPgpJs.RunAsync("gen", "Erin <erin@example.org>", PathOf("erin.pub"), PathOf("erin.sec"));
-        OpenPgpPublicKey erin = OpenPgpPublicKey.Parse(File.ReadAllText(PathOf("erin.pub")), Now).Key!;
+        OpenPgpPublicKey erin = await ErinAsync();
         (OpenPgpGeneratedKey bob, OpenPgpSecretKey bobSecret) = NewKey("Bob");
         File.WriteAllText(PathOf("bob.pub"), bob.PublicKey.ToArmored());
         File.WriteAllBytes(PathOf("plain.bin"), Plaintext);
@@ -54,7 +59,7 @@ public sealed class OpenPgpJsInteropTests : IDisposable
     [Fact]
     public async Task Veil_LoadsAnOpenPgpJsSecretKey_AndDecryptsForIt()
     {
-        await OpenPgpJs.RunAsync("gen", "Erin <erin@example.org>", PathOf("erin.pub"), PathOf("erin.sec"));
+        await ErinAsync();
         OpenPgpSecretKey erin = OpenPgpSecretKey.Load(File.ReadAllBytes(PathOf("erin.sec")), Now)!;
 
         (OpenPgpDecryptResult result, byte[] decrypted) = Decrypt(Encrypt(Plaintext, [erin.PublicKey], armor: true), erin);
