@@ -6,6 +6,14 @@ using static Veil.Crypto.Tests.OpenPgp.OpenPgpRoundTripTests;
 
 namespace Veil.Crypto.Tests.OpenPgp;
 
+/// <summary>Runs alone: the live heap is the process's, and tests running beside it would hold memory of their own.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class OpenPgpMemoryGroup
+{
+    public const string Name = "OpenPGP memory (alone)";
+}
+
+[Collection(OpenPgpMemoryGroup.Name)]
 public sealed class OpenPgpMemoryTests(ITestOutputHelper output)
 {
     private const long Size = 25L * 1024 * 1024;
