@@ -30,6 +30,7 @@ scripts/ensure-packages.sh \
   libnet-ssleay-perl:perl:Net::SSLeay \
   postgresql:/usr/lib/postgresql \
   openssl:openssl \
+  gnupg:/usr/bin/gpg \
   chromium:/usr/bin/chromium
 command -v npm >/dev/null || { echo "test.sh: npm (Node.js 20.19 or newer) is required to build the web client" >&2; exit 1; }
 # The libsignal-client oracle (npm, AGPL-3.0) is test-only: installed into tests/oracle/libsignal, never shipped.
@@ -38,6 +39,11 @@ say "Installing the libsignal test oracle"
   && (cd tests/oracle/libsignal && node -e "require('@signalapp/libsignal-client')") \
   || { echo "test.sh: could not install or load @signalapp/libsignal-client (tests/oracle/libsignal)" >&2; exit 1; }
 export VEIL_REQUIRE_LIBSIGNAL=1
+# OpenPGP.js 6.3, the node peer of the OpenPGP tests (tests/peers/openpgpjs): probe the module, not node.
+(cd tests/peers/openpgpjs && node --input-type=module -e "await import('openpgp')") 2>/dev/null \
+  || { npm ci --prefix tests/peers/openpgpjs --no-audit --no-fund --loglevel=error \
+       && (cd tests/peers/openpgpjs && node --input-type=module -e "await import('openpgp')"); } \
+  || { echo "test.sh: could not install or load openpgp (tests/peers/openpgpjs)" >&2; exit 1; }
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
 
 # --- 2. Build once --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-// `veil recipient add|list|remove|verify|resume`: the real mailboxes aliases forward to. A recipient is used
-// only once the link mailed to it has been opened (or passed to `veil recipient verify`).
+// `veil recipient add|list|remove|verify|resume|pgp set|pgp clear`: the real mailboxes aliases forward to. A recipient
+// is used only once the link mailed to it has been opened (or passed to `veil recipient verify`). With an OpenPGP key
+// set, the copies forwarded to it are PGP/MIME encrypted.
 using System.CommandLine;
 using Veil.Cli.Account;
 using Veil.Client;
@@ -18,6 +19,7 @@ internal static class RecipientCommand
         recipient.Subcommands.Add(Remove(options));
         recipient.Subcommands.Add(Verify(options));
         recipient.Subcommands.Add(Resume(options));
+        recipient.Subcommands.Add(Pgp(options));
         return recipient;
     }
 
@@ -119,6 +121,48 @@ internal static class RecipientCommand
         });
     }
 
+    private static Command Pgp(AccountOptions options)
+    {
+        var pgp = new Command("pgp", "Encrypt the mail forwarded to a mailbox with its OpenPGP key");
+        var setRecipient = RecipientArgument();
+        var keyFile = new Argument<string>("KEY-FILE") { Description = "The public key (gpg --export --armor), or - for standard input" };
+        var set = new Command("set", "Set the mailbox's OpenPGP public key: forwarded copies become PGP/MIME") { setRecipient, keyFile };
+        pgp.Subcommands.Add(AccountCli.Verb(set, options, async (cli, ct) =>
+        {
+            var path = cli.Parse(keyFile)!;
+            var key = path == "-" ? await Console.In.ReadToEndAsync(ct) : await File.ReadAllTextAsync(path, ct);
+            var (client, _) = cli.OpenSession();
+            using (client)
+            {
+                var aliases = new AliasClient(client);
+                var recipient = await FindAsync(aliases, cli.Parse(setRecipient)!, ct);
+                var updated = await aliases.SetRecipientPgpKeyAsync(recipient.Id, key, ct);
+                cli.Output.Event(
+                    $"Mail forwarded to {updated.Email} is now encrypted to the key with SHA-256 fingerprint {updated.PgpFingerprint}.",
+                    new { @event = "recipient-pgp-set", recipient = updated });
+            }
+
+            return VeilCommand.Ok;
+        }));
+
+        var clearRecipient = RecipientArgument();
+        var clear = new Command("clear", "Remove the mailbox's OpenPGP key: forwarded copies go out unencrypted again") { clearRecipient };
+        pgp.Subcommands.Add(AccountCli.Verb(clear, options, async (cli, ct) =>
+        {
+            var (client, _) = cli.OpenSession();
+            using (client)
+            {
+                var aliases = new AliasClient(client);
+                var recipient = await FindAsync(aliases, cli.Parse(clearRecipient)!, ct);
+                var updated = await aliases.ClearRecipientPgpKeyAsync(recipient.Id, ct);
+                cli.Output.Event($"Mail forwarded to {updated.Email} is no longer encrypted.", new { @event = "recipient-pgp-cleared", recipient = updated });
+            }
+
+            return VeilCommand.Ok;
+        }));
+        return pgp;
+    }
+
     private static async Task<AliasRecipient> FindAsync(AliasClient aliases, string value, CancellationToken ct)
     {
         var wanted = value.Trim();
@@ -128,5 +172,6 @@ internal static class RecipientCommand
     }
 
     private static string State(AliasRecipient r) =>
-        r.Paused ? "paused (" + (r.PausedReason ?? "?") + ")" : r.Verified ? "verified" : "waiting for verification";
+        (r.Paused ? "paused (" + (r.PausedReason ?? "?") + ")" : r.Verified ? "verified" : "waiting for verification")
+        + (r.PgpFingerprint is null ? "" : ", PGP");
 }

@@ -9,6 +9,14 @@ namespace Veil.Client.Alias;
 public sealed record AliasDomain(string Name, bool CatchAll);
 
 /// <summary>A real mailbox aliases forward to.</summary>
+/// <param name="Id">The recipient id.</param>
+/// <param name="Email">The mailbox address.</param>
+/// <param name="Verified">True once the mailed link was opened.</param>
+/// <param name="Paused">True when forwarding stopped after hard bounces.</param>
+/// <param name="PausedReason">Why it was paused, or null.</param>
+/// <param name="CreatedAt">When it was added.</param>
+/// <param name="VerifiedAt">When it was verified, or null.</param>
+/// <param name="PgpFingerprint">SHA-256 fingerprint of the mailbox's OpenPGP key when forwarded copies are encrypted to it, else null.</param>
 public sealed record AliasRecipient(
     Guid Id,
     string Email,
@@ -16,7 +24,8 @@ public sealed record AliasRecipient(
     bool Paused,
     string? PausedReason,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? VerifiedAt);
+    DateTimeOffset? VerifiedAt,
+    string? PgpFingerprint = null);
 
 /// <summary>Per-alias counters.</summary>
 public sealed record AliasCounters(long Received, long Forwarded, long Blocked, long Replied, long Bounced, DateTimeOffset? LastEmailAt);
@@ -112,6 +121,8 @@ internal sealed record ContactsResponse(IReadOnlyList<AliasContact> Contacts);
 internal sealed record LogResponse(IReadOnlyList<AliasLogEntry> Entries);
 
 internal sealed record RecipientRequest(string Email);
+
+internal sealed record RecipientPgpRequest(string PublicKey);
 
 internal sealed record VerifyRecipientRequest(string Token);
 

@@ -34,6 +34,15 @@ internal sealed class AliasRecipient
 
     public string? PausedReason { get; set; }
 
+    /// <summary>
+    /// The mailbox owner's OpenPGP public key, armored (field-encrypted: its user IDs name the person), or null.
+    /// When set, every copy forwarded to this mailbox is PGP/MIME encrypted to it.
+    /// </summary>
+    public string? PgpPublicKey { get; set; }
+
+    /// <summary>SHA-256 fingerprint of the key's primary packet (spec/openpgp.md), 64 hex digits, or null.</summary>
+    public string? PgpFingerprint { get; set; }
+
     public bool Verified => VerifiedAt is not null;
 
     public bool Deliverable => VerifiedAt is not null && PausedAt is null;
@@ -234,6 +243,8 @@ internal sealed class AliasRecipientConfiguration : IEntityTypeConfiguration<Ali
         builder.HasBlindIndex(x => x.Email, x => x.EmailIndex, AliasBlindIndexPurposes.Recipient, BlindIndexNormalization.TrimLowercase);
         builder.HasIndex(x => x.VerifyTokenHash).IsUnique();
         builder.Property(x => x.PausedReason).HasMaxLength(32);
+        builder.HasEncryptedColumn(x => x.PgpPublicKey);
+        builder.Property(x => x.PgpFingerprint).HasMaxLength(64);
         builder.Ignore(x => x.Verified);
         builder.Ignore(x => x.Deliverable);
     }

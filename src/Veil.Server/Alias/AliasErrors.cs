@@ -12,5 +12,8 @@ internal static class AliasErrors
     public static readonly Error NoVerifiedRecipient = new("no-verified-recipient", ErrorKind.Conflict, "No verified recipient", "Add and verify a recipient mailbox first.");
     public static readonly Error DailyLimit = new("alias-daily-limit", ErrorKind.TooManyRequests, "Daily alias limit reached", "You created the maximum number of aliases for today.");
 
+    /// <summary>A refused OpenPGP key: the code names the reason (<c>openpgp-key-*</c>), the detail what Veil accepts.</summary>
+    public static Error PgpKeyRefused(Veil.Crypto.OpenPgp.OpenPgpKeyError error) => new(error.Code, ErrorKind.BadRequest, "OpenPGP key refused", error.Message);
+
     public static Error Invalid(string member, string why) => new("invalid-request", ErrorKind.BadRequest, "Invalid request", $"{member}: {why}");
 }

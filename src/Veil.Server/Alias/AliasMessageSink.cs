@@ -25,6 +25,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Veil.Crypto.OpenPgp;
 using Veil.Mail.Forwarding;
 using Veil.Mail.Queue;
 using Veil.Mail.Smtp;
@@ -226,20 +227,34 @@ internal sealed class AliasMessageSink(
             var send = unit.Route!.Send!;
             try
             {
+                long built = 0, signed = 0;
                 var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                var built = send.Build();
-                var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                var signed = await SignAsync(send.Domain, built, token);
-                var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                var report = await Queue.SendAndReportAsync(send.Envelope, signed, send.Tag(AliasDeliveryTag.DeferralMarker(unit.Key)), token);
-                unit.QueuedOnly = report is { QueueId: not null, Delivered.Count: 0, Refused.Count: 0 };
-                if (report.Refused.Count > 0)
+                var refused = new List<QueuedRecipient>();
+                var queuedOnly = true;
+                // One copy per PGP recipient (each encrypted to its own key) and one for the others.
+                foreach (var copy in send.Copies)
+                {
+                    var b0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var message = copy.Build();
+                    var b1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var dkimSigned = await SignAsync(send.Domain, message, token);
+                    built += b1 - b0;
+                    signed += System.Diagnostics.Stopwatch.GetTimestamp() - b1;
+                    var report = await Queue.SendAndReportAsync(copy.Envelope, dkimSigned, send.Tag(AliasDeliveryTag.DeferralMarker(unit.Key)), token);
+                    queuedOnly &= report is { QueueId: not null, Delivered.Count: 0, Refused.Count: 0 };
+                    refused.AddRange(report.Refused);
+                }
+
+                var t2 = t0 + built + signed;
+                var t1 = t0 + built;
+                unit.QueuedOnly = queuedOnly;
+                if (refused.Count > 0)
                 {
                     // The next hop refused it for good: the owner sees the failure (step 4) and the original sender, to
                     // whom this server said 250, gets a DSN (RFC 5321 §6.1). The DSN names the address the sender used
                     // and only the reply codes: the next hop's text may name the real mailbox.
-                    unit.Refused = report.Refused;
-                    var reply = NextHopReplies.Of(report.Refused[0].LastReply);
+                    unit.Refused = refused;
+                    var reply = NextHopReplies.Of(refused[0].LastReply);
                     await Queue.EnqueueDeliveryReportAsync(
                         unit.Job.Message.Envelope.ReversePath, unit.Job.Message.Envelope.ReceivedAt,
                         [new QueuedRecipient(unit.Rcpt, QueuedRecipientState.Failed, reply.Text)], unit.Job.Raw, token);
@@ -272,7 +287,7 @@ internal sealed class AliasMessageSink(
             if (unit.Refused is { Count: > 0 } refused && unit.Route?.Send is { } sent)
             {
                 // Counted as forwarded only for the mailboxes that took it; the refusal goes to the log and the counter.
-                var someDelivered = refused.Count < sent.Envelope.Recipients.Count;
+                var someDelivered = refused.Count < sent.RecipientCount;
                 if (someDelivered)
                 {
                     unit.Route.Apply?.Invoke();
@@ -425,10 +440,27 @@ internal sealed class AliasMessageSink(
         }
 
         var mailboxes = await batch.MailboxesAsync(alias, ct);
-        var deliverable = mailboxes.Where(r => r.Deliverable).Select(r => r.Email).ToList();
+        var deliverable = mailboxes.Where(r => r.Deliverable).ToList();
         if (deliverable.Count == 0)
         {
             return Fail(directory, alias, mailboxes.Any(r => r.PausedAt is not null) ? "recipient-paused" : "no-recipient", Received);
+        }
+
+        var plain = deliverable.Where(r => r.PgpPublicKey is null).Select(r => r.Email).ToList();
+        var encrypted = new List<(string Email, OpenPgpPublicKey Key)>();
+        foreach (var mailbox in deliverable.Where(r => r.PgpPublicKey is not null))
+        {
+            // Checked again at each forward: a key valid at upload may have expired since. Its owner asked never to get
+            // this mail in clear, so such a mailbox gets no copy (and the alias log says why) rather than a plain one.
+            if (OpenPgpPublicKey.Parse(mailbox.PgpPublicKey!, now).Key is { } key)
+            {
+                encrypted.Add((mailbox.Email, key));
+            }
+        }
+
+        if (plain.Count == 0 && encrypted.Count == 0)
+        {
+            return Fail(directory, alias, "recipient-pgp-key-unusable", Received);
         }
 
         var usage = await batch.UsageAsync(alias.AccountId, ct);
@@ -457,12 +489,25 @@ internal sealed class AliasMessageSink(
         }
 
         var sender = srs.Forward(envelope.ReversePath, alias.Domain, alias.Id);
-        var utf8 = envelope.SmtpUtf8 || deliverable.Any(a => a.Any(c => c > '~'));
         var reverse = contact.ReverseAddress;
+        SmtpEnvelope EnvelopeTo(List<string> to) =>
+            new(sender, to, envelope.EightBitMime, envelope.SmtpUtf8 || to.Any(a => a.Any(c => c > '~')), now);
+        byte[] Forwarded() => AliasForwarder.Forward(raw, new ForwardOptions(reverse, replyTo, ReverseUnsubscribe: unsubscribe)).Message;
+        var copies = new List<Copy>();
+        if (plain.Count > 0)
+        {
+            copies.Add(new Copy(EnvelopeTo(plain), Forwarded));
+        }
+
+        foreach (var (email, key) in encrypted)
+        {
+            // Encrypted after the alias rewrote the headers and before DKIM signs: the signature covers the PGP/MIME form.
+            copies.Add(new Copy(EnvelopeTo([email]), () => PgpMime.Encrypt(Forwarded(), key, now)));
+        }
+
         var send = new Send(
             alias.Domain,
-            new SmtpEnvelope(sender, deliverable, envelope.EightBitMime, utf8, now),
-            () => AliasForwarder.Forward(raw, new ForwardOptions(reverse, replyTo, ReverseUnsubscribe: unsubscribe)).Message,
+            copies,
             key => AliasDeliveryTag.Format(AliasEvents.Forwarded, alias.Id, alias.Address, envelope.ReversePath, envelope.ReceivedAt, key),
             reason =>
             {
@@ -794,7 +839,18 @@ internal sealed class AliasMessageSink(
     /// A message to build, sign with the alias domain's key and send, and what to record when the next hop refuses
     /// it for good (whether some other mailbox took it, and the reason code for the log).
     /// </summary>
-    private sealed record Send(string Domain, SmtpEnvelope Envelope, Func<byte[]> Build, Func<string, string> Tag, Action<string> Queued, Action<bool, string> Refused);
+    private sealed record Send(string Domain, IReadOnlyList<Copy> Copies, Func<string, string> Tag, Action<string> Queued, Action<bool, string> Refused)
+    {
+        public Send(string domain, SmtpEnvelope envelope, Func<byte[]> build, Func<string, string> tag, Action<string> queued, Action<bool, string> refused)
+            : this(domain, [new Copy(envelope, build)], tag, queued, refused)
+        {
+        }
+
+        public int RecipientCount => Copies.Sum(c => c.Envelope.Recipients.Count);
+    }
+
+    /// <summary>One message that leaves: its envelope and how to build its bytes (built late, on the send workers).</summary>
+    private sealed record Copy(SmtpEnvelope Envelope, Func<byte[]> Build);
 
 
     /// <summary>Bounds the message bytes the waiting calls hold in memory; one message larger than the budget holds all of it.</summary>

@@ -67,6 +67,8 @@ internal static class AliasModule
         group.MapPost("/recipients", RecipientEndpoints.AddAsync).RequireAccountRateLimit(RecipientPolicy).WithName("Alias_AddRecipient");
         group.MapGet("/recipients", RecipientEndpoints.ListAsync).WithName("Alias_Recipients");
         group.MapDelete("/recipients/{id:guid}", RecipientEndpoints.DeleteAsync).WithName("Alias_DeleteRecipient");
+        group.MapPut("/recipients/{id:guid}/pgp", RecipientEndpoints.SetPgpAsync).WithName("Alias_SetRecipientPgp");
+        group.MapDelete("/recipients/{id:guid}/pgp", RecipientEndpoints.ClearPgpAsync).WithName("Alias_ClearRecipientPgp");
         group.MapPost("/recipients/{id:guid}/resume", RecipientEndpoints.ResumeAsync).WithName("Alias_ResumeRecipient");
         group.MapPost("/recipients/{id:guid}/resend", RecipientEndpoints.ResendAsync).RequireAccountRateLimit(RecipientPolicy).WithName("Alias_ResendRecipient");
         api.MapPost("/recipients/verify", RecipientEndpoints.VerifyApiAsync).RequireRateLimiting(VerifyPolicy).WithName("Alias_VerifyRecipient");

@@ -7,6 +7,7 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Veil.Crypto.OpenPgp;
 using Veil.Crypto.Primitives;
 using Veil.Server.Platform.Auth;
 using Veil.Server.Platform.Hosting;
@@ -22,9 +23,13 @@ internal sealed record AddRecipientRequest(string? Email);
 
 internal sealed record VerifyRecipientRequest(string? Token);
 
-internal sealed record RecipientDto(Guid Id, string Email, bool Verified, bool Paused, string? PausedReason, DateTimeOffset CreatedAt, DateTimeOffset? VerifiedAt)
+internal sealed record SetRecipientPgpRequest(string? PublicKey);
+
+internal sealed record RecipientDto(
+    Guid Id, string Email, bool Verified, bool Paused, string? PausedReason, DateTimeOffset CreatedAt, DateTimeOffset? VerifiedAt, string? PgpFingerprint)
 {
-    public static RecipientDto From(AliasRecipient r) => new(r.Id, r.Email, r.Verified, r.PausedAt is not null, r.PausedReason, r.CreatedAt, r.VerifiedAt);
+    public static RecipientDto From(AliasRecipient r) =>
+        new(r.Id, r.Email, r.Verified, r.PausedAt is not null, r.PausedReason, r.CreatedAt, r.VerifiedAt, r.PgpFingerprint);
 }
 
 internal sealed record RecipientsResponse(IReadOnlyList<RecipientDto> Recipients);
@@ -102,6 +107,52 @@ internal static class RecipientEndpoints
         db.Remove(recipient);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// Sets the mailbox's OpenPGP key: from now on every copy forwarded to it is PGP/MIME encrypted to this key.
+    /// The key is validated (spec/openpgp.md §Keys) and refused with the reason and what Veil accepts; a refused
+    /// key changes nothing.
+    /// </summary>
+    public static async Task<IResult> SetPgpAsync(Guid id, SetRecipientPgpRequest body, ClaimsPrincipal user, AliasDirectory directory, TimeProvider time, CancellationToken ct)
+    {
+        var recipient = await directory.Db.Set<AliasRecipient>().FirstOrDefaultAsync(r => r.Id == id && r.AccountId == user.UserId(), ct);
+        if (recipient is null)
+        {
+            return AliasErrors.NotFound.ToProblem();
+        }
+
+        if (string.IsNullOrWhiteSpace(body?.PublicKey))
+        {
+            return AliasErrors.Invalid("publicKey", "must be an OpenPGP public key (ASCII armored)").ToProblem();
+        }
+
+        var parsed = OpenPgpPublicKey.Parse(body.PublicKey, time.GetUtcNow());
+        if (parsed.Key is not { } key)
+        {
+            return AliasErrors.PgpKeyRefused(parsed.Error!).ToProblem();
+        }
+
+        // Stored re-armored from the parsed packets: what is kept is exactly what was validated.
+        recipient.PgpPublicKey = key.ToArmored();
+        recipient.PgpFingerprint = key.Sha256Fingerprint;
+        await directory.Db.SaveChangesAsync(ct);
+        return TypedResults.Ok(RecipientDto.From(recipient));
+    }
+
+    /// <summary>Removes the mailbox's OpenPGP key: forwarded copies go out as they arrived again.</summary>
+    public static async Task<IResult> ClearPgpAsync(Guid id, ClaimsPrincipal user, AliasDirectory directory, CancellationToken ct)
+    {
+        var recipient = await directory.Db.Set<AliasRecipient>().FirstOrDefaultAsync(r => r.Id == id && r.AccountId == user.UserId(), ct);
+        if (recipient is null)
+        {
+            return AliasErrors.NotFound.ToProblem();
+        }
+
+        recipient.PgpPublicKey = null;
+        recipient.PgpFingerprint = null;
+        await directory.Db.SaveChangesAsync(ct);
+        return TypedResults.Ok(RecipientDto.From(recipient));
     }
 
     public static async Task<IResult> ResumeAsync(Guid id, ClaimsPrincipal user, AliasDirectory directory, CancellationToken ct)

@@ -112,6 +112,33 @@ public sealed partial class AliasCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecipientPgp_SetFromAFileShowsTheFingerprint_ARefusedKeyExplains_ClearRemovesIt()
+    {
+        await RegisterAndLoginAsync();
+        Ok(await _cli.RunAsync(["recipient", "add", Mailbox]));
+        Ok(await _cli.RunAsync(["recipient", "verify", await LinkAsync(Mailbox, "/alias/verify/")]));
+        var key = Veil.Crypto.OpenPgp.OpenPgpKeys.Generate($"Alice <{Mailbox}>", DateTimeOffset.UtcNow).PublicKey;
+        var keyFile = Path.Combine(_directory, "key.asc");
+        await File.WriteAllTextAsync(keyFile, key.ToArmored());
+        var badFile = Path.Combine(_directory, "bad.asc");
+        await File.WriteAllTextAsync(badFile, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n");
+
+        var set = Ok(await _cli.RunAsync(["recipient", "pgp", "set", Mailbox, keyFile, "--json"])).Event("recipient-pgp-set").GetProperty("recipient");
+        var human = Ok(await _cli.RunAsync(["recipient", "list"]));
+        var refused = await _cli.RunAsync(["recipient", "pgp", "set", Mailbox, badFile]);
+        var afterRefusal = Ok(await _cli.RunAsync(["recipient", "list", "--json"])).Json.Single().GetProperty("recipients")[0];
+        var cleared = Ok(await _cli.RunAsync(["recipient", "pgp", "clear", Mailbox, "--json"])).Event("recipient-pgp-cleared").GetProperty("recipient");
+
+        Assert.Equal(key.Sha256Fingerprint, set.GetProperty("pgpFingerprint").GetString());
+        Assert.Contains("verified, PGP", human.Stdout, StringComparison.Ordinal);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith("veil: openpgp-key-malformed:", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Veil accepts OpenPGP v4 keys", refused.Stderr, StringComparison.Ordinal);
+        Assert.Equal(key.Sha256Fingerprint, afterRefusal.GetProperty("pgpFingerprint").GetString());
+        Assert.Equal(JsonValueKind.Null, cleared.GetProperty("pgpFingerprint").ValueKind);
+    }
+
+    [Fact]
     public async Task HumanOutput_ListsAliasesAndDomainsInTables()
     {
         await RegisterAndLoginAsync();

@@ -213,6 +213,15 @@ namespace Veil.Server.Migrations.Postgres
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
 
+                    b.Property<string>("PgpFingerprint")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<byte[]>("PgpPublicKeyEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("PgpPublicKey")
+                        .HasAnnotation("Veil:EncryptedFrom", "PgpPublicKey");
+
                     b.Property<DateTimeOffset?>("VerifiedAt")
                         .HasColumnType("timestamp with time zone");
 

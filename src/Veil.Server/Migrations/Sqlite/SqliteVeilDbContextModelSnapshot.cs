@@ -208,6 +208,15 @@ namespace Veil.Server.Migrations.Sqlite
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("PgpFingerprint")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("PgpPublicKeyEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("PgpPublicKey")
+                        .HasAnnotation("Veil:EncryptedFrom", "PgpPublicKey");
+
                     b.Property<long?>("VerifiedAt")
                         .HasColumnType("INTEGER");
 
