@@ -97,6 +97,20 @@ public static class ChatKit
         messages = to.Select(d => new { device = d.DeviceId, registrationId = d.RegistrationId, body = Encoding.UTF8.GetBytes($"{text}@{d.DeviceId}") }).ToArray(),
     };
 
+    /// <summary>Sends a frame and reads until its answer (sent or error), skipping messages pushed to this device meanwhile.</summary>
+    public static async Task<JsonElement> SendAndAnswerAsync(this ChatSocket socket, object frame)
+    {
+        await socket.SendAsync(frame);
+        while (true)
+        {
+            var answer = await socket.ReceiveAsync();
+            if (answer.GetProperty("type").GetString() != "msg")
+            {
+                return answer;
+            }
+        }
+    }
+
     public static string BodyText(JsonElement message) => Encoding.UTF8.GetString(message.GetProperty("body").GetBytesFromBase64());
 }
 
@@ -122,11 +136,18 @@ public sealed class ChatSocket : IAsyncDisposable
         await _socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
 
     /// <summary>The next JSON frame; fails if the socket closes or nothing arrives in time.</summary>
-    public async Task<JsonElement> ReceiveAsync()
+    public async Task<JsonElement> ReceiveAsync(CancellationToken cancellationToken = default)
     {
-        var (type, bytes) = await ReceiveMessageAsync();
+        var (type, bytes) = await ReceiveMessageAsync(cancellationToken);
         Assert.True(type == WebSocketMessageType.Text, $"expected a frame, got close {_socket.CloseStatus} {_socket.CloseStatusDescription}");
         return JsonDocument.Parse(bytes).RootElement.Clone();
+    }
+
+    /// <summary>The next JSON frame, or null when the server closed the socket.</summary>
+    public async Task<JsonElement?> ReceiveOrCloseAsync(CancellationToken cancellationToken)
+    {
+        var (type, bytes) = await ReceiveMessageAsync(cancellationToken);
+        return type == WebSocketMessageType.Close ? null : JsonDocument.Parse(bytes).RootElement.Clone();
     }
 
     /// <summary>Reads (and returns) frames until the server's close arrives; returns its status.</summary>
@@ -135,7 +156,7 @@ public sealed class ChatSocket : IAsyncDisposable
         var frames = new List<JsonElement>();
         while (true)
         {
-            var (type, bytes) = await ReceiveMessageAsync();
+            var (type, bytes) = await ReceiveMessageAsync(CancellationToken.None);
             if (type == WebSocketMessageType.Close)
             {
                 return (_socket.CloseStatus, frames);
@@ -145,9 +166,10 @@ public sealed class ChatSocket : IAsyncDisposable
         }
     }
 
-    private async Task<(WebSocketMessageType Type, byte[] Bytes)> ReceiveMessageAsync()
+    private async Task<(WebSocketMessageType Type, byte[] Bytes)> ReceiveMessageAsync(CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(ReceiveTimeout);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ReceiveTimeout);
         using var buffer = new MemoryStream();
         var chunk = new byte[8192];
         while (true)
