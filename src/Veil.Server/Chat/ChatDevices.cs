@@ -153,3 +153,25 @@ internal sealed class ChatAudit(VeilDbContext db)
     public void Record(Guid accountId, string @event, int deviceId, DateTimeOffset at) =>
         db.Add(new ChatAuditEntry { Id = Guid.NewGuid(), AccountId = accountId, Event = @event, DeviceId = deviceId, At = at });
 }
+
+/// <summary>Sets the 16-byte delivery access key that gates sealed sends to this account (stored as SHA-256).</summary>
+internal sealed class SetAccessKeyCommand(VeilDbContext db)
+{
+    public async Task<Result<bool>> ExecuteAsync(Guid accountId, AccessKeyRequest body, CancellationToken cancellationToken)
+    {
+        if (body.AccessKey is not { Length: ChatLimits.AccessKeyBytes })
+        {
+            return ChatErrors.BadKeys;
+        }
+
+        var account = await db.Set<ChatAccount>().FirstOrDefaultAsync(a => a.AccountId == accountId, cancellationToken);
+        if (account is null)
+        {
+            return ChatErrors.NoChatAccount;
+        }
+
+        account.AccessKeyHash = SHA256.HashData(body.AccessKey);
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+}

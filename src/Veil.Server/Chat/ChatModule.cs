@@ -13,7 +13,6 @@ using Veil.Server.Platform.Auth;
 using Veil.Server.Platform.Jobs;
 using Veil.Server.Platform.Problems;
 using Veil.Server.Platform.RateLimiting;
-using Veil.Server.Platform.Results;
 
 namespace Veil.Server.Chat;
 
@@ -95,28 +94,5 @@ internal static class ChatModule
         endpoints.Map("/chat/ws", (HttpContext http, ChatRelay relay) => relay.HandleAsync(http, anonymous: false));
         endpoints.Map("/chat/ws/anon", (HttpContext http, ChatRelay relay) => relay.HandleAsync(http, anonymous: true));
         return endpoints;
-    }
-}
-
-/// <summary>Sets the 16-byte delivery access key that gates sealed sends to this account (stored as SHA-256).</summary>
-internal sealed class SetAccessKeyCommand(Platform.Persistence.VeilDbContext db)
-{
-    public async Task<Result<bool>> ExecuteAsync(Guid accountId, AccessKeyRequest body, CancellationToken cancellationToken)
-    {
-        if (body.AccessKey is not { Length: ChatLimits.AccessKeyBytes })
-        {
-            return ChatErrors.BadKeys;
-        }
-
-        var account = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.FirstOrDefaultAsync(
-            db.Set<ChatAccount>(), a => a.AccountId == accountId, cancellationToken);
-        if (account is null)
-        {
-            return ChatErrors.NoChatAccount;
-        }
-
-        account.AccessKeyHash = System.Security.Cryptography.SHA256.HashData(body.AccessKey);
-        await db.SaveChangesAsync(cancellationToken);
-        return true;
     }
 }

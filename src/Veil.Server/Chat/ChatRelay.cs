@@ -187,7 +187,7 @@ internal sealed class ChatRelay(IServiceScopeFactory scopes, ChatConnections con
                 }
 
                 break;
-            case "send" when frame.Id is { } id && frame.To is { } to && frame.Messages is { Count: > 0 } messages:
+            case "send" when frame.Id is { } id && frame.To is { } to && frame.Messages is { Count: > 0 } messages && messages.All(m => m.Body is { Length: > 0 }):
                 if (anonymous && !await WithMailboxAsync(m => m.AccessKeyMatchesAsync(to, frame.AccessKey, cancellationToken)))
                 {
                     await connection.SendAsync(new ErrorFrame("error", "unauthorized", id, 401));

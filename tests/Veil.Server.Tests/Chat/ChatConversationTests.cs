@@ -81,16 +81,16 @@ public sealed class ChatConversationTests
         {
             Assert.Equal(expected[device].Keys.Order(), seen[device].Keys.Order());
         }
+
+        // The random disconnects did drop unacked messages, which then came again (at least once).
+        Assert.Contains(all, d => seen[d].Values.Any(n => n > 1));
     }
 
     [Fact]
     public async Task DeviceAddedMidConversation_IsReportedMissing_ThenGetsTheNextMessage()
     {
         await using var server = await ChatKit.StartChatServerAsync();
-        var alice = await server.NewChatUserAsync();
-        var bob = await server.NewChatUserAsync();
-        var a1 = await server.AddDeviceAsync(alice, 1);
-        var b1 = await server.AddDeviceAsync(bob, 1);
+        var (alice, bob, a1, b1) = await server.PairAsync();
         await using var sender = await server.ConnectAsync(a1);
         Assert.Equal("sent", (await sender.SendAndAnswerAsync(ChatKit.SendFrame(Guid.NewGuid(), bob.Id, [b1], "before"))).GetProperty("type").GetString());
 
@@ -107,10 +107,7 @@ public sealed class ChatConversationTests
     public async Task Canary_PlaintextOfSentAndSealedMessages_IsNowhereInTheDatabaseOrLogs()
     {
         await using var server = await ChatKit.StartChatServerAsync();
-        var alice = await server.NewChatUserAsync();
-        var bob = await server.NewChatUserAsync();
-        var a1 = await server.AddDeviceAsync(alice, 1);
-        var b1 = await server.AddDeviceAsync(bob, 1);
+        var (alice, bob, a1, b1) = await server.PairAsync();
         var canary = "CANARY-" + Guid.NewGuid().ToString("N");
         await using (var sender = await server.ConnectAsync(a1))
         {

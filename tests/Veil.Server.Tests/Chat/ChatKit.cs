@@ -68,6 +68,14 @@ public static class ChatKit
         return new ChatTestDevice(user, deviceId, registrationId);
     }
 
+    /// <summary>Two chat users, Alice and Bob, with one device each.</summary>
+    public static async Task<(ChatUser Alice, ChatUser Bob, ChatTestDevice AliceDevice, ChatTestDevice BobDevice)> PairAsync(this VeilTestServer server)
+    {
+        var alice = await server.NewChatUserAsync();
+        var bob = await server.NewChatUserAsync();
+        return (alice, bob, await server.AddDeviceAsync(alice, 1), await server.AddDeviceAsync(bob, 1));
+    }
+
     public static async Task<int[]> DeviceIdsAsync(this VeilTestServer server, ChatUser user)
     {
         using var response = await server.SendAsync(HttpMethod.Get, "/api/v1/chat/devices", bearer: user.Token);

@@ -69,10 +69,7 @@ public sealed class ChatMetadataJobTests
 
     private static async Task<(ChatUser Alice, ChatUser Bob)> ConversationAsync(VeilTestServer server)
     {
-        var alice = await server.NewChatUserAsync();
-        var bob = await server.NewChatUserAsync();
-        var a1 = await server.AddDeviceAsync(alice, 1);
-        var b1 = await server.AddDeviceAsync(bob, 1);
+        var (alice, bob, a1, b1) = await server.PairAsync();
         await using var sender = await server.ConnectAsync(a1);
         await sender.SendAsync(ChatKit.SendFrame(Guid.NewGuid(), bob.Id, [b1], "hi"));
         Assert.Equal("sent", (await sender.ReceiveAsync()).GetProperty("type").GetString());

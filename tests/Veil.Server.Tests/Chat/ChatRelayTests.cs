@@ -62,10 +62,7 @@ public sealed class ChatRelayTests
     public async Task Send_ToAConnectedDevice_IsPushedAtOnce_AndASameIdResendIsStoredOnce()
     {
         await using var server = await ChatKit.StartChatServerAsync();
-        var alice = await server.NewChatUserAsync();
-        var bob = await server.NewChatUserAsync();
-        var a1 = await server.AddDeviceAsync(alice, 1);
-        var b1 = await server.AddDeviceAsync(bob, 1);
+        var (alice, bob, a1, b1) = await server.PairAsync();
         await using var receiver = await server.ConnectAsync(b1);
         await using var sender = await server.ConnectAsync(a1);
 
@@ -86,10 +83,7 @@ public sealed class ChatRelayTests
     public async Task Send_WithAMissingDevice_Is409_WithAStaleRegistration_Is410_AndNothingIsStored()
     {
         await using var server = await ChatKit.StartChatServerAsync();
-        var alice = await server.NewChatUserAsync();
-        var bob = await server.NewChatUserAsync();
-        var a1 = await server.AddDeviceAsync(alice, 1);
-        var b1 = await server.AddDeviceAsync(bob, 1);
+        var (alice, bob, a1, b1) = await server.PairAsync();
         var b2 = await server.AddDeviceAsync(bob, 2);
         await using var sender = await server.ConnectAsync(a1);
 
@@ -111,10 +105,7 @@ public sealed class ChatRelayTests
     public async Task Frame_Of16384Bytes_IsAccepted_AndOf16385_ClosesWith1009()
     {
         await using var server = await ChatKit.StartChatServerAsync();
-        var alice = await server.NewChatUserAsync();
-        var bob = await server.NewChatUserAsync();
-        var a1 = await server.AddDeviceAsync(alice, 1);
-        var b1 = await server.AddDeviceAsync(bob, 1);
+        var (alice, bob, a1, b1) = await server.PairAsync();
         await using var socket = await server.ConnectAsync(a1);
 
         await socket.SendRawAsync(PaddedSend(bob.Id, b1, ChatLimits.MaxFrameBytes));
@@ -191,10 +182,7 @@ public sealed class ChatRelayTests
     public async Task RemoveDevice_ClosesItsSocketWithinOneSecond_AndItsMailboxGoes()
     {
         await using var server = await ChatKit.StartChatServerAsync();
-        var alice = await server.NewChatUserAsync();
-        var bob = await server.NewChatUserAsync();
-        var a1 = await server.AddDeviceAsync(alice, 1);
-        var b1 = await server.AddDeviceAsync(bob, 1);
+        var (alice, bob, a1, b1) = await server.PairAsync();
         var b2 = await server.AddDeviceAsync(bob, 2);
         await using (var sender = await server.ConnectAsync(a1))
         {
