@@ -78,6 +78,7 @@ say "Cross-checking spec/vectors with independent implementations"
 spec/vectors/check-keys.sh || status=1
 /usr/bin/python3 spec/vectors/check-drop.py || status=1
 /usr/bin/python3 spec/vectors/check-vault.py || status=1
+/usr/bin/python3 spec/vectors/check-chat.py || status=1
 
 # --- 4. SQLite ------------------------------------------------------------------------------------
 run_tests sqlite VEIL_TEST_DATABASE=sqlite -- "${all_projects[@]}"

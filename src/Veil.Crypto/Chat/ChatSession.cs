@@ -41,7 +41,7 @@ internal sealed class ReceiverChain(X25519PublicKey ratchetKey, byte[] chainKey)
     internal uint Index { get; set; }
 
     /// <summary>Seeds of skipped message keys, oldest first.</summary>
-    internal List<(uint Counter, byte[] Seed)> Skipped { get; } = [];
+    internal List<(uint Index, byte[] Seed)> Skipped { get; } = [];
 }
 
 /// <summary>What the initiator repeats in every message until the responder first answers.</summary>

@@ -355,11 +355,11 @@ public static class SessionCipher
             var counter = message.Counter;
             byte[] seed;
             var skippedSlot = -1;
-            List<(uint Counter, byte[] Seed)>? newlySkipped = null;
+            List<(uint Index, byte[] Seed)>? newlySkipped = null;
             byte[]? nextChainKey = null;
             if (counter < chainIndex)
             {
-                skippedSlot = chain?.Skipped.FindIndex(s => s.Counter == counter) ?? -1;
+                skippedSlot = chain?.Skipped.FindIndex(s => s.Index == counter) ?? -1;
                 if (skippedSlot < 0)
                 {
                     return new ChatDecryptResult(ChatDecryptStatus.Duplicate);
@@ -374,28 +374,7 @@ public static class SessionCipher
                     return new ChatDecryptResult(ChatDecryptStatus.TooFarAhead);
                 }
 
-                newlySkipped = [];
-                var current = (byte[])chainKey.Clone();
-                seed = new byte[32];
-                var next = new byte[32];
-                for (var i = chainIndex; ; i++)
-                {
-                    RatchetKdf.Step(current, seed, next);
-                    (current, next) = (next, current);
-                    if (i == counter)
-                    {
-                        break;
-                    }
-
-                    // Only the newest 2,000 skipped keys can be kept, so older ones are never stored.
-                    if (counter - i <= ChatSessionLimits.MaxMessageKeys)
-                    {
-                        newlySkipped.Add((i, (byte[])seed.Clone()));
-                    }
-                }
-
-                CryptographicOperations.ZeroMemory(next);
-                nextChainKey = current;
+                (seed, nextChainKey, newlySkipped) = RatchetKdf.Walk(chainKey, chainIndex, counter);
             }
 
             var plaintext = OpenWithSeed(state, message, seed);
@@ -430,13 +409,7 @@ public static class SessionCipher
             }
             else
             {
-                chain.Skipped.AddRange(newlySkipped!);
-                var excess = chain.Skipped.Count - ChatSessionLimits.MaxMessageKeys;
-                if (excess > 0)
-                {
-                    chain.Skipped.RemoveRange(0, excess);
-                }
-
+                RatchetKdf.StoreSkipped(chain.Skipped, newlySkipped!);
                 chain.ChainKey = nextChainKey!;
                 chain.Index = counter + 1;
             }

@@ -132,6 +132,46 @@ internal static class RatchetKdf
     }
 
     /// <summary>
+    /// Steps a chain from index <paramref name="from"/> to <paramref name="to"/> (≥ from) without changing it: the
+    /// seed for <paramref name="to"/>, the chain key after it, and the seeds skipped on the way (only the newest
+    /// 2,000 can ever be kept, so older ones are not even returned).
+    /// </summary>
+    internal static (byte[] Seed, byte[] NextChainKey, List<(uint Index, byte[] Seed)> Skipped) Walk(byte[] chainKey, uint from, uint to)
+    {
+        var skipped = new List<(uint, byte[])>();
+        var current = (byte[])chainKey.Clone();
+        var seed = new byte[32];
+        var next = new byte[32];
+        for (var i = from; ; i++)
+        {
+            Step(current, seed, next);
+            (current, next) = (next, current);
+            if (i == to)
+            {
+                CryptographicOperations.ZeroMemory(next);
+                return (seed, current, skipped);
+            }
+
+            if (to - i <= ChatSessionLimits.MaxMessageKeys)
+            {
+                skipped.Add((i, (byte[])seed.Clone()));
+            }
+        }
+    }
+
+    /// <summary>Appends newly skipped seeds and evicts the oldest beyond 2,000.</summary>
+    internal static void StoreSkipped(List<(uint Index, byte[] Seed)> store, List<(uint Index, byte[] Seed)> added)
+    {
+        store.AddRange(added);
+        var excess = store.Count - ChatSessionLimits.MaxMessageKeys;
+        if (excess > 0)
+        {
+            store.Take(excess).ToList().ForEach(s => CryptographicOperations.ZeroMemory(s.Seed));
+            store.RemoveRange(0, excess);
+        }
+    }
+
+    /// <summary>
     /// Message keys: HKDF-SHA256(salt = zeros, ikm = seed, info = "WhisperMessageKeys", L = 80) →
     /// AES-256 key [0:32], HMAC-SHA256 key [32:64], CBC IV [64:80].
     /// </summary>

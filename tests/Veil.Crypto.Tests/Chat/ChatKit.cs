@@ -94,6 +94,20 @@ internal sealed class ChatParty : IChatPreKeys, IDisposable
     }
 }
 
+/// <summary>Shared inputs for the chat tests.</summary>
+internal static class ChatInputs
+{
+    /// <summary>The 31 Wycheproof X25519 public keys whose shared secret is all zeros (low-order points).</summary>
+    internal static List<X25519PublicKey> LowOrderPoints()
+    {
+        using var document = VectorFiles.Json("wycheproof/testvectors_v1/x25519_test.json");
+        return VectorFiles.WycheproofTests(document)
+            .Where(t => t.Test.GetProperty("flags").EnumerateArray().Any(f => f.GetString() == "ZeroSharedSecret"))
+            .Select(t => X25519PublicKey.Import(t.Test.Hex("public")))
+            .ToList();
+    }
+}
+
 /// <summary>Two parties with an established session (Alice initiated, Bob answered once).</summary>
 internal sealed class ChatPair : IDisposable
 {

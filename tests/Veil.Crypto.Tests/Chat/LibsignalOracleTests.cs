@@ -4,9 +4,12 @@
 // the version byte, the protobuf layout, the counters, the keys and the MAC over both identities.
 // test.sh installs the oracle (tests/oracle/libsignal, npm ci) and sets VEIL_REQUIRE_LIBSIGNAL=1; without
 // it, a plain `dotnet test` on a machine without the module reports that and passes.
+// Sealed sender v1: libsignal seals and Veil opens, and Veil seals and libsignal opens (sealedSenderDecryptToUsmc);
+// the sealed retry request (DecryptionErrorMessage) libsignal makes is read by Veil and re-made byte for byte.
 using System.Diagnostics;
 using System.Text.Json;
 using Veil.Crypto.Chat;
+using Veil.Crypto.Primitives;
 using Xunit.Abstractions;
 
 namespace Veil.Crypto.Tests.Chat;
@@ -16,12 +19,8 @@ public sealed class LibsignalOracleTests(ITestOutputHelper output)
     [Fact]
     public async Task Libsignal_parses_1000_Veil_messages_with_matching_counters_keys_and_macs()
     {
-        var oracle = FindOracle();
-        if (oracle is null)
+        if (Oracle() is not { } oracle)
         {
-            Assert.True(Environment.GetEnvironmentVariable("VEIL_REQUIRE_LIBSIGNAL") != "1",
-                "The libsignal oracle is required but tests/oracle/libsignal/node_modules is missing: run `npm ci` there (test.sh does).");
-            output.WriteLine("libsignal oracle not installed (tests/oracle/libsignal: npm ci); skipped.");
             return;
         }
 
@@ -52,7 +51,7 @@ public sealed class LibsignalOracleTests(ITestOutputHelper output)
         var wrongKey = new byte[32];
         var controlLine = Describe(control, wrongKey, from, to);
 
-        var result = await RunNode(oracle, [.. lines, controlLine]);
+        var result = await RunNode(oracle, ["check-messages.mjs"], [.. lines, controlLine]);
         output.WriteLine(result[..Math.Min(result.Length, 400)]);
         using var summary = JsonDocument.Parse(result);
         Assert.Equal(1_001, summary.RootElement.GetProperty("checked").GetInt32());
@@ -70,6 +69,58 @@ public sealed class LibsignalOracleTests(ITestOutputHelper output)
             Assert.Equal(0x34, rebuilt[i][0]);
             Assert.True(theirs.VerifyMac(keys[i].MacKey, keys[i].Sender, keys[i].Receiver), $"libsignal message {i}");
         }
+    }
+
+    [Fact]
+    public async Task Sealed_sender_v1_envelopes_open_both_ways_between_Veil_and_libsignal()
+    {
+        if (Oracle() is not { } oracle)
+        {
+            return;
+        }
+
+        using var sender = X25519PrivateKey.Generate();
+        using var recipient = X25519PrivateKey.Generate();
+        var senderPrivate = new byte[32];
+        sender.ExportPrivateKey(senderPrivate);
+        var recipientPrivate = new byte[32];
+        recipient.ExportPrivateKey(recipientPrivate);
+
+        // libsignal seals (with a libsignal sender certificate for the sender's key); Veil opens.
+        var made = JsonDocument.Parse(await RunNode(oracle, ["sealed.mjs", "make"], [JsonSerializer.Serialize(new
+        {
+            senderPrivate = Convert.ToHexString(senderPrivate),
+            recipientPublic = Convert.ToHexString(ChatPublicKey.Serialize(recipient.PublicKey)),
+        })]));
+        var certificate = Convert.FromHexString(made.RootElement.GetProperty("certificate").GetString()!);
+        var opened = SealedSender.Open(recipient, Convert.FromHexString(made.RootElement.GetProperty("envelope").GetString()!));
+        Assert.NotNull(opened);
+        Assert.Equal(sender.PublicKey, opened.SenderIdentity);
+        Assert.Equal(SealedContentType.Plaintext, opened.Content.Type);
+        Assert.Equal(1u, opened.Content.ContentHint);
+        Assert.Equal(certificate, opened.Content.SenderCertificate);
+        Assert.Equal(Convert.FromHexString(made.RootElement.GetProperty("contents").GetString()!), opened.Content.Content);
+
+        // The content is libsignal's retry request (DecryptionErrorMessage): Veil reads it and writes the same bytes.
+        var original = Convert.FromHexString(made.RootElement.GetProperty("original").GetString()!);
+        var retry = ChatRetryRequest.TryParse(opened.Content.Content);
+        Assert.NotNull(retry);
+        Assert.Equal(new ChatRetryRequest(SignalMessage.TryParse(original)!.RatchetKey, 1_765_000_000_000, 1), retry);
+        Assert.Equal(opened.Content.Content, ChatRetryRequest.ForOriginal(original, SealedContentType.Message, 1_765_000_000_000, 1).Serialize());
+
+        // Veil seals a ratchet message (carrying libsignal's certificate, which libsignal can parse); libsignal opens.
+        using var pair = new ChatPair();
+        var message = pair.Alice.Encrypt("sealed").Serialized;
+        var envelope = SealedSender.Seal(sender, recipient.PublicKey, new SealedContent(SealedContentType.Message, certificate, message, ContentHint: 1))!;
+        var read = JsonDocument.Parse(await RunNode(oracle, ["sealed.mjs", "open"], [JsonSerializer.Serialize(new
+        {
+            recipientPrivate = Convert.ToHexString(recipientPrivate),
+            envelope = Convert.ToHexString(envelope),
+        })]));
+        Assert.Equal(2, read.RootElement.GetProperty("type").GetInt32());
+        Assert.Equal(1, read.RootElement.GetProperty("hint").GetInt32());
+        Assert.Equal(message, Convert.FromHexString(read.RootElement.GetProperty("contents").GetString()!));
+        Assert.Equal(ChatPublicKey.Serialize(sender.PublicKey), Convert.FromHexString(read.RootElement.GetProperty("senderKey").GetString()!));
     }
 
     private static string Describe(ChatCiphertext message, byte[] macKey, ChatParty from, ChatParty to)
@@ -97,9 +148,9 @@ public sealed class LibsignalOracleTests(ITestOutputHelper output)
         });
     }
 
-    private static async Task<string> RunNode(string oracle, List<string> lines)
+    private static async Task<string> RunNode(string oracle, string[] arguments, List<string> lines)
     {
-        var start = new ProcessStartInfo("node", [Path.Combine(oracle, "check-messages.mjs")])
+        var start = new ProcessStartInfo("node", [Path.Combine(oracle, arguments[0]), .. arguments[1..]])
         {
             WorkingDirectory = oracle,
             RedirectStandardInput = true,
@@ -118,6 +169,20 @@ public sealed class LibsignalOracleTests(ITestOutputHelper output)
         await process.WaitForExitAsync();
         Assert.True(process.ExitCode == 0, "node failed: " + await stderr);
         return (await stdout).Trim();
+    }
+
+    /// <summary>The oracle's folder; null (noted in the output) when it is not installed and test.sh did not require it.</summary>
+    private string? Oracle()
+    {
+        var oracle = FindOracle();
+        if (oracle is null)
+        {
+            Assert.True(Environment.GetEnvironmentVariable("VEIL_REQUIRE_LIBSIGNAL") != "1",
+                "The libsignal oracle is required but tests/oracle/libsignal/node_modules is missing: run `npm ci` there (test.sh does).");
+            output.WriteLine("libsignal oracle not installed (tests/oracle/libsignal: npm ci); skipped.");
+        }
+
+        return oracle;
     }
 
     private static string? FindOracle()
