@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Veil.Server.Alias;
+using Veil.Server.Chat;
 using Veil.Server.Drop;
 using Veil.Server.Identity;
 using Veil.Server.Mail;
@@ -25,6 +26,7 @@ internal static class VeilModules
         services.AddMailModule(configuration);
         services.AddVaultModule(configuration);
         services.AddAliasModule(configuration);
+        services.AddChatModule(configuration);
         services.AddMailDevelopmentSink(configuration); // last: a module's IMessageSink wins over it
         return services;
     }
@@ -36,6 +38,7 @@ internal static class VeilModules
         endpoints.MapDropEndpoints();
         endpoints.MapVaultEndpoints();
         endpoints.MapAliasEndpoints();
+        endpoints.MapChatEndpoints();
         return endpoints;
     }
 }

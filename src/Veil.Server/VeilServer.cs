@@ -117,6 +117,7 @@ public static partial class VeilServer
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<RequestLoggingMiddleware>();
         app.UseVeilProblems();
+        app.UseWebSockets(); // the chat relay (/chat/ws)
         app.UseRouting();
         app.UseRateLimiter();
         app.UseMiddleware<JsonBodyGuardMiddleware>();

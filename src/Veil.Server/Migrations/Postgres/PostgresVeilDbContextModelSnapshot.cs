@@ -347,6 +347,223 @@ namespace Veil.Server.Migrations.Postgres
                     b.ToTable("AliasTombstones", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Chat.ChatAccount", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("AccessKeyHash")
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.Property<byte[]>("AccountKey")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("AccountId");
+
+                    b.ToTable("ChatAccounts", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatAuditEntry", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("DeviceId")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("At");
+
+                    b.ToTable("ChatAudit", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatConversation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("Hashed")
+                        .HasColumnType("boolean");
+
+                    b.Property<DateTimeOffset>("LastActivityAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("PairHash")
+                        .IsRequired()
+                        .HasMaxLength(34)
+                        .HasColumnType("bytea");
+
+                    b.Property<Guid?>("ParticipantHigh")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid?>("ParticipantLow")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("PairHash")
+                        .IsUnique();
+
+                    b.HasIndex("Hashed", "LastActivityAt");
+
+                    b.ToTable("ChatConversations", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatDevice", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("DeviceId")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("ActivityCoarse")
+                        .HasColumnType("boolean");
+
+                    b.Property<byte[]>("Certificate")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("IdentityKey")
+                        .IsRequired()
+                        .HasMaxLength(33)
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTimeOffset>("LastSeenAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("LastSequence")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("RegistrationId")
+                        .HasColumnType("integer");
+
+                    b.Property<byte[]>("SignedPreKey")
+                        .IsRequired()
+                        .HasMaxLength(33)
+                        .HasColumnType("bytea");
+
+                    b.Property<int>("SignedPreKeyId")
+                        .HasColumnType("integer");
+
+                    b.Property<byte[]>("SignedPreKeySignature")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("bytea");
+
+                    b.Property<byte[]>("SigningKey")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.HasKey("AccountId", "DeviceId");
+
+                    b.HasIndex("ActivityCoarse", "LastSeenAt");
+
+                    b.ToTable("ChatDevices", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatMailboxEntry", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("BodyEnvelope")
+                        .HasColumnType("bytea")
+                        .HasColumnName("Body")
+                        .HasAnnotation("Veil:EncryptedFrom", "Body");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("DeviceId")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("Sealed")
+                        .HasColumnType("boolean");
+
+                    b.Property<Guid?>("SenderAccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int?>("SenderDeviceId")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("AccountId", "DeviceId", "MessageId")
+                        .IsUnique();
+
+                    b.HasIndex("AccountId", "DeviceId", "Sequence")
+                        .IsUnique();
+
+                    b.ToTable("ChatMailbox", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatOneTimePreKey", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("DeviceId")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("KeyId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset?>("ClaimedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("PublicKey")
+                        .IsRequired()
+                        .HasMaxLength(33)
+                        .HasColumnType("bytea");
+
+                    b.HasKey("AccountId", "DeviceId", "KeyId");
+
+                    b.HasIndex("ClaimedAt");
+
+                    b.ToTable("ChatOneTimePreKeys", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Drop.DropOwnerStanding", b =>
                 {
                     b.Property<string>("OwnerKey")

@@ -342,6 +342,223 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("AliasTombstones", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Chat.ChatAccount", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("AccessKeyHash")
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB");
+
+                    b.Property<byte[]>("AccountKey")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("AccountId");
+
+                    b.ToTable("ChatAccounts", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatAuditEntry", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DeviceId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("At");
+
+                    b.ToTable("ChatAudit", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatConversation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Hashed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastActivityAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("PairHash")
+                        .IsRequired()
+                        .HasMaxLength(34)
+                        .HasColumnType("BLOB");
+
+                    b.Property<Guid?>("ParticipantHigh")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("ParticipantLow")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("PairHash")
+                        .IsUnique();
+
+                    b.HasIndex("Hashed", "LastActivityAt");
+
+                    b.ToTable("ChatConversations", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatDevice", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("DeviceId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("ActivityCoarse")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Certificate")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("BLOB");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("IdentityKey")
+                        .IsRequired()
+                        .HasMaxLength(33)
+                        .HasColumnType("BLOB");
+
+                    b.Property<long>("LastSeenAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastSequence")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("RegistrationId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("SignedPreKey")
+                        .IsRequired()
+                        .HasMaxLength(33)
+                        .HasColumnType("BLOB");
+
+                    b.Property<int>("SignedPreKeyId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("SignedPreKeySignature")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("BLOB");
+
+                    b.Property<byte[]>("SigningKey")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("AccountId", "DeviceId");
+
+                    b.HasIndex("ActivityCoarse", "LastSeenAt");
+
+                    b.ToTable("ChatDevices", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatMailboxEntry", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("BodyEnvelope")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Body")
+                        .HasAnnotation("Veil:EncryptedFrom", "Body");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DeviceId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Sealed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("SenderAccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("SenderDeviceId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("AccountId", "DeviceId", "MessageId")
+                        .IsUnique();
+
+                    b.HasIndex("AccountId", "DeviceId", "Sequence")
+                        .IsUnique();
+
+                    b.ToTable("ChatMailbox", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Chat.ChatOneTimePreKey", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("DeviceId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("KeyId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ClaimedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("PublicKey")
+                        .IsRequired()
+                        .HasMaxLength(33)
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("AccountId", "DeviceId", "KeyId");
+
+                    b.HasIndex("ClaimedAt");
+
+                    b.ToTable("ChatOneTimePreKeys", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Drop.DropOwnerStanding", b =>
                 {
                     b.Property<string>("OwnerKey")
