@@ -30,8 +30,12 @@ scripts/ensure-packages.sh \
   libnet-ssleay-perl:perl:Net::SSLeay \
   postgresql:/usr/lib/postgresql \
   openssl:openssl \
+  gnupg:/usr/bin/gpg \
   chromium:/usr/bin/chromium
 command -v npm >/dev/null || { echo "test.sh: npm (Node.js 20.19 or newer) is required to build the web client" >&2; exit 1; }
+# OpenPGP.js 6.3, the node peer of the OpenPGP tests (tests/peers/openpgpjs): probe the module, not node.
+(cd tests/peers/openpgpjs && node --input-type=module -e "await import('openpgp')") 2>/dev/null \
+  || npm ci --prefix tests/peers/openpgpjs --no-audit --no-fund
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
 
 # --- 2. Build once --------------------------------------------------------------------------------
