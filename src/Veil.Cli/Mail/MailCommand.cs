@@ -14,6 +14,8 @@ namespace Veil.Cli.Mail;
 
 internal static class MailCommand
 {
+    private static readonly string[] ShownHeaders = ["From", "To", "Cc", "Subject", "Date"];
+
     public static Command Create(Option<bool> json)
     {
         var options = new AccountOptions(json);
@@ -142,7 +144,7 @@ internal static class MailCommand
             using (var mail = new MailboxClient(client))
             {
                 var given = cli.Parse(argument)!;
-                var found = (await mail.ListAddressesAsync(ct)).FirstOrDefault(a => a.Id.ToString("D") == given || a.Address == given.Trim().ToLowerInvariant())
+                var found = (await mail.ListAddressesAsync(ct)).FirstOrDefault(a => a.Id.ToString("D") == given || string.Equals(a.Address, given.Trim(), StringComparison.OrdinalIgnoreCase))
                     ?? throw new UsageException($"you have no address '{DropFileNames.Printable(given)}' (see 'veil mail address list')");
                 await mail.RemoveAddressAsync(found.Id, ct);
                 cli.Output.Event($"Address {found.Address} removed.", new { @event = "address-removed", id = found.Id, address = found.Address });
@@ -202,8 +204,7 @@ internal static class MailCommand
                     }
                 }
 
-                var shown = new[] { "From", "To", "Cc", "Subject", "Date" };
-                var text = string.Join('\n', message.Headers.Where(h => shown.Contains(h.Key, StringComparer.OrdinalIgnoreCase)).Select(h => $"{h.Key}: {Printable(h.Value)}"))
+                var text = string.Join('\n', message.Headers.Where(h => ShownHeaders.Contains(h.Key, StringComparer.OrdinalIgnoreCase)).Select(h => $"{h.Key}: {Printable(h.Value)}"))
                     + "\n\n" + Printable(message.Text ?? message.Html ?? "", multiline: true)
                     + string.Concat(message.Attachments.Select(a => $"\n[attachment] {Printable(a.FileName)} ({a.Content.Length} bytes, {a.MediaType})"))
                     + string.Concat(saved.Select(p => $"\nsaved {p}"));
@@ -254,11 +255,13 @@ internal static class MailCommand
             {
                 var armored = await mail.ExportKeyAsync(cli.Parse(argument)!, ct);
                 var path = Path.GetFullPath(cli.Parse(output)!);
-                await using (var file = new FileStream(path, new FileStreamOptions
+                var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+                if (!OperatingSystem.IsWindows())
                 {
-                    Mode = FileMode.CreateNew, Access = FileAccess.Write,
-                    UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                }))
+                    create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // a secret key: the owner only
+                }
+
+                await using (var file = new FileStream(path, create))
                 await using (var writer = new StreamWriter(file))
                 {
                     await writer.WriteAsync(armored);

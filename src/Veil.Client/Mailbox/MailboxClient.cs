@@ -54,7 +54,7 @@ public sealed class MailboxClient : IDisposable
     public Task<MailAddressInfo> AddAddressAsync(string address, CancellationToken cancellationToken = default)
     {
         var canonical = Canonical(address);
-        var pair = AddressKeys.Generate(canonical);
+        var pair = AddressKeys.Generate(canonical, _client.Options.TimeProvider.GetUtcNow());
         try
         {
             return RegisterAsync(canonical, pair.PublicKey, pair.SecretKeyRing, cancellationToken);
@@ -71,7 +71,7 @@ public sealed class MailboxClient : IDisposable
         var ring = AddressKeys.Import(secretKey, passphrase);
         try
         {
-            return await RegisterAsync(Canonical(address), AddressKeys.PublicKeyOf(ring), ring, cancellationToken).ConfigureAwait(false);
+            return await RegisterAsync(Canonical(address), AddressKeys.PublicKeyOf(ring, _client.Options.TimeProvider.GetUtcNow()), ring, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -111,9 +111,7 @@ public sealed class MailboxClient : IDisposable
         {
             var address = await AddressAsync(message.AddressId, cancellationToken).ConfigureAwait(false);
             using var input = new MemoryStream(Convert.FromBase64String(message.Summary));
-            using var output = new MemoryStream();
-            await AddressKeys.DecryptAsync(KeyOf(address), input, output, cancellationToken).ConfigureAwait(false);
-            var summary = JsonSerializer.Deserialize<MessageSummary>(output.ToArray(), Json) ?? throw new MailboxKeyException("the summary is empty");
+            var summary = JsonSerializer.Deserialize<MessageSummary>(AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow()), Json) ?? throw new MailboxKeyException("the summary is empty");
             result.Add(new MailListItem(message.Id, address.Address, message.EnvelopeFrom, message.Size, message.ReceivedAt, message.ThreadId, summary));
         }
 
@@ -127,13 +125,12 @@ public sealed class MailboxClient : IDisposable
         var address = await AddressAsync(info.AddressId, cancellationToken).ConfigureAwait(false);
         using var response = await _client.AuthenticatedSendAsync(
             () => new HttpRequestMessage(HttpMethod.Get, $"{Base}/messages/{id}/sealed"), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        using var raw = new MemoryStream();
+        byte[] bytes;
         await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
         {
-            await AddressKeys.DecryptAsync(KeyOf(address), body, raw, cancellationToken).ConfigureAwait(false);
+            bytes = AddressKeys.Decrypt(KeyOf(address), body, _client.Options.TimeProvider.GetUtcNow());
         }
 
-        var bytes = raw.ToArray();
         var parsed = MimeMessage.Parse(bytes);
         var structure = parsed.GetBodyStructure();
         var text = structure.TextBody.Where(p => p.ContentType.MediaSubtype == "plain").Select(p => p.GetText()).ToList();

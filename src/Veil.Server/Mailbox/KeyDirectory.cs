@@ -17,7 +17,7 @@ namespace Veil.Server.Mailbox;
 
 internal sealed record PublicKeyDto(string Address, string Fingerprint, string PublicKey);
 
-internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> options)
+internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> options, TimeProvider time)
 {
     public async Task<Result<PublicKeyDto>> FindAsync(string? address, CancellationToken ct)
     {
@@ -28,7 +28,9 @@ internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> op
         }
 
         var row = await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AsNoTracking().FirstOrDefaultAsync(ct);
-        return row is null ? MailboxErrors.KeyNotFound : new PublicKeyDto(row.Address, MailSealer.Fingerprint(row.PublicKey), row.PublicKey);
+        return row is not null && MailSealer.Read(row.PublicKey, time.GetUtcNow()) is { } key
+            ? new PublicKeyDto(row.Address, key.Fingerprint, row.PublicKey)
+            : MailboxErrors.KeyNotFound;
     }
 
     /// <summary>The binary key for a WKD request, or null (404).</summary>
@@ -41,7 +43,7 @@ internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> op
         }
 
         var row = await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.WkdIndex, hash + "@" + normalized).AsNoTracking().FirstOrDefaultAsync(ct);
-        return row is null ? null : MailSealer.ToBinary(row.PublicKey);
+        return row is null ? null : MailSealer.Read(row.PublicKey, time.GetUtcNow())?.Encoded.ToArray();
     }
 
     public bool ServesDomain(string? domain) =>

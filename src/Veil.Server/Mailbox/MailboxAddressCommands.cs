@@ -45,7 +45,7 @@ internal sealed partial class MailboxAddressCommands(VeilDbContext db, IBlobStor
             return MailboxErrors.InvalidWrappedKey;
         }
 
-        if (MailSealer.CheckPublicKey(request.PublicKey, address) is { } why)
+        if (MailSealer.CheckPublicKey(request.PublicKey, address, time.GetUtcNow()) is { } why)
         {
             return MailboxErrors.InvalidPublicKey(why);
         }
@@ -108,8 +108,8 @@ internal sealed partial class MailboxAddressCommands(VeilDbContext db, IBlobStor
         return true;
     }
 
-    private static MailAddressDto ToDto(MailAddress a) =>
-        new(a.Id, a.Address, MailSealer.Fingerprint(a.PublicKey), a.PublicKey, a.WrappedToken, a.WrappedPrivateKey, a.CreatedAt);
+    private MailAddressDto ToDto(MailAddress a) =>
+        new(a.Id, a.Address, MailSealer.Read(a.PublicKey, time.GetUtcNow())?.Fingerprint ?? "", a.PublicKey, a.WrappedToken, a.WrappedPrivateKey, a.CreatedAt);
 
     private static bool IsWrapped(string? value) =>
         value is { Length: > 3 and <= MailboxAddresses.MaxWrappedLength } && WrappedForm().IsMatch(value);

@@ -29,6 +29,7 @@ internal sealed class MailboxMessageSink(
     IBlobStore blobs,
     VeilPaths paths,
     IOptions<MailboxOptions> options,
+    TimeProvider time,
     ILogger<MailboxMessageSink> logger,
     IMessageSink? inner) : IMessageSink
 {
@@ -133,6 +134,10 @@ internal sealed class MailboxMessageSink(
     private async Task StoreAsync(
         VeilDbContext db, SpooledMessage message, Stream content, int index, Guid id, MailAddress address, MailSummary summary, string? messageId, CancellationToken ct)
     {
+        // Checked when stored; a key that has expired since cannot be sealed to: the message waits (RetryLater) and
+        // the operator sees the warning, rather than the mail being stored in clear or dropped.
+        var key = MailSealer.Read(address.PublicKey, time.GetUtcNow()) ?? throw new IOException("The address key is no longer usable (expired?).");
+
         // The sealed copy goes through a temporary file: its length must be known before the blob store takes it,
         // and memory stays flat for any size. The file holds ciphertext only.
         var temporary = Path.Combine(paths.DataDirectory, "mailbox-tmp");
@@ -144,7 +149,7 @@ internal sealed class MailboxMessageSink(
             await using (var output = new FileStream(file, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
                 content.Position = 0;
-                await MailSealer.SealAsync(address.PublicKey, content, output, ct);
+                MailSealer.Seal(key, content, output);
                 await output.FlushAsync(ct);
                 sealedSize = output.Length;
                 output.Position = 0;
@@ -160,7 +165,7 @@ internal sealed class MailboxMessageSink(
             File.Delete(file);
         }
 
-        var sealedSummary = await MailSealer.SealSmallAsync(address.PublicKey, summary.ToJsonBytes(), ct);
+        var sealedSummary = MailSealer.SealSmall(key, summary.ToJsonBytes());
         var row = new MailMessage
         {
             Id = id,

@@ -57,6 +57,7 @@ internal static class MailboxModule
                 sp.GetRequiredService<IBlobStore>(),
                 sp.GetRequiredService<VeilPaths>(),
                 sp.GetRequiredService<IOptions<MailboxOptions>>(),
+                sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<MailboxMessageSink>>(),
                 before is null ? null : Resolve(sp, before)));
         }

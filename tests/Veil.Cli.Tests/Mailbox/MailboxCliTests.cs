@@ -3,8 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using Veil.Server.Mail;
 using Veil.Server.Tests.Kit;
 using static Veil.Cli.Tests.CliAccounts;
 
@@ -17,10 +15,12 @@ namespace Veil.Cli.Tests.Mailbox;
 /// every log line the server wrote.
 /// </summary>
 [Collection(AccountVerbsTestGroup.Name)]
+#pragma warning disable CA5350 // SHA-1 is what WKD names its files by; the test recomputes it independently.
 public sealed class MailboxCliTests : IAsyncLifetime
 {
     private const string Domain = "mail.example";
     private readonly string _config = Directory.CreateTempSubdirectory("veil-mail-cli-").FullName;
+    private readonly int _smtpPort = FreePort();
     private VeilTestServer _server = null!;
     private VeilCli _cli = null!;
 
@@ -28,7 +28,7 @@ public sealed class MailboxCliTests : IAsyncLifetime
     {
         _server = await VeilTestServer.StartAsync(o =>
         {
-            o.Settings["Veil:Mail:Smtp:Listen"] = "127.0.0.1:0";
+            o.Settings["Veil:Mail:Smtp:Listen"] = "127.0.0.1:" + _smtpPort.ToString(CultureInfo.InvariantCulture);
             o.Settings["Veil:Mail:Domains:0"] = Domain;
         });
         _cli = new VeilCli(_server.BaseAddress, _config);
@@ -182,8 +182,7 @@ public sealed class MailboxCliTests : IAsyncLifetime
         await File.WriteAllBytesAsync(file, message[..^2]);
         try
         {
-            var port = ((IPEndPoint)_server.Services.GetRequiredService<SmtpHostService>().LocalEndPoint!).Port;
-            return await RunAsync("swaks", ["--server", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--from", "sender@sender.test",
+            return await RunAsync("swaks", ["--server", "127.0.0.1", "--port", _smtpPort.ToString(CultureInfo.InvariantCulture), "--from", "sender@sender.test",
                 "--to", to, "--helo", "client.test", "--data", file, "--timeout", "60"]);
         }
         finally
@@ -214,6 +213,14 @@ public sealed class MailboxCliTests : IAsyncLifetime
         var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>A loopback port free a moment ago (SmtpHostService, which knows the bound port, is internal to the server).</summary>
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private static void RequireSwaks() =>
@@ -252,3 +259,4 @@ public sealed class MailboxCliTests : IAsyncLifetime
             + $"Content-Transfer-Encoding: base64\r\n\r\n{Convert.ToBase64String(AttachmentBytes)}\r\n--b1--\r\n");
     }
 }
+#pragma warning restore CA5350
