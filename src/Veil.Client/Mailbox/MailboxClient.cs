@@ -125,11 +125,11 @@ public sealed class MailboxClient : IDisposable
         var address = await AddressAsync(info.AddressId, cancellationToken).ConfigureAwait(false);
         using var response = await _client.AuthenticatedSendAsync(
             () => new HttpRequestMessage(HttpMethod.Get, $"{Base}/messages/{id}/sealed"), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        byte[] bytes;
-        await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
-        {
-            bytes = AddressKeys.Decrypt(KeyOf(address), body, _client.Options.TimeProvider.GetUtcNow());
-        }
+        // The OpenPGP reader needs a seekable stream (it sniffs armour): the sealed message is buffered first.
+        using var sealedCopy = new MemoryStream();
+        await response.Content.CopyToAsync(sealedCopy, cancellationToken).ConfigureAwait(false);
+        sealedCopy.Position = 0;
+        var bytes = AddressKeys.Decrypt(KeyOf(address), sealedCopy, _client.Options.TimeProvider.GetUtcNow());
 
         var parsed = MimeMessage.Parse(bytes);
         var structure = parsed.GetBodyStructure();

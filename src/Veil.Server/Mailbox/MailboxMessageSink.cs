@@ -40,6 +40,10 @@ internal sealed class MailboxMessageSink(
         var recipients = message.Envelope.Recipients;
         var others = new List<string>(recipients.Count);
         var result = SinkResult.Done;
+
+        // The spool may hand a stream over a whole segment file, positioned where this message's content starts: every
+        // re-read goes back to that position, never to 0.
+        var start = content.Position;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<VeilDbContext>();
@@ -79,11 +83,11 @@ internal sealed class MailboxMessageSink(
 
                     if (summary is null)
                     {
-                        content.Position = 0;
+                        content.Position = start;
                         (summary, messageId) = MailSummary.Read(content);
                     }
 
-                    await StoreAsync(db, message, content, index, id, address, summary, messageId, cancellationToken);
+                    await StoreAsync(db, message, content, start, index, id, address, summary, messageId, cancellationToken);
                 }
             }
             catch (Exception e) when (e is DbException or DbUpdateException or IOException)
@@ -96,7 +100,7 @@ internal sealed class MailboxMessageSink(
 
         if (others.Count > 0 && inner is not null)
         {
-            content.Position = 0;
+            content.Position = start;
             var rest = message with { Envelope = message.Envelope with { Recipients = others } };
             if (await inner.ProcessAsync(rest, content, cancellationToken) == SinkResult.RetryLater)
             {
@@ -132,7 +136,7 @@ internal sealed class MailboxMessageSink(
     }
 
     private async Task StoreAsync(
-        VeilDbContext db, SpooledMessage message, Stream content, int index, Guid id, MailAddress address, MailSummary summary, string? messageId, CancellationToken ct)
+        VeilDbContext db, SpooledMessage message, Stream content, long start, int index, Guid id, MailAddress address, MailSummary summary, string? messageId, CancellationToken ct)
     {
         // Checked when stored; a key that has expired since cannot be sealed to: the message waits (RetryLater) and
         // the operator sees the warning, rather than the mail being stored in clear or dropped.
@@ -148,7 +152,7 @@ internal sealed class MailboxMessageSink(
         {
             await using (var output = new FileStream(file, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
-                content.Position = 0;
+                content.Position = start;
                 MailSealer.Seal(key, content, output);
                 await output.FlushAsync(ct);
                 sealedSize = output.Length;

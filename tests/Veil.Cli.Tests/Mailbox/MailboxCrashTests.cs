@@ -66,6 +66,10 @@ public sealed partial class MailboxCrashTests : IDisposable
             var listed = Ok(await cli.RunAsync(["mail", "list", "--json", "--password-stdin"], StrongPassword + "\n"));
             var message = Assert.Single(listed.Json.Single().GetProperty("messages").EnumerateArray());
             Assert.Equal(marker, message.GetProperty("summary").GetProperty("subject").GetString());
+            var read = Ok(await cli.RunAsync(["mail", "read", message.GetProperty("id").GetString()!, "--json", "--password-stdin"], StrongPassword + "\n"));
+            var shown = read.Event("message").GetProperty("message");
+            Assert.StartsWith("order " + marker, shown.GetProperty("text").GetString(), StringComparison.Ordinal);
+            Assert.Contains(shown.GetProperty("headers").EnumerateArray(), h => h.GetProperty("name").GetString() == "Subject" && h.GetProperty("value").GetString() == marker);
         }
     }
 
