@@ -16,6 +16,7 @@ namespace Veil.Cli.Tests.Mailbox;
 /// </summary>
 [Collection(AccountVerbsTestGroup.Name)]
 #pragma warning disable CA5350 // SHA-1 is what WKD names its files by; the test recomputes it independently.
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // file modes, swaks, gpg
 public sealed class MailboxCliTests : IAsyncLifetime
 {
     private const string Domain = "mail.example";
@@ -133,6 +134,56 @@ public sealed class MailboxCliTests : IAsyncLifetime
             Assert.Contains("fpr:::::::::" + fingerprint + ":", listing.Output, StringComparison.OrdinalIgnoreCase);
             Assert.Contains("<" + address + ">", listing.Output, StringComparison.Ordinal);
             Assert.Contains(":cv25519:", listing.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task KeyExport_GpgDecryptsTheStoredCopyByteForByte_AndKeyImport_TakesAGpgMadeKey()
+    {
+        RequireSwaks();
+        var home = Directory.CreateTempSubdirectory("veil-gnupg-").FullName;
+        try
+        {
+            // Export: gpg, an independent OpenPGP implementation, opens what the server stored with the exported key.
+            var address = "export." + Hex(4) + "@" + Domain;
+            Ok(await _cli.RunAsync(["mail", "address", "add", address, "--password-stdin"], StrongPassword + "\n"));
+            var sent = Encoding.ASCII.GetBytes($"From: a@sender.test\r\nSubject: export {Hex(4)}\r\n\r\nbody {Hex(8)}\r\n");
+            Assert.Equal(0, (await SwaksAsync(address, sent)).Exit);
+            await WaitForMailAsync(1);
+            var keyFile = Path.Combine(home, "exported.asc");
+            Ok(await _cli.RunAsync(["mail", "key", "export", address, "-o", keyFile, "--password-stdin"], StrongPassword + "\n"));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+            Assert.Equal(0, (await RunAsync("gpg", ["--homedir", home, "--batch", "--import", keyFile])).Exit);
+            var stored = Assert.Single(Directory.GetFiles(Path.Combine(_server.DataDirectory, "blobs", "mail"), "sealed", SearchOption.AllDirectories));
+            var clear = Path.Combine(home, "clear.eml");
+            var decrypted = await RunAsync("gpg", ["--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--output", clear, "--decrypt", stored]);
+            Assert.True(decrypted.Exit == 0, decrypted.Output);
+            Assert.Equal(sent, await File.ReadAllBytesAsync(clear));
+
+            // Import: a key pair made by gpg becomes a new address; mail to it is readable with veil.
+            var imported = "import." + Hex(4) + "@" + Domain;
+            Assert.Equal(0, (await RunAsync("gpg", ["--homedir", home, "--batch", "--passphrase", "", "--quick-gen-key", "<" + imported + ">", "ed25519", "cert,sign", "never"])).Exit);
+            var colons = (await RunAsync("gpg", ["--homedir", home, "--batch", "--with-colons", "--list-keys", imported])).Output;
+            var fingerprint = colons.Split('\n').First(l => l.StartsWith("fpr:", StringComparison.Ordinal)).Split(':')[9];
+            Assert.Equal(0, (await RunAsync("gpg", ["--homedir", home, "--batch", "--passphrase", "", "--quick-add-key", fingerprint, "cv25519", "encr", "never"])).Exit);
+            var secretFile = Path.Combine(home, "gpg-secret.asc");
+            Assert.Equal(0, (await RunAsync("gpg", ["--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--armor", "--output", secretFile, "--export-secret-keys", fingerprint])).Exit);
+
+            var wrongAddress = await _cli.RunAsync(["mail", "key", "import", "other." + Hex(4) + "@" + Domain, "--key", secretFile, "--password-stdin"], StrongPassword + "\n");
+            Assert.Equal(1, wrongAddress.ExitCode);
+            Assert.Contains("user ID must name the address", wrongAddress.Stderr, StringComparison.Ordinal);
+
+            var added = Ok(await _cli.RunAsync(["mail", "key", "import", imported, "--key", secretFile, "--password-stdin", "--json"], StrongPassword + "\n")).Event("address-added");
+            Assert.Equal(fingerprint, added.GetProperty("address").GetProperty("fingerprint").GetString(), ignoreCase: true);
+            var marker = "imported-" + Hex(6);
+            Assert.Equal(0, (await SwaksAsync(imported, Encoding.ASCII.GetBytes($"Subject: {marker}\r\n\r\n{marker}\r\n"))).Exit);
+            var listed = await WaitForMailAsync(2);
+            var id = listed.Json.Single().GetProperty("messages").EnumerateArray().First(m => m.GetProperty("summary").GetProperty("subject").GetString() == marker).GetProperty("id").GetString()!;
+            Assert.Contains(marker, Ok(await _cli.RunAsync(["mail", "read", id, "--password-stdin"], StrongPassword + "\n")).Stdout, StringComparison.Ordinal);
         }
         finally
         {
