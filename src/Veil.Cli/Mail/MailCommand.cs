@@ -36,8 +36,9 @@ internal static class MailCommand
         return mail;
     }
 
+    // The vault verbs' mapping (session, I/O and file-permission failures → one line, exit 1), plus the mailbox's own.
     private static Command Verb(Command command, AccountOptions options, Func<AccountCli, CancellationToken, Task<int>> run) =>
-        AccountCli.Verb(command, options, async (cli, ct) =>
+        VaultCli.Verb(command, options, async (cli, ct) =>
         {
             try
             {
@@ -46,21 +47,6 @@ internal static class MailCommand
             catch (MailboxKeyException e)
             {
                 cli.Output.Error(e.Message);
-                return VeilCommand.Failed;
-            }
-            catch (VaultSessionException e)
-            {
-                cli.Output.Error(e.Message);
-                return VeilCommand.Failed;
-            }
-            catch (IOException e)
-            {
-                cli.Output.Error(e.Message.ReplaceLineEndings(" "));
-                return VeilCommand.Failed;
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                cli.Output.Error(e.Message.ReplaceLineEndings(" "));
                 return VeilCommand.Failed;
             }
         });
