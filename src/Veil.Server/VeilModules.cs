@@ -6,6 +6,7 @@ using Veil.Server.Chat;
 using Veil.Server.Drop;
 using Veil.Server.Identity;
 using Veil.Server.Mail;
+using Veil.Server.Mailbox;
 using Veil.Server.Vault;
 
 namespace Veil.Server;
@@ -26,6 +27,7 @@ internal static class VeilModules
         services.AddMailModule(configuration);
         services.AddVaultModule(configuration);
         services.AddAliasModule(configuration);
+        services.AddMailboxModule(configuration); // after Alias: it wraps Alias's message sink
         services.AddChatModule(configuration);
         services.AddMailDevelopmentSink(configuration); // last: a module's IMessageSink wins over it
         return services;
@@ -38,6 +40,7 @@ internal static class VeilModules
         endpoints.MapDropEndpoints();
         endpoints.MapVaultEndpoints();
         endpoints.MapAliasEndpoints();
+        endpoints.MapMailboxEndpoints();
         endpoints.MapChatEndpoints();
         return endpoints;
     }

@@ -1113,6 +1113,112 @@ namespace Veil.Server.Migrations.Postgres
                     b.ToTable("MailDkimKeys", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Mailbox.MailAddress", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("AddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("Address")
+                        .HasAnnotation("Veil:EncryptedFrom", "Address");
+
+                    b.Property<byte[]>("AddressIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "mail-address")
+                        .HasAnnotation("Veil:BlindIndexSource", "Address");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("PublicKeyEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("PublicKey")
+                        .HasAnnotation("Veil:EncryptedFrom", "PublicKey");
+
+                    b.Property<byte[]>("WkdIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "None")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "mail-wkd")
+                        .HasAnnotation("Veil:BlindIndexSource", "WkdKey");
+
+                    b.Property<string>("WrappedPrivateKey")
+                        .IsRequired()
+                        .HasMaxLength(16384)
+                        .HasColumnType("character varying(16384)");
+
+                    b.Property<string>("WrappedToken")
+                        .IsRequired()
+                        .HasMaxLength(16384)
+                        .HasColumnType("character varying(16384)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("AddressIndex")
+                        .IsUnique();
+
+                    b.HasIndex("WkdIndex");
+
+                    b.ToTable("MailAddresses", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Mailbox.MailMessage", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AddressId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("EnvelopeFromEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("EnvelopeFrom")
+                        .HasAnnotation("Veil:EncryptedFrom", "EnvelopeFrom");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("SealedSize")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("SealedSummary")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("bigint");
+
+                    b.Property<byte[]>("ThreadIndex")
+                        .HasColumnType("bytea")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "None")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "mail-message-id")
+                        .HasAnnotation("Veil:BlindIndexSource", "ThreadKey");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AddressId");
+
+                    b.HasIndex("ThreadIndex");
+
+                    b.HasIndex("AccountId", "ReceivedAt");
+
+                    b.ToTable("MailMessages", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")

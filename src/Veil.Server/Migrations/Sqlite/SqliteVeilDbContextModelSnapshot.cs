@@ -1108,6 +1108,112 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("MailDkimKeys", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Mailbox.MailAddress", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("AddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Address")
+                        .HasAnnotation("Veil:EncryptedFrom", "Address");
+
+                    b.Property<byte[]>("AddressIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "TrimLowercase")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "mail-address")
+                        .HasAnnotation("Veil:BlindIndexSource", "Address");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("PublicKeyEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("PublicKey")
+                        .HasAnnotation("Veil:EncryptedFrom", "PublicKey");
+
+                    b.Property<byte[]>("WkdIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "None")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "mail-wkd")
+                        .HasAnnotation("Veil:BlindIndexSource", "WkdKey");
+
+                    b.Property<string>("WrappedPrivateKey")
+                        .IsRequired()
+                        .HasMaxLength(16384)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("WrappedToken")
+                        .IsRequired()
+                        .HasMaxLength(16384)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("AddressIndex")
+                        .IsUnique();
+
+                    b.HasIndex("WkdIndex");
+
+                    b.ToTable("MailAddresses", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Mailbox.MailMessage", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AddressId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("EnvelopeFromEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("EnvelopeFrom")
+                        .HasAnnotation("Veil:EncryptedFrom", "EnvelopeFrom");
+
+                    b.Property<long>("ReceivedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("SealedSize")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SealedSummary")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("ThreadIndex")
+                        .HasColumnType("BLOB")
+                        .HasAnnotation("Veil:BlindIndexNormalization", "None")
+                        .HasAnnotation("Veil:BlindIndexPurpose", "mail-message-id")
+                        .HasAnnotation("Veil:BlindIndexSource", "ThreadKey");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AddressId");
+
+                    b.HasIndex("ThreadIndex");
+
+                    b.HasIndex("AccountId", "ReceivedAt");
+
+                    b.ToTable("MailMessages", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")

@@ -1,0 +1,188 @@
+// The mailbox as a client sees it (spec/mailbox-api.md). Every key operation happens here, never on the server:
+// address key pairs are made here and leave only wrapped (AddressKeyChain); summaries and messages arrive sealed
+// and are decrypted here with the address key opened through the user key. The opened address keys are kept for
+// the life of this object and wiped by Dispose.
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Veil.Crypto.Memory;
+using Veil.Mail.Mime;
+
+namespace Veil.Client.Mailbox;
+
+public sealed class MailboxClient : IDisposable
+{
+    private const string Base = "api/v1/mail";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly VeilClient _client;
+    private readonly SecretBytes? _userKey;
+    private readonly Dictionary<Guid, byte[]> _keys = [];
+    private Dictionary<Guid, MailAddressInfo>? _addresses;
+
+    /// <summary>A client that can only use what needs no key (domains, removal, deletion, the key directory).</summary>
+    public MailboxClient(VeilClient client, SecretBytes? userKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        _client = client;
+        _userKey = userKey is null ? null : CopyOf(userKey);
+    }
+
+    /// <summary>A client holding a copy of the signed-in account's user key.</summary>
+    public static MailboxClient ForSignedIn(VeilClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return new MailboxClient(client, client.Identity.UserKey
+            ?? throw new InvalidOperationException("The account's user key is not open: sign in with the password or unlock first."));
+    }
+
+    public void Dispose()
+    {
+        foreach (var key in _keys.Values)
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+
+        _keys.Clear();
+        _userKey?.Dispose();
+    }
+
+    public Task<MailDomains> DomainsAsync(CancellationToken cancellationToken = default) =>
+        _client.AuthenticatedAsync<MailDomains>(HttpMethod.Get, $"{Base}/domains", null, cancellationToken);
+
+    /// <summary>Makes a key pair for <paramref name="address"/> here and registers the address with its public key and wrapped private key.</summary>
+    public Task<MailAddressInfo> AddAddressAsync(string address, CancellationToken cancellationToken = default)
+    {
+        var canonical = Canonical(address);
+        var pair = AddressKeys.Generate(canonical, _client.Options.TimeProvider.GetUtcNow());
+        try
+        {
+            return RegisterAsync(canonical, pair.PublicKey, pair.SecretKeyRing, cancellationToken);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pair.SecretKeyRing);
+        }
+    }
+
+    /// <summary>Registers <paramref name="address"/> with an existing OpenPGP secret key (its user ID must name the address).</summary>
+    public async Task<MailAddressInfo> ImportAddressAsync(string address, byte[] secretKey, string? passphrase, CancellationToken cancellationToken = default)
+    {
+        var ring = AddressKeys.Import(secretKey, passphrase);
+        try
+        {
+            return await RegisterAsync(Canonical(address), AddressKeys.PublicKeyOf(ring, _client.Options.TimeProvider.GetUtcNow()), ring, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(ring);
+        }
+    }
+
+    public async Task<IReadOnlyList<MailAddressInfo>> ListAddressesAsync(CancellationToken cancellationToken = default)
+    {
+        var list = await _client.AuthenticatedAsync<List<MailAddressInfo>>(HttpMethod.Get, $"{Base}/addresses", null, cancellationToken).ConfigureAwait(false);
+        _addresses = list.ToDictionary(a => a.Id);
+        return list;
+    }
+
+    public Task RemoveAddressAsync(Guid id, CancellationToken cancellationToken = default) =>
+        _client.AuthenticatedAsync<NoContent>(HttpMethod.Delete, $"{Base}/addresses/{id}", null, cancellationToken);
+
+    /// <summary>The armoured secret key of one of the account's addresses (for gpg, Thunderbird, a backup).</summary>
+    public async Task<string> ExportKeyAsync(string address, CancellationToken cancellationToken = default)
+    {
+        var canonical = Canonical(address);
+        var info = (await ListAddressesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(a => a.Address == canonical)
+            ?? throw new MailboxKeyException("you have no address " + canonical);
+        return AddressKeys.ExportArmored(KeyOf(info));
+    }
+
+    /// <summary>The key directory: the published key of any address on this server.</summary>
+    public Task<PublishedKey> LookupKeyAsync(string address, CancellationToken cancellationToken = default) =>
+        _client.AnonymousAsync<PublishedKey>(HttpMethod.Get, $"{Base}/keys?address={Uri.EscapeDataString(address)}", null, cancellationToken);
+
+    /// <summary>The newest messages with their summaries decrypted.</summary>
+    public async Task<IReadOnlyList<MailListItem>> ListMessagesAsync(int limit = 100, CancellationToken cancellationToken = default)
+    {
+        var sealedList = await _client.AuthenticatedAsync<List<SealedMessageInfo>>(HttpMethod.Get, $"{Base}/messages?limit={limit.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken).ConfigureAwait(false);
+        var result = new List<MailListItem>(sealedList.Count);
+        foreach (var message in sealedList)
+        {
+            var address = await AddressAsync(message.AddressId, cancellationToken).ConfigureAwait(false);
+            using var input = new MemoryStream(Convert.FromBase64String(message.Summary));
+            var summary = JsonSerializer.Deserialize<MessageSummary>(AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow()), Json) ?? throw new MailboxKeyException("the summary is empty");
+            result.Add(new MailListItem(message.Id, address.Address, message.EnvelopeFrom, message.Size, message.ReceivedAt, message.ThreadId, summary));
+        }
+
+        return result;
+    }
+
+    /// <summary>Fetches a sealed message, decrypts it here and parses it.</summary>
+    public async Task<MailReadMessage> ReadAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        var info = await _client.AuthenticatedAsync<SealedMessageInfo>(HttpMethod.Get, $"{Base}/messages/{id}", null, cancellationToken).ConfigureAwait(false);
+        var address = await AddressAsync(info.AddressId, cancellationToken).ConfigureAwait(false);
+        using var response = await _client.AuthenticatedSendAsync(
+            () => new HttpRequestMessage(HttpMethod.Get, $"{Base}/messages/{id}/sealed"), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        // The OpenPGP reader needs a seekable stream (it sniffs armour): the sealed message is buffered first.
+        using var sealedCopy = new MemoryStream();
+        await response.Content.CopyToAsync(sealedCopy, cancellationToken).ConfigureAwait(false);
+        sealedCopy.Position = 0;
+        var bytes = AddressKeys.Decrypt(KeyOf(address), sealedCopy, _client.Options.TimeProvider.GetUtcNow());
+
+        var parsed = MimeMessage.Parse(bytes);
+        var structure = parsed.GetBodyStructure();
+        var text = structure.TextBody.Where(p => p.ContentType.MediaSubtype == "plain").Select(p => p.GetText()).ToList();
+        var html = structure.HtmlBody.Where(p => p.ContentType.MediaSubtype == "html").Select(p => p.GetText()).ToList();
+        var attachments = structure.Attachments
+            .Select((p, i) => new MailAttachment(EncodedWords.Decode(p.FileName ?? $"attachment-{i + 1}"), p.ContentType.Value, p.DecodeContent()))
+            .ToList();
+        var headers = parsed.Root.Headers.Select(h => new KeyValuePair<string, string>(h.Name, h.DecodedValue.Trim())).ToList();
+        return new MailReadMessage(info.Id, address.Address, info.EnvelopeFrom, info.ReceivedAt, headers,
+            text.Count == 0 ? null : string.Join("\n", text), html.Count == 0 ? null : string.Join("\n", html), attachments, bytes);
+    }
+
+    public Task DeleteMessageAsync(Guid id, CancellationToken cancellationToken = default) =>
+        _client.AuthenticatedAsync<NoContent>(HttpMethod.Delete, $"{Base}/messages/{id}", null, cancellationToken);
+
+    private async Task<MailAddressInfo> RegisterAsync(string canonical, string publicKey, byte[] ring, CancellationToken cancellationToken)
+    {
+        var userKey = _userKey ?? throw new InvalidOperationException("The account's user key is not open.");
+        var (wrappedToken, wrappedPrivateKey) = AddressKeyChain.Wrap(userKey, canonical, ring);
+        return await _client.AuthenticatedAsync<MailAddressInfo>(HttpMethod.Post, $"{Base}/addresses",
+            new AddAddressBody(canonical, publicKey, wrappedToken, wrappedPrivateKey), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<MailAddressInfo> AddressAsync(Guid id, CancellationToken cancellationToken)
+    {
+        if (_addresses is null || !_addresses.ContainsKey(id))
+        {
+            await ListAddressesAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return _addresses!.TryGetValue(id, out var address) ? address : throw new MailboxKeyException("the message's address is gone, and its key with it");
+    }
+
+    private byte[] KeyOf(MailAddressInfo address)
+    {
+        if (_keys.TryGetValue(address.Id, out var ring))
+        {
+            return ring;
+        }
+
+        var userKey = _userKey ?? throw new InvalidOperationException("The account's user key is not open.");
+        ring = AddressKeyChain.TryOpen(userKey, address.Address, address.WrappedToken, address.WrappedPrivateKey)
+            ?? throw new MailboxKeyException("the address key does not open with this account's user key (tampered?)");
+        _keys[address.Id] = ring;
+        return ring;
+    }
+
+    private static string Canonical(string address) => address.Trim().ToLowerInvariant();
+
+    private static SecretBytes CopyOf(SecretBytes key)
+    {
+        using var lease = key.Acquire();
+        return SecretBytes.Copy(lease.Span);
+    }
+}

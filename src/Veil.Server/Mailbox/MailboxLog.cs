@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Veil.Server.Mailbox;
+
+// Event ids 3700–3799. Never an address, subject, sender or body: ids, counts and reasons.
+internal static partial class MailboxLog
+{
+    [LoggerMessage(EventId = 3700, Level = LogLevel.Information, Message = "Mailbox: message {SpoolId} recipient #{Index} sealed as {MessageId} ({Size} bytes)")]
+    public static partial void Sealed(ILogger logger, string spoolId, int index, Guid messageId, long size);
+
+    [LoggerMessage(EventId = 3701, Level = LogLevel.Information, Message = "Mailbox: message {SpoolId} recipient #{Index} was sealed before (redelivery after a restart)")]
+    public static partial void AlreadySealed(ILogger logger, string spoolId, int index);
+
+    [LoggerMessage(EventId = 3702, Level = LogLevel.Warning, Message = "Mailbox: message {SpoolId} recipient #{Index} has no address any more (removed after RCPT); not stored")]
+    public static partial void AddressGone(ILogger logger, string spoolId, int index);
+
+    [LoggerMessage(EventId = 3703, Level = LogLevel.Warning, Message = "Mailbox: message {SpoolId} could not be sealed now ({Reason}); it stays spooled")]
+    public static partial void RetryLater(ILogger logger, string spoolId, string reason);
+
+    [LoggerMessage(EventId = 3704, Level = LogLevel.Warning, Message = "Mailbox: message {SpoolId} recipient #{Index} is larger than Veil:Mail:MaxMessageSize; not stored")]
+    public static partial void TooLarge(ILogger logger, string spoolId, int index);
+
+    [LoggerMessage(EventId = 3705, Level = LogLevel.Warning, Message = "Mailbox: recipient lookup failed ({Reason}); RCPT answered 4xx")]
+    public static partial void ResolveFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3706, Level = LogLevel.Information, Message = "Mailbox: account data deleted ({Addresses} addresses, {Messages} messages)")]
+    public static partial void AccountDeleted(ILogger logger, int addresses, int messages);
+}

@@ -1,0 +1,204 @@
+// Zero-access inbound (issue 17, point 3). After the spool made a message durable and SMTP said 250, this sink
+// takes the recipients that are mailbox addresses and, for each:
+//   1. derives the row id from (spool id, recipient position), so a redelivery after a crash finds what it did;
+//   2. seals the whole raw message (headers, subject, attachments) to the address's OpenPGP public key into a
+//      temporary file (ciphertext only) and moves it into the blob store under that id (atomic replace);
+//   3. seals a small summary (sender, subject, snippet, attachment names) to the same key;
+//   4. inserts the row (metadata: envelope sender field-encrypted, size, arrival, keyed Message-ID hash).
+// Only when every mailbox recipient is done does it answer Done, and only then does the spool delete the
+// plaintext. A crash anywhere before the row commits repeats steps 2–4 (the blob is replaced, not doubled); a crash
+// after it finds the row and skips: each message is stored exactly once per address.
+// Other recipients of the same message (alias addresses) go on to the sink registered before this one, with an
+// envelope that names only them (their positions are stable, so that sink's own "handled" markers still hold).
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Veil.Mail.Spool;
+using Veil.Server.Platform.Blobs;
+using Veil.Server.Platform.Persistence;
+using Veil.Server.Platform.Persistence.Encryption;
+
+namespace Veil.Server.Mailbox;
+
+internal sealed class MailboxMessageSink(
+    IServiceScopeFactory scopes,
+    IBlobStore blobs,
+    VeilPaths paths,
+    IOptions<MailboxOptions> options,
+    TimeProvider time,
+    ILogger<MailboxMessageSink> logger,
+    IMessageSink? inner) : IMessageSink
+{
+    public async ValueTask<SinkResult> ProcessAsync(SpooledMessage message, Stream content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(content);
+        var recipients = message.Envelope.Recipients;
+        var others = new List<string>(recipients.Count);
+        var result = SinkResult.Done;
+
+        // The spool may hand a stream over a whole segment file, positioned where this message's content starts: every
+        // re-read goes back to that position, never to 0.
+        var start = content.Position;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<VeilDbContext>();
+            MailSummary? summary = null;
+            string? messageId = null;
+            try
+            {
+                for (var index = 0; index < recipients.Count; index++)
+                {
+                    var address = await FindAddressAsync(db, recipients[index], cancellationToken);
+                    if (address is null)
+                    {
+                        if (IsMailDomain(recipients[index]))
+                        {
+                            MailboxLog.AddressGone(logger, message.Id.Value, index);
+                        }
+                        else
+                        {
+                            others.Add(recipients[index]);
+                        }
+
+                        continue;
+                    }
+
+                    var id = RowId(message.Id, index);
+                    if (await db.Set<MailMessage>().AnyAsync(m => m.Id == id, cancellationToken))
+                    {
+                        MailboxLog.AlreadySealed(logger, message.Id.Value, index);
+                        continue;
+                    }
+
+                    if (message.Size > options.Value.MaxMessageSize)
+                    {
+                        MailboxLog.TooLarge(logger, message.Id.Value, index);
+                        continue;
+                    }
+
+                    if (summary is null)
+                    {
+                        content.Position = start;
+                        (summary, messageId) = MailSummary.Read(content);
+                    }
+
+                    await StoreAsync(db, message, content, start, index, id, address, summary, messageId, cancellationToken);
+                }
+            }
+            catch (Exception e) when (e is DbException or DbUpdateException or IOException)
+            {
+                // Of the moment (database, disk): the message stays spooled and comes back; what was stored is kept.
+                MailboxLog.RetryLater(logger, message.Id.Value, e.GetType().Name);
+                result = SinkResult.RetryLater;
+            }
+        }
+
+        if (others.Count > 0 && inner is not null)
+        {
+            content.Position = start;
+            var rest = message with { Envelope = message.Envelope with { Recipients = others } };
+            if (await inner.ProcessAsync(rest, content, cancellationToken) == SinkResult.RetryLater)
+            {
+                result = SinkResult.RetryLater;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The stored row's id for the recipient at <paramref name="index"/> of a spooled message.</summary>
+    public static Guid RowId(SpoolId spoolId, int index)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.ASCII.GetBytes($"veil/mail/v1/inbound\0{spoolId.Value}\0{index}"), digest);
+        return new Guid(digest[..16]);
+    }
+
+    private bool IsMailDomain(string recipient)
+    {
+        var at = recipient.LastIndexOf('@');
+        return at > 0 && Mail.DkimKeyAdmin.NormalizeDomain(recipient[(at + 1)..]) is { } domain && options.Value.IsMailDomain(domain);
+    }
+
+    private async Task<MailAddress?> FindAddressAsync(VeilDbContext db, string recipient, CancellationToken ct)
+    {
+        if (!IsMailDomain(recipient) || MailboxAddresses.Normalize(recipient) is not { } normalized)
+        {
+            return null;
+        }
+
+        return await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AsNoTracking().FirstOrDefaultAsync(ct);
+    }
+
+    private async Task StoreAsync(
+        VeilDbContext db, SpooledMessage message, Stream content, long start, int index, Guid id, MailAddress address, MailSummary summary, string? messageId, CancellationToken ct)
+    {
+        // Checked when stored; a key that has expired since cannot be sealed to: the message waits (RetryLater) and
+        // the operator sees the warning, rather than the mail being stored in clear or dropped.
+        var key = MailSealer.Read(address.PublicKey, time.GetUtcNow()) ?? throw new IOException("The address key is no longer usable (expired?).");
+
+        // The sealed copy goes through a temporary file: its length must be known before the blob store takes it,
+        // and memory stays flat for any size. The file holds ciphertext only.
+        var temporary = Path.Combine(paths.DataDirectory, "mailbox-tmp");
+        Directory.CreateDirectory(temporary);
+        var file = Path.Combine(temporary, id.ToString("N") + ".pgp");
+        long sealedSize;
+        try
+        {
+            await using (var output = new FileStream(file, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                content.Position = start;
+                MailSealer.Seal(key, content, output);
+                await output.FlushAsync(ct);
+                sealedSize = output.Length;
+                output.Position = 0;
+                var written = await blobs.WriteAsync(MailMessage.BlobFolderOf(address.AccountId, id) + "/sealed", output, sealedSize, ct);
+                if (written.Status != BlobWriteStatus.Stored)
+                {
+                    throw new IOException("The sealed message did not reach the blob store whole.");
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        var sealedSummary = MailSealer.SealSmall(key, summary.ToJsonBytes());
+        var row = new MailMessage
+        {
+            Id = id,
+            AccountId = address.AccountId,
+            AddressId = address.Id,
+            EnvelopeFrom = message.Envelope.ReversePath,
+            Size = message.Size,
+            SealedSize = sealedSize,
+            ReceivedAt = message.Envelope.ReceivedAt,
+            ThreadKey = messageId is null ? null : address.AccountId.ToString("N") + "\0" + messageId,
+            SealedSummary = Convert.ToBase64String(sealedSummary),
+        };
+        db.Add(row);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            db.Entry(row).State = EntityState.Detached;
+            if (await db.Set<MailMessage>().AsNoTracking().AnyAsync(m => m.Id == id, ct))
+            {
+                // Another dispatcher stored the same (message, recipient) a moment ago: that copy counts.
+                return;
+            }
+
+            throw;
+        }
+
+        MailboxLog.Sealed(logger, message.Id.Value, index, id, sealedSize);
+    }
+}

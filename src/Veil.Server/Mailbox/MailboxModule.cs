@@ -1,0 +1,127 @@
+// Mailbox: an encrypted mailbox at the operator's mail domains (Veil:Mail:Domains). Addresses carry their own
+// OpenPGP key pairs, made and wrapped in the client; inbound mail is sealed to the address key on arrival and the
+// plaintext leaves the spool; public keys go out through the key directory and WKD. HTTP contract:
+// spec/mailbox-api.md; SMTP: MailboxRecipientResolver (RCPT) and MailboxMessageSink (after the spool); threat
+// model: docs/THREAT-MODEL.md, Mail.
+using System.Security.Claims;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Veil.Mail.Smtp;
+using Veil.Mail.Spool;
+using Veil.Server.Platform.Auth;
+using Veil.Server.Platform.Blobs;
+using Veil.Server.Platform.Problems;
+using Veil.Server.Platform.RateLimiting;
+using Veil.Server.Platform.Results;
+
+namespace Veil.Server.Mailbox;
+
+internal static class MailboxModule
+{
+    public const string KeyLookupPolicy = "mail-key-lookup";
+
+    /// <summary>Registers Mailbox. Call after every module that registers an <see cref="IMessageSink"/> (Alias): Mailbox wraps it.</summary>
+    public static IServiceCollection AddMailboxModule(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<MailboxOptions>().BindConfiguration(MailboxOptions.Section).ValidateOnStart();
+        services.TryAddSingleton<IValidateOptions<MailboxOptions>, MailboxOptionsValidator>();
+        services.TryAddSingleton<IBlobStore>(sp => new FileSystemBlobStore(Path.Combine(sp.GetRequiredService<VeilPaths>().DataDirectory, "blobs")));
+        services.TryAddScoped<MailboxAddressCommands>();
+        services.TryAddScoped<MailboxMessageCommands>();
+        services.TryAddScoped<KeyDirectory>();
+        services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataDeleter, MailboxAccountDataDeleter>());
+        services.AddVeilRateLimitPolicy(KeyLookupPolicy, RateLimitKey.Ip, permitLimit: 120, TimeSpan.FromMinutes(1));
+
+        var mailbox = configuration.GetSection(MailboxOptions.Section).Get<MailboxOptions>() ?? new MailboxOptions();
+        if (mailbox.Enabled)
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Scoped<IRecipientResolver, MailboxRecipientResolver>());
+
+            // One sink takes the spool. Mailbox becomes it and hands the recipients that are not its own to the sink a
+            // module registered before (Alias), so one message to an alias and an address reaches both.
+            var before = services.LastOrDefault(d => d.ServiceType == typeof(IMessageSink));
+            if (before is not null)
+            {
+                services.Remove(before);
+            }
+
+            services.AddSingleton<IMessageSink>(sp => new MailboxMessageSink(
+                sp.GetRequiredService<IServiceScopeFactory>(),
+                sp.GetRequiredService<IBlobStore>(),
+                sp.GetRequiredService<VeilPaths>(),
+                sp.GetRequiredService<IOptions<MailboxOptions>>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<MailboxMessageSink>>(),
+                before is null ? null : Resolve(sp, before)));
+        }
+
+        return services;
+    }
+
+    private static IMessageSink Resolve(IServiceProvider services, ServiceDescriptor descriptor) =>
+        (IMessageSink)(descriptor.ImplementationInstance
+            ?? descriptor.ImplementationFactory?.Invoke(services)
+            ?? ActivatorUtilities.CreateInstance(services, descriptor.ImplementationType!));
+
+    public static IEndpointRouteBuilder MapMailboxEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api/v1/mail").WithTags("Mailbox");
+        var group = api.MapGroup("").RequireVeilUser(VeilAccess.User);
+
+        group.MapGet("/domains", (MailboxAddressCommands cmd) => TypedResults.Ok(cmd.Domains())).WithName("Mail_Domains");
+        group.MapPost("/addresses", async (AddAddressRequest body, MailboxAddressCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.AddAsync(body, user.UserId(), ct)).ToHttpResult(r => TypedResults.Created($"/api/v1/mail/addresses/{r.Id}", r)))
+            .WithName("Mail_AddAddress");
+        group.MapGet("/addresses", async (MailboxAddressCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => TypedResults.Ok(await cmd.ListAsync(user.UserId(), ct)))
+            .WithName("Mail_Addresses");
+        group.MapDelete("/addresses/{id:guid}", async (Guid id, MailboxAddressCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.RemoveAsync(id, user.UserId(), ct)).ToHttpResult(_ => TypedResults.NoContent()))
+            .WithName("Mail_RemoveAddress");
+
+        group.MapGet("/messages", async (DateTimeOffset? before, int? limit, MailboxMessageCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => TypedResults.Ok(await cmd.ListAsync(user.UserId(), before, limit, ct)))
+            .WithName("Mail_Messages");
+        group.MapGet("/messages/{id:guid}", async (Guid id, MailboxMessageCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.GetAsync(id, user.UserId(), ct)).ToHttpResult(r => TypedResults.Ok(r)))
+            .WithName("Mail_Message");
+        group.MapGet("/messages/{id:guid}/sealed", async (Guid id, MailboxMessageCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.OpenSealedAsync(id, user.UserId(), ct)).ToHttpResult(s => TypedResults.Stream(s, "application/pgp-encrypted")))
+            .WithName("Mail_SealedMessage");
+        group.MapDelete("/messages/{id:guid}", async (Guid id, MailboxMessageCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.DeleteAsync(id, user.UserId(), ct)).ToHttpResult(_ => TypedResults.NoContent()))
+            .WithName("Mail_DeleteMessage");
+
+        // Public: the key directory for Veil clients, and WKD for every OpenPGP client.
+        api.MapGet("/keys", async (string? address, KeyDirectory keys, CancellationToken ct)
+            => (await keys.FindAsync(address, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+            .RequireRateLimiting(KeyLookupPolicy).WithName("Mail_KeyLookup");
+
+        var wkd = endpoints.MapGroup("/.well-known/openpgpkey").WithTags("Mailbox").RequireRateLimiting(KeyLookupPolicy);
+        wkd.MapGet("/hu/{hash}", (string hash, HttpRequest request, KeyDirectory keys, CancellationToken ct)
+            => WkdKeyAsync(keys, KeyDirectory.DirectDomain(request), hash, ct)).WithName("Mail_WkdDirect");
+        wkd.MapGet("/policy", (HttpRequest request, KeyDirectory keys)
+            => WkdPolicy(keys, KeyDirectory.DirectDomain(request))).WithName("Mail_WkdPolicyDirect");
+        wkd.MapGet("/{domain}/hu/{hash}", (string domain, string hash, KeyDirectory keys, CancellationToken ct)
+            => WkdKeyAsync(keys, domain, hash, ct)).WithName("Mail_WkdAdvanced");
+        wkd.MapGet("/{domain}/policy", (string domain, KeyDirectory keys)
+            => WkdPolicy(keys, domain)).WithName("Mail_WkdPolicyAdvanced");
+        return endpoints;
+    }
+
+    // WKD answers are plain HTTP resources, not problem details: clients look only at the status and the bytes.
+    private static async Task<IResult> WkdKeyAsync(KeyDirectory keys, string domain, string hash, CancellationToken ct) =>
+        await keys.WkdAsync(domain, hash, ct) is { } key
+            ? TypedResults.Bytes(key, "application/octet-stream")
+            : PlatformErrors.NotFound.ToProblem();
+
+    private static IResult WkdPolicy(KeyDirectory keys, string domain) =>
+        keys.ServesDomain(domain) ? TypedResults.Bytes([], "text/plain") : PlatformErrors.NotFound.ToProblem();
+}

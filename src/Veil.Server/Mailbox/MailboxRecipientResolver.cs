@@ -1,0 +1,43 @@
+// RCPT TO for the operator's mail domains: an address someone holds is accepted (250), any other address at
+// those domains is unknown (550 5.1.1, said before DATA so a sender learns at once and nothing is spooled), and
+// other domains are left to other modules.
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Veil.Mail.Smtp;
+using Veil.Server.Platform.Persistence;
+using Veil.Server.Platform.Persistence.Encryption;
+
+namespace Veil.Server.Mailbox;
+
+internal sealed class MailboxRecipientResolver(VeilDbContext db, IOptions<MailboxOptions> options, ILogger<MailboxRecipientResolver> logger) : IRecipientResolver
+{
+    public async ValueTask<RecipientDecision> ResolveAsync(string address, CancellationToken cancellationToken)
+    {
+        var normalized = MailboxAddresses.Normalize(address);
+        var at = address.LastIndexOf('@');
+        var domain = at < 0 ? null : Mail.DkimKeyAdmin.NormalizeDomain(address[(at + 1)..]);
+        if (domain is null || !options.Value.IsMailDomain(domain))
+        {
+            return RecipientDecision.RelayDenied; // not ours: another module may accept it
+        }
+
+        if (normalized is null)
+        {
+            return RecipientDecision.Unknown;
+        }
+
+        try
+        {
+            return await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AnyAsync(cancellationToken)
+                ? RecipientDecision.Accept
+                : RecipientDecision.Unknown;
+        }
+        catch (Exception e) when (e is DbException or DbUpdateException)
+        {
+            MailboxLog.ResolveFailed(logger, e.GetType().Name);
+            return RecipientDecision.TryLater;
+        }
+    }
+}
