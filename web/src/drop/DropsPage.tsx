@@ -1,8 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../api/messages";
-import { Busy, ErrorBox, Field, Page } from "../app/ui";
+import { ErrorBox, Field, Page } from "../app/ui";
 import { openDropName } from "../crypto/dropnamekey";
-import { unlock } from "../identity/service";
+import { UnlockForm } from "../identity/UnlockForm";
 import * as session from "../session/store";
 import { fromBase64Url } from "../lib/bytes";
 import { decryptMetadata, parseLink } from "../lib/dropformat";
@@ -80,7 +80,7 @@ export function DropsPage() {
       {drops !== null && drops.length === 0 && <p class="muted">No drops. Drops sent while signed out are not listed; delete those with their owner token.</p>}
       {drops !== null && drops.length > 0 && (
         <>
-          {locked && <UnlockNames />}
+          {locked && <UnlockForm heading="Read your drops' names" text="The names are encrypted with your account's key. Your master password opens it in this page and is never sent." />}
           <NameFromLink drops={drops} onName={(id, name) => setNames(new Map(names).set(id, { name, size: null }))} />
           <ul class="items" aria-label="Drops">
             {drops.map((d) => (
@@ -138,38 +138,6 @@ export function DropsPage() {
         </>
       )}
     </Page>
-  );
-}
-
-/** The master password opens the user key here (Argon2id in the worker), and with it the names kept for the account. */
-function UnlockNames() {
-  const [password, setPassword] = useState("");
-  const [phase, setPhase] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  return (
-    <form
-      class="panel"
-      aria-labelledby="unlock-names-heading"
-      onSubmit={async (event) => {
-        event.preventDefault();
-        setError(null);
-        try {
-          await unlock(password, setPhase);
-          setPassword("");
-        } catch (caught) {
-          setError(describeError(caught));
-        } finally {
-          setPhase(null);
-        }
-      }}
-    >
-      <h2 id="unlock-names-heading">Read your drops' names</h2>
-      <Field label="Master password" type="password" name="master-password" autocomplete="current-password" value={password} onInput={setPassword} required
-        hint="The names are encrypted with your account's key; your password opens it in this page and is never sent." />
-      <button type="submit" disabled={phase !== null}>Unlock</button>
-      <Busy phase={phase} />
-      <ErrorBox message={error} />
-    </form>
   );
 }
 

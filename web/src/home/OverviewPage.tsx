@@ -1,8 +1,6 @@
-import { useState } from "preact/hooks";
-import { describeError } from "../api/messages";
 import { navigation } from "../app/modules";
-import { Busy, ErrorBox, Field, Page } from "../app/ui";
-import { unlock } from "../identity/service";
+import { Page } from "../app/ui";
+import { UnlockForm } from "../identity/UnlockForm";
 import * as session from "../session/store";
 
 /** The signed-in start page: who is signed in, whether the keys are open (and a way to open them), the modules. */
@@ -23,38 +21,5 @@ export function OverviewPage() {
       </ul>
       <p class="muted">Two-factor authentication is {who.twoFactorEnabled ? "on" : "off"} for this account. Everything here also works from the <code>veil</code> command.</p>
     </Page>
-  );
-}
-
-/** After a reload, a magic-link sign-in or Lock, the session continues but the keys need the master password. */
-function UnlockForm() {
-  const [password, setPassword] = useState("");
-  const [phase, setPhase] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  return (
-    <form
-      class="panel"
-      onSubmit={async (event) => {
-        event.preventDefault();
-        setError(null);
-        try {
-          await unlock(password, setPhase);
-          setPassword("");
-        } catch (caught) {
-          setError(describeError(caught));
-        } finally {
-          setPhase(null);
-        }
-      }}
-    >
-      <h2>Unlock</h2>
-      <p>Your keys are locked. Enter your master password to open them in this browser.</p>
-      {/* The username field lets password managers match the saved entry. */}
-      <input type="email" autocomplete="username" value={session.account.value?.email} hidden readOnly aria-hidden="true" />
-      <Field label="Master password" type="password" autocomplete="current-password" value={password} onInput={setPassword} required />
-      <button type="submit" disabled={phase !== null}>Unlock</button>
-      <Busy phase={phase} />
-      <ErrorBox message={error} />
-    </form>
   );
 }
