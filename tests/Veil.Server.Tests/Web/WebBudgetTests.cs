@@ -102,7 +102,7 @@ public sealed partial class WebBudgetTests
         return buffer.Length;
     }
 
-    [GeneratedRegex("""<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="(?<src>[^"]+\.js)\"""")]
+    [GeneratedRegex(@"<(?:script[^>]*\ssrc|link[^>]*rel=""modulepreload""[^>]*\shref)=""(?<src>[^""]+\.js)""")]
     private static partial Regex PageScripts();
 
     [GeneratedRegex("""(?:\bfrom|\bimport)\s*["'`](?<src>\.{1,2}/[^"'`]+\.js)["'`]""")]
