@@ -89,9 +89,12 @@ for (let i = 0; i <= runs; i++) {
 
 // (a) Argon2id in the app's worker
 const appHtml = await (await fetch(origin + "/")).text();
-const entry = appHtml.match(/<script[^>]*src="([^"]+\.js)"/)[1];
-const appJs = await (await fetch(origin + entry)).text();
-const workerUrl = appJs.match(/\/web\/assets\/kdf\.worker-[A-Za-z0-9_-]+\.js/)[0];
+// The worker's URL is wherever the build put `new Worker(new URL(...))`: search the page's entry and preloads.
+let workerUrl = null;
+for (const [, src] of appHtml.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)) {
+  workerUrl ??= (await (await fetch(origin + src)).text()).match(/\/web\/assets\/kdf\.worker-[A-Za-z0-9_-]+\.js/)?.[0] ?? null;
+}
+if (!workerUrl) throw new Error("no kdf.worker-*.js referenced by the app page");
 const tab = await openTab();
 await tab.send("Page.enable");
 await tab.send("Page.navigate", { url: origin + "/" });
