@@ -20,6 +20,12 @@ export default defineConfig({
         drop: resolve(import.meta.dirname, "drop.html"),
         download: resolve(import.meta.dirname, "download.html"),
       },
+      output: {
+        // The zxcvbn dictionaries (loaded lazily, only where a master password is chosen) get a name of their own, so
+        // the budget test (tests/Veil.Server.Tests/Web/WebBudgetTests.cs) can tell them from the app (ADR 0006).
+        chunkFileNames: (chunk) =>
+          chunk.moduleIds.some((id) => id.includes("@zxcvbn-ts")) ? "assets/strength-[name]-[hash].js" : "assets/[name]-[hash].js",
+      },
     },
   },
   worker: { format: "es" },

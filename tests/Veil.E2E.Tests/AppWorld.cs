@@ -101,24 +101,28 @@ internal sealed partial class AppWorld : IAsyncDisposable
     }
 
     /// <summary>An account made by the C# client code (ClientKeyDerivation, ProtectedUserKey) through the API and verified.</summary>
-    public async Task<TestUser> CreateAccountAsync(string email, string password)
+    public Task<TestUser> CreateAccountAsync(string email, string password) => CreateAccountAsync(Server, email, password);
+
+    /// <summary>As <see cref="CreateAccountAsync(string, string)"/>, on any test server (for worlds that share one).</summary>
+    public static async Task<TestUser> CreateAccountAsync(VeilTestServer server, string email, string password)
     {
+        ArgumentNullException.ThrowIfNull(server);
         var salt = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
         using var keys = ClientKeyDerivation.Derive(password, email, salt);
         using var userKey = ProtectedUserKey.NewUserKey();
         var authToken = Base64(keys.AuthenticationToken);
         var protectedUserKey = ProtectedUserKey.Wrap(keys.EncryptionKey, userKey);
-        using (var register = await Server.PostAsync("/api/v1/accounts", new { email, authToken, kdf = IdentityKit.DefaultKdf(salt), protectedUserKey }))
+        using (var register = await server.PostAsync("/api/v1/accounts", new { email, authToken, kdf = IdentityKit.DefaultKdf(salt), protectedUserKey }))
         {
             Assert.Equal(HttpStatusCode.Accepted, register.StatusCode);
         }
 
-        using (var verify = await Server.PostAsync("/api/v1/accounts/verify-email", new { token = Server.LatestLinkToken(email) }))
+        using (var verify = await server.PostAsync("/api/v1/accounts/verify-email", new { token = server.LatestLinkToken(email) }))
         {
             Assert.Equal(HttpStatusCode.OK, verify.StatusCode);
         }
 
-        var tokens = await Server.LoginAsync(email, authToken);
+        var tokens = await server.LoginAsync(email, authToken);
         return new TestUser(email, authToken, tokens.AccountId, tokens.AccessToken, tokens.RefreshToken!, tokens.SessionId);
     }
 

@@ -60,7 +60,7 @@ public sealed class DropListTests(Browser browser)
         // The list: size, downloads left, expiry; the name is hidden until the link is pasted.
         await world.OpenAsync("/app/drops", "Your drops");
         var item = page.Locator($"[data-drop='{id}']");
-        await item.GetByText("Name hidden").WaitForAsync();
+        await item.GetByText("Name only in the link").WaitForAsync();
         Assert.Contains("0 of 5 (5 left)", await item.TextContentAsync(), StringComparison.Ordinal);
         var expires = mine.GetProperty("expiresAt").GetDateTimeOffset();
         Assert.Equal(expires, DateTimeOffset.Parse((await item.Locator("dd time").Last.GetAttributeAsync("datetime"))!, CultureInfo.InvariantCulture));
@@ -84,6 +84,77 @@ public sealed class DropListTests(Browser browser)
         {
             Assert.Equal(HttpStatusCode.NotFound, info.StatusCode);
         }
+
+        world.AssertNoPageProblems();
+    }
+
+    [ChromiumFact]
+    public async Task DropSentWithTheMasterPassword_ItsNameOpensInYourDropsAfterUnlock_AndInTheCli_NeverOnTheServer()
+    {
+        const string password = "correct horse battery staple";
+        await using var cli = await DropCli.StartAsync();
+        var email = "owner-" + Guid.NewGuid().ToString("N")[..8] + "@example.org";
+        var user = await AppWorld.CreateAccountAsync(cli.Server, email, password);
+        await using var world = await DashboardWorld.StartAsync(browser, cli.Server);
+        var page = world.Page;
+        await world.SignInAsync(user);
+        await world.OpenAsync("/app/drops", "Your drops");
+        await page.GetByText("No drops.").WaitForAsync();
+
+        // A wrong master password is refused before anything is created.
+        var name = "name-canary-" + Guid.NewGuid().ToString("N")[..8] + ".txt";
+        await page.GotoAsync(world.Url("/drop"));
+        await page.GetByText("You are signed in: this drop will be listed in your account").WaitForAsync();
+        await page.SetInputFilesAsync("#file", cli.WriteRandomFile(name, 50_000));
+        await page.GetByLabel("Your master password (optional)").FillAsync("not my master password at all");
+        await page.ClickAsync("#send");
+        await page.WaitForSelectorAsync("#error:visible", new() { Timeout = 120_000 });
+        Assert.Contains("not your master password", await page.TextContentAsync("#error"), StringComparison.Ordinal);
+        Assert.Empty((await world.ApiAsync(user, "/api/v1/drops")).GetProperty("drops").EnumerateArray());
+
+        await page.GetByLabel("Your master password (optional)").FillAsync(password);
+        await page.ClickAsync("#send");
+        await page.WaitForSelectorAsync("#result:visible", new() { Timeout = 120_000 });
+        var link = await page.InputValueAsync("#link");
+        var id = Veil.Crypto.Drop.DropLink.TryParse(link)!.Id;
+
+        // A second drop without the master password: its name stays only in the link.
+        await page.ClickAsync("#again");
+        await page.SetInputFilesAsync("#file", cli.WriteRandomFile("plain-old.txt", 100));
+        await page.ClickAsync("#send");
+        await page.WaitForSelectorAsync("#result:visible", new() { Timeout = 120_000 });
+        var other = Veil.Crypto.Drop.DropLink.TryParse(await page.InputValueAsync("#link"))!.Id;
+
+        // Your drops after a reload: the key is locked until the master password opens it, in the page.
+        await world.OpenAsync("/app/drops", "Your drops");
+        var item = page.Locator($"[data-drop='{id}']");
+        var old = page.Locator($"[data-drop='{other}']");
+        await item.GetByText("Name locked").WaitForAsync();
+        await old.GetByText("Name only in the link").WaitForAsync();
+        await page.GetByLabel("Master password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Unlock" }).ClickAsync();
+        await item.GetByText(name).WaitForAsync(new() { Timeout = 60_000 });
+        Assert.Contains("(50,000 bytes)", await item.TextContentAsync(), StringComparison.Ordinal);
+        await old.GetByText("Name only in the link").WaitForAsync();
+        await world.AssertAccessibleAsync();
+        await world.ScreenshotAsync("drop-names");
+
+        // Zero knowledge: the name, the master password and the link's key never left the page; the server's data
+        // holds no trace of the name (canary audit).
+        world.AssertNeverSent(name);
+        world.AssertNeverSent(password);
+        world.AssertNeverSent(link[(link.IndexOf('#', StringComparison.Ordinal) + 1)..]);
+        Assert.DoesNotContain(name, await StoredData.ReadAsync(cli.Server), StringComparison.Ordinal);
+
+        // The CLI opens the same name with the same user key (browser → CLI interop of the name key).
+        var veil = new Veil.Cli.Tests.VeilCli(cli.Server.BaseAddress, cli.ConfigDirectory);
+        var login = await veil.RunAsync(["account", "login", "--email", email, "--password-stdin"], password + "\n");
+        Assert.True(login.ExitCode == 0, login.ToString());
+        var listed = await cli.RunAsync(["--json", "drop", "list", "--password-stdin"], password + "\n");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        var row = System.Text.Json.JsonDocument.Parse(listed.StdoutLines.Last()).RootElement.GetProperty("drops").EnumerateArray().Single(d => d.GetProperty("id").GetString() == id);
+        Assert.Equal(name, row.GetProperty("name").GetString());
+        Assert.Equal(50_000, row.GetProperty("size").GetInt64());
 
         world.AssertNoPageProblems();
     }

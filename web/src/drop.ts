@@ -7,6 +7,9 @@ import type { SendRequest, WorkerReply } from "./protocol";
 import { clearError, el, formatBytes, setProgress, setText, show, showError } from "./ui";
 import { refreshSession } from "./api/client";
 import * as session from "./session/store";
+import { identityApi } from "./api/identity";
+import { deriveInWorker } from "./crypto/kdf";
+import { openUserKey } from "./crypto/userkey";
 
 const base = basePath(location.pathname, "drop");
 const form = el<HTMLFormElement>("send-form");
@@ -32,6 +35,29 @@ function showAccountNote(signedIn: boolean): void {
     ? "You are signed in: this drop will be listed in your account (Your drops), where you can delete it."
     : "");
   show("account-note", signedIn);
+  show("master-row", signedIn);
+}
+
+/**
+ * The user key, to keep the drop's name for the account (spec/drop.md §8). This page has no unlocked app behind it,
+ * so it asks for the master password (optional) and derives the keys here, in a worker, exactly as Unlock does.
+ * Null when the field is empty; a wrong password throws before anything is created.
+ */
+async function ownerUserKey(): Promise<Uint8Array | null> {
+  const password = el<HTMLInputElement>("master-password").value;
+  if (password === "" || session.currentAccessToken() === null) return null;
+  show("progress-box");
+  setText("phase", "Opening your keys with the master password (Argon2id, 64 MiB)…");
+  const [who, keys] = await Promise.all([identityApi.whoami(), identityApi.keys()]);
+  const derived = await deriveInWorker(password, who.email, keys);
+  try {
+    const userKey = openUserKey(derived.enc, keys.protectedUserKey);
+    if (!userKey) throw new Error("That is not your master password: nothing was sent. Correct it, or leave the field empty to keep the name only in the link.");
+    return userKey;
+  } finally {
+    derived.enc.fill(0);
+    derived.auth.fill(0);
+  }
 }
 
 void accountToken().then((token) => showAccountNote(token !== null));
@@ -67,13 +93,22 @@ form.addEventListener("submit", (event) => {
     maxDownloads: downloads === "" ? null : Number(downloads),
     password,
     accessToken: null,
+    userKey: null,
   };
   setFormEnabled(false);
   // A fresh token just before sending (access tokens live 15 minutes; the page may have been open longer).
-  void accountToken().then((token) => {
-    showAccountNote(token !== null);
-    start({ ...request, accessToken: token });
-  });
+  void accountToken()
+    .then(async (token) => {
+      showAccountNote(token !== null);
+      const userKey = token === null ? null : await ownerUserKey();
+      el<HTMLInputElement>("master-password").value = "";
+      start({ ...request, accessToken: token, userKey });
+    })
+    .catch((error: unknown) => {
+      show("progress-box", false);
+      showError(describe(error));
+      setFormEnabled(true);
+    });
 });
 
 function start(request: SendRequest): void {
@@ -111,7 +146,8 @@ function start(request: SendRequest): void {
     showError("The encryption worker failed: " + (event.message || "unknown error"));
     setFormEnabled(true);
   };
-  worker.postMessage(request);
+  // The user key moves to the worker (transferred, so no copy stays in this page).
+  worker.postMessage(request, request.userKey ? [request.userKey.buffer] : []);
 }
 
 function finished(request: SendRequest, id: string, key: string | null, ownerToken: string): void {

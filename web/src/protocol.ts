@@ -9,6 +9,8 @@ export interface SendRequest {
   password: string | null;
   /** The signed-in sender's access token (the drop then belongs to the account), or null for an anonymous drop. */
   accessToken: string | null;
+  /** The signed-in sender's user key, when the page opened it: the drop's name then stays readable in Your drops. */
+  userKey: Uint8Array | null;
 }
 
 export interface Argon2Request {

@@ -37,6 +37,7 @@ async function handle(request: WorkerRequest): Promise<void> {
     expiresInSeconds: request.expiresInSeconds,
     maxDownloads: request.maxDownloads,
     password: request.password,
+    ownerUserKey: request.userKey,
     onPhase: (text) => reply({ type: "phase", text }),
     onProgress: (encrypted, uploaded, total) => {
       const now = Date.now();
@@ -45,5 +46,6 @@ async function handle(request: WorkerRequest): Promise<void> {
       reply({ type: "progress", encrypted, uploaded, total });
     },
   });
+  request.userKey?.fill(0);
   reply({ type: "sent", id: sent.id, key: sent.key ? toBase64Url(sent.key) : null, ownerToken: sent.ownerToken });
 }

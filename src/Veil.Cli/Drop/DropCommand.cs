@@ -7,8 +7,10 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Veil.Client.Crypto;
 using Veil.Client.Drop;
 using Veil.Crypto.Drop;
+using Veil.Crypto.Memory;
 using Veil.Crypto.Streams;
 
 namespace Veil.Cli.Drop;
@@ -94,6 +96,9 @@ internal static class DropCommand
             }
 
             using DropSession? session = parse.GetValue(anonymous) ? null : DropSession.Open(origin);
+            // The name key needs the user key: only from `veil vault unlock` here (a password prompt would clash with
+            // --password and --password-stdin, which are the drop's own password).
+            using SecretBytes? userKey = session is null ? null : await session.UserKeyAsync(null, ct);
             using HttpClient http = CreateHttp(origin, out string normalized, session);
             var sender = new DropSender(new DropApi(http), normalized);
             long total = Cobblestone256.GetCiphertextLength(new FileInfo(path).Length);
@@ -105,6 +110,7 @@ internal static class DropCommand
                     Expires = DropCliEnvironment.ParseDuration(parse.GetValue(expires)!)!.Value,
                     MaxDownloads = parse.GetValue(downloads),
                     Password = secret,
+                    OwnerUserKey = userKey,
                     Resume = parse.GetValue(noResume) ? null : new DropResumeStore(DropCliEnvironment.CacheDirectory),
                     Owners = owners,
                     Progress = progress,
@@ -113,7 +119,7 @@ internal static class DropCommand
 
             if (output.Json)
             {
-                WriteJson(new { @event = "sent", result.Link, result.Id, result.OwnerToken, result.ExpiresAt, result.ContentSize, result.Resumed, password = result.IsPasswordDrop, owned = session is not null });
+                WriteJson(new { @event = "sent", result.Link, result.Id, result.OwnerToken, result.ExpiresAt, result.ContentSize, result.Resumed, password = result.IsPasswordDrop, owned = session is not null, nameKept = userKey is not null });
             }
             else
             {
@@ -124,6 +130,12 @@ internal static class DropCommand
 
                 Console.Error.WriteLine($"Owner token (shown once; saved in {owners.FilePath}): {result.OwnerToken}");
                 Console.Error.WriteLine(session is null ? "Sent anonymously." : $"Sent as {session.Email}: the drop counts against your account.");
+                if (session is not null)
+                {
+                    Console.Error.WriteLine(userKey is not null
+                        ? "Its name is kept for your account, encrypted with your user key ('veil drop list' shows it)."
+                        : "Its name is only in the link ('veil vault unlock' first to keep names readable in 'veil drop list').");
+                }
                 if (result.ExpiresAt is { } expiresAt)
                 {
                     Console.Error.WriteLine($"Expires {expiresAt:u}.{(result.IsPasswordDrop ? " The link carries no key: share the password separately." : string.Empty)}");
@@ -261,12 +273,28 @@ internal static class DropCommand
 
     private static Command CreateList(Option<bool> json)
     {
-        var command = new Command("list", "List the drops sent from this machine, with their state on the server");
+        var server = ServerOption();
+        var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the master password from the first line of stdin, to show the names of your account's drops (else $VEIL_SESSION from 'veil vault unlock' is used)" };
+        var command = new Command("list", "List your account's drops (when logged in to the server) and the drops sent from this machine, with their state") { server, passwordStdin };
         command.SetAction((parse, _) => RunAsync(parse.GetValue(json), async (output, ct) =>
         {
-            var owned = await new DropOwnerTokenStore(DropCliEnvironment.ConfigDirectory).LoadAsync(ct);
             var rows = new List<DropListRow>();
-            foreach (var group in owned.GroupBy(d => d.Origin.TrimEnd('/'), StringComparer.OrdinalIgnoreCase))
+            var origin = DropCliEnvironment.Server(parse.GetValue(server));
+            using (DropSession? session = DropSession.Open(origin))
+            {
+                if (session is not null)
+                {
+                    rows.AddRange(await AccountRowsAsync(session, origin, parse.GetValue(passwordStdin), ct));
+                }
+                else if (parse.GetValue(passwordStdin))
+                {
+                    return Usage("--password-stdin opens the names of your account's drops: run 'veil account login' first");
+                }
+            }
+
+            var listed = rows.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+            var owned = await new DropOwnerTokenStore(DropCliEnvironment.ConfigDirectory).LoadAsync(ct);
+            foreach (var group in owned.Where(d => !listed.Contains(d.Id)).GroupBy(d => d.Origin.TrimEnd('/'), StringComparer.OrdinalIgnoreCase))
             {
                 using HttpClient http = CreateHttp(group.Key, out string _);
                 var api = new DropApi(http);
@@ -275,12 +303,12 @@ internal static class DropCommand
                     try
                     {
                         var stats = await api.GetOwnerStatsAsync(drop.Id, drop.OwnerToken, ct);
-                        rows.Add(new DropListRow(drop.Id, group.Key, stats.State ?? (stats.Finalized ? "available" : "uploading"), stats.Downloads, stats.MaxDownloads, stats.ExpiresAt, drop.CreatedAt));
+                        rows.Add(new DropListRow(drop.Id, group.Key, stats.State ?? (stats.Finalized ? "available" : "uploading"), stats.Downloads, stats.MaxDownloads, stats.ExpiresAt, drop.CreatedAt, false, null, null, "link-only"));
                     }
                     catch (DropException e) when (e.Code is DropErrorCodes.NotFound or DropErrorCodes.Unreachable)
                     {
                         // A purged drop, or a server that is down: still listed, so its token can be found or removed.
-                        rows.Add(new DropListRow(drop.Id, group.Key, e.Code == DropErrorCodes.NotFound ? "gone" : "server unreachable", null, null, null, drop.CreatedAt));
+                        rows.Add(new DropListRow(drop.Id, group.Key, e.Code == DropErrorCodes.NotFound ? "gone" : "server unreachable", null, null, null, drop.CreatedAt, false, null, null, "link-only"));
                     }
                 }
             }
@@ -292,22 +320,61 @@ internal static class DropCommand
             }
 
             new CliOutput(json: false, Console.Out, Console.Error).Table(
-                ["ID", "SERVER", "STATE", "DOWNLOADS", "EXPIRES", "SENT"],
+                ["ID", "NAME", "SIZE", "STATE", "DOWNLOADS", "EXPIRES", "SENT", "SERVER"],
                 rows.Select(r => new[]
                 {
-                    r.Id, r.Server, r.State,
+                    r.Id,
+                    r.NameStatus switch
+                    {
+                        "shown" => DropFileNames.Printable(r.Name),
+                        "locked" => "(locked: veil vault unlock)",
+                        "unreadable" => "(does not open)",
+                        _ => "(only in the link)",
+                    },
+                    r.Size is { } size ? DropCliEnvironment.FormatBytes(size) : "-",
+                    r.State,
                     r.Downloads is { } n ? (r.MaxDownloads is { } max ? $"{n} of {max}" : $"{n}") : "-",
                     r.ExpiresAt?.ToString("u", System.Globalization.CultureInfo.InvariantCulture) ?? "-",
                     r.SentAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+                    r.Server,
                 }),
-                "No drops sent from this machine.",
+                "No drops in your account or sent from this machine.",
                 rows);
             return VeilCommand.Ok;
         }));
         return command;
     }
 
-    private sealed record DropListRow(string Id, string Server, string State, int? Downloads, int? MaxDownloads, DateTimeOffset? ExpiresAt, DateTimeOffset SentAt);
+    /// <summary>
+    /// The account's drops from <c>GET /api/v1/drops</c>, names opened with the user key (spec/drop.md §8). Without the
+    /// user key a drop that has a name key is "locked"; one sent without it (anonymously, before names were kept, or
+    /// from a client that could not reach the user key) has its name only in the link.
+    /// </summary>
+    private static async Task<IEnumerable<DropListRow>> AccountRowsAsync(DropSession session, string origin, bool passwordFromStdin, CancellationToken ct)
+    {
+        using HttpClient http = CreateHttp(origin, out string normalized, session);
+        var drops = (await new DropApi(http).ListOwnedAsync(ct)).Drops;
+        using SecretBytes? userKey = drops.Any(d => d.NameKey is not null)
+            ? await session.UserKeyAsync(passwordFromStdin ? DropCliEnvironment.ReadPasswordFromStdin : null, ct)
+            : null;
+        return drops.Select(d =>
+        {
+            DropMetadata? metadata = null;
+            string status = d.NameKey is null || d.Metadata is null ? "link-only" : userKey is null ? "locked" : "unreadable";
+            if (status == "unreadable" && System.Buffers.Text.Base64Url.IsValid(d.Metadata))
+            {
+                metadata = DropNameKey.TryOpenMetadata(userKey!, d.NameKey, d.Id, System.Buffers.Text.Base64Url.DecodeFromChars(d.Metadata));
+                status = metadata is null ? "unreadable" : "shown";
+            }
+
+            return new DropListRow(d.Id, normalized, d.State, d.Downloads, d.MaxDownloads, d.ExpiresAt, d.CreatedAt, true, metadata?.Name, metadata?.Size, status);
+        }).ToList();
+    }
+
+    /// <summary>A line of <c>veil drop list</c>; <see cref="NameStatus"/>: shown, locked, unreadable or link-only.</summary>
+    private sealed record DropListRow(
+        string Id, string Server, string State, int? Downloads, int? MaxDownloads, DateTimeOffset? ExpiresAt, DateTimeOffset SentAt,
+        bool Account, string? Name, long? Size, string NameStatus);
 
     private static Command CreateDelete(Option<bool> json)
     {

@@ -1,8 +1,10 @@
 // The signed-in session, as `veil drop` uses it: only when the session file names the same server as the drop,
-// and only on the owner's requests (create, owner stats, delete). Uploading parts, metadata and finalizing keep
+// and only on the owner's requests (create, the account's list, owner stats, delete). Uploading parts, metadata and finalizing keep
 // using the owner token, so a long upload never depends on an access token that may expire halfway.
 using Veil.Cli.Account;
+using Veil.Cli.Vault;
 using Veil.Client;
+using Veil.Crypto.Memory;
 
 namespace Veil.Cli.Drop;
 
@@ -11,10 +13,13 @@ internal sealed class DropSession : IDisposable
     private readonly VeilClient _client;
     private readonly IDisposable _lock;
 
-    private DropSession(VeilClient client, IDisposable sessionLock, string email)
+    private readonly string _server;
+
+    private DropSession(VeilClient client, IDisposable sessionLock, string server, string email)
     {
         _client = client;
         _lock = sessionLock;
+        _server = server;
         Email = email;
     }
 
@@ -56,7 +61,43 @@ internal sealed class DropSession : IDisposable
                 store.Save(stored with { RefreshToken = token });
             }
         };
-        return new DropSession(client, sessionLock, stored.Email);
+        return new DropSession(client, sessionLock, stored.Server, stored.Email);
+    }
+
+    /// <summary>
+    /// The user key, for the drop's name key (spec/drop.md §8): from `veil vault unlock`'s session ($VEIL_SESSION)
+    /// when there is one, else — only with a password — opened for this run. Null when neither is at hand (the
+    /// warning says why); the caller then sends or lists without names.
+    /// </summary>
+    public async Task<SecretBytes?> UserKeyAsync(Func<string?>? password, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var unlocked = VaultUnlockSession.TryOpen(SessionStore.Default().Directory, _server, Email, DateTimeOffset.UtcNow);
+            if (unlocked is not null)
+            {
+                return unlocked;
+            }
+        }
+        catch (VaultSessionException e)
+        {
+            Console.Error.WriteLine($"veil: {e.Message}");
+        }
+
+        var text = password?.Invoke();
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        await _client.Identity.UnlockAsync(text.AsMemory(), cancellationToken);
+        if (_client.Identity.UserKey is not { } key)
+        {
+            return null;
+        }
+
+        using var lease = key.Acquire();
+        return SecretBytes.Copy(lease.Span);
     }
 
     /// <summary>A handler for the drop HTTP client that signs the owner's requests with this session.</summary>
@@ -73,6 +114,7 @@ internal sealed class DropSession : IDisposable
         var path = request.RequestUri?.OriginalString.TrimStart('/') ?? string.Empty;
         var absolute = request.RequestUri is { IsAbsoluteUri: true } uri ? uri.AbsolutePath.TrimStart('/') : path;
         return (request.Method == HttpMethod.Post && absolute == "api/v1/drops")
+            || (request.Method == HttpMethod.Get && absolute == "api/v1/drops")
             || (request.Method == HttpMethod.Delete && absolute.StartsWith("api/v1/drops/", StringComparison.Ordinal) && absolute.Count(c => c == '/') == 3)
             || (request.Method == HttpMethod.Get && absolute.StartsWith("api/v1/drops/", StringComparison.Ordinal) && absolute.EndsWith("/owner", StringComparison.Ordinal));
     }

@@ -9,11 +9,7 @@
 // is safe at random for any number of wraps). The AAD binds the purpose, so a ciphertext made under the
 // same key for another purpose cannot be passed off as the user key. The version prefix lets the format
 // evolve; an unknown version fails to open like a wrong key.
-using System.Buffers.Text;
-using System.Security.Cryptography;
-using System.Text;
 using Veil.Crypto.Memory;
-using Veil.Crypto.Primitives;
 
 namespace Veil.Client.Crypto;
 
@@ -29,8 +25,6 @@ public static class ProtectedUserKey
     /// <summary>The associated data of a v1 wrap.</summary>
     public const string AssociatedData = "veil/v1/user-key";
 
-    private const int SealedLength = XChaCha20Poly1305.NonceSize + UserKeyLength + SodiumAead.TagLength;
-
     /// <summary>Makes a new random user key (in secure memory).</summary>
     public static SecretBytes NewUserKey() => SecretBytes.Random(UserKeyLength);
 
@@ -38,24 +32,9 @@ public static class ProtectedUserKey
     /// <exception cref="ArgumentException">A key is not 32 bytes.</exception>
     public static string Wrap(SecretBytes encryptionKey, SecretBytes userKey)
     {
-        ArgumentNullException.ThrowIfNull(encryptionKey);
         ArgumentNullException.ThrowIfNull(userKey);
-        if (userKey.Length != UserKeyLength)
-        {
-            throw new ArgumentException($"The user key is {UserKeyLength} bytes.", nameof(userKey));
-        }
-
-        var sealedBytes = new byte[SealedLength];
-        var nonce = sealedBytes.AsSpan(0, XChaCha20Poly1305.NonceSize);
-        CryptoRandom.Fill(nonce);
-        using (var enc = encryptionKey.Acquire())
-        using (var aead = new XChaCha20Poly1305(enc.Span))
-        using (var plain = userKey.Acquire())
-        {
-            aead.Encrypt(nonce, plain.Span, sealedBytes.AsSpan(XChaCha20Poly1305.NonceSize), Encoding.ASCII.GetBytes(AssociatedData));
-        }
-
-        return V1Prefix + Base64Url.EncodeToString(sealedBytes);
+        using var plain = userKey.Acquire();
+        return SealedKey.Wrap(encryptionKey, plain.Span, AssociatedData, nameof(userKey));
     }
 
     /// <summary>
@@ -63,42 +42,6 @@ public static class ProtectedUserKey
     /// <paramref name="encryptionKey"/> (wrong password, tampered, unknown version or malformed).
     /// </summary>
     /// <exception cref="ArgumentException">The encryption key is not 32 bytes.</exception>
-    public static SecretBytes? TryUnwrap(SecretBytes encryptionKey, string? protectedKey)
-    {
-        ArgumentNullException.ThrowIfNull(encryptionKey);
-        if (protectedKey is null || !protectedKey.StartsWith(V1Prefix, StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        var body = protectedKey.AsSpan(V1Prefix.Length);
-        if (Base64Url.GetMaxDecodedLength(body.Length) < SealedLength || body.Length != Base64Url.GetEncodedLength(SealedLength))
-        {
-            return null;
-        }
-
-        Span<byte> sealedBytes = stackalloc byte[SealedLength];
-        if (!Base64Url.TryDecodeFromChars(body, sealedBytes, out var written) || written != SealedLength)
-        {
-            return null;
-        }
-
-        Span<byte> userKey = stackalloc byte[UserKeyLength];
-        try
-        {
-            using var enc = encryptionKey.Acquire();
-            using var aead = new XChaCha20Poly1305(enc.Span);
-            return aead.TryDecrypt(
-                sealedBytes[..XChaCha20Poly1305.NonceSize],
-                sealedBytes[XChaCha20Poly1305.NonceSize..],
-                userKey,
-                Encoding.ASCII.GetBytes(AssociatedData))
-                ? SecretBytes.Copy(userKey)
-                : null;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(userKey);
-        }
-    }
+    public static SecretBytes? TryUnwrap(SecretBytes encryptionKey, string? protectedKey) =>
+        SealedKey.TryUnwrap(encryptionKey, protectedKey, AssociatedData);
 }

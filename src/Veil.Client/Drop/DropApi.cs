@@ -62,6 +62,13 @@ public sealed class DropApi(HttpClient http)
         return await SendJsonAsync<DropInfo>(message, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The signed-in caller's drops, newest first (the HTTP client must send the caller's bearer token).</summary>
+    public async Task<OwnedDropList> ListOwnedAsync(CancellationToken cancellationToken = default)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, "api/v1/drops");
+        return await SendJsonAsync<OwnedDropList>(message, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<DropOwnerStats> GetOwnerStatsAsync(string id, string? ownerToken, CancellationToken cancellationToken = default)
     {
         using var message = Owner(new HttpRequestMessage(HttpMethod.Get, $"api/v1/drops/{id}/owner"), ownerToken);
@@ -198,8 +205,23 @@ public static class DropMessages
     private static string Detail(string detail) => string.IsNullOrEmpty(detail) ? string.Empty : $" ({detail})";
 }
 
-/// <summary>Create request: sizes and policy only; the password member carries the salt and the wrapped key.</summary>
-public sealed record CreateDropRequest(long ContentSize, long ExpiresInSeconds, int? MaxDownloads, DropPasswordWrap? Password);
+/// <summary>
+/// Create request: sizes and policy only; the password member carries the salt and the wrapped key, and a signed-in
+/// sender's <see cref="OwnerNameKey"/> the metadata key wrapped under the user key (spec/drop.md §8).
+/// </summary>
+public sealed record CreateDropRequest(long ContentSize, long ExpiresInSeconds, int? MaxDownloads, DropPasswordWrap? Password)
+{
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? OwnerNameKey { get; init; }
+}
+
+/// <summary>One of the signed-in caller's drops (<c>GET /api/v1/drops</c>); <see cref="NameKey"/> and <see cref="Metadata"/> are null for drops sent without a name key.</summary>
+public sealed record OwnedDropSummary(
+    string Id, DateTimeOffset CreatedAt, bool Finalized, DateTimeOffset? ExpiresAt, int? MaxDownloads, int Downloads,
+    long ContentSize, string State, bool PasswordProtected, string? NameKey, string? Metadata);
+
+/// <summary>The answer of <c>GET /api/v1/drops</c>.</summary>
+public sealed record OwnedDropList(IReadOnlyList<OwnedDropSummary> Drops);
 
 /// <summary>Salt and wrapped key of a password drop, base64url without padding.</summary>
 public sealed record DropPasswordWrap(string Salt, string WrappedKey);

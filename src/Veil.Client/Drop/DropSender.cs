@@ -11,7 +11,9 @@
 using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
+using Veil.Client.Crypto;
 using Veil.Crypto.Drop;
+using Veil.Crypto.Memory;
 using Veil.Crypto.Streams;
 
 namespace Veil.Client.Drop;
@@ -29,6 +31,12 @@ public sealed record DropSendOptions
 
     /// <summary>A password: the link then carries no key. Null for a link-key drop.</summary>
     public string? Password { get; init; }
+
+    /// <summary>
+    /// The signed-in sender's user key, or null. When set, the create request carries the drop's name key wrapped
+    /// under it (spec/drop.md §8), so the account can read the file's name back; the key itself is not sent.
+    /// </summary>
+    public SecretBytes? OwnerUserKey { get; init; }
 
     /// <summary>The media type to record; null guesses from the extension.</summary>
     public string? MediaType { get; init; }
@@ -139,7 +147,11 @@ public sealed class DropSender(DropApi api, string origin)
         }
 
         DropCreated created = await api.CreateAsync(
-            new CreateDropRequest(contentSize, (long)options.Expires.TotalSeconds, options.MaxDownloads, wrap), cancellationToken).ConfigureAwait(false);
+            new CreateDropRequest(contentSize, (long)options.Expires.TotalSeconds, options.MaxDownloads, wrap)
+            {
+                OwnerNameKey = options.OwnerUserKey is null ? null : DropNameKey.Wrap(options.OwnerUserKey, key),
+            },
+            cancellationToken).ConfigureAwait(false);
         if (!DropCipher.IsValidDropId(created.Id) || created.PartSize <= 0 || created.PartSize > MaxPartSize)
         {
             throw new DropException(DropErrorCodes.Failed, "the server answered the create request with an id or part size this client cannot use");

@@ -200,6 +200,30 @@ public static class DropCipher
     public static (DropOpenStatus Status, DropMetadata? Metadata) DecryptMetadata(DropKey key, string dropId, ReadOnlySpan<byte> ciphertext)
     {
         ArgumentNullException.ThrowIfNull(key);
+        Span<byte> metadataKey = stackalloc byte[Cobblestone256.KeySize];
+        try
+        {
+            DeriveMetadataKey(key, metadataKey);
+            return DecryptMetadataWithMetadataKey(metadataKey, dropId, ciphertext);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(metadataKey);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="DecryptMetadata(DropKey, string, ReadOnlySpan{byte})"/>, given the metadata key itself: what the
+    /// owner's name key (spec/drop.md §8) carries, without the drop key.
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid drop id, or a metadata key that is not 32 bytes.</exception>
+    public static (DropOpenStatus Status, DropMetadata? Metadata) DecryptMetadataWithMetadataKey(ReadOnlySpan<byte> metadataKey, string dropId, ReadOnlySpan<byte> ciphertext)
+    {
+        if (metadataKey.Length != Cobblestone256.KeySize)
+        {
+            throw new ArgumentException($"A drop subkey is {Cobblestone256.KeySize} bytes.", nameof(metadataKey));
+        }
+
         byte[] context = Context(dropId);
         if (ciphertext.Length > MaxMetadataCiphertextLength || !Cobblestone256.TryGetPlaintextLength(ciphertext.Length, out long length))
         {
@@ -207,10 +231,8 @@ public static class DropCipher
         }
 
         byte[] plaintext = new byte[length];
-        Span<byte> metadataKey = stackalloc byte[Cobblestone256.KeySize];
         try
         {
-            DeriveMetadataKey(key, metadataKey);
             if (!Cobblestone256.TryDecrypt(metadataKey, context, ciphertext, plaintext, out int written))
             {
                 return (DropOpenStatus.NotAuthentic, null);
@@ -221,7 +243,6 @@ public static class DropCipher
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(metadataKey);
             CryptographicOperations.ZeroMemory(plaintext);
         }
     }

@@ -11,7 +11,7 @@ namespace Veil.Server.Drop;
 
 internal sealed record PasswordWrapDto(string? Salt, string? WrappedKey);
 
-internal sealed record CreateDropRequest(long ContentSize, long ExpiresInSeconds, long? MaxDownloads, PasswordWrapDto? Password);
+internal sealed record CreateDropRequest(long ContentSize, long ExpiresInSeconds, long? MaxDownloads, PasswordWrapDto? Password, string? OwnerNameKey = null);
 
 internal sealed record CreateDropResponse(string Id, string OwnerToken, int PartSize, int PartCount, DateTimeOffset UploadExpiresAt);
 
@@ -66,6 +66,12 @@ internal sealed class CreateDropCommand(VeilDbContext db, DropSecrets secrets, I
             }
         }
 
+        // Only the account can read a name key back (GET /api/v1/drops); from an anonymous sender it is a client bug.
+        if (request.OwnerNameKey is { } nameKey && (anonymous || !IsWellFormedNameKey(nameKey)))
+        {
+            return DropErrors.InvalidNameKey;
+        }
+
         var ownerKey = anonymous ? secrets.AnonymousOwnerKey(caller.Ip) : "u:" + caller.UserId;
         if (await db.Set<DropOwnerStanding>().AnyAsync(s => s.OwnerKey == ownerKey && s.UploadBannedAt != null, cancellationToken))
         {
@@ -96,6 +102,7 @@ internal sealed class CreateDropCommand(VeilDbContext db, DropSecrets secrets, I
             PartCount = (int)((request.ContentSize + partSize - 1) / partSize),
             PasswordSalt = salt,
             WrappedKey = wrappedKey,
+            OwnerNameKey = request.OwnerNameKey,
             ExpiresInSeconds = (int)request.ExpiresInSeconds,
             MaxDownloads = (int?)request.MaxDownloads,
             CreatedAt = now,
@@ -105,6 +112,15 @@ internal sealed class CreateDropCommand(VeilDbContext db, DropSecrets secrets, I
         await db.SaveChangesAsync(cancellationToken);
         DropLog.Created(logger, drop.Id, drop.ContentSize, drop.PartCount, anonymous);
         return new CreateDropResponse(drop.Id, ownerToken, drop.PartSize, drop.PartCount, now + DropLimits.AbandonedAfter);
+    }
+
+    /// <summary>"v&lt;digits&gt;." and base64url: the shape of every version of the wrap; the server cannot check more.</summary>
+    private static bool IsWellFormedNameKey(string text)
+    {
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        return text.Length <= DropLimits.MaxOwnerNameKeyChars && dot >= 2 && text[0] == 'v'
+            && text.AsSpan(1, dot - 1).IndexOfAnyExceptInRange('0', '9') < 0
+            && dot + 1 < text.Length && Base64Url.IsValid(text.AsSpan(dot + 1));
     }
 
     private static byte[]? DecodeBase64Url(string? text, int minBytes, int maxBytes)

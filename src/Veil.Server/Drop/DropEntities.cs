@@ -37,6 +37,12 @@ internal sealed class DropRecord
 
     public byte[]? WrappedKey { get; init; }
 
+    /// <summary>
+    /// The drop's metadata key wrapped under the signed-in creator's user key (spec/drop.md §8), so the owner's
+    /// clients can read the name back; null for anonymous drops and for drops sent before it existed. Opaque here.
+    /// </summary>
+    public string? OwnerNameKey { get; init; }
+
     public int ExpiresInSeconds { get; set; }
 
     /// <summary>Null until finalized: the expiry clock starts when the drop goes live.</summary>
@@ -171,6 +177,7 @@ internal sealed class DropRecordConfiguration : IEntityTypeConfiguration<DropRec
         builder.Property(x => x.Metadata).HasMaxLength(DropLimits.MaxMetadataBytes);
         builder.Property(x => x.PasswordSalt).HasMaxLength(DropLimits.PasswordSaltBytes);
         builder.Property(x => x.WrappedKey).HasMaxLength(DropLimits.MaxWrappedKeyBytes);
+        builder.Property(x => x.OwnerNameKey).HasMaxLength(DropLimits.MaxOwnerNameKeyChars).IsUnicode(false);
         builder.HasIndex(x => x.OwnerKey);
         builder.HasIndex(x => x.ExpiresAt);
         builder.HasIndex(x => x.LastActivityAt);

@@ -24,6 +24,8 @@ internal static class DropErrors
     public static readonly Error InvalidDownloadLimit = new("invalid-download-limit", ErrorKind.BadRequest, "Invalid download limit", $"maxDownloads must be 1..{DropLimits.MaxDownloadLimit}.");
     public static readonly Error InvalidPasswordWrap = new("invalid-password-wrap", ErrorKind.BadRequest, "Invalid password wrap",
         $"password.salt must be {DropLimits.PasswordSaltBytes} bytes and password.wrappedKey {DropLimits.MinWrappedKeyBytes}..{DropLimits.MaxWrappedKeyBytes} bytes, base64url.");
+    public static readonly Error InvalidNameKey = new("invalid-name-key", ErrorKind.BadRequest, "Invalid name key",
+        $"ownerNameKey must be a version prefix and base64url ('v1.…'), at most {DropLimits.MaxOwnerNameKeyChars} characters, and is accepted only from a signed-in sender.");
     public static readonly Error InvalidReport = new("invalid-report", ErrorKind.BadRequest, "Invalid report", "Unknown reason, comment too long, or key not 32 bytes of base64url.");
     // A server fault, not the caller's: 500 (so monitoring counts it) with its own code, so clients stop retrying.
     public static readonly Error BlobDamaged = new("blob-damaged", ErrorKind.Internal, "Stored drop damaged", "The server's copy of this drop is incomplete; it cannot be downloaded.");

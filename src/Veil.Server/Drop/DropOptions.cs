@@ -13,6 +13,9 @@ internal static class DropLimits
     public const int MinWrappedKeyBytes = 16;
     public const int MaxWrappedKeyBytes = 256;
     public const int DropKeyBytes = 32;
+
+    /// <summary>The owner's wrapped name key (spec/drop.md §8): 99 characters in v1; room for a later version.</summary>
+    public const int MaxOwnerNameKeyChars = 256;
     public const int MaxReportCommentLength = 2000;
     public static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(24);
     public static readonly TimeSpan TicketLifetime = TimeSpan.FromHours(24);

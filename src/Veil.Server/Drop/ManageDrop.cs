@@ -1,5 +1,6 @@
 // The owner's controls: stats, change expiry/limit, delete. Authorization: the owner token (or the
 // signed-in creator); anyone else gets not-owner, whether or not they know the id.
+using System.Buffers.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -115,17 +116,21 @@ internal sealed class DeleteDropCommand(VeilDbContext db, IBlobStore blobs, ILog
     }
 }
 
-/// <summary>One of the signed-in owner's drops: the owner stats and whether a password wraps its key.</summary>
+/// <summary>
+/// One of the signed-in owner's drops: the owner stats, whether a password wraps its key, and — when the sender
+/// kept one — the name key wrapped under the user key with the metadata ciphertext it opens (spec/drop.md §8).
+/// </summary>
 internal sealed record OwnedDrop(
     string Id, DateTimeOffset CreatedAt, bool Finalized, DateTimeOffset? ExpiresAt, int? MaxDownloads, int Downloads,
-    long ContentSize, string State, bool PasswordProtected);
+    long ContentSize, string State, bool PasswordProtected, string? NameKey, string? Metadata);
 
 internal sealed record OwnedDropsResponse(IReadOnlyList<OwnedDrop> Drops);
 
 /// <summary>
 /// <c>GET /api/v1/drops</c>: the drops the signed-in caller created, newest first, until the purge job has removed
-/// their blobs. Nothing here can name a file: the name is in the metadata ciphertext, and only the link (the drop
-/// key) opens it. Anonymous callers (owner tokens name one drop each) get 401.
+/// their blobs. The server still cannot name a file: the name is in the metadata ciphertext, which the link's key
+/// opens, or the owner's user key through the wrapped name key. Anonymous callers (owner tokens name one drop each)
+/// get 401.
 /// </summary>
 internal sealed class ListOwnedDropsCommand(VeilDbContext db, TimeProvider time)
 {
@@ -149,7 +154,8 @@ internal sealed class ListOwnedDropsCommand(VeilDbContext db, TimeProvider time)
             .OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id, StringComparer.Ordinal)
             .Take(MaxDrops)
             .Select(d => new OwnedDrop(d.Id, d.CreatedAt, d.FinalizedAt is not null, d.ExpiresAt, d.MaxDownloads, d.Downloads,
-                d.ContentSize, OwnerStatsResponse.StateName(d.StateAt(now)), d.WrappedKey is not null))
+                d.ContentSize, OwnerStatsResponse.StateName(d.StateAt(now)), d.WrappedKey is not null, d.OwnerNameKey,
+                d.OwnerNameKey is not null && d.Metadata is not null ? Base64Url.EncodeToString(d.Metadata) : null))
             .ToList());
     }
 }

@@ -53,7 +53,7 @@ internal sealed class DropCli : IAsyncDisposable
         return path;
     }
 
-    public Process Start(IEnumerable<string> args, bool redirectInput = false)
+    public Process Start(IEnumerable<string> args, bool redirectInput = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -74,12 +74,17 @@ internal sealed class DropCli : IAsyncDisposable
         info.Environment["VEIL_CONFIG_DIR"] = ConfigDirectory;
         info.Environment["VEIL_CACHE_DIR"] = CacheDirectory;
         info.Environment["VEIL_SERVER"] = Origin;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         return Process.Start(info)!;
     }
 
-    public async Task<CliResult> RunAsync(IEnumerable<string> args, string? stdin = null, int timeoutSeconds = 120)
+    public async Task<CliResult> RunAsync(IEnumerable<string> args, string? stdin = null, int timeoutSeconds = 120, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using Process process = Start(args, redirectInput: true);
+        using Process process = Start(args, redirectInput: true, environment);
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         if (stdin is not null)

@@ -98,6 +98,59 @@ public sealed class DropOwnedTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_SignedIn_ShowsTheAccountsDrops_NamesOpenWithTheUserKey_OldOnesSayTheNameIsInTheLink()
+    {
+        await SignInAsync();
+        var unlocked = await new VeilCli(_cli.Server.BaseAddress, _cli.ConfigDirectory).RunAsync(["vault", "unlock", "--password-stdin", "--json"], CliAccounts.StrongPassword + "\n");
+        Assert.True(unlocked.ExitCode == 0, unlocked.ToString());
+        var session = new Dictionary<string, string> { ["VEIL_SESSION"] = unlocked.Event("unlocked").GetProperty("session").GetString()! };
+        string name = "quarterly-canary-" + Guid.NewGuid().ToString("N")[..8] + ".txt";
+        CliResult kept = await _cli.RunAsync(["--json", "drop", "send", _cli.WriteRandomFile(name, 2000), "--no-resume"], environment: session);
+        CliResult linkOnly = await _cli.RunAsync(["--json", "drop", "send", _cli.WriteRandomFile("old.txt", 100), "--no-resume"]);
+        Assert.True(kept.ExitCode == 0, kept.ToString());
+        Assert.True(linkOnly.ExitCode == 0, linkOnly.ToString());
+        string keptId = JsonDocument.Parse(kept.StdoutLines.Last()).RootElement.GetProperty("id").GetString()!;
+        string oldId = JsonDocument.Parse(linkOnly.StdoutLines.Last()).RootElement.GetProperty("id").GetString()!;
+        Assert.True(JsonDocument.Parse(kept.StdoutLines.Last()).RootElement.GetProperty("nameKept").GetBoolean());
+        // Another machine: no owner tokens here; the account's list comes from the server.
+        File.Delete(Path.Combine(_cli.ConfigDirectory, "drops.json"));
+
+        CliResult locked = await _cli.RunAsync(["--json", "drop", "list"]);
+        CliResult withSession = await _cli.RunAsync(["--json", "drop", "list"], environment: session);
+        CliResult withPassword = await _cli.RunAsync(["--json", "drop", "list", "--password-stdin"], CliAccounts.StrongPassword + "\n");
+        CliResult human = await _cli.RunAsync(["drop", "list"], environment: session);
+
+        JsonElement Row(CliResult result, string id) =>
+            JsonDocument.Parse(result.StdoutLines.Last()).RootElement.GetProperty("drops").EnumerateArray().Single(d => d.GetProperty("id").GetString() == id);
+        Assert.True(locked.ExitCode == 0, locked.ToString());
+        Assert.Equal("locked", Row(locked, keptId).GetProperty("nameStatus").GetString());
+        Assert.Equal(JsonValueKind.Null, Row(locked, keptId).GetProperty("name").ValueKind);
+        Assert.True(Row(locked, keptId).GetProperty("account").GetBoolean());
+        foreach (CliResult opened in new[] { withSession, withPassword })
+        {
+            Assert.True(opened.ExitCode == 0, opened.ToString());
+            Assert.Equal("shown", Row(opened, keptId).GetProperty("nameStatus").GetString());
+            Assert.Equal(name, Row(opened, keptId).GetProperty("name").GetString());
+            Assert.Equal(2000, Row(opened, keptId).GetProperty("size").GetInt64());
+            Assert.Equal("link-only", Row(opened, oldId).GetProperty("nameStatus").GetString());
+            Assert.Equal("available", Row(opened, oldId).GetProperty("state").GetString());
+        }
+
+        Assert.Contains(name, human.Stdout, StringComparison.Ordinal);
+        Assert.Contains("(only in the link)", human.Stdout, StringComparison.Ordinal);
+        // The name is a canary: the server's database never holds it.
+        Assert.DoesNotContain(name, await Veil.Server.Tests.Kit.StoredData.ReadAsync(_cli.Server), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_PasswordStdin_WithoutASession_IsAUsageError()
+    {
+        CliResult result = await _cli.RunAsync(["drop", "list", "--password-stdin"], CliAccounts.StrongPassword + "\n");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("veil account login", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Delete_FromAnotherMachine_WithTheOwnerTokenAndTheLink()
     {
         string file = _cli.WriteRandomFile("x.txt", 100);

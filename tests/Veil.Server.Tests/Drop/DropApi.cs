@@ -21,6 +21,8 @@ public sealed class DropApi(HttpClient client, string? bearer = null)
 {
     public HttpClient Client => client;
 
+    public string? Bearer => bearer;
+
     /// <summary>The same client, signed in with <paramref name="credential"/> (an access token or <c>ak_…</c> key).</summary>
     public DropApi As(string credential) => new(client, credential);
 

@@ -84,7 +84,9 @@ public sealed class DropSignedInTests
         Assert.True(drops[0].GetProperty("passwordProtected").GetBoolean());
         Assert.Equal("uploading", drops[0].GetProperty("state").GetString());
         Assert.Equal(JsonValueKind.Null, drops[0].GetProperty("expiresAt").ValueKind);
-        Assert.DoesNotContain("metadata", await listed.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        // Sent without a name key: neither the key nor the metadata ciphertext is listed.
+        Assert.All(drops, d => Assert.Equal(JsonValueKind.Null, d.GetProperty("nameKey").ValueKind));
+        Assert.All(drops, d => Assert.Equal(JsonValueKind.Null, d.GetProperty("metadata").ValueKind));
 
         using var anonymous = await server.SendAsync(HttpMethod.Get, "/api/v1/drops");
         await anonymous.ExpectProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
@@ -121,6 +123,73 @@ public sealed class DropSignedInTests
         var stats = await owner.OwnerStatsAsync(drop);
         Assert.Equal(5, stats.GetProperty("maxDownloads").GetInt32());
         Assert.Equal("available", stats.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task OwnedDropList_ReturnsTheOwnersNameKeyAndTheMetadataItOpens_AsStored()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var owner = new DropApi(server.Client).As((await server.RegisterUserAsync()).AccessToken);
+        // Opaque to the server: any v1-shaped string is stored and handed back unchanged (the client checks it).
+        var nameKey = "v1." + Veil.Crypto.Primitives.CryptoRandom.ToBase64Url(Veil.Crypto.Primitives.CryptoRandom.Bytes(72));
+        using var created = await owner.CreateRawAsync(new { contentSize = DropApi.ContentSizeFor(100), expiresInSeconds = 3600, ownerNameKey = nameKey });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var drop = (await created.Content.ReadFromJsonAsync<CreatedDrop>())!;
+        var ciphertext = DropApi.Encrypt(drop.Id, new byte[100], "name-key-canary.txt");
+        await owner.UploadAllAsync(drop, ciphertext);
+        var (plain, _) = await owner.ShareAsync(new byte[10]);
+
+        var drops = await ListAsync(owner);
+        var kept = drops.Single(d => d.GetProperty("id").GetString() == drop.Id);
+        Assert.Equal(nameKey, kept.GetProperty("nameKey").GetString());
+        Assert.Equal(ciphertext.Metadata, System.Buffers.Text.Base64Url.DecodeFromChars(kept.GetProperty("metadata").GetString()));
+        var without = drops.Single(d => d.GetProperty("id").GetString() == plain.Id);
+        Assert.Equal(JsonValueKind.Null, without.GetProperty("nameKey").ValueKind);
+
+        // Nobody else learns it: the public info and the owner stats carry no name key.
+        using var info = await owner.InfoAsync(drop.Id);
+        Assert.DoesNotContain(nameKey, await info.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false, "v1.AAAA")]
+    [InlineData(true, "v1.")]
+    [InlineData(true, "1.AAAA")]
+    [InlineData(true, "vx.AAAA")]
+    [InlineData(true, "v1.AA+A")]
+    [InlineData(true, "v1.AA=A")]
+    [InlineData(true, "")]
+    public async Task Create_WithANameKey_FromAnAnonymousSenderOrMalformed_Is400_AndCreatesNoDrop(bool signedIn, string nameKey)
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var api = new DropApi(server.Client);
+        if (signedIn)
+        {
+            api = api.As((await server.RegisterUserAsync()).AccessToken);
+        }
+
+        using var response = await api.CreateRawAsync(new { contentSize = 100, expiresInSeconds = 3600, ownerNameKey = nameKey });
+        await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "invalid-name-key");
+        Assert.Equal(0, await CountDropsAsync(server));
+    }
+
+    [Fact]
+    public async Task Create_WithANameKeyLongerThan256Characters_Is400()
+    {
+        await using var server = await IdentityKit.StartIdentityServerAsync();
+        var owner = new DropApi(server.Client).As((await server.RegisterUserAsync()).AccessToken);
+        using var response = await owner.CreateRawAsync(new { contentSize = 100, expiresInSeconds = 3600, ownerNameKey = "v1." + new string('A', 254) });
+        await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "invalid-name-key");
+        Assert.Equal(0, await CountDropsAsync(server));
+    }
+
+    private static async Task<List<JsonElement>> ListAsync(DropApi owner)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/drops");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", owner.Bearer);
+        using var listed = await owner.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        return [.. (await listed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("drops").EnumerateArray()];
     }
 
     [Theory]

@@ -13,6 +13,10 @@ export interface OwnedDrop {
   contentSize: number;
   state: "uploading" | "available" | "expired" | "exhausted" | "taken-down";
   passwordProtected: boolean;
+  /** The metadata key wrapped under the user key (spec/drop.md §8); null for drops sent without it. */
+  nameKey: string | null;
+  /** The metadata ciphertext (base64url), present when nameKey is. */
+  metadata: string | null;
 }
 
 export const dropApi = {

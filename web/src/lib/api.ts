@@ -17,6 +17,8 @@ export interface CreateDropRequest {
   expiresInSeconds: number;
   maxDownloads: number | null;
   password?: PasswordWrap | null;
+  /** A signed-in sender's name key (spec/drop.md §8): the metadata key wrapped under the user key. */
+  ownerNameKey?: string;
 }
 
 export interface CreateDropResponse {

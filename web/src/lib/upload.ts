@@ -6,6 +6,7 @@ import { ApiError, DropApi } from "./api";
 import { randomBytes, toBase64Url } from "./bytes";
 import { ChunkSize, CobblestoneEncryptor, SaltSize } from "./cobblestone";
 import { deriveWrappingKey } from "./argon2";
+import { wrapNameKey } from "../crypto/dropnamekey";
 import { context, contentBlobLength, encodeRecord, encryptMetadata, PasswordSaltSize, subkeys, wrapKey, type DropMetadata } from "./dropformat";
 
 export interface SendOptions {
@@ -14,6 +15,8 @@ export interface SendOptions {
   expiresInSeconds: number;
   maxDownloads: number | null;
   password: string | null;
+  /** The signed-in sender's user key: the drop's name key is then kept for the account, wrapped under it (spec/drop.md §8). */
+  ownerUserKey?: Uint8Array | null;
   onPhase?: (text: string) => void;
   onProgress?: (encrypted: number, uploaded: number, total: number) => void;
 }
@@ -44,6 +47,7 @@ export async function sendDrop(options: SendOptions): Promise<SentDrop> {
     password = { salt: toBase64Url(salt), wrappedKey: toBase64Url(wrapped) };
   }
 
+  const keys = await subkeys(dropKey);
   const total = contentBlobLength(file.size);
   options.onPhase?.("Creating the drop…");
   const created = await api.create({
@@ -51,6 +55,7 @@ export async function sendDrop(options: SendOptions): Promise<SentDrop> {
     expiresInSeconds: options.expiresInSeconds,
     maxDownloads: options.maxDownloads,
     password,
+    ...(options.ownerUserKey ? { ownerNameKey: wrapNameKey(options.ownerUserKey, keys.metadata) } : {}),
   });
   const { id, ownerToken, partSize } = created;
 
@@ -58,7 +63,6 @@ export async function sendDrop(options: SendOptions): Promise<SentDrop> {
   const metadataBlob = await encryptMetadata(dropKey, id, metadata, randomBytes(SaltSize));
   await retry(() => api.putMetadata(id, ownerToken, metadataBlob));
 
-  const keys = await subkeys(dropKey);
   const encryptor = await CobblestoneEncryptor.create(keys.content, context(id), randomBytes(SaltSize));
   keys.content.fill(0);
   keys.metadata.fill(0);

@@ -637,6 +637,11 @@ namespace Veil.Server.Migrations.Postgres
                         .HasMaxLength(220)
                         .HasColumnType("character varying(220)");
 
+                    b.Property<string>("OwnerNameKey")
+                        .HasMaxLength(256)
+                        .IsUnicode(false)
+                        .HasColumnType("character varying(256)");
+
                     b.Property<byte[]>("OwnerTokenHash")
                         .IsRequired()
                         .HasMaxLength(32)

@@ -632,6 +632,11 @@ namespace Veil.Server.Migrations.Sqlite
                         .HasMaxLength(220)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("OwnerNameKey")
+                        .HasMaxLength(256)
+                        .IsUnicode(false)
+                        .HasColumnType("TEXT");
+
                     b.Property<byte[]>("OwnerTokenHash")
                         .IsRequired()
                         .HasMaxLength(32)

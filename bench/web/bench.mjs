@@ -1,0 +1,121 @@
+// The web app in Chromium, driven over the DevTools protocol with no dependencies (Node 20: --experimental-websocket).
+// Usage: node --experimental-websocket bench/web/bench.mjs ORIGIN RUNS      (bench/web.sh runs it; see docs/PERFORMANCE.md)
+//  (c) first page interactive: a fresh tab, cache disabled, opens ORIGIN/; the time from navigation start until the
+//      app has rendered its first view (an <h1> inside #app: Preact renders it with its handlers attached).
+//  (a) Argon2id (64 MiB, t=3, p=4) exactly as the app runs it: a new module worker from the app's own
+//      kdf.worker-*.js (hash-wasm) per derivation, timed in the page from `new Worker` to the keys' arrival.
+// Prints every run and RESULT lines with the medians.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [origin, runsText = "5"] = process.argv.slice(2);
+const runs = Number(runsText);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const profile = mkdtempSync(join(tmpdir(), "veil-web-bench-"));
+const chromium = spawn("/usr/bin/chromium", [
+  "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+  "--remote-debugging-port=0", `--user-data-dir=${profile}`, "about:blank",
+], { stdio: ["ignore", "ignore", "pipe"] });
+const cleanup = () => { chromium.kill(); try { rmSync(profile, { recursive: true, force: true }); } catch { /* gone */ } };
+process.on("exit", cleanup);
+
+const browserUrl = await new Promise((resolve, reject) => {
+  let text = "";
+  chromium.stderr.on("data", (chunk) => {
+    text += chunk;
+    const match = text.match(/DevTools listening on (ws:\/\/\S+)/);
+    if (match) resolve(match[1]);
+  });
+  chromium.on("exit", (code) => reject(new Error("chromium exited " + code + ": " + text)));
+});
+const port = new URL(browserUrl).port;
+
+async function openTab() {
+  const target = await (await fetch(`http://127.0.0.1:${port}/json/new?about:blank`, { method: "PUT" })).json();
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => { socket.onopen = resolve; socket.onerror = reject; });
+  let next = 0;
+  const pending = new Map();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    if (message.id && pending.has(message.id)) {
+      const { resolve, reject } = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.error) reject(new Error(JSON.stringify(message.error)));
+      else resolve(message.result);
+    }
+  };
+  const send = (method, params = {}) => new Promise((resolve, reject) => {
+    const id = ++next;
+    pending.set(id, { resolve, reject });
+    socket.send(JSON.stringify({ id, method, params }));
+  });
+  const evaluate = async (expression) => {
+    const result = await send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true });
+    if (result.exceptionDetails) throw new Error(JSON.stringify(result.exceptionDetails));
+    return result.result.value;
+  };
+  const close = async () => { socket.close(); await fetch(`http://127.0.0.1:${port}/json/close/${target.id}`); };
+  return { send, evaluate, close };
+}
+
+// (c) first page interactive
+const firstPage = [];
+for (let i = 0; i <= runs; i++) {
+  const tab = await openTab();
+  await tab.send("Network.enable");
+  await tab.send("Network.clearBrowserCache");
+  await tab.send("Network.setCacheDisabled", { cacheDisabled: true });
+  await tab.send("Page.enable");
+  await tab.send("Page.addScriptToEvaluateOnNewDocument", { source: `
+    new MutationObserver((_, observer) => {
+      if (document.querySelector("#app h1")) { window.__veilReady = performance.now(); observer.disconnect(); }
+    }).observe(document, { subtree: true, childList: true });` });
+  await tab.send("Page.navigate", { url: origin + "/" });
+  let ready = null;
+  for (let wait = 0; wait < 400 && ready === null; wait++) {
+    ready = await tab.evaluate("window.__veilReady ?? null").catch(() => null);
+    if (ready === null) await new Promise((r) => setTimeout(r, 25));
+  }
+  if (ready === null) throw new Error("the app never rendered its first view");
+  const dcl = await tab.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd");
+  if (i > 0) firstPage.push(ready); // run 0 warms the server and the browser process, not the page cache
+  console.log(`first page run ${i}${i === 0 ? " (warm-up)" : ""}: app rendered at ${ready.toFixed(0)} ms (DOMContentLoaded ${dcl.toFixed(0)} ms)`);
+  await tab.close();
+}
+
+// (a) Argon2id in the app's worker
+const appHtml = await (await fetch(origin + "/")).text();
+// The worker's URL is wherever the build put `new Worker(new URL(...))`: search the page's entry and preloads.
+let workerUrl = null;
+for (const [, src] of appHtml.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)) {
+  workerUrl ??= (await (await fetch(origin + src)).text()).match(/\/web\/assets\/kdf\.worker-[A-Za-z0-9_-]+\.js/)?.[0] ?? null;
+}
+if (!workerUrl) throw new Error("no kdf.worker-*.js referenced by the app page");
+const tab = await openTab();
+await tab.send("Page.enable");
+await tab.send("Page.navigate", { url: origin + "/" });
+await new Promise((r) => setTimeout(r, 1500));
+const argon = await tab.evaluate(`(async () => {
+  const times = [];
+  for (let i = 0; i <= ${runs}; i++) {
+    const t0 = performance.now();
+    await new Promise((resolve, reject) => {
+      const worker = new Worker(${JSON.stringify(workerUrl)}, { type: "module" });
+      worker.onmessage = (event) => { worker.terminate(); event.data.ok ? resolve() : reject(new Error(event.data.message)); };
+      worker.onerror = (event) => { worker.terminate(); reject(new Error(event.message)); };
+      worker.postMessage({ password: "correct horse battery staple", email: "bench@example.org", salt: "AAAAAAAAAAAAAAAAAAAAAA",
+        memoryKiB: 65536, iterations: 3, parallelism: 4 });
+    });
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  return times;
+})()`);
+console.log(`argon2 in chromium runs ms: ${argon.map((t) => t.toFixed(0)).join(" ")}`);
+await tab.close();
+console.log(`RESULT first_page_median_ms=${median(firstPage).toFixed(0)} argon2_chromium_median_ms=${median(argon).toFixed(1)}`);
+cleanup();
+process.exit(0);
