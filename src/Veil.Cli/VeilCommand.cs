@@ -25,6 +25,7 @@ internal static class VeilCommand
         root.Subcommands.Add(Vault.VaultCommand.Create(json));
         root.Subcommands.Add(Admin.AdminCommand.Create(json));
         Alias.AliasCommand.AddTo(root, json);
+        root.Subcommands.Add(Mailbox.MailDomainCommand.CreateMail(json));
 
         if (args.Length == 0)
         {

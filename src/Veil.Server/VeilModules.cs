@@ -5,6 +5,7 @@ using Veil.Server.Alias;
 using Veil.Server.Drop;
 using Veil.Server.Identity;
 using Veil.Server.Mail;
+using Veil.Server.Mailbox.Domains;
 using Veil.Server.Vault;
 
 namespace Veil.Server;
@@ -25,6 +26,7 @@ internal static class VeilModules
         services.AddMailModule(configuration);
         services.AddVaultModule(configuration);
         services.AddAliasModule(configuration);
+        services.AddMailDomainsModule(configuration);
         services.AddMailDevelopmentSink(configuration); // last: a module's IMessageSink wins over it
         return services;
     }
@@ -36,6 +38,7 @@ internal static class VeilModules
         endpoints.MapDropEndpoints();
         endpoints.MapVaultEndpoints();
         endpoints.MapAliasEndpoints();
+        endpoints.MapMailDomainEndpoints();
         return endpoints;
     }
 }

@@ -38,6 +38,18 @@ public sealed class SmtpClientOptions
     /// AUTH user name; <see langword="null"/> for no AUTH. Credentials are only ever sent after STARTTLS: a session
     /// that is not encrypted fails (temporarily) instead of sending them.
     /// </summary>
+    /// <summary>
+    /// Connect to this address instead of resolving <see cref="Host"/> (direct delivery resolves MX hosts through its own
+    /// resolver); <see cref="Host"/> stays the TLS server name.
+    /// </summary>
+    public System.Net.IPAddress? ConnectAddress { get; set; }
+
+    /// <summary>
+    /// Opportunistic TLS without checking the certificate (RFC 7435): for direct delivery to MX hosts, where nothing
+    /// says which name the certificate should carry. Never set it for a smarthost.
+    /// </summary>
+    public bool AcceptAnyCertificate { get; set; }
+
     public string? UserName { get; set; }
 
     /// <summary>AUTH password (held as configuration text, as the host binds it).</summary>
