@@ -44,14 +44,14 @@ public sealed class InboundAuthenticator(IMailDns dns, TimeProvider time)
             return new(spf, spfDomain, dkim, status, fromDomain, null);
         }
 
-        var policy = Tag(record!, "p")?.ToLowerInvariant();
+        var policy = MailDns.TagValue(record!, "p")?.ToLowerInvariant();
         if (policy is not ("none" or "quarantine" or "reject"))
         {
             return new(spf, spfDomain, dkim, DmarcResult.PermError, fromDomain, null);
         }
 
-        var strictSpf = Tag(record!, "aspf")?.Equals("s", StringComparison.OrdinalIgnoreCase) ?? false;
-        var strictDkim = Tag(record!, "adkim")?.Equals("s", StringComparison.OrdinalIgnoreCase) ?? false;
+        var strictSpf = MailDns.TagValue(record!, "aspf")?.Equals("s", StringComparison.OrdinalIgnoreCase) ?? false;
+        var strictDkim = MailDns.TagValue(record!, "adkim")?.Equals("s", StringComparison.OrdinalIgnoreCase) ?? false;
         var aligned = (spf == SpfResult.Pass && at >= 0 && Aligned(fromDomain, spfDomain!, strictSpf))
             || dkim.Any(d => d.Status == DkimVerificationStatus.Pass && d.Domain is not null && Aligned(fromDomain, d.Domain, strictDkim));
         return new(spf, spfDomain, dkim, aligned ? DmarcResult.Pass : DmarcResult.Fail, fromDomain, policy);
@@ -115,20 +115,6 @@ public sealed class InboundAuthenticator(IMailDns dns, TimeProvider time)
 
         var domain = MailDns.Normalize(address[(at + 1)..].Trim().TrimEnd(')', ' ', '\r', '\n', '\t'));
         return domain.Length > 0 && domain.Contains('.', StringComparison.Ordinal) && domain.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-') ? domain : null;
-    }
-
-    private static string? Tag(string record, string name)
-    {
-        foreach (var part in record.Split(';'))
-        {
-            var eq = part.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0 && part[..eq].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-            {
-                return part[(eq + 1)..].Trim();
-            }
-        }
-
-        return null;
     }
 }
 

@@ -100,6 +100,25 @@ public sealed class MailDns : IMailDns
         return a.Status == DnsLookupStatus.Failed || aaaa.Status == DnsLookupStatus.Failed ? new(DnsLookupStatus.Failed, []) : new(DnsLookupStatus.NotFound, []);
     }
 
+    /// <summary>
+    /// The value of tag <paramref name="name"/> in a <c>tag=value; …</c> TXT record (DKIM key and DMARC records),
+    /// trimmed; null if absent.
+    /// </summary>
+    public static string? TagValue(string record, string name)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        foreach (var part in record.Split(';'))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && part[..eq].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return part[(eq + 1)..].Trim();
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Lowercase, no trailing dot.</summary>
     public static string Normalize(string name) => (name ?? "").TrimEnd('.').ToLowerInvariant();
 

@@ -35,10 +35,6 @@ public sealed class SmtpClientOptions
     public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? TrustedRoots { get; set; }
 
     /// <summary>
-    /// AUTH user name; <see langword="null"/> for no AUTH. Credentials are only ever sent after STARTTLS: a session
-    /// that is not encrypted fails (temporarily) instead of sending them.
-    /// </summary>
-    /// <summary>
     /// Connect to this address instead of resolving <see cref="Host"/> (direct delivery resolves MX hosts through its own
     /// resolver); <see cref="Host"/> stays the TLS server name.
     /// </summary>
@@ -50,6 +46,10 @@ public sealed class SmtpClientOptions
     /// </summary>
     public bool AcceptAnyCertificate { get; set; }
 
+    /// <summary>
+    /// AUTH user name; <see langword="null"/> for no AUTH. Credentials are only ever sent after STARTTLS: a session
+    /// that is not encrypted fails (temporarily) instead of sending them.
+    /// </summary>
     public string? UserName { get; set; }
 
     /// <summary>AUTH password (held as configuration text, as the host binds it).</summary>

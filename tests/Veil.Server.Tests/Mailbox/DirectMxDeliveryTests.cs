@@ -8,6 +8,7 @@ using Veil.Mail.Dns;
 using Veil.Mail.Queue;
 using Veil.Mail.Smtp;
 using Veil.Server.Tests.Alias;
+using Veil.Server.Tests.Identity;
 using Veil.Server.Tests.Kit;
 
 namespace Veil.Server.Tests.Mailbox;
@@ -89,5 +90,40 @@ public sealed class DirectMxDeliveryTests
         Assert.Equal("frank@down.dest.test", address);
         Assert.StartsWith("4", reply, StringComparison.Ordinal); // the queue keeps it pending and retries only it
         Assert.Equal(["erin@up.dest.test"], Assert.Single(sink.All()).RcptTos);
+    }
+
+    [Fact]
+    public async Task Server_DirectDeliveryEnabled_SendsItsOwnMailToTheRecipientsMx()
+    {
+        await using var dns = await LoopbackDns.StartAsync("dest.test");
+        using var sink = new MailSink();
+        dns.Mx("dest.test", "mx.dest.test").Address("mx.dest.test", IPAddress.Loopback);
+        await dns.ApplyAsync();
+        await using var server = await VeilTestServer.StartAsync(o =>
+        {
+            o.Settings["Veil:Dns:Servers"] = dns.Servers;
+            o.Settings["Veil:Mail:DirectDelivery"] = "true";
+            o.Settings["Veil:Mail:DirectDeliveryPort"] = sink.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        });
+
+        // Registration mails a verification link: it leaves through the queue and the recipient's MX, not a smarthost.
+        using var register = await server.PostAsync("/api/v1/accounts", new { email = "gina@dest.test", authToken = IdentityKit.NewAuthToken(), kdf = IdentityKit.DefaultKdf(), protectedUserKey = "v1.test-wrapped-key" });
+        Assert.Equal(HttpStatusCode.Accepted, register.StatusCode);
+
+        var mail = await sink.WaitForAsync(m => m.RcptTos.Contains("gina@dest.test"));
+        Assert.Contains("/verify-email#", mail.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_ProductionAliasDomainWithDirectDelivery_DoesNotAskForASmarthost()
+    {
+        var refused = await Assert.ThrowsAsync<VeilStartupException>(() => VeilTestServer.StartAsync(o =>
+        {
+            o.Settings["Veil:Production"] = "true";
+            o.Settings["Veil:Alias:Domains:0"] = "alias.test";
+            o.Settings["Veil:Mail:DirectDelivery"] = "true";
+        }));
+
+        Assert.DoesNotContain(refused.Problems, p => p.Contains("Smarthost", StringComparison.Ordinal));
     }
 }

@@ -162,7 +162,7 @@ internal sealed class DomainCheck(IMailDns dns, CustomDomainOptions options)
             return new("dmarc", Wrong, dmarc, $"{want.Name} has {dmarc.Count} DMARC records; receivers then ignore DMARC. Keep one: \"{want.Value}\".");
         }
 
-        var policy = Tag(dmarc[0], "p")?.ToLowerInvariant();
+        var policy = MailDns.TagValue(dmarc[0], "p")?.ToLowerInvariant();
         return policy switch
         {
             "quarantine" or "reject" => new("dmarc", Ok, dmarc, null),
@@ -177,20 +177,5 @@ internal sealed class DomainCheck(IMailDns dns, CustomDomainOptions options)
             : null;
 
     /// <summary>The p= tag of a DKIM record with its whitespace removed, or null.</summary>
-    private static string? PublicKeyOf(string record) => Tag(record, "p") is { } p ? string.Concat(p.Where(c => !char.IsWhiteSpace(c))) : null;
-
-    /// <summary>The value of <paramref name="name"/> in a <c>tag=value; …</c> list, trimmed; null if absent.</summary>
-    private static string? Tag(string record, string name)
-    {
-        foreach (var part in record.Split(';'))
-        {
-            var eq = part.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0 && part[..eq].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-            {
-                return part[(eq + 1)..].Trim();
-            }
-        }
-
-        return null;
-    }
+    private static string? PublicKeyOf(string record) => MailDns.TagValue(record, "p") is { } p ? string.Concat(p.Where(c => !char.IsWhiteSpace(c))) : null;
 }

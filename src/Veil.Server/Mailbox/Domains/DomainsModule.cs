@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Veil.Mail.Authentication;
 using Veil.Mail.Dns;
 using Veil.Server.Platform.Auth;
 using Veil.Server.Platform.Problems;
@@ -27,6 +28,8 @@ internal static class DomainsModule
         ArgumentNullException.ThrowIfNull(configuration);
         var servers = CustomDomainOptions.DnsServers(configuration); // throws (refuses to start) when malformed
         services.TryAddSingleton<IMailDns>(new MailDns(servers, CustomDomainOptions.DnsTimeout(configuration)));
+        // Inbound SPF/DKIM/DMARC verdicts for whoever stores inbound mail (the mailbox): Veil.Mail.Authentication.
+        services.TryAddSingleton(sp => new InboundAuthenticator(sp.GetRequiredService<IMailDns>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(CustomDomainOptions.From(configuration));
         services.TryAddSingleton<DomainCheck>();
         services.TryAddScoped<CustomDomains>();
