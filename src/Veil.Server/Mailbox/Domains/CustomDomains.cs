@@ -29,7 +29,7 @@ internal interface IMailDomainVerification
     Task<bool> IsVerifiedForAccountAsync(Guid accountId, string domain, CancellationToken cancellationToken);
 }
 
-internal sealed class CustomDomains(VeilDbContext db, DomainCheck check, CustomDomainOptions options, IOptions<AliasOptions> aliases, TimeProvider time)
+internal sealed class CustomDomains(VeilDbContext db, DomainCheck check, CustomDomainOptions options, IOptions<AliasOptions> aliases, VerifiedDomains verified, TimeProvider time)
     : IMailDomainVerification
 {
     public async Task<bool> IsVerifiedForAccountAsync(Guid accountId, string domain, CancellationToken cancellationToken) =>
@@ -113,12 +113,14 @@ internal sealed class CustomDomains(VeilDbContext db, DomainCheck check, CustomD
         }
 
         await db.SaveChangesAsync(ct);
+        await verified.ReloadAsync(db, ct);
         return new CustomDomainCheckResponse(Dto(entity), conclusive, checks);
     }
 
     public async Task<Result<bool>> RemoveAsync(Guid accountId, Guid id, CancellationToken ct)
     {
         var removed = await db.Set<CustomDomain>().Where(x => x.Id == id && x.AccountId == accountId).ExecuteDeleteAsync(ct);
+        await verified.ReloadAsync(db, ct);
         return removed == 0 ? CustomDomainErrors.NotFound : Result<bool>.Success(true);
     }
 

@@ -33,6 +33,8 @@ internal static class DomainsModule
         services.TryAddSingleton(CustomDomainOptions.From(configuration));
         services.TryAddSingleton<DomainCheck>();
         services.TryAddScoped<CustomDomains>();
+        services.TryAddSingleton<VerifiedDomains>();
+        services.AddHostedService(sp => sp.GetRequiredService<VerifiedDomains>());
         services.TryAddScoped<IMailDomainVerification>(sp => sp.GetRequiredService<CustomDomains>());
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataDeleter, CustomDomainAccountData>());
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataExporter, CustomDomainAccountData>());
