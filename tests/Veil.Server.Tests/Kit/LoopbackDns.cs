@@ -146,10 +146,14 @@ public sealed class LoopbackDns : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops dnsmasq and removes its directory; safe to call twice (a test may stop the server half-way).</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        Directory.Delete(_directory, recursive: true);
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
     }
 
     private async Task StopAsync()

@@ -135,7 +135,7 @@ public sealed class CustomDomainTests
     [Fact]
     public async Task Check_DnsServerDown_IsInconclusiveAndKeepsTheDomainVerified()
     {
-        var dns = await LoopbackDns.StartAsync(Zone);
+        await using var dns = await LoopbackDns.StartAsync(Zone); // disposed half-way by the test, and again at the end
         await using var server = await StartAsync(dns);
         var user = await server.RegisterUserAsync();
         var domain = await AddAsync(server, user, "steady.custom.test");

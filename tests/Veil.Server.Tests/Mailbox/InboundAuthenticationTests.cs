@@ -132,7 +132,7 @@ public sealed class InboundAuthenticationTests
     [Fact]
     public async Task Evaluate_DnsServerDown_IsTempErrorNotFail()
     {
-        var dns = await LoopbackDns.StartAsync(Zone);
+        await using var dns = await LoopbackDns.StartAsync(Zone); // disposed half-way by the test, and again at the end
         var authenticator = Authenticator(dns);
         await dns.DisposeAsync();
 
