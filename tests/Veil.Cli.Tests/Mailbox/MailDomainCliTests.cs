@@ -23,13 +23,7 @@ public sealed class MailDomainCliTests
         Assert.Equal(1, unverified.ExitCode);
         Assert.Contains("_veil.cli.test", unverified.Stdout, StringComparison.Ordinal); // the fix names the record to publish
 
-        foreach (var record in added.GetProperty("records").EnumerateArray())
-        {
-            var (name, value) = (record.GetProperty("name").GetString()!, record.GetProperty("value").GetString()!);
-            _ = record.GetProperty("type").GetString() == "MX" ? dns.Mx(name, value) : dns.Txt(name, value);
-        }
-
-        await dns.ApplyAsync();
+        await dns.PublishAsListed(added.GetProperty("records")).ApplyAsync();
         var verified = CliAccounts.Ok(await cli.RunAsync(["mail", "domain", "check", "cli.test"]));
         Assert.Contains("cli.test is verified.", verified.Stdout, StringComparison.Ordinal);
         var list = CliAccounts.Ok(await cli.RunAsync(["mail", "domain", "list", "--json"])).Json.Single().GetProperty("domains");

@@ -7,6 +7,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using Veil.Mail.Dns;
 
 namespace Veil.Server.Tests.Kit;
@@ -64,6 +65,21 @@ public sealed class LoopbackDns : IAsyncDisposable
     public LoopbackDns Address(string host, IPAddress address)
     {
         _records.Add($"host-record={host},{address}");
+        return this;
+    }
+
+    /// <summary>
+    /// Publishes the records of a custom domain exactly as Veil lists them (the <c>records</c> array of the API's domain:
+    /// <c>type</c>, <c>name</c>, <c>value</c>); call <see cref="ApplyAsync"/> after.
+    /// </summary>
+    public LoopbackDns PublishAsListed(JsonElement records)
+    {
+        foreach (var record in records.EnumerateArray())
+        {
+            var (name, value) = (record.GetProperty("name").GetString()!, record.GetProperty("value").GetString()!);
+            _ = record.GetProperty("type").GetString() == "MX" ? Mx(name, value) : Txt(name, value);
+        }
+
         return this;
     }
 

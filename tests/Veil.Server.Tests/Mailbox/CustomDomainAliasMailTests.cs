@@ -31,13 +31,7 @@ public sealed class CustomDomainAliasMailTests
         }
 
         var unverified = await h.RcptAsync("jane@sender.test", "anything@" + Domain);
-        foreach (var record in domain.GetProperty("records").EnumerateArray())
-        {
-            var (name, value) = (record.GetProperty("name").GetString()!, record.GetProperty("value").GetString()!);
-            _ = record.GetProperty("type").GetString() == "MX" ? dns.Mx(name, value) : dns.Txt(name, value);
-        }
-
-        await dns.ApplyAsync();
+        await dns.PublishAsListed(domain.GetProperty("records")).ApplyAsync();
         var check = $"/api/v1/mail/domains/{domain.GetProperty("id").GetGuid()}/check";
         using (var verified = await h.Server.PostAsync(check, null, user.AccessToken))
         {

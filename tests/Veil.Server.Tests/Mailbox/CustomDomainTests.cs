@@ -37,16 +37,7 @@ public sealed class CustomDomainTests
     }
 
     /// <summary>Publishes every record exactly as Veil lists them.</summary>
-    private static LoopbackDns Publish(LoopbackDns dns, JsonElement domain)
-    {
-        foreach (var record in domain.GetProperty("records").EnumerateArray())
-        {
-            var (type, name, value) = (record.GetProperty("type").GetString()!, record.GetProperty("name").GetString()!, record.GetProperty("value").GetString()!);
-            _ = type == "MX" ? dns.Mx(name, value) : dns.Txt(name, value);
-        }
-
-        return dns;
-    }
+    private static LoopbackDns Publish(LoopbackDns dns, JsonElement domain) => dns.PublishAsListed(domain.GetProperty("records"));
 
     private static string Status(JsonElement check, string name) =>
         check.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("check").GetString() == name).GetProperty("status").GetString()!;
