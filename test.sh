@@ -15,7 +15,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # --- 1. System packages ---------------------------------------------------------------------------
 # Native libraries Veil.Crypto loads; the independent peers the tests use (the reference argon2 CLI,
 # Debian's python3 with pyca/cryptography, dkimpy (+ PyNaCl for Ed25519) and aiosmtpd, swaks with the Perl TLS module its
-# STARTTLS needs); PostgreSQL; OpenSSL; Chromium. Each probe names what the tests use (see scripts/ensure-packages.sh);
+# STARTTLS needs); dnsmasq (a DNS server on loopback for the mail DNS tests); PostgreSQL; OpenSSL; Chromium. Each probe names what the tests use (see scripts/ensure-packages.sh);
 # tests/Veil.Mail.Tests/PeerProbeTests.cs checks that the list covers every Python module the test peers import.
 # Node.js/npm (20.19+) come with the build image: Debian's own nodejs is too old for the web build.
 scripts/ensure-packages.sh \
@@ -27,6 +27,7 @@ scripts/ensure-packages.sh \
   python3-nacl:python3:nacl.signing \
   python3-aiosmtpd:python3:aiosmtpd.controller \
   swaks:swaks \
+  dnsmasq-base:/usr/sbin/dnsmasq \
   libnet-ssleay-perl:perl:Net::SSLeay \
   postgresql:/usr/lib/postgresql \
   openssl:openssl \

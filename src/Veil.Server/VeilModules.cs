@@ -7,6 +7,7 @@ using Veil.Server.Drop;
 using Veil.Server.Identity;
 using Veil.Server.Mail;
 using Veil.Server.Mailbox;
+using Veil.Server.Mailbox.Domains;
 using Veil.Server.Vault;
 
 namespace Veil.Server;
@@ -29,6 +30,7 @@ internal static class VeilModules
         services.AddAliasModule(configuration);
         services.AddMailboxModule(configuration); // after Alias: it wraps Alias's message sink
         services.AddChatModule(configuration);
+        services.AddMailDomainsModule(configuration);
         services.AddMailDevelopmentSink(configuration); // last: a module's IMessageSink wins over it
         return services;
     }
@@ -42,6 +44,7 @@ internal static class VeilModules
         endpoints.MapAliasEndpoints();
         endpoints.MapMailboxEndpoints();
         endpoints.MapChatEndpoints();
+        endpoints.MapMailDomainEndpoints();
         return endpoints;
     }
 }

@@ -33,6 +33,7 @@ internal static class MailCommand
         key.Subcommands.Add(KeyExport(options));
         key.Subcommands.Add(KeyImport(options));
         mail.Subcommands.Add(key);
+        mail.Subcommands.Add(Mailbox.MailDomainCommand.Create(options));
         return mail;
     }
 

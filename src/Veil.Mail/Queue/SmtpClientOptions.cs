@@ -35,6 +35,18 @@ public sealed class SmtpClientOptions
     public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? TrustedRoots { get; set; }
 
     /// <summary>
+    /// Connect to this address instead of resolving <see cref="Host"/> (direct delivery resolves MX hosts through its own
+    /// resolver); <see cref="Host"/> stays the TLS server name.
+    /// </summary>
+    public System.Net.IPAddress? ConnectAddress { get; set; }
+
+    /// <summary>
+    /// Opportunistic TLS without checking the certificate (RFC 7435): for direct delivery to MX hosts, where nothing
+    /// says which name the certificate should carry. Never set it for a smarthost.
+    /// </summary>
+    public bool AcceptAnyCertificate { get; set; }
+
+    /// <summary>
     /// AUTH user name; <see langword="null"/> for no AUTH. Credentials are only ever sent after STARTTLS: a session
     /// that is not encrypted fails (temporarily) instead of sending them.
     /// </summary>

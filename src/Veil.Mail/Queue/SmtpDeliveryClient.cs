@@ -45,7 +45,15 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
         // Commands and the final dot are small writes after larger ones: without NoDelay, Nagle waits for the server's
         // delayed ACK before sending them (tens of milliseconds per transaction).
         tcp.NoDelay = true;
-        await tcp.ConnectAsync(options.Host, options.Port, cancellationToken).ConfigureAwait(false);
+        if (options.ConnectAddress is { } address)
+        {
+            await tcp.ConnectAsync(address, options.Port, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await tcp.ConnectAsync(options.Host, options.Port, cancellationToken).ConfigureAwait(false);
+        }
+
         Stream stream = tcp.GetStream();
         var conn = new Connection(stream, options.ReplyTimeout);
         var greeting = await conn.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -199,6 +207,15 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
     private SslClientAuthenticationOptions ClientTlsOptions()
     {
         var tls = new SslClientAuthenticationOptions { TargetHost = options.Host };
+        if (options.AcceptAnyCertificate)
+        {
+            // Opportunistic TLS to an MX host (see SmtpClientOptions.AcceptAnyCertificate): encryption against passive
+            // listeners; an active attacker could equally strip STARTTLS, which only MTA-STS or DANE would prevent.
+#pragma warning disable CA5359 // deliberate: opportunistic TLS to MX hosts, see above
+            tls.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+#pragma warning restore CA5359
+        }
+
         if (options.TrustedRoots is { Count: > 0 } roots)
         {
             var policy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy

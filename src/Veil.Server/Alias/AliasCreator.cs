@@ -5,7 +5,7 @@ using Veil.Server.Platform.Results;
 namespace Veil.Server.Alias;
 
 /// <summary>Creates aliases for the API and for catch-all domains, under the daily creation limit.</summary>
-internal sealed class AliasCreator(AliasDirectory directory, AccountPlans plans, TimeProvider time)
+internal sealed class AliasCreator(AliasDirectory directory, AccountPlans plans, Mailbox.Domains.IMailDomainVerification customDomains, TimeProvider time)
 {
     /// <summary>
     /// Creates and saves an alias. <paramref name="catchAllAddress"/> is the exact address a catch-all
@@ -22,9 +22,9 @@ internal sealed class AliasCreator(AliasDirectory directory, AccountPlans plans,
         }
 
         var d = domain is null ? options.NormalizedDomains[0] : Mail.DkimKeyAdmin.NormalizeDomain(domain);
-        if (d is null || !options.IsAliasDomain(d))
+        if (d is null || !(options.IsAliasDomain(d) || await customDomains.IsVerifiedForAccountAsync(accountId, d, ct)))
         {
-            return AliasErrors.Invalid("domain", "must be one of GET /api/v1/alias/domains");
+            return AliasErrors.Invalid("domain", "must be one of GET /api/v1/alias/domains or one of your verified custom domains");
         }
 
         string? p = null;

@@ -44,6 +44,7 @@ internal sealed class AliasMessageSink(
     OutgoingDkim dkim,
     IOptions<AliasOptions> options,
     AccountPlans plans,
+    Mailbox.Domains.VerifiedDomains customDomains,
     TimeProvider time,
     ILogger<AliasMessageSink> logger) : IMessageSink, IDisposable
 {
@@ -341,7 +342,7 @@ internal sealed class AliasMessageSink(
         IServiceProvider scope, AliasDirectory directory, BatchState batch, SmtpEnvelope envelope, string rcpt, byte[]? raw, CancellationToken ct)
     {
         var settings = options.Value;
-        if (!AliasAddresses.TrySplit(rcpt, out var local, out var domain) || !settings.IsAliasDomain(domain))
+        if (!AliasAddresses.TrySplit(rcpt, out var local, out var domain) || !(settings.IsAliasDomain(domain) || customDomains.TryGetHolder(domain, out _)))
         {
             return new Routed("ignored", "not-alias-domain");
         }
@@ -358,7 +359,7 @@ internal sealed class AliasMessageSink(
             return new Routed(bounceEvent, bounceReason);
         }
 
-        if (await batch.AliasAsync(address, ct) is { } alias)
+        if (await batch.AliasAsync(address, ct) is { } alias && AliasRecipientResolver.HeldBy(customDomains, domain, alias.AccountId))
         {
             return await ForwardAsync(directory, batch, alias, envelope, raw, ct);
         }

@@ -15,7 +15,8 @@ using Veil.Server.Mail;
 namespace Veil.Server.Alias;
 
 internal sealed class AliasRecipientResolver(
-    AliasDirectory directory, AliasSrs srs, AliasRoutingCache cache, IOptions<AliasOptions> options, ILogger<AliasRecipientResolver> logger) : IRecipientResolver
+    AliasDirectory directory, AliasSrs srs, AliasRoutingCache cache, IOptions<AliasOptions> options, Mailbox.Domains.VerifiedDomains customDomains,
+    ILogger<AliasRecipientResolver> logger) : IRecipientResolver
 {
     // Without the envelope, a reverse address cannot be checked: refuse (the engine calls the query overload).
     public ValueTask<RecipientDecision> ResolveAsync(string address, CancellationToken cancellationToken) =>
@@ -25,7 +26,7 @@ internal sealed class AliasRecipientResolver(
     {
         ArgumentNullException.ThrowIfNull(query);
         var settings = options.Value;
-        if (!IsOurs(settings, query, out var address, out var local, out var domain))
+        if (!IsOurs(settings, customDomains, query, out var address, out var local, out var domain))
         {
             return RecipientDecision.RelayDenied; // not ours: another module may accept it
         }
@@ -51,6 +52,11 @@ internal sealed class AliasRecipientResolver(
 
         if (await RoutingAsync(address, ct) is { } alias)
         {
+            if (!HeldBy(customDomains, domain, alias.AccountId))
+            {
+                return RecipientDecision.Unknown;
+            }
+
             if (!alias.Enabled)
             {
                 if (alias.DisabledAction == AliasDisabledActions.Discard)
@@ -118,11 +124,15 @@ internal sealed class AliasRecipientResolver(
         return left;
     }
 
-    /// <summary>Whether <paramref name="query"/> is at one of our alias domains, with the address normalized.</summary>
-    internal static bool IsOurs(AliasOptions settings, RecipientQuery query, out string address, out string local, out string domain)
+    /// <summary>
+    /// Whether <paramref name="query"/> is at one of our alias domains or at a custom domain verified right now, with the
+    /// address normalized.
+    /// </summary>
+    internal static bool IsOurs(AliasOptions settings, Mailbox.Domains.VerifiedDomains customDomains, RecipientQuery query, out string address, out string local, out string domain)
     {
         address = local = domain = "";
-        if (!settings.Enabled || !AliasAddresses.TrySplit(query.Address, out local, out domain) || !settings.IsAliasDomain(domain))
+        if (!settings.Enabled || !AliasAddresses.TrySplit(query.Address, out local, out domain)
+            || !(settings.IsAliasDomain(domain) || customDomains.TryGetHolder(domain, out _)))
         {
             return false;
         }
@@ -130,6 +140,13 @@ internal sealed class AliasRecipientResolver(
         address = local + "@" + domain;
         return true;
     }
+
+    /// <summary>
+    /// An alias at a custom domain routes only while its owner holds the domain verified: if the domain passed to
+    /// another account, the old owner's aliases there must not keep receiving the new owner's mail.
+    /// </summary>
+    internal static bool HeldBy(Mailbox.Domains.VerifiedDomains customDomains, string domain, Guid accountId) =>
+        !customDomains.TryGetHolder(domain, out var holder) || holder == accountId;
 
     /// <summary>
     /// The RCPT rule for a known alias, when memory is enough to accept: enabled with quota left, or disabled
@@ -146,12 +163,14 @@ internal sealed class AliasRecipientResolver(
 /// Accepts mail to a live alias from <see cref="AliasRoutingCache"/> alone, before ModuleRecipientResolver
 /// creates a scope; SRS, reverse and catch-all addresses, and every other answer, go to AliasRecipientResolver.
 /// </summary>
-internal sealed class AliasRecipientFastPath(AliasRoutingCache cache, IOptions<AliasOptions> options) : IRecipientFastPath
+internal sealed class AliasRecipientFastPath(AliasRoutingCache cache, IOptions<AliasOptions> options, Mailbox.Domains.VerifiedDomains customDomains) : IRecipientFastPath
 {
     public bool Accepts(RecipientQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return AliasRecipientResolver.IsOurs(options.Value, query, out var address, out var local, out _)
+        // Custom domains take the full path, which checks that the alias's owner still holds the domain.
+        return AliasRecipientResolver.IsOurs(options.Value, customDomains, query, out var address, out var local, out var domain)
+            && !customDomains.TryGetHolder(domain, out _)
             && !AliasAddresses.IsSrsLocalPart(local)
             && AliasRecipientResolver.AcceptsFromCache(cache, address);
     }

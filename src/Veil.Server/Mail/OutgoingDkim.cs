@@ -79,15 +79,25 @@ internal sealed class OutgoingDkim(IServiceScopeFactory scopes, TimeProvider tim
                 .Select(g => g.OrderByDescending(k => k.CreatedAt).ThenByDescending(k => k.Selector, StringComparer.Ordinal).First())
                 .OrderBy(k => k.Algorithm, StringComparer.Ordinal)
                 .ToList();
-            var ids = chosen.Select(k => k.Id).ToArray();
+            // A user's custom domain has no MailDkimKeys row: its own key signs, only while the domain is verified (an
+            // unverified claim must never sign; a domain that fails its check stops signing within CacheLifetime).
+            var sources = chosen.Select(k => (k.Id, k.Selector, Open: (Func<DkimSigningKey>)k.OpenSigningKey)).ToList();
+            if (sources.Count == 0
+                && await db.Set<Mailbox.Domains.CustomDomain>().AsNoTracking().Where(x => x.Domain == domain && x.VerifiedAt != null)
+                    .OrderBy(x => x.VerifiedAt).FirstOrDefaultAsync(cancellationToken) is { } custom)
+            {
+                sources.Add((custom.Id, custom.DkimSelector, custom.OpenDkimKey));
+            }
+
+            var ids = sources.Select(k => k.Id).ToArray();
             if (cached is not null && cached.KeyIds.SequenceEqual(ids))
             {
                 _cache[domain] = cached with { LoadedAt = now };
                 return cached.Signers;
             }
 
-            var opened = chosen.Select(k => (Row: k, Key: k.OpenSigningKey())).ToList();
-            var signers = opened.Select(o => new DkimSigner(new DkimSignerOptions { Domain = domain, Selector = o.Row.Selector }, o.Key, time)).ToList();
+            var opened = sources.Select(k => (k.Selector, Key: k.Open())).ToList();
+            var signers = opened.Select(o => new DkimSigner(new DkimSignerOptions { Domain = domain, Selector = o.Selector }, o.Key, time)).ToList();
             if (cached is not null)
             {
                 // A signer of the old entry may be in use on another thread right now: its keys are

@@ -228,7 +228,7 @@ public sealed class AliasRoutingCacheTests
             cache.StoreRouting(address, routing, cache.Generation);
         }
 
-        var fastPath = new AliasRecipientFastPath(cache, Microsoft.Extensions.Options.Options.Create(options));
+        var fastPath = new AliasRecipientFastPath(cache, Microsoft.Extensions.Options.Options.Create(options), new Veil.Server.Mailbox.Domains.VerifiedDomains(null!));
 
         Assert.Equal(accepted, fastPath.Accepts(new Veil.Mail.Smtp.RecipientQuery(recipient, Sender, null)));
     }

@@ -1118,6 +1118,59 @@ namespace Veil.Server.Migrations.Postgres
                     b.ToTable("MailDkimKeys", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Mailbox.Domains.CustomDomain", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("CheckedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("DkimAlgorithm")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<byte[]>("DkimPrivateKeyEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("DkimPrivateKey")
+                        .HasAnnotation("Veil:EncryptedFrom", "DkimPrivateKey");
+
+                    b.Property<string>("DkimSelector")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)");
+
+                    b.Property<string>("Domain")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)");
+
+                    b.Property<string>("VerificationToken")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset?>("VerifiedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Domain");
+
+                    b.HasIndex("AccountId", "Domain")
+                        .IsUnique();
+
+                    b.ToTable("MailCustomDomains", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Mailbox.MailAddress", b =>
                 {
                     b.Property<Guid>("Id")

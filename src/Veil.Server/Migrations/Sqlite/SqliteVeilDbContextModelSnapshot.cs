@@ -1113,6 +1113,59 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("MailDkimKeys", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Mailbox.Domains.CustomDomain", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("CheckedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DkimAlgorithm")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("DkimPrivateKeyEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("DkimPrivateKey")
+                        .HasAnnotation("Veil:EncryptedFrom", "DkimPrivateKey");
+
+                    b.Property<string>("DkimSelector")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Domain")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("VerificationToken")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("VerifiedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Domain");
+
+                    b.HasIndex("AccountId", "Domain")
+                        .IsUnique();
+
+                    b.ToTable("MailCustomDomains", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Mailbox.MailAddress", b =>
                 {
                     b.Property<Guid>("Id")

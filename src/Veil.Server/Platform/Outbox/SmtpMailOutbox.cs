@@ -108,7 +108,10 @@ internal static class OutboxRegistration
     {
         var smarthost = configuration["Veil:Mail:Smarthost"];
         var hostName = configuration["Veil:Mail:HostName"] ?? "localhost";
-        if (string.IsNullOrWhiteSpace(smarthost))
+        // Direct MX delivery must be asked for: sending from this host's own IP needs outbound port 25, a PTR record
+        // and SPF for it, which only the operator can provide (OPERATIONS "Direct delivery").
+        var direct = string.IsNullOrWhiteSpace(smarthost) && configuration.GetValue<bool>("Veil:Mail:DirectDelivery");
+        if (string.IsNullOrWhiteSpace(smarthost) && !direct)
         {
             var outbox = Path.Combine(dataDirectory, "outbox");
             services.TryAddSingleton<IMailOutbox>(sp => ActivatorUtilities.CreateInstance<FileMailOutbox>(sp, outbox));
@@ -126,7 +129,7 @@ internal static class OutboxRegistration
             return services;
         }
 
-        var client = SmtpClientOptions.FromSmarthost(smarthost);
+        var client = direct ? new SmtpClientOptions() : SmtpClientOptions.FromSmarthost(smarthost!);
         client.HeloName = hostName;
         var tls = configuration["Veil:Mail:SmarthostTls"];
         if (tls is not null)
@@ -161,7 +164,11 @@ internal static class OutboxRegistration
             throw new InvalidOperationException("Veil:Mail:QueueMaxRetryDelay (env Veil__Mail__QueueMaxRetryDelay) must be at least Veil:Mail:QueueFirstRetryDelay.");
         }
 
-        services.TryAddSingleton(sp => new OutboundQueue(dataDirectory, new SmtpDeliveryClient(client), sp.GetRequiredService<TimeProvider>(), queueOptions, sp.GetRequiredService<ILogger<OutboundQueue>>(), sp.GetService<IQueuedDeliveryObserver>()));
+        var directPort = ReadPort(configuration, "Veil:Mail:DirectDeliveryPort");
+        services.TryAddSingleton(sp => new OutboundQueue(
+            dataDirectory,
+            direct ? new Veil.Mail.Delivery.DirectMxTransport(sp.GetRequiredService<Veil.Mail.Dns.IMailDns>(), client, directPort) : new SmtpDeliveryClient(client),
+            sp.GetRequiredService<TimeProvider>(), queueOptions, sp.GetRequiredService<ILogger<OutboundQueue>>(), sp.GetService<IQueuedDeliveryObserver>()));
         services.TryAddSingleton<OutgoingDkim>();
         services.TryAddSingleton<IMailOutbox, SmtpMailOutbox>();
         services.AddHostedService<OutboundQueueWorker>();
@@ -178,16 +185,33 @@ internal static class OutboxRegistration
     {
         ArgumentNullException.ThrowIfNull(configuration);
         if (configuration.GetValue<bool>("Veil:Production") && string.IsNullOrWhiteSpace(configuration["Veil:Mail:Smarthost"])
+            && !configuration.GetValue<bool>("Veil:Mail:DirectDelivery")
             && configuration.GetSection("Veil:Alias:Domains").GetChildren().Any(d => !string.IsNullOrWhiteSpace(d.Value)))
         {
             yield return "Veil:Mail:Smarthost (env Veil__Mail__Smarthost) is not set: in production the alias domains (Veil:Alias:Domains) "
-                + "need a way to deliver forwarded mail; set it to the host:port of your mail relay";
+                + "need a way to deliver forwarded mail; set it to the host:port of your mail relay, or set Veil:Mail:DirectDelivery=true "
+                + "to deliver to the recipients' MX hosts from this server";
+        }
+
+        if (configuration.GetValue<bool>("Veil:Production") && configuration["Veil:Mail:DirectDeliveryPort"] is { Length: > 0 } port && port != "25")
+        {
+            yield return "Veil:Mail:DirectDeliveryPort (env Veil__Mail__DirectDeliveryPort) is a test aid and must be 25 (or unset) in production";
         }
     }
 
     /// <summary>The development .eml outbox directory when mail goes there (no smarthost), else null.</summary>
     public static string? DevelopmentOutboxOf(IServiceProvider services) =>
         services.GetService<IMailOutbox>() is FileMailOutbox file ? file.Directory : null;
+
+    /// <summary>A port number (1–65535), 25 when unset.</summary>
+    private static int ReadPort(IConfiguration configuration, string key)
+    {
+        var value = configuration[key];
+        return value is null ? 25
+            : int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+                ? port
+                : throw new InvalidOperationException($"{key} (env {key.Replace(":", "__", StringComparison.Ordinal)}) must be a port number from 1 to 65535.");
+    }
 
     /// <summary>A positive duration like <c>00:05:00</c> or <c>5.00:00:00</c> (days.hours:minutes:seconds), or the default when unset.</summary>
     private static TimeSpan ReadDuration(IConfiguration configuration, string key, TimeSpan fallback)
