@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The web app's performance against the machine's native reference, in one run (issue 16, Performance).
-# Usage: bash bench/web.sh [RUNS]     (from the repo root; default 5 measured runs after one warm-up each)
+# Usage: bash bench/web.sh [RUNS] [ITEMS]   (from the repo root; default 5 measured runs after one warm-up each, and a
+#        vault of 5,000 items for (b); ITEMS=0 skips it)
 #
 #  1. Builds the CLI (Release; the normal build also builds web/) and bench/Veil.Bench.
 #  2. Reference: the C# client's key derivation (ClientKeyDerivation.Derive: libargon2 Argon2id 64 MiB, t=3, p=4,
@@ -8,11 +9,14 @@
 #  3. Starts `veil serve` on loopback (SQLite, fresh data directory) and runs bench/web/bench.mjs in the system
 #     Chromium (headless, over the DevTools protocol): (c) first page interactive, (a) Argon2id in the app's own
 #     kdf worker (hash-wasm), one fresh worker per derivation as the app does.
+#     (b) with Veil.Bench --vault-seed having made an account and a vault of ITEMS items through the C# client: the
+#     time from submitting the master password on /app/vault/{id} to every item listed (target <= 2 s).
 #  4. Prints the medians and the ratio Chromium / native (target <= 1.5x), first page (target <= 1 s).
 # The JavaScript budget (d) is a test, not a benchmark: tests/Veil.Server.Tests/Web/WebBudgetTests.cs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
+ITEMS=${2:-5000}
 PORT=${VEIL_BENCH_PORT:-55490}
 DATA=$(mktemp -d /tmp/veil-web-bench.XXXXXX)
 PID=""
@@ -40,15 +44,25 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+SEED=()
+if [ "$ITEMS" -gt 0 ]; then
+  echo "== seeding a vault of $ITEMS items through the C# client"
+  SEEDED=$(dotnet bench/Veil.Bench/bin/Release/net10.0/Veil.Bench.dll --vault-seed "http://127.0.0.1:$PORT" "$DATA" "$ITEMS")
+  SEED=("$(echo "$SEEDED" | sed -n 's/^SEED_EMAIL=//p')" "bench vault: quartz lantern 8472 meadow" "$(echo "$SEEDED" | sed -n 's/^SEED_VAULT=//p')" "$ITEMS")
+fi
+
 echo "== Chromium"
-OUT=$(node --experimental-websocket --no-warnings bench/web/bench.mjs "http://127.0.0.1:$PORT" "$RUNS")
+OUT=$(node --experimental-websocket --no-warnings bench/web/bench.mjs "http://127.0.0.1:$PORT" "$RUNS" "${SEED[@]}")
 echo "$OUT"
 RESULT=$(echo "$OUT" | grep '^RESULT')
 FIRST=$(echo "$RESULT" | sed -n 's/.*first_page_median_ms=\([0-9.]*\).*/\1/p')
 BROWSER_MS=$(echo "$RESULT" | sed -n 's/.*argon2_chromium_median_ms=\([0-9.]*\).*/\1/p')
-python3 - "$NATIVE_MS" "$BROWSER_MS" "$FIRST" <<'PY'
+VAULT=$(echo "$RESULT" | sed -n 's/.*vault_median_ms=\([0-9.]*\).*/\1/p')
+python3 - "$NATIVE_MS" "$BROWSER_MS" "$FIRST" "${VAULT:-}" "$ITEMS" <<'PY'
 import sys
 native, browser, first = map(float, sys.argv[1:4])
+if sys.argv[4]:
+    print(f"| vault of {sys.argv[5]} items: unlock and list | {float(sys.argv[4]):.0f} ms (target <= 2000 ms) |")
 print(f"| Argon2id 64 MiB t=3 p=4 | native (C# client, libargon2) {native:.0f} ms | Chromium (hash-wasm worker) {browser:.0f} ms | ratio {browser / native:.2f}x (target <= 1.5x) |")
 print(f"| first page interactive | {first:.0f} ms (target <= 1000 ms) |")
 PY

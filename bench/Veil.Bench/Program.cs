@@ -7,6 +7,7 @@ using Veil.Bench;
 // `dotnet run -c Release --project bench/Veil.Bench -- --argon2 N` times the C# client's key derivation
 // (ClientKeyDerivation.Derive: libargon2 Argon2id, 64 MiB, t=3, p=4, then HKDF) N times after one warm-up and prints
 // each time and the median, the reference of bench/web.sh.
+// `... -- --vault-seed ORIGIN DATA_DIR N` makes an account with one vault of N items on a running server (VaultSeed.cs).
 if (args is ["--alloc"])
 {
     var bench = new CobblestoneBenchmarks();
@@ -37,6 +38,11 @@ if (args is ["--argon2", var count])
     Console.WriteLine($"argon2 runs ms: {string.Join(' ', times.Select(t => t.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}");
     Console.WriteLine($"ARGON2_MEDIAN_MS={times[times.Count / 2].ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}");
     return 0;
+}
+
+if (args is ["--vault-seed", var origin, var data, var items])
+{
+    return await VaultSeed.RunAsync(origin, data, int.Parse(items, System.Globalization.CultureInfo.InvariantCulture));
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig.Instance);

@@ -4,13 +4,16 @@
 //      app has rendered its first view (an <h1> inside #app: Preact renders it with its handlers attached).
 //  (a) Argon2id (64 MiB, t=3, p=4) exactly as the app runs it: a new module worker from the app's own
 //      kdf.worker-*.js (hash-wasm) per derivation, timed in the page from `new Worker` to the keys' arrival.
+//  (b) optional (bench/web.sh passes SEED_EMAIL PASSWORD VAULT_ID ITEMS after Veil.Bench --vault-seed made them): sign in
+//      once, then per run a fresh load of /app/vault/{id} (session resumed, keys locked), and the time in the page from
+//      submitting the master password to the vault's list showing every item (Argon2id included), plus one frame.
 // Prints every run and RESULT lines with the medians.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const [origin, runsText = "5"] = process.argv.slice(2);
+const [origin, runsText = "5", seedEmail, seedPassword, seedVault, seedItemsText] = process.argv.slice(2);
 const runs = Number(runsText);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -116,6 +119,54 @@ const argon = await tab.evaluate(`(async () => {
 })()`);
 console.log(`argon2 in chromium runs ms: ${argon.map((t) => t.toFixed(0)).join(" ")}`);
 await tab.close();
-console.log(`RESULT first_page_median_ms=${median(firstPage).toFixed(0)} argon2_chromium_median_ms=${median(argon).toFixed(1)}`);
+// (b) a large vault: unlock and show the list
+let vaultMedian = null;
+if (seedEmail) {
+  const items = Number(seedItemsText);
+  const page = await openTab();
+  await page.send("Page.enable");
+  const typeInto = (selector, value) => `(() => {
+    const input = document.querySelector(${JSON.stringify(selector)});
+    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(input, ${JSON.stringify(value)});
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    return true;
+  })()`;
+  const waitFor = async (expression, what) => {
+    for (let wait = 0; wait < 1200; wait++) {
+      if (await page.evaluate(expression).catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error("timed out waiting for " + what);
+  };
+  await page.send("Page.navigate", { url: origin + "/signin" });
+  await waitFor(`!!document.querySelector("input[name=email]")`, "the sign-in form");
+  await page.evaluate(typeInto("input[name=email]", seedEmail));
+  await page.evaluate(typeInto("input[name=password]", seedPassword));
+  await page.evaluate(`document.querySelector("input[name=password]").form.requestSubmit(), true`);
+  await waitFor(`location.pathname.startsWith("/app")`, "the signed-in app");
+  const vaultTimes = [];
+  for (let i = 0; i <= runs; i++) {
+    await page.send("Page.navigate", { url: `${origin}/app/vault/${seedVault}` });
+    await waitFor(`!!document.querySelector("input[type=password]")`, "the vault's unlock form");
+    await page.evaluate(typeInto("input[type=password]", seedPassword));
+    const ms = await page.evaluate(`(async () => {
+      const t0 = performance.now();
+      document.querySelector("input[type=password]").form.requestSubmit();
+      await new Promise((resolve) => {
+        const done = () => document.querySelectorAll(".vault-item").length >= ${items};
+        if (done()) return resolve();
+        new MutationObserver((_, observer) => { if (done()) { observer.disconnect(); resolve(); } })
+          .observe(document.body, { subtree: true, childList: true });
+      });
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      return performance.now() - t0;
+    })()`);
+    if (i > 0) vaultTimes.push(ms);
+    console.log(`vault of ${items} items run ${i}${i === 0 ? " (warm-up)" : ""}: unlocked and listed in ${ms.toFixed(0)} ms`);
+  }
+  vaultMedian = median(vaultTimes);
+  await page.close();
+}
+console.log(`RESULT first_page_median_ms=${median(firstPage).toFixed(0)} argon2_chromium_median_ms=${median(argon).toFixed(1)}${vaultMedian === null ? "" : ` vault_median_ms=${vaultMedian.toFixed(0)}`}`);
 cleanup();
 process.exit(0);

@@ -308,6 +308,20 @@ public sealed class AccountPageTests(Browser browser)
         await page.GetByText("Your keys are unlocked in this browser").WaitForAsync();
         Assert.Equal(0, await page.GetByRole(AriaRole.Heading, new() { Name = "Unlock" }).CountAsync());
 
+        // Lock means the password again, trusted or not: a reload after Lock asks for it (the capsule stays, suspended),
+        // and the next password unlock (box not ticked) lets the capsule open the keys after a reload once more.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Lock" }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Unlock" }).WaitForAsync();
+        await WaitUntilAsync(async () => (await page.EvaluateAsync<System.Text.Json.JsonElement>(CapsuleScript)).GetProperty("suspended").GetBoolean());
+        await page.ReloadAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Unlock" }).WaitForAsync();
+        Assert.Equal(1, (await page.EvaluateAsync<System.Text.Json.JsonElement>(CapsuleScript)).GetProperty("count").GetInt32());
+        await page.GetByLabel("Master password").FillAsync(StrongPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Unlock" }).ClickAsync();
+        await page.GetByText("This browser is trusted").WaitForAsync();
+        await page.ReloadAsync();
+        await page.GetByText("Your keys are unlocked in this browser").WaitForAsync();
+
         // Another browser ends this browser's session on the sessions page.
         await using (var other = await browser.NewContextAsync())
         {
@@ -369,15 +383,26 @@ public sealed class AccountPageTests(Browser browser)
             request.onerror = () => reject(request.error);
           });
           db.close();
-          if (all.length === 0) return { count: 0 };
+          if (all.length === 0) return { count: 0, suspended: false };
           const c = all[0];
           let exportRefused = false;
           try { await crypto.subtle.exportKey("raw", c.key); } catch { exportRefused = true; }
           const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-          return { count: all.length, keyType: c.key.constructor.name, extractable: c.key.extractable, exportRefused,
+          return { count: all.length, keyType: c.key.constructor.name, extractable: c.key.extractable, exportRefused, suspended: c.suspended === true,
                    hex: hex(c.iv) + hex(c.nonce) + hex(c.sealed) + JSON.stringify(Object.keys(c)) };
         }
         """;
+
+    /// <summary>Polls a condition the page reaches by itself (an IndexedDB write after a click), for at most 10 s.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The page did not reach the expected state within 10 s.");
+            await Task.Delay(50);
+        }
+    }
 
     /// <summary>A world with an account made by the C# client and signed in through the page (keys unlocked).</summary>
     private async Task<(AppWorld World, TestUser User, string Email)> SignedInAsync(string prefix)

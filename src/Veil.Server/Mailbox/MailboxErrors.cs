@@ -7,7 +7,7 @@ internal static class MailboxErrors
 {
     public static readonly Error NotEnabled = new("mail-not-enabled", ErrorKind.NotFound, "Mail not enabled", "This server has no mail domains (Veil:Mail:Domains).");
     public static readonly Error InvalidAddress = new("invalid-address", ErrorKind.BadRequest, "Invalid address", "An address is local@domain, the local part 1-64 characters of a-z 0-9 . _ - (not starting or ending with a dot).");
-    public static readonly Error UnknownDomain = new("unknown-domain", ErrorKind.BadRequest, "Unknown domain", "This server offers mailboxes only at its mail domains (GET /api/v1/mail/domains).");
+    public static readonly Error UnknownDomain = new("unknown-domain", ErrorKind.BadRequest, "Unknown domain", "This server offers mailboxes only at its mail domains (GET /api/v1/mail/address-domains).");
     public static readonly Error AddressTaken = new("address-taken", ErrorKind.Conflict, "Address taken", "This address is not available.");
     public static readonly Error TooManyAddresses = new("too-many-addresses", ErrorKind.Conflict, "Too many addresses", "You reached the number of addresses your plan allows.");
     public static readonly Error InvalidWrappedKey = new("invalid-wrapped-key", ErrorKind.BadRequest, "Invalid wrapped key", "wrappedToken and wrappedPrivateKey are v1. strings of base64url made by the client.");

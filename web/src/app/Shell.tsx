@@ -5,7 +5,7 @@ import { Link } from "./Link";
 import { navigation } from "./modules";
 import { navigate } from "./router";
 import * as session from "../session/store";
-import { signOut } from "../identity/service";
+import { lock, signOut } from "../identity/service";
 
 export function Shell(props: { children: ComponentChildren }) {
   const signedIn = session.status.value === "signed-in";
@@ -33,7 +33,7 @@ export function Shell(props: { children: ComponentChildren }) {
         {signedIn && (
           <div class="who">
             {session.isUnlocked.value && (
-              <button type="button" class="secondary" onClick={() => session.lock()}>Lock</button>
+              <button type="button" class="secondary" onClick={lock}>Lock</button>
             )}
             <button
               type="button"

@@ -7,7 +7,7 @@ import { DefaultKdf, type KdfParameters } from "../crypto/keys";
 import { newUserKey, openUserKey, wrapUserKey } from "../crypto/userkey";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import * as session from "../session/store";
-import { forgetTrust, openTrustedKey, trustThisBrowser } from "../session/trust";
+import { forgetTrust, openTrustedKey, setTrustSuspended, trustThisBrowser } from "../session/trust";
 
 export type Progress = (phase: string) => void;
 
@@ -103,6 +103,8 @@ export async function unlock(password: string, progress: Progress, trust = false
         throw caught instanceof Error && !(caught instanceof DOMException) ? caught : new Error("This browser could not store the key capsule (storage refused). Unlock without trusting it.");
       }
     }
+    // The password was given: a capsule suspended by Lock may open the keys after a reload again.
+    if (!trust) await setTrustSuspended(who.accountId, false);
     session.setUserKey(userKey);
   } finally {
     derived.enc.fill(0);
@@ -138,6 +140,13 @@ export async function resume(): Promise<void> {
   } catch {
     if (session.status.value === "unknown") session.status.value = "signed-out";
   }
+}
+
+/** Lock (the button, the idle lock): every key leaves memory, and a trusted browser needs the password once more. */
+export function lock(): void {
+  const who = session.account.value;
+  session.lock();
+  if (who) void setTrustSuspended(who.accountId, true);
 }
 
 export async function signOut(): Promise<void> {

@@ -17,6 +17,8 @@ interface Capsule {
   iv: Uint8Array<ArrayBuffer>;
   nonce: Uint8Array<ArrayBuffer>;
   sealed: Uint8Array<ArrayBuffer>;
+  /** Set by Lock (the button or the idle lock): the capsule stays, but only the master password unlocks until then. */
+  suspended?: boolean;
 }
 
 const databaseName = "veil-trust";
@@ -83,7 +85,7 @@ export async function openTrustedKey(accountId: string, sessionId: string): Prom
   } catch {
     return null; // storage disabled (a private window): nothing was trusted
   }
-  if (!capsule) return null;
+  if (!capsule || capsule.suspended) return null;
   if (capsule.sessionId !== sessionId) {
     await forgetTrust();
     return null;
@@ -99,6 +101,21 @@ export async function openTrustedKey(accountId: string, sessionId: string): Prom
     return null;
   } finally {
     share?.fill(0);
+  }
+}
+
+/**
+ * Lock means "the password again", trusted or not: otherwise a reload would undo the Lock button and the vault's idle
+ * lock on a trusted browser. The capsule is kept (suspended) and the next password unlock in this browser resumes it.
+ */
+export async function setTrustSuspended(accountId: string, suspended: boolean): Promise<void> {
+  try {
+    const capsule = await withStore<Capsule | undefined>("readonly", (store) => store.get(accountId) as IDBRequest<Capsule | undefined>);
+    if (capsule && (capsule.suspended ?? false) !== suspended) {
+      await withStore("readwrite", (store) => store.put({ ...capsule, suspended } satisfies Capsule));
+    }
+  } catch {
+    // No IndexedDB: nothing was trusted.
   }
 }
 

@@ -3,6 +3,7 @@
 // user key goes, every vault key is wiped with it (fill(0)) — nothing stays that could open a vault.
 import { effect } from "@preact/signals";
 import * as session from "../session/store";
+import { lock } from "../identity/service";
 
 const vaultKeys = new Map<string, Uint8Array>();
 
@@ -26,7 +27,7 @@ let idleTimer: ReturnType<typeof setTimeout> | null = null;
 
 function armIdleTimer(): void {
   if (idleTimer !== null) clearTimeout(idleTimer);
-  idleTimer = session.isUnlocked.value ? setTimeout(() => session.lock(), AutoLockMinutes * 60 * 1000) : null;
+  idleTimer = session.isUnlocked.value ? setTimeout(lock, AutoLockMinutes * 60 * 1000) : null;
 }
 
 if (typeof window !== "undefined") {
