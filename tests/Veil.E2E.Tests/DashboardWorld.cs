@@ -78,6 +78,11 @@ internal sealed class DashboardWorld : IAsyncDisposable
         });
         Assert.True(response.Ok, await response.TextAsync());
         Assert.Contains(await Context.CookiesAsync(), c => c.Name == "veil_refresh" && c.HttpOnly);
+
+        // The sign-in page also leaves the "signed in here" hint (web/src/session/store.ts): without it the app does not
+        // ask the refresh cookie on load (no 401 for anonymous visitors), so set it as the page would have.
+        await Page.GotoAsync(Url("/signin"));
+        await Page.EvaluateAsync("() => localStorage.setItem('veil.signed-in', '1')");
     }
 
     /// <summary>Opens an app page and waits until the session resumed and the page's heading is there.</summary>
