@@ -10,7 +10,8 @@
 #     Chromium (headless, over the DevTools protocol): (c) first page interactive, (a) Argon2id in the app's own
 #     kdf worker (hash-wasm), one fresh worker per derivation as the app does.
 #     (b) with Veil.Bench --vault-seed having made an account and a vault of ITEMS items through the C# client: the
-#     time from submitting the master password on /app/vault/{id} to every item listed (target <= 2 s).
+#     time from submitting the master password on /app/vault/{id} to the list shown: all items counted, the first 100
+#     drawn (target <= 2 s).
 #  4. Prints the medians and the ratio Chromium / native (target <= 1.5x), first page (target <= 1 s).
 # The JavaScript budget (d) is a test, not a benchmark: tests/Veil.Server.Tests/Web/WebBudgetTests.cs.
 set -euo pipefail
@@ -36,7 +37,9 @@ echo "$NATIVE"
 NATIVE_MS=$(echo "$NATIVE" | sed -n 's/^ARGON2_MEDIAN_MS=//p')
 
 echo "== starting veil serve on 127.0.0.1:$PORT"
-dotnet src/Veil.Cli/bin/Release/net10.0/veil.dll serve --data "$DATA" --http "http://127.0.0.1:$PORT" >"$DATA.log" 2>&1 &
+# The seeding adds ITEMS items in a minute or so: lift the per-account request limits for this throwaway server only.
+env "Veil__RateLimits__account-requests__PermitLimit=1000000" "Veil__RateLimits__account__PermitLimit=1000000" \
+  dotnet src/Veil.Cli/bin/Release/net10.0/veil.dll serve --data "$DATA" --http "http://127.0.0.1:$PORT" >"$DATA.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 120); do
   curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
