@@ -132,6 +132,46 @@ public sealed partial class VaultClaimBrowserTests
     }
 
     [ChromiumFact]
+    public async Task OwnerInChromium_AVaultOfMoreThanAPage_Draws100Cards_ShowMoreDrawsTheRest_SearchCoversEveryItem()
+    {
+        var cli = new VeilCli(_server.BaseAddress, Path.Combine(_root, "owner"));
+        await RegisterAndLoginAsync(cli);
+        Ok(await OwnerAsync(cli, ["vault", "create", "Family"]));
+        var items = new JsonArray();
+        for (int i = 1; i <= 130; i++)
+        {
+            items.Add(new JsonObject
+            {
+                ["id"] = Guid.NewGuid().ToString(), ["type"] = 2, ["name"] = $"Note {i:D3}", ["notes"] = $"body {i}",
+                ["folderId"] = null, ["favorite"] = false, ["secureNote"] = new JsonObject { ["type"] = 0 },
+            });
+        }
+
+        var path = Path.Combine(_root, "many.json");
+        await File.WriteAllTextAsync(path, new JsonObject { ["encrypted"] = false, ["folders"] = new JsonArray(), ["items"] = items }.ToJsonString());
+        await SignInAndOpenAsync("Family");
+        await _page.GetByLabel("Bitwarden export (.json, unencrypted)").SetInputFilesAsync(path);
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Import into this vault" }).ClickAsync();
+        await _page.GetByText("130 items", new() { Exact = true }).WaitForAsync(new() { Timeout = 120_000 });
+
+        // The list draws a page of 100 cards; the count and the search cover all 130.
+        Assert.Equal(100, await _page.Locator(".vault-item").CountAsync());
+        var more = _page.GetByRole(AriaRole.Button, new() { Name = "Show 30 more (30 not shown)" });
+        var drawn = await _page.Locator(".vault-item").EvaluateAllAsync<string[]>("cards => cards.map(c => c.getAttribute('aria-label'))");
+        var notDrawn = Enumerable.Range(1, 130).Select(i => $"Note {i:D3}").Except(drawn).ToList();
+        Assert.Equal(30, notDrawn.Count);
+        await _page.GetByLabel("Search this vault").FillAsync(notDrawn[0]);
+        await _page.GetByText("1 of 130 items match").WaitForAsync();
+        await _page.GetByRole(AriaRole.Heading, new() { Name = notDrawn[0] }).WaitForAsync();
+        await _page.GetByLabel("Search this vault").FillAsync("");
+        await more.ClickAsync();
+        await _page.GetByRole(AriaRole.Heading, new() { Name = notDrawn[^1] }).WaitForAsync();
+        Assert.Equal(130, await _page.Locator(".vault-item").CountAsync());
+        Assert.Equal(0, await more.CountAsync());
+        await AssertAccessibleAsync();
+    }
+
+    [ChromiumFact]
     public async Task OwnerInChromium_ImportsABitwardenExport_TheCliReadsIt_ExportGivesTheSameItems_AMalformedFileImportsNothing()
     {
         var cli = new VeilCli(_server.BaseAddress, Path.Combine(_root, "owner"));
