@@ -35,6 +35,20 @@ public sealed class DataDirectoryModeTests : IDisposable
                 Assert.Equal(HttpStatusCode.Accepted, register.StatusCode);
             }
 
+            // SQLite deletes -wal and -shm when the server's last connection closes (a background job's may close
+            // between listing and stat). A connection of the test's own keeps them; SQLite creates them again, if it
+            // must, with the database file's mode, so holding one open cannot hide a wrong mode.
+            using var keepOpen = server.Database == "sqlite"
+                ? new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_data, "veil.db")};Pooling=False")
+                : null;
+            if (keepOpen is not null)
+            {
+                keepOpen.Open();
+                using var read = keepOpen.CreateCommand();
+                read.CommandText = "SELECT count(*) FROM sqlite_master";
+                read.ExecuteScalar();
+            }
+
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_data));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(_data, "blobs")));
             var files = Directory.GetFiles(_data, "*", SearchOption.AllDirectories);
