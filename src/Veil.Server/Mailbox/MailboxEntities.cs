@@ -8,6 +8,9 @@
 // MailMessages: one row per stored message and address. The whole raw message lives sealed (OpenPGP, to the
 // address public key) in the blob store; the row holds a separately sealed summary and only what delivery needs in
 // the clear: size, arrival time, the envelope sender (field-encrypted) and a keyed hash of the Message-ID.
+// Mail sent by a Veil client (spec/mailbox-api.md "Sending") adds rows of the same shape: one per Veil recipient
+// (Inbox) and one for the sender (Sent), each sealed by the client. Confidential copies carry their limits (expiry,
+// views); when one is reached the ciphertext (blob and summary) is deleted and the row stays as a tombstone.
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Veil.Server.Platform.Persistence.Encryption;
@@ -74,10 +77,51 @@ internal sealed class MailMessage
     /// <summary>The summary (sender, subject, snippet, attachment names) sealed to the address key, base64 of an OpenPGP message.</summary>
     public string SealedSummary { get; set; } = "";
 
+    /// <summary>Inbox (received) or Sent (the sender's own copy of mail sent from a Veil client).</summary>
+    public MailFolder Folder { get; init; }
+
+    /// <summary>Confidential mode: the copy is destroyed at this time (null: never).</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>Confidential mode: the copy is destroyed once its body was fetched this many times (null: no limit).</summary>
+    public int? MaxViews { get; init; }
+
+    /// <summary>How often the body was fetched; counted only for copies with <see cref="MaxViews"/>.</summary>
+    public int Views { get; set; }
+
+    /// <summary>When the ciphertext was deleted for good (a tombstone), or null.</summary>
+    public DateTimeOffset? DestroyedAt { get; private set; }
+
+    public MailDestroyReason? DestroyedReason { get; private set; }
+
     public string BlobKey => BlobFolderOf(AccountId, Id) + "/sealed";
+
+    /// <summary>Why the content can no longer be read at <paramref name="now"/>, or null while it can.</summary>
+    public MailDestroyReason? GoneAt(DateTimeOffset now) =>
+        DestroyedReason ?? (ExpiresAt <= now ? MailDestroyReason.Expired : MaxViews <= Views ? MailDestroyReason.ViewLimitReached : null);
+
+    /// <summary>Keeps only the envelope: the summary goes now, the blob right after the row is saved.</summary>
+    public void Destroy(MailDestroyReason reason, DateTimeOffset now)
+    {
+        SealedSummary = "";
+        DestroyedAt = now;
+        DestroyedReason = reason;
+    }
 
     /// <summary>The blob "folder" of one message (deleted as a whole).</summary>
     public static string BlobFolderOf(Guid accountId, Guid messageId) => $"mail/{accountId:N}/{messageId:N}";
+}
+
+internal enum MailFolder
+{
+    Inbox = 0,
+    Sent = 1,
+}
+
+internal enum MailDestroyReason
+{
+    Expired = 1,
+    ViewLimitReached = 2,
 }
 
 internal static class MailboxBlindIndexPurposes
@@ -112,6 +156,7 @@ internal sealed class MailMessageConfiguration : IEntityTypeConfiguration<MailMe
         builder.HasKey(x => x.Id);
         builder.HasIndex(x => new { x.AccountId, x.ReceivedAt });
         builder.HasIndex(x => x.AddressId);
+        builder.HasIndex(x => x.ExpiresAt);
         builder.HasEncryptedColumn(x => x.EnvelopeFrom);
         builder.HasBlindIndex(x => x.ThreadKey, x => x.ThreadIndex, MailboxBlindIndexPurposes.Thread);
         builder.Ignore(x => x.ThreadKey);

@@ -1241,11 +1241,26 @@ namespace Veil.Server.Migrations.Postgres
                     b.Property<Guid>("AddressId")
                         .HasColumnType("uuid");
 
+                    b.Property<DateTimeOffset?>("DestroyedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int?>("DestroyedReason")
+                        .HasColumnType("integer");
+
                     b.Property<byte[]>("EnvelopeFromEnvelope")
                         .IsRequired()
                         .HasColumnType("bytea")
                         .HasColumnName("EnvelopeFrom")
                         .HasAnnotation("Veil:EncryptedFrom", "EnvelopeFrom");
+
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Folder")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("MaxViews")
+                        .HasColumnType("integer");
 
                     b.Property<DateTimeOffset>("ReceivedAt")
                         .HasColumnType("timestamp with time zone");
@@ -1266,9 +1281,14 @@ namespace Veil.Server.Migrations.Postgres
                         .HasAnnotation("Veil:BlindIndexPurpose", "mail-message-id")
                         .HasAnnotation("Veil:BlindIndexSource", "ThreadKey");
 
+                    b.Property<int>("Views")
+                        .HasColumnType("integer");
+
                     b.HasKey("Id");
 
                     b.HasIndex("AddressId");
+
+                    b.HasIndex("ExpiresAt");
 
                     b.HasIndex("ThreadIndex");
 

@@ -1236,11 +1236,26 @@ namespace Veil.Server.Migrations.Sqlite
                     b.Property<Guid>("AddressId")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("DestroyedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("DestroyedReason")
+                        .HasColumnType("INTEGER");
+
                     b.Property<byte[]>("EnvelopeFromEnvelope")
                         .IsRequired()
                         .HasColumnType("BLOB")
                         .HasColumnName("EnvelopeFrom")
                         .HasAnnotation("Veil:EncryptedFrom", "EnvelopeFrom");
+
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Folder")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MaxViews")
+                        .HasColumnType("INTEGER");
 
                     b.Property<long>("ReceivedAt")
                         .HasColumnType("INTEGER");
@@ -1261,9 +1276,14 @@ namespace Veil.Server.Migrations.Sqlite
                         .HasAnnotation("Veil:BlindIndexPurpose", "mail-message-id")
                         .HasAnnotation("Veil:BlindIndexSource", "ThreadKey");
 
+                    b.Property<int>("Views")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("AddressId");
+
+                    b.HasIndex("ExpiresAt");
 
                     b.HasIndex("ThreadIndex");
 
