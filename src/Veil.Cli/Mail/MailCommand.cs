@@ -26,6 +26,7 @@ internal static class MailCommand
         address.Subcommands.Add(AddressList(options));
         address.Subcommands.Add(AddressRemove(options));
         mail.Subcommands.Add(address);
+        mail.Subcommands.Add(Send(options));
         mail.Subcommands.Add(List(options));
         mail.Subcommands.Add(Read(options));
         mail.Subcommands.Add(Delete(options));
@@ -144,23 +145,26 @@ internal static class MailCommand
     private static Command List(AccountOptions options)
     {
         var limit = new Option<int?>("--limit") { Description = "How many messages (newest first; default 50, at most 500)", HelpName = "N" };
-        var command = new Command("list", "List your mail (newest first), summaries decrypted here") { limit };
+        var sent = new Option<bool>("--sent") { Description = "List the Sent folder (mail you sent from Veil) instead of the inbox" };
+        var command = new Command("list", "List your mail (newest first), summaries decrypted here") { limit, sent };
         return Verb(command, options, async (cli, ct) =>
         {
             var (client, mail) = await OpenWithKeysAsync(cli, ct);
             using (client)
             using (mail)
             {
-                var messages = await mail.ListMessagesAsync(cli.Parse(limit) ?? 50, ct);
+                var folder = cli.Parse(sent) ? "sent" : "inbox";
+                var messages = await mail.ListMessagesAsync(cli.Parse(limit) ?? 50, folder, ct);
                 cli.Output.Table(
-                    ["Received", "From", "Subject", "To", "Attachments", "Id"],
+                    [folder == "sent" ? "Sent" : "Received", "From", "Subject", "To", "Attachments", "Id"],
                     messages.Select(m => new[]
                     {
-                        AccountCommand.Time(m.ReceivedAt), Printable(m.Summary.From), Printable(m.Summary.Subject), m.Address,
-                        m.Summary.Attachments.Count.ToString(CultureInfo.InvariantCulture), m.Id.ToString("D"),
+                        AccountCommand.Time(m.ReceivedAt), m.Summary is null ? "" : Printable(m.Summary.From), SubjectCell(m),
+                        folder == "sent" && m.Summary?.To is { } to ? Printable(string.Join(", ", to)) : m.Address,
+                        (m.Summary?.Attachments.Count ?? 0).ToString(CultureInfo.InvariantCulture), m.Id.ToString("D"),
                     }),
-                    "No mail yet.",
-                    new { messages });
+                    folder == "sent" ? "Nothing sent yet." : "No mail yet.",
+                    new { folder, messages });
             }
 
             return VeilCommand.Ok;
@@ -191,8 +195,15 @@ internal static class MailCommand
                     }
                 }
 
+                var signature = message.Signature switch
+                {
+                    "valid" => "\nSignature: valid (the sender address's key)",
+                    "invalid" => "\nSignature: INVALID (the message was changed after it was signed)",
+                    "unknown-signer" => "\nSignature: by a key this server does not publish for the sender",
+                    _ => "",
+                };
                 var text = string.Join('\n', message.Headers.Where(h => ShownHeaders.Contains(h.Key, StringComparer.OrdinalIgnoreCase)).Select(h => $"{h.Key}: {Printable(h.Value)}"))
-                    + "\n\n" + Printable(message.Text ?? message.Html ?? "", multiline: true)
+                    + signature + "\n\n" + Printable(message.Text ?? message.Html ?? "", multiline: true)
                     + string.Concat(message.Attachments.Select(a => $"\n[attachment] {Printable(a.FileName)} ({a.Content.Length} bytes, {a.MediaType})"))
                     + string.Concat(saved.Select(p => $"\nsaved {p}"));
                 cli.Output.Event(text, new
@@ -200,7 +211,7 @@ internal static class MailCommand
                     @event = "message",
                     message = new
                     {
-                        message.Id, message.Address, message.EnvelopeFrom, message.ReceivedAt, headers = message.Headers.Select(h => new { name = h.Key, value = h.Value }),
+                        message.Id, message.Folder, message.Signature, message.Address, message.EnvelopeFrom, message.ReceivedAt, headers = message.Headers.Select(h => new { name = h.Key, value = h.Value }),
                         message.Text, message.Html, attachments = message.Attachments.Select(a => new { a.FileName, a.MediaType, size = a.Content.Length }), saved,
                     },
                 });
@@ -209,6 +220,69 @@ internal static class MailCommand
             return VeilCommand.Ok;
         });
     }
+
+    private static Command Send(AccountOptions options)
+    {
+        var to = new Option<string[]>("--to") { Description = "A recipient (repeat for more): Veil addresses get end-to-end encrypted mail, others normal mail", HelpName = "ADDRESS", Required = true, AllowMultipleArgumentsPerToken = false };
+        var subject = new Option<string>("--subject") { Description = "The subject (encrypted with the body for Veil recipients)", HelpName = "TEXT", Required = true };
+        var body = new Option<string?>("--body") { Description = "The body text", HelpName = "TEXT" };
+        var bodyFile = new Option<string?>("--body-file") { Description = "Read the body text from this file (UTF-8)", HelpName = "FILE" };
+        var attach = new Option<string[]>("--attach") { Description = "Attach this file (repeat for more)", HelpName = "FILE" };
+        var from = new Option<string?>("--from") { Description = "Send from this address of yours (default: your first address)", HelpName = "ADDRESS" };
+        var expires = new Option<string?>("--expires") { Description = "Confidential: every copy is destroyed after this long, e.g. 1h, 1d, 2w (Veil recipients only)", HelpName = "DURATION" };
+        var maxViews = new Option<int?>("--max-views") { Description = "Confidential: each recipient's copy is destroyed after this many reads (Veil recipients only)", HelpName = "N" };
+        var command = new Command("send", "Send mail: end-to-end encrypted and signed to Veil addresses, normal SMTP mail to others")
+        {
+            to, subject, body, bodyFile, attach, from, expires, maxViews,
+        };
+        return Verb(command, options, async (cli, ct) =>
+        {
+            var text = (cli.Parse(body), cli.Parse(bodyFile)) switch
+            {
+                ({ } t, null) => t,
+                (null, { } file) => await File.ReadAllTextAsync(file, ct),
+                _ => throw new UsageException("give the body with exactly one of --body or --body-file"),
+            };
+            var expiresIn = cli.Parse(expires) is { } e ? VaultCli.ParseDuration(e, "--expires") : (TimeSpan?)null;
+            var views = cli.Parse(maxViews);
+            if (views is < 1 or > 100)
+            {
+                throw new UsageException("--max-views must be from 1 to 100");
+            }
+
+            var attachments = new List<MailAttachment>();
+            foreach (var path in cli.Parse(attach) ?? [])
+            {
+                attachments.Add(new MailAttachment(Path.GetFileName(path), "application/octet-stream", await File.ReadAllBytesAsync(path, ct)));
+            }
+
+            var (client, mail) = await OpenWithKeysAsync(cli, ct);
+            using (client)
+            using (mail)
+            {
+                var result = await mail.SendAsync(new MailSendRequest(cli.Parse(to) ?? [], cli.Parse(subject)!, text)
+                {
+                    From = cli.Parse(from),
+                    Attachments = attachments,
+                    ExpiresIn = expiresIn,
+                    MaxViews = views,
+                }, ct);
+                var line = $"Sent: {result.VeilRecipients.Count} end-to-end encrypted copies"
+                    + (result.Outsiders.Count > 0 ? $", normal mail queued for {string.Join(", ", result.Outsiders)}" : "")
+                    + $"; your copy is {result.SentId:D} (veil mail list --sent).";
+                cli.Output.Event(line, new { @event = "mail-sent", sentId = result.SentId, veilRecipients = result.VeilRecipients, outsiders = result.Outsiders });
+            }
+
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static string SubjectCell(MailListItem m) => m.Gone switch
+    {
+        "expired" => "(expired)",
+        "view-limit-reached" => "(view limit reached)",
+        _ => Printable(m.Summary?.Subject ?? ""),
+    };
 
     private static Command Delete(AccountOptions options)
     {

@@ -78,16 +78,21 @@ public static class AddressKeys
     /// the integrity check passed (the plaintext is buffered until then).
     /// </summary>
     /// <exception cref="MailboxKeyException">Not for this key, or the integrity check failed.</exception>
-    public static byte[] Decrypt(byte[] secretKeyRing, Stream sealedMessage, DateTimeOffset now)
+    public static byte[] Decrypt(byte[] secretKeyRing, Stream sealedMessage, DateTimeOffset now) =>
+        Decrypt(secretKeyRing, sealedMessage, now, [], out _);
+
+    /// <summary>As <see cref="Decrypt(byte[], Stream, DateTimeOffset)"/>, also checking a signature inside against <paramref name="verifiers"/>.</summary>
+    public static byte[] Decrypt(byte[] secretKeyRing, Stream sealedMessage, DateTimeOffset now, IReadOnlyList<OpenPgpPublicKey> verifiers, out OpenPgpSignatureStatus signature)
     {
         var key = OpenPgpSecretKey.Load(secretKeyRing, now) ?? throw new MailboxKeyException("the address key is not usable");
         using var output = new MemoryStream();
-        var result = OpenPgpMessage.Decrypt(sealedMessage, output, key, []);
+        var result = OpenPgpMessage.Decrypt(sealedMessage, output, key, verifiers);
         if (!result.IsOk)
         {
             throw new MailboxKeyException("the message does not decrypt with this address key (" + result.Status + ")");
         }
 
+        signature = result.Signature;
         return output.ToArray();
     }
 }

@@ -6,11 +6,12 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Veil.Crypto.Memory;
+using Veil.Crypto.OpenPgp;
 using Veil.Mail.Mime;
 
 namespace Veil.Client.Mailbox;
 
-public sealed class MailboxClient : IDisposable
+public sealed partial class MailboxClient : IDisposable
 {
     private const string Base = "api/v1/mail";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -102,34 +103,64 @@ public sealed class MailboxClient : IDisposable
     public Task<PublishedKey> LookupKeyAsync(string address, CancellationToken cancellationToken = default) =>
         _client.AnonymousAsync<PublishedKey>(HttpMethod.Get, $"{Base}/keys?address={Uri.EscapeDataString(address)}", null, cancellationToken);
 
-    /// <summary>The newest messages with their summaries decrypted.</summary>
-    public async Task<IReadOnlyList<MailListItem>> ListMessagesAsync(int limit = 100, CancellationToken cancellationToken = default)
+    /// <summary>The newest messages of a folder ("inbox" or "sent") with their summaries decrypted (tombstones have none).</summary>
+    public async Task<IReadOnlyList<MailListItem>> ListMessagesAsync(int limit = 100, string folder = "inbox", CancellationToken cancellationToken = default)
     {
-        var sealedList = await _client.AuthenticatedAsync<List<SealedMessageInfo>>(HttpMethod.Get, $"{Base}/messages?limit={limit.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken).ConfigureAwait(false);
+        var sealedList = await _client.AuthenticatedAsync<List<SealedMessageInfo>>(
+            HttpMethod.Get, $"{Base}/messages?limit={limit.ToString(CultureInfo.InvariantCulture)}&folder={Uri.EscapeDataString(folder)}", null, cancellationToken).ConfigureAwait(false);
         var result = new List<MailListItem>(sealedList.Count);
         foreach (var message in sealedList)
         {
             var address = await AddressAsync(message.AddressId, cancellationToken).ConfigureAwait(false);
-            using var input = new MemoryStream(Convert.FromBase64String(message.Summary));
-            var summary = JsonSerializer.Deserialize<MessageSummary>(AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow()), Json) ?? throw new MailboxKeyException("the summary is empty");
-            result.Add(new MailListItem(message.Id, address.Address, message.EnvelopeFrom, message.Size, message.ReceivedAt, message.ThreadId, summary));
+            MessageSummary? summary = null;
+            if (message.Gone is null && message.Summary.Length > 0)
+            {
+                using var input = new MemoryStream(Convert.FromBase64String(message.Summary));
+                summary = JsonSerializer.Deserialize<MessageSummary>(AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow()), Json) ?? throw new MailboxKeyException("the summary is empty");
+            }
+
+            result.Add(new MailListItem(message.Id, address.Address, message.EnvelopeFrom, message.Size, message.ReceivedAt, message.ThreadId, summary,
+                message.Folder, message.ExpiresAt, message.MaxViews, message.Views, message.Gone));
         }
 
         return result;
     }
 
-    /// <summary>Fetches a sealed message, decrypts it here and parses it.</summary>
+    /// <summary>
+    /// Fetches a sealed message, decrypts it here and parses it. For a confidential copy this counts as a view. A
+    /// signature inside is checked against the sender's published key (key directory) or, in the Sent folder, the
+    /// address's own key.
+    /// </summary>
     public async Task<MailReadMessage> ReadAsync(Guid id, CancellationToken cancellationToken = default)
     {
         var info = await _client.AuthenticatedAsync<SealedMessageInfo>(HttpMethod.Get, $"{Base}/messages/{id}", null, cancellationToken).ConfigureAwait(false);
         var address = await AddressAsync(info.AddressId, cancellationToken).ConfigureAwait(false);
+        var now = _client.Options.TimeProvider.GetUtcNow();
+        var verifiers = new List<OpenPgpPublicKey>();
+        if (info.Folder == "sent")
+        {
+            verifiers.AddRange(OpenPgpPublicKey.Parse(address.PublicKey, now).Key is { } own ? [own] : []);
+        }
+        else if (info.Gone is null && MailboxAddressLike(info.EnvelopeFrom))
+        {
+            try
+            {
+                var published = await LookupKeyAsync(info.EnvelopeFrom, cancellationToken).ConfigureAwait(false);
+                verifiers.AddRange(OpenPgpPublicKey.Parse(published.PublicKey, now).Key is { } sender ? [sender] : []);
+            }
+            catch (VeilApiException e) when (e.Code is "key-not-found" or "invalid-address")
+            {
+                // An outside sender: nothing to verify against (inbound mail is sealed by the server, unsigned).
+            }
+        }
+
         using var response = await _client.AuthenticatedSendAsync(
             () => new HttpRequestMessage(HttpMethod.Get, $"{Base}/messages/{id}/sealed"), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         // The OpenPGP reader needs a seekable stream (it sniffs armour): the sealed message is buffered first.
         using var sealedCopy = new MemoryStream();
         await response.Content.CopyToAsync(sealedCopy, cancellationToken).ConfigureAwait(false);
         sealedCopy.Position = 0;
-        var bytes = AddressKeys.Decrypt(KeyOf(address), sealedCopy, _client.Options.TimeProvider.GetUtcNow());
+        var bytes = AddressKeys.Decrypt(KeyOf(address), sealedCopy, now, verifiers, out var signature);
 
         var parsed = MimeMessage.Parse(bytes);
         var structure = parsed.GetBodyStructure();
@@ -140,8 +171,14 @@ public sealed class MailboxClient : IDisposable
             .ToList();
         var headers = parsed.Root.Headers.Select(h => new KeyValuePair<string, string>(h.Name, h.DecodedValue.Trim())).ToList();
         return new MailReadMessage(info.Id, address.Address, info.EnvelopeFrom, info.ReceivedAt, headers,
-            text.Count == 0 ? null : string.Join("\n", text), html.Count == 0 ? null : string.Join("\n", html), attachments, bytes);
+            text.Count == 0 ? null : string.Join("\n", text), html.Count == 0 ? null : string.Join("\n", html), attachments, bytes)
+        {
+            Folder = info.Folder,
+            Signature = SignatureName(signature),
+        };
     }
+
+    private static bool MailboxAddressLike(string value) => value.Length is > 2 and <= 254 && value.IndexOf('@', StringComparison.Ordinal) > 0;
 
     public Task DeleteMessageAsync(Guid id, CancellationToken cancellationToken = default) =>
         _client.AuthenticatedAsync<NoContent>(HttpMethod.Delete, $"{Base}/messages/{id}", null, cancellationToken);

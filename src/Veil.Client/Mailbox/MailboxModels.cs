@@ -9,14 +9,22 @@ public sealed record MailAddressInfo(Guid Id, string Address, string Fingerprint
 /// <summary>A published key from the key directory.</summary>
 public sealed record PublishedKey(string Address, string Fingerprint, string PublicKey);
 
-/// <summary>One stored message as the server lists it: metadata in clear, the summary still sealed.</summary>
-public sealed record SealedMessageInfo(Guid Id, Guid AddressId, string EnvelopeFrom, long Size, long SealedSize, DateTimeOffset ReceivedAt, string? ThreadId, string Summary);
+/// <summary>
+/// One stored message as the server lists it: metadata in clear, the summary still sealed. Folder is "inbox" or
+/// "sent"; Gone is null while readable, "expired" or "view-limit-reached" once the content was destroyed (Summary is
+/// then empty).
+/// </summary>
+public sealed record SealedMessageInfo(
+    Guid Id, Guid AddressId, string EnvelopeFrom, long Size, long SealedSize, DateTimeOffset ReceivedAt, string? ThreadId, string Summary,
+    string Folder = "inbox", DateTimeOffset? ExpiresAt = null, int? MaxViews = null, int Views = 0, string? Gone = null);
 
-/// <summary>The decrypted listing summary of a message.</summary>
-public sealed record MessageSummary(string From, string Subject, string? Date, string Snippet, IReadOnlyList<string> Attachments);
+/// <summary>The decrypted listing summary of a message (<see cref="To"/> only in copies sent from a Veil client).</summary>
+public sealed record MessageSummary(string From, string Subject, string? Date, string Snippet, IReadOnlyList<string> Attachments, IReadOnlyList<string>? To = null);
 
-/// <summary>One message in a listing: the server's metadata and the summary decrypted by the client.</summary>
-public sealed record MailListItem(Guid Id, string Address, string EnvelopeFrom, long Size, DateTimeOffset ReceivedAt, string? ThreadId, MessageSummary Summary);
+/// <summary>One message in a listing: the server's metadata and the summary decrypted by the client (null for a tombstone: see <see cref="Gone"/>).</summary>
+public sealed record MailListItem(
+    Guid Id, string Address, string EnvelopeFrom, long Size, DateTimeOffset ReceivedAt, string? ThreadId, MessageSummary? Summary,
+    string Folder = "inbox", DateTimeOffset? ExpiresAt = null, int? MaxViews = null, int Views = 0, string? Gone = null);
 
 /// <summary>An attachment of a read message.</summary>
 public sealed record MailAttachment(string FileName, string MediaType, byte[] Content);
@@ -24,6 +32,43 @@ public sealed record MailAttachment(string FileName, string MediaType, byte[] Co
 /// <summary>A message decrypted and parsed by the client.</summary>
 public sealed record MailReadMessage(
     Guid Id, string Address, string EnvelopeFrom, DateTimeOffset ReceivedAt,
-    IReadOnlyList<KeyValuePair<string, string>> Headers, string? Text, string? Html, IReadOnlyList<MailAttachment> Attachments, byte[] Raw);
+    IReadOnlyList<KeyValuePair<string, string>> Headers, string? Text, string? Html, IReadOnlyList<MailAttachment> Attachments, byte[] Raw)
+{
+    /// <summary>"inbox" or "sent".</summary>
+    public string Folder { get; init; } = "inbox";
+
+    /// <summary>The OpenPGP signature inside the sealed message: "none", "valid" (by the sender address's published key), "invalid" or "unknown-signer".</summary>
+    public string Signature { get; init; } = "none";
+}
+
+/// <summary>What to send (spec/mailbox-api.md "Sending"). <see cref="From"/> is one of the account's addresses (null: the first).</summary>
+public sealed record MailSendRequest(IReadOnlyList<string> To, string Subject, string Body)
+{
+    public string? From { get; init; }
+
+    public IReadOnlyList<MailAttachment> Attachments { get; init; } = [];
+
+    /// <summary>Confidential mode: every copy is destroyed this long after sending (Veil recipients only).</summary>
+    public TimeSpan? ExpiresIn { get; init; }
+
+    /// <summary>Confidential mode: each recipient's copy is destroyed after this many views (Veil recipients only).</summary>
+    public int? MaxViews { get; init; }
+}
+
+/// <summary>
+/// What the server stored and queued for one sent message: the sender's own copy (folder "sent"), the recipients
+/// that received an end-to-end encrypted copy, and those that get normal SMTP mail through the outbound queue.
+/// </summary>
+public sealed record MailSendResult(Guid SentId, IReadOnlyList<string> VeilRecipients, IReadOnlyList<string> Outsiders);
+
+internal sealed record SendBody(Guid FromAddressId, IReadOnlyList<SendCopyBody> Copies, SendCopyBody SentCopy, SendOutsideBody? Outside, long? ExpiresInSeconds, int? MaxViews);
+
+internal sealed record SendCopyBody(string? Recipient, string SealedMessage, string SealedSummary, long Size);
+
+internal sealed record SendOutsideBody(IReadOnlyList<string> Recipients, string Message);
+
+internal sealed record SendResponse(Guid SentId, IReadOnlyList<string> VeilRecipients, IReadOnlyList<string> Outsiders);
+
+internal sealed record SummaryBody(int V, string From, string Subject, string? Date, string Snippet, IReadOnlyList<string> Attachments, IReadOnlyList<string>? To);
 
 internal sealed record AddAddressBody(string Address, string PublicKey, string WrappedToken, string WrappedPrivateKey);

@@ -15,6 +15,26 @@ internal static class MailboxErrors
     public static readonly Error MessageNotFound = new("message-not-found", ErrorKind.NotFound, "Message not found", "You have no message with this id.");
     public static readonly Error KeyNotFound = new("key-not-found", ErrorKind.NotFound, "No key", "No key is published for this address.");
 
+    public static readonly Error ConfidentialNeedsVeil = new("confidential-needs-veil-recipients", ErrorKind.BadRequest, "Confidential mail is for Veil recipients", "expiresInSeconds and maxViews apply only to mail whose every recipient is a Veil address: mail that leaves by SMTP is out of this server's reach.");
+    public static readonly Error MessageExpired = new("message-expired", ErrorKind.Gone, "Message expired", "This message expired; its content was deleted for good.");
+    public static readonly Error ViewLimitReached = new("view-limit-reached", ErrorKind.Gone, "View limit reached", "This message reached its view limit; its content was deleted for good.");
+    public static readonly Error OutboundUnavailable = new("outbound-unavailable", ErrorKind.Unavailable, "No outbound mail", "This server has no way to send mail to other servers (Veil:Mail:Smarthost or Veil:Mail:DirectDelivery); only Veil recipients can be reached.");
+    public static readonly Error InvalidFolder = new("invalid-folder", ErrorKind.BadRequest, "Invalid folder", "folder is inbox or sent.");
+
+    public static Error InvalidMessage(string why) =>
+        new("invalid-message", ErrorKind.BadRequest, "Invalid message", why);
+
+    /// <summary>An outside recipient at one of this server's mail domains that no one holds (position in <c>outside.recipients</c>, from 1).</summary>
+    public static Error UnknownRecipient(int position) =>
+        new("unknown-recipient", ErrorKind.BadRequest, "Unknown recipient", $"Outside recipient #{position} is at one of this server's mail domains, but no one holds that address; nothing was stored or sent.");
+
+    /// <summary>A copy for a recipient this server does not know, or an outside recipient that holds a key here (it must get an encrypted copy).</summary>
+    public static Error NotAVeilRecipient(int position) =>
+        new("unknown-recipient", ErrorKind.BadRequest, "Unknown recipient", $"Copy #{position} names an address no one holds on this server; nothing was stored or sent.");
+
+    public static Error RecipientHasKey(int position) =>
+        new("recipient-has-key", ErrorKind.BadRequest, "Recipient has a key", $"Outside recipient #{position} is a Veil address: send it an encrypted copy (its key is in the key directory); nothing was stored or sent.");
+
     public static Error InvalidPublicKey(string why) =>
         new("invalid-public-key", ErrorKind.BadRequest, "Invalid public key", why);
 }

@@ -25,4 +25,13 @@ internal static partial class MailboxLog
 
     [LoggerMessage(EventId = 3706, Level = LogLevel.Information, Message = "Mailbox: account data deleted ({Addresses} addresses, {Messages} messages)")]
     public static partial void AccountDeleted(ILogger logger, int addresses, int messages);
+
+    [LoggerMessage(EventId = 3710, Level = LogLevel.Information, Message = "Mailbox: sent {MessageId}: {Copies} sealed copies, {Outsiders} outside recipients queued as {QueueId}")]
+    public static partial void Sent(ILogger logger, Guid messageId, int copies, int outsiders, string? queueId);
+
+    [LoggerMessage(EventId = 3711, Level = LogLevel.Information, Message = "Mailbox: confidential message {MessageId} destroyed ({Reason})")]
+    public static partial void Destroyed(ILogger logger, Guid messageId, MailDestroyReason reason);
+
+    [LoggerMessage(EventId = 3712, Level = LogLevel.Information, Message = "Mailbox: confidential job destroyed {Count} messages")]
+    public static partial void ConfidentialSwept(ILogger logger, int count);
 }

@@ -1,48 +1,107 @@
 // Reading the mailbox: the server hands out what it holds — sealed summaries, sealed raw messages and the
 // delivery metadata — and the client decrypts. Every lookup is by (id, owner): another account's message
 // answers exactly like a missing one.
+// Confidential copies (spec/mailbox-api.md "Confidential mode"): fetching the body of a copy with a view limit
+// counts one view, in one conditional UPDATE, so parallel fetches can never exceed the limit; the fetch that reaches
+// it gets the body and destroys it. An expired copy is refused at once, even before the job has swept it.
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Veil.Server.Platform.Blobs;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Results;
 
 namespace Veil.Server.Mailbox;
 
-/// <summary>One message as listed: metadata in clear, the summary sealed to the address key (base64).</summary>
-internal sealed record MailMessageDto(Guid Id, Guid AddressId, string EnvelopeFrom, long Size, long SealedSize, DateTimeOffset ReceivedAt, string? ThreadId, string Summary);
+/// <summary>One message as listed: metadata in clear, the summary sealed to the address key (base64; empty once destroyed).</summary>
+internal sealed record MailMessageDto(
+    Guid Id, Guid AddressId, string EnvelopeFrom, long Size, long SealedSize, DateTimeOffset ReceivedAt, string? ThreadId, string Summary,
+    string Folder, DateTimeOffset? ExpiresAt, int? MaxViews, int Views, string? Gone);
 
-internal sealed class MailboxMessageCommands(VeilDbContext db, IBlobStore blobs)
+internal sealed class MailboxMessageCommands(VeilDbContext db, IBlobStore blobs, TimeProvider time, ILogger<MailboxMessageCommands> logger)
 {
     /// <summary>Most messages listed at once.</summary>
     public const int MaxPage = 500;
 
-    public async Task<IReadOnlyList<MailMessageDto>> ListAsync(Guid accountId, DateTimeOffset? before, int? limit, CancellationToken ct)
+    public async Task<Result<IReadOnlyList<MailMessageDto>>> ListAsync(Guid accountId, DateTimeOffset? before, int? limit, string? folder, CancellationToken ct)
     {
+        MailFolder wanted;
+        switch (folder)
+        {
+            case null or "" or "inbox":
+                wanted = MailFolder.Inbox;
+                break;
+            case "sent":
+                wanted = MailFolder.Sent;
+                break;
+            default:
+                return MailboxErrors.InvalidFolder;
+        }
+
         var take = Math.Clamp(limit ?? 100, 1, MaxPage);
-        var query = db.Set<MailMessage>().AsNoTracking().Where(m => m.AccountId == accountId);
+        var query = db.Set<MailMessage>().AsNoTracking().Where(m => m.AccountId == accountId && m.Folder == wanted);
         if (before is { } b)
         {
             query = query.Where(m => m.ReceivedAt < b);
         }
 
         var rows = await query.OrderByDescending(m => m.ReceivedAt).ThenBy(m => m.Id).Take(take).ToListAsync(ct);
-        return [.. rows.Select(ToDto)];
+        var now = time.GetUtcNow();
+        return rows.Select(r => ToDto(r, now)).ToList();
     }
 
     public async Task<Result<MailMessageDto>> GetAsync(Guid id, Guid accountId, CancellationToken ct) =>
         await db.Set<MailMessage>().AsNoTracking().FirstOrDefaultAsync(m => m.Id == id && m.AccountId == accountId, ct) is { } row
-            ? ToDto(row)
+            ? ToDto(row, time.GetUtcNow())
             : MailboxErrors.MessageNotFound;
 
     public async Task<Result<Stream>> OpenSealedAsync(Guid id, Guid accountId, CancellationToken ct)
     {
+        var now = time.GetUtcNow();
         var row = await db.Set<MailMessage>().AsNoTracking().FirstOrDefaultAsync(m => m.Id == id && m.AccountId == accountId, ct);
-        if (row is null || await blobs.OpenReadAsync(row.BlobKey, ct) is not { } stream)
+        if (row is null)
         {
             return MailboxErrors.MessageNotFound;
         }
 
-        return stream;
+        if (row.GoneAt(now) is { } gone)
+        {
+            return GoneError(gone);
+        }
+
+        if (row.MaxViews is not { } max)
+        {
+            return await blobs.OpenReadAsync(row.BlobKey, ct) is { } stream ? stream : MailboxErrors.MessageNotFound;
+        }
+
+        // One view, counted only while below the limit: of any number of parallel fetches at most `max` pass here.
+        var counted = await db.Set<MailMessage>()
+            .Where(m => m.Id == id && m.AccountId == accountId && m.DestroyedAt == null && m.Views < max)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Views, m => m.Views + 1), ct);
+        if (counted == 0)
+        {
+            return MailboxErrors.ViewLimitReached;
+        }
+
+        var views = await db.Set<MailMessage>().Where(m => m.Id == id).Select(m => m.Views).FirstAsync(ct);
+        if (views < max)
+        {
+            return await blobs.OpenReadAsync(row.BlobKey, ct) is { } stream ? stream : MailboxErrors.ViewLimitReached;
+        }
+
+        // The last view: the body is read into memory, then destroyed before it is answered.
+        await using (var last = await blobs.OpenReadAsync(row.BlobKey, ct))
+        {
+            if (last is null)
+            {
+                return MailboxErrors.ViewLimitReached;
+            }
+
+            var copy = new MemoryStream();
+            await last.CopyToAsync(copy, ct);
+            copy.Position = 0;
+            await DestroyAsync(db, blobs, logger, id, MailDestroyReason.ViewLimitReached, now, ct);
+            return copy;
+        }
     }
 
     public async Task<Result<bool>> DeleteAsync(Guid id, Guid accountId, CancellationToken ct)
@@ -60,8 +119,35 @@ internal sealed class MailboxMessageCommands(VeilDbContext db, IBlobStore blobs)
         return true;
     }
 
-    private static MailMessageDto ToDto(MailMessage m) =>
-        new(m.Id, m.AddressId, m.EnvelopeFrom, m.Size, m.SealedSize, m.ReceivedAt,
+    /// <summary>
+    /// Deletes a copy's ciphertext for good and leaves its tombstone. Blob first, then the row: a crash between leaves
+    /// a row that still reads as gone (its limit is past) and that the job destroys again, never ciphertext without a
+    /// row to find it. Running it twice changes nothing more.
+    /// </summary>
+    public static async Task DestroyAsync(VeilDbContext db, IBlobStore blobs, ILogger logger, Guid id, MailDestroyReason reason, DateTimeOffset now, CancellationToken ct)
+    {
+        var row = await db.Set<MailMessage>().FirstOrDefaultAsync(m => m.Id == id, ct);
+        if (row is null || row.DestroyedAt is not null)
+        {
+            return;
+        }
+
+        await blobs.DeletePrefixAsync(MailMessage.BlobFolderOf(row.AccountId, row.Id), ct);
+        row.Destroy(reason, now);
+        await db.SaveChangesAsync(ct);
+        MailboxLog.Destroyed(logger, id, reason);
+    }
+
+    public static Error GoneError(MailDestroyReason reason) =>
+        reason == MailDestroyReason.Expired ? MailboxErrors.MessageExpired : MailboxErrors.ViewLimitReached;
+
+    private static MailMessageDto ToDto(MailMessage m, DateTimeOffset now)
+    {
+        var gone = m.GoneAt(now);
+        return new(m.Id, m.AddressId, m.EnvelopeFrom, m.Size, m.SealedSize, m.ReceivedAt,
             m.ThreadIndex is null ? null : Convert.ToHexStringLower(m.ThreadIndex.AsSpan(0, Math.Min(16, m.ThreadIndex.Length))),
-            m.SealedSummary);
+            gone is null ? m.SealedSummary : "",
+            m.Folder == MailFolder.Sent ? "sent" : "inbox", m.ExpiresAt, m.MaxViews, m.Views,
+            gone switch { MailDestroyReason.Expired => "expired", MailDestroyReason.ViewLimitReached => "view-limit-reached", _ => null });
+    }
 }

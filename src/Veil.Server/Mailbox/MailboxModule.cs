@@ -16,6 +16,7 @@ using Veil.Mail.Smtp;
 using Veil.Mail.Spool;
 using Veil.Server.Platform.Auth;
 using Veil.Server.Platform.Blobs;
+using Veil.Server.Platform.Jobs;
 using Veil.Server.Platform.Problems;
 using Veil.Server.Platform.RateLimiting;
 using Veil.Server.Platform.Results;
@@ -36,6 +37,8 @@ internal static class MailboxModule
         services.TryAddScoped<MailboxAddressCommands>();
         services.TryAddScoped<MailboxMessageCommands>();
         services.TryAddScoped<KeyDirectory>();
+        services.TryAddScoped<SendMailCommand>();
+        services.AddPeriodicJob<ConfidentialMailJob>();
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataDeleter, MailboxAccountDataDeleter>());
         services.AddVeilRateLimitPolicy(KeyLookupPolicy, RateLimitKey.Ip, permitLimit: 120, TimeSpan.FromMinutes(1));
 
@@ -86,9 +89,13 @@ internal static class MailboxModule
             => (await cmd.RemoveAsync(id, user.UserId(), ct)).ToHttpResult(_ => TypedResults.NoContent()))
             .WithName("Mail_RemoveAddress");
 
-        group.MapGet("/messages", async (DateTimeOffset? before, int? limit, MailboxMessageCommands cmd, ClaimsPrincipal user, CancellationToken ct)
-            => TypedResults.Ok(await cmd.ListAsync(user.UserId(), before, limit, ct)))
+        group.MapGet("/messages", async (DateTimeOffset? before, int? limit, string? folder, MailboxMessageCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.ListAsync(user.UserId(), before, limit, folder, ct)).ToHttpResult(r => TypedResults.Ok(r)))
             .WithName("Mail_Messages");
+        // The body is read by the command (it raises the size limit first), so no body parameter is bound here.
+        group.MapPost("/messages", async (HttpRequest request, SendMailCommand cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.ExecuteAsync(request, user.UserId(), ct)).ToHttpResult(r => TypedResults.Created($"/api/v1/mail/messages/{r.SentId}", r)))
+            .WithName("Mail_Send");
         group.MapGet("/messages/{id:guid}", async (Guid id, MailboxMessageCommands cmd, ClaimsPrincipal user, CancellationToken ct)
             => (await cmd.GetAsync(id, user.UserId(), ct)).ToHttpResult(r => TypedResults.Ok(r)))
             .WithName("Mail_Message");

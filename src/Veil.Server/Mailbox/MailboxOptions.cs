@@ -20,6 +20,9 @@ internal sealed class MailboxOptions
     /// <summary>The largest message Mailbox stores; larger ones are refused by the SMTP host's own size limit first.</summary>
     public long MaxMessageSize { get; set; } = 25 * 1024 * 1024;
 
+    /// <summary>How often the confidential-mail job destroys expired copies (<c>Veil:Mail:ConfidentialJobInterval</c>).</summary>
+    public TimeSpan ConfidentialJobInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     public bool Enabled => Domains.Count > 0;
 
     /// <summary>The configured domains as lowercased A-labels.</summary>
@@ -45,6 +48,11 @@ internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
         if (options.MaxAddressesPerAccount is < 1 or > 1000)
         {
             return ValidateOptionsResult.Fail("Veil:Mail:MaxAddressesPerAccount must be from 1 to 1000.");
+        }
+
+        if (options.ConfidentialJobInterval < TimeSpan.FromSeconds(1) || options.ConfidentialJobInterval > TimeSpan.FromHours(1))
+        {
+            return ValidateOptionsResult.Fail("Veil:Mail:ConfidentialJobInterval must be from 00:00:01 to 01:00:00.");
         }
 
         return options.MaxMessageSize is < 1024 or > 1L << 31

@@ -1,0 +1,151 @@
+// Sending from a Veil client (issue 17, point 4; spec/mailbox-api.md "Sending"). Everything that touches the content
+// happens here, never on the server:
+//   1. each recipient's key comes from the key directory; a recipient without one is an outsider (the server rejects
+//      an outsider at one of its own mail domains: an address nobody holds);
+//   2. the message is built once with Veil's MIME writer (headers, subject, body, attachments);
+//   3. for every Veil recipient it is encrypted to that recipient's key and signed by the sender address's key, and a
+//      listing summary is sealed to the same key; the sender's own "Sent" copy is encrypted to the sender's key;
+//   4. one request uploads every copy; outsiders get the same MIME message in clear for the outbound queue (SMTP
+//      cannot carry it otherwise: docs/THREAT-MODEL.md, Mail).
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Veil.Crypto.OpenPgp;
+using Veil.Mail.Mime;
+
+namespace Veil.Client.Mailbox;
+
+public sealed partial class MailboxClient
+{
+    /// <summary>Most recipients of one message.</summary>
+    public const int MaxRecipients = 50;
+
+    /// <summary>Encrypts and sends a message (see the file header); outsiders get it through the server's outbound queue.</summary>
+    /// <exception cref="MailboxKeyException">No usable sender address, a recipient key that is not usable, or confidential mode with outsiders.</exception>
+    public async Task<MailSendResult> SendAsync(MailSendRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var recipients = request.To.Select(Canonical).Distinct(StringComparer.Ordinal).ToList();
+        if (recipients.Count is 0 or > MaxRecipients)
+        {
+            throw new MailboxKeyException($"a message needs 1 to {MaxRecipients} recipients");
+        }
+
+        var now = _client.Options.TimeProvider.GetUtcNow();
+        var addresses = await ListAddressesAsync(cancellationToken).ConfigureAwait(false);
+        var from = (request.From is { } wanted ? addresses.FirstOrDefault(a => a.Address == Canonical(wanted)) : addresses.Count > 0 ? addresses[0] : null)
+            ?? throw new MailboxKeyException(request.From is null ? "you have no address to send from (veil mail address add NAME@DOMAIN)" : "you have no address " + Canonical(request.From));
+        var signer = OpenPgpSecretKey.Load(KeyOf(from), now) ?? throw new MailboxKeyException("the sender address key is not usable");
+
+        // 1. Keys: a published key makes a Veil recipient; "key-not-found" an outsider.
+        var veil = new List<(string Address, OpenPgpPublicKey Key)>();
+        var outsiders = new List<string>();
+        foreach (var recipient in recipients)
+        {
+            PublishedKey published;
+            try
+            {
+                published = await LookupKeyAsync(recipient, cancellationToken).ConfigureAwait(false);
+            }
+            catch (VeilApiException e) when (e.Code == "key-not-found")
+            {
+                outsiders.Add(recipient);
+                continue;
+            }
+
+            var key = OpenPgpPublicKey.Parse(published.PublicKey, now).Key;
+            if (key is null || !string.Equals(key.Fingerprint, published.Fingerprint, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new MailboxKeyException("the published key of " + recipient + " is not usable");
+            }
+
+            veil.Add((recipient, key));
+        }
+
+        if (outsiders.Count > 0 && (request.ExpiresIn is not null || request.MaxViews is not null))
+        {
+            // Expiry and view limits are enforced by this server on the copies it holds; mail that leaves by SMTP is
+            // out of its reach, so confidential mode refuses rather than pretend.
+            throw new MailboxKeyException("--expires and --max-views work only between Veil users; not Veil addresses: " + string.Join(", ", outsiders));
+        }
+
+        // 2. One MIME message for every copy.
+        var builder = new MimeMessageBuilder { Text = request.Body };
+        builder.AddHeader("From", from.Address);
+        builder.AddHeader("To", string.Join(", ", recipients));
+        builder.AddHeader("Subject", request.Subject);
+        builder.AddHeader("Date", now.ToUniversalTime().ToString("ddd, dd MMM yyyy HH':'mm':'ss '+0000'", CultureInfo.InvariantCulture));
+        builder.AddHeader("Message-ID", $"<{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}@{from.Address[(from.Address.IndexOf('@', StringComparison.Ordinal) + 1)..]}>");
+        foreach (var attachment in request.Attachments)
+        {
+            builder.AddAttachment(attachment.FileName, attachment.MediaType, attachment.Content);
+        }
+
+        var mime = builder.Build();
+        var snippet = string.Join(' ', request.Body.Split((char[])[' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
+        var summary = JsonSerializer.SerializeToUtf8Bytes(
+            new SummaryBody(1, from.Address, request.Subject, null, snippet.Length > 200 ? snippet[..200] : snippet, [.. request.Attachments.Select(a => a.FileName)], recipients), Json);
+
+        try
+        {
+            // 3. A sealed copy and summary per Veil recipient, and the sender's own.
+            var copies = veil.Select(r => Seal(r.Address, r.Key, mime, summary, signer, now)).ToList();
+            var senderKey = signer.PublicKey;
+            var sentCopy = Seal(null, senderKey, mime, summary, signer, now);
+            var outside = outsiders.Count == 0 ? null : new SendOutsideBody(outsiders, Convert.ToBase64String(mime));
+            var body = new SendBody(from.Id, copies, sentCopy, outside, request.ExpiresIn is { } expires ? (long)expires.TotalSeconds : null, request.MaxViews);
+            SendResponse response;
+            try
+            {
+                response = await _client.AuthenticatedAsync<SendResponse>(HttpMethod.Post, $"{Base}/messages", body, cancellationToken).ConfigureAwait(false);
+            }
+            catch (VeilApiException e) when (e.Code is "unknown-recipient" or "recipient-has-key" && RecipientNamed(e.Detail, veil.Select(v => v.Address).ToList(), outsiders) is { } who)
+            {
+                // The server names recipients by position only (a problem detail carries no address): name it here.
+                throw new MailboxKeyException(e.Code == "unknown-recipient"
+                    ? who + " is not a Veil address (its domain is this server's, but no one holds it); nothing was sent"
+                    : who + " is a Veil address but had no key a moment ago; send again", e);
+            }
+
+            return new MailSendResult(response.SentId, response.VeilRecipients, response.Outsiders);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(mime);
+            CryptographicOperations.ZeroMemory(summary);
+        }
+    }
+
+    private static string? RecipientNamed(string? detail, List<string> copies, List<string> outsiders)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(detail ?? "", @"(Copy|Outside recipient) #(\d+)");
+        if (!match.Success || !int.TryParse(match.Groups[2].Value, CultureInfo.InvariantCulture, out var position))
+        {
+            return null;
+        }
+
+        var list = match.Groups[1].Value == "Copy" ? copies : outsiders;
+        return position >= 1 && position <= list.Count ? list[position - 1] : null;
+    }
+
+    private static SendCopyBody Seal(string? recipient, OpenPgpPublicKey key, byte[] mime, byte[] summary, OpenPgpSecretKey signer, DateTimeOffset now) =>
+        new(recipient, Convert.ToBase64String(Encrypt(mime, key, signer, now)), Convert.ToBase64String(Encrypt(summary, key, null, now)), mime.Length);
+
+    // The message is signed inside the encryption (one-pass signature); the summary is not (it is a listing aid, and
+    // what it says is checked against the signed message when read).
+    private static byte[] Encrypt(byte[] plaintext, OpenPgpPublicKey key, OpenPgpSecretKey? signer, DateTimeOffset now)
+    {
+        using var input = new MemoryStream(plaintext, writable: false);
+        using var output = new MemoryStream();
+        OpenPgpMessage.Encrypt(input, output, [key], new OpenPgpEncryptOptions(now, signer));
+        return output.ToArray();
+    }
+
+    private static string SignatureName(OpenPgpSignatureStatus status) => status switch
+    {
+        OpenPgpSignatureStatus.Valid => "valid",
+        OpenPgpSignatureStatus.Invalid => "invalid",
+        OpenPgpSignatureStatus.UnknownSigner => "unknown-signer",
+        _ => "none",
+    };
+}

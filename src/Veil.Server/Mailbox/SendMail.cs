@@ -1,0 +1,322 @@
+// Sending from a Veil client (issue 17, point 4; spec/mailbox-api.md "Sending"). The client did every piece of
+// cryptography: it fetched each recipient's key from the key directory, built the MIME message, encrypted and signed
+// it per recipient and sealed each listing summary. This command only stores what it is handed:
+//   * one sealed copy per Veil recipient (Inbox of the recipient's account) and one for the sender (Sent), each a
+//     blob plus a row with its sealed summary; the server never sees their plaintext;
+//   * for outside recipients (not Veil addresses) the same MIME message in clear, DKIM-signed by the sender's domain
+//     when it has a key, and handed to the durable outbound queue: SMTP to another server cannot be end-to-end here,
+//     which docs/THREAT-MODEL.md ("Mail") states.
+// All or nothing: every check (shape, sizes, the sender address is the caller's, every Veil copy names an address
+// that exists, no outside recipient is at one of this server's mail domains) runs before anything is stored; then the
+// blobs are written, the rows committed in one SaveChanges, and only then is the outside copy queued.
+// Confidential mode (expiresInSeconds, maxViews) is accepted only when there are no outside recipients: this server
+// can destroy the copies it holds, never mail that has left.
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Veil.Mail.Mime;
+using Veil.Mail.Queue;
+using Veil.Mail.Smtp;
+using Veil.Server.Mail;
+using Veil.Server.Platform.Blobs;
+using Veil.Server.Platform.Persistence;
+using Veil.Server.Platform.Persistence.Encryption;
+using Veil.Server.Platform.Results;
+
+namespace Veil.Server.Mailbox;
+
+internal sealed record SendMailRequest(Guid FromAddressId, IReadOnlyList<SendCopy>? Copies, SendCopy? SentCopy, SendOutside? Outside, long? ExpiresInSeconds, int? MaxViews);
+
+/// <summary>One sealed copy: the whole MIME message and its summary, each an OpenPGP message (base64) made by the client.</summary>
+internal sealed record SendCopy(string? Recipient, string? SealedMessage, string? SealedSummary, long Size);
+
+/// <summary>The copy for outside recipients: the MIME message in clear (base64), for the outbound queue.</summary>
+internal sealed record SendOutside(IReadOnlyList<string>? Recipients, string? Message);
+
+internal sealed record SendMailResponse(Guid SentId, IReadOnlyList<string> VeilRecipients, IReadOnlyList<string> Outsiders);
+
+internal sealed class SendMailCommand(
+    VeilDbContext db,
+    IBlobStore blobs,
+    IOptions<MailboxOptions> options,
+    IServiceProvider services,
+    TimeProvider time,
+    ILogger<SendMailCommand> logger)
+{
+    public const int MaxRecipients = 50;
+    public const int MaxSummaryBytes = 64 * 1024;
+    public const int MaxViewsLimit = 100;
+    public static readonly TimeSpan MinExpiry = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan MaxExpiry = TimeSpan.FromDays(30);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// The request may carry one copy per recipient, each up to Veil:Mail:MaxMessageSize before base64: the body limit
+    /// is raised here (the JSON body guard skips this endpoint, which reads its own body) to four times that.
+    /// </summary>
+    public async Task<Result<SendMailResponse>> ExecuteAsync(HttpRequest request, Guid accountId, CancellationToken ct)
+    {
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = options.Value.MaxMessageSize * 4;
+        }
+
+        if (!request.HasJsonContentType())
+        {
+            return MailboxErrors.InvalidMessage("The body is JSON (Content-Type: application/json).");
+        }
+
+        SendMailRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<SendMailRequest>(request.Body, Json, ct);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or DecoderFallbackException)
+        {
+            return MailboxErrors.InvalidMessage("The body is not a send request (spec/mailbox-api.md, Sending).");
+        }
+
+        return await ExecuteAsync(body, accountId, ct);
+    }
+
+    public async Task<Result<SendMailResponse>> ExecuteAsync(SendMailRequest? body, Guid accountId, CancellationToken ct)
+    {
+        var settings = options.Value;
+        if (!settings.Enabled)
+        {
+            return MailboxErrors.NotEnabled;
+        }
+
+        if (body?.SentCopy is null)
+        {
+            return MailboxErrors.InvalidMessage("fromAddressId and sentCopy are required.");
+        }
+
+        var copies = body.Copies ?? [];
+        var outsiders = body.Outside?.Recipients ?? [];
+        if (copies.Count + outsiders.Count is 0 or > MaxRecipients)
+        {
+            return MailboxErrors.InvalidMessage($"A message has 1 to {MaxRecipients} recipients (copies and outside.recipients).");
+        }
+
+        TimeSpan? expiresIn = body.ExpiresInSeconds is { } seconds ? TimeSpan.FromSeconds(Math.Clamp(seconds, 0, (long)MaxExpiry.TotalSeconds + 1)) : null;
+        if (expiresIn is { } e && (e < MinExpiry || e > MaxExpiry))
+        {
+            return MailboxErrors.InvalidMessage("expiresInSeconds is from 60 (one minute) to 2592000 (30 days).");
+        }
+
+        if (body.MaxViews is < 1 or > MaxViewsLimit)
+        {
+            return MailboxErrors.InvalidMessage($"maxViews is from 1 to {MaxViewsLimit}.");
+        }
+
+        if (outsiders.Count > 0 && (expiresIn is not null || body.MaxViews is not null))
+        {
+            return MailboxErrors.ConfidentialNeedsVeil;
+        }
+
+        var from = await db.Set<MailAddress>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == body.FromAddressId && a.AccountId == accountId, ct);
+        if (from is null)
+        {
+            return MailboxErrors.AddressNotFound;
+        }
+
+        // Every Veil copy: decoded, within limits, for an address someone holds (each at most once).
+        var sealedCopies = new List<(MailAddress Address, byte[] Message, string Summary, long Size)>(copies.Count);
+        var seen = new HashSet<Guid>();
+        for (var i = 0; i < copies.Count; i++)
+        {
+            var copy = copies[i];
+            if (MailboxAddresses.Normalize(copy?.Recipient) is not { } recipient)
+            {
+                return MailboxErrors.InvalidMessage($"Copy #{i + 1} needs a recipient address.");
+            }
+
+            if (Decode(copy!, settings) is { Error: { } bad })
+            {
+                return bad;
+            }
+
+            var address = await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, recipient).AsNoTracking().FirstOrDefaultAsync(ct);
+            if (address is null)
+            {
+                return MailboxErrors.NotAVeilRecipient(i + 1);
+            }
+
+            if (!seen.Add(address.Id))
+            {
+                return MailboxErrors.InvalidMessage($"Copy #{i + 1} repeats a recipient.");
+            }
+
+            sealedCopies.Add((address, Convert.FromBase64String(copy!.SealedMessage!), copy.SealedSummary!, copy.Size));
+        }
+
+        if (Decode(body.SentCopy, settings) is { Error: { } badSent })
+        {
+            return badSent;
+        }
+
+        // Outsiders: plain addresses, none at this server's mail domains (those are Veil addresses or nobody's).
+        byte[]? outsideMessage = null;
+        var outsideList = new List<string>(outsiders.Count);
+        if (outsiders.Count > 0)
+        {
+            for (var i = 0; i < outsiders.Count; i++)
+            {
+                var recipient = outsiders[i]?.Trim() ?? "";
+                var at = recipient.LastIndexOf('@');
+                if (at <= 0 || recipient.Length > 254 || recipient.Any(c => c <= ' ' || c is '<' or '>' or ',' or '"' or (char)127)
+                    || DkimKeyAdmin.NormalizeDomain(recipient[(at + 1)..]) is not { } domain)
+                {
+                    return MailboxErrors.InvalidMessage($"Outside recipient #{i + 1} is not an address (local@domain).");
+                }
+
+                if (MailboxAddresses.Normalize(recipient) is { } normalized
+                    && await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AnyAsync(ct))
+                {
+                    return MailboxErrors.RecipientHasKey(i + 1);
+                }
+
+                if (settings.IsMailDomain(domain))
+                {
+                    return MailboxErrors.UnknownRecipient(i + 1);
+                }
+
+                outsideList.Add(recipient[..at] + "@" + domain);
+            }
+
+            if (TryBase64(body.Outside!.Message) is not { } clear || clear.Length == 0 || clear.Length > settings.MaxMessageSize)
+            {
+                return MailboxErrors.InvalidMessage($"outside.message is the MIME message in base64, at most {settings.MaxMessageSize} bytes.");
+            }
+
+            // The server signs this copy with its DKIM key for the sender's domain: the From header must be the sender.
+            if (!FromIs(clear, from.Address))
+            {
+                return MailboxErrors.InvalidMessage("The From header of outside.message must be the sending address.");
+            }
+
+            outsideMessage = clear;
+        }
+
+        var queue = outsideMessage is null ? null : services.GetService<OutboundQueue>();
+        if (outsideMessage is not null && queue is null)
+        {
+            return MailboxErrors.OutboundUnavailable;
+        }
+
+        // Stored: blobs first (an orphan blob is harmless and unlisted), then every row in one transaction.
+        var now = time.GetUtcNow();
+        DateTimeOffset? expiresAt = expiresIn is { } d ? now + d : null;
+        var rows = new List<(MailMessage Row, byte[] Sealed)>();
+        foreach (var (address, message, summary, size) in sealedCopies)
+        {
+            rows.Add((NewRow(address, MailFolder.Inbox, from.Address, message, summary, size, now, expiresAt, body.MaxViews), message));
+        }
+
+        var sent = NewRow(from, MailFolder.Sent, from.Address, Convert.FromBase64String(body.SentCopy.SealedMessage!), body.SentCopy.SealedSummary!, body.SentCopy.Size, now, expiresAt, null);
+        rows.Add((sent, Convert.FromBase64String(body.SentCopy.SealedMessage!)));
+        try
+        {
+            foreach (var (row, sealedBytes) in rows)
+            {
+                using var stream = new MemoryStream(sealedBytes, writable: false);
+                var written = await blobs.WriteAsync(row.BlobKey, stream, sealedBytes.Length, ct);
+                if (written.Status != BlobWriteStatus.Stored)
+                {
+                    throw new IOException("A sealed copy did not reach the blob store whole.");
+                }
+            }
+
+            db.AddRange(rows.Select(r => r.Row));
+            await db.SaveChangesAsync(ct);
+        }
+        catch
+        {
+            foreach (var (row, _) in rows)
+            {
+                await blobs.DeletePrefixAsync(MailMessage.BlobFolderOf(row.AccountId, row.Id), CancellationToken.None);
+            }
+
+            throw;
+        }
+
+        string? queueId = null;
+        if (outsideMessage is not null)
+        {
+            var domain = MailboxAddresses.DomainOf(from.Address);
+            var (signed, _) = await services.GetRequiredService<OutgoingDkim>().SignAsync(domain, outsideMessage, ct);
+            var envelope = new SmtpEnvelope(from.Address, outsideList, EightBitMime: false, SmtpUtf8: outsideList.Any(r => r.Any(c => c > '~')), now);
+            queueId = await queue!.EnqueueAsync(envelope, signed, ct);
+        }
+
+        MailboxLog.Sent(logger, sent.Id, rows.Count, outsideList.Count, queueId);
+        return new SendMailResponse(sent.Id, [.. sealedCopies.Select(c => c.Address.Address)], outsideList);
+    }
+
+    private static MailMessage NewRow(
+        MailAddress address, MailFolder folder, string sender, byte[] sealedMessage, string sealedSummary, long size, DateTimeOffset now, DateTimeOffset? expiresAt, int? maxViews) =>
+        new()
+        {
+            Id = Guid.CreateVersion7(now),
+            AccountId = address.AccountId,
+            AddressId = address.Id,
+            Folder = folder,
+            EnvelopeFrom = sender,
+            Size = size,
+            SealedSize = sealedMessage.Length,
+            ReceivedAt = now,
+            SealedSummary = sealedSummary,
+            ExpiresAt = expiresAt,
+            MaxViews = maxViews,
+        };
+
+    private static Result<bool> Decode(SendCopy copy, MailboxOptions settings)
+    {
+        // The server cannot check what is inside (it has no key); it checks that each part is an OpenPGP message of a
+        // sane size, so a client bug cannot store plaintext by mistake.
+        if (TryBase64(copy.SealedMessage) is not { } message || message.Length == 0 || message.Length > settings.MaxMessageSize + 64 * 1024 || !IsOpenPgpEncrypted(message))
+        {
+            return MailboxErrors.InvalidMessage("sealedMessage is an encrypted OpenPGP message (binary, base64), within Veil:Mail:MaxMessageSize.");
+        }
+
+        if (TryBase64(copy.SealedSummary) is not { } summary || summary.Length == 0 || summary.Length > MaxSummaryBytes || !IsOpenPgpEncrypted(summary))
+        {
+            return MailboxErrors.InvalidMessage($"sealedSummary is an encrypted OpenPGP message (binary, base64) of at most {MaxSummaryBytes} bytes.");
+        }
+
+        return copy.Size is < 0 || copy.Size > settings.MaxMessageSize
+            ? MailboxErrors.InvalidMessage("size is the plaintext length, within Veil:Mail:MaxMessageSize.")
+            : true;
+    }
+
+    // The first packet of an encrypted message is a public-key encrypted session key (tag 1), old or new format.
+    private static bool IsOpenPgpEncrypted(byte[] data) =>
+        data[0] is 0x84 or 0x85 or 0x86 or 0x87 or 0xC1;
+
+    private static byte[]? TryBase64(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        var bytes = new byte[value.Length * 3 / 4 + 3];
+        return Convert.TryFromBase64String(value, bytes, out var written) ? bytes[..written] : null;
+    }
+
+    private static bool FromIs(byte[] mime, string address)
+    {
+        var from = MimeMessage.Parse(mime).Root.GetHeader("From")?.DecodedValue.Trim() ?? "";
+        var open = from.LastIndexOf('<');
+        var close = from.LastIndexOf('>');
+        var mailbox = open >= 0 && close > open ? from[(open + 1)..close] : from;
+        return string.Equals(mailbox.Trim(), address, StringComparison.OrdinalIgnoreCase);
+    }
+}
