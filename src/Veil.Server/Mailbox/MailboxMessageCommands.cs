@@ -2,8 +2,8 @@
 // delivery metadata — and the client decrypts. Every lookup is by (id, owner): another account's message
 // answers exactly like a missing one.
 // Confidential copies (spec/mailbox-api.md "Confidential mode"): fetching the body of a copy with a view limit
-// counts one view, in one conditional UPDATE, so parallel fetches can never exceed the limit; the fetch that reaches
-// it gets the body and destroys it. An expired copy is refused at once, even before the job has swept it.
+// counts one view, by a compare-and-set UPDATE on the count, so parallel fetches can never exceed the limit; the fetch
+// that reaches it gets the body and destroys it. An expired copy is refused at once, even before the job has swept it.
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Veil.Server.Platform.Blobs;
@@ -70,38 +70,56 @@ internal sealed class MailboxMessageCommands(VeilDbContext db, IBlobStore blobs,
 
         if (row.MaxViews is not { } max)
         {
-            return await blobs.OpenReadAsync(row.BlobKey, ct) is { } stream ? stream : MailboxErrors.MessageNotFound;
+            return await blobs.OpenReadAsync(row.BlobKey, ct) is { } whole ? whole : MailboxErrors.MessageNotFound;
         }
 
-        // One view, counted only while below the limit: of any number of parallel fetches at most `max` pass here.
-        var counted = await db.Set<MailMessage>()
-            .Where(m => m.Id == id && m.AccountId == accountId && m.DestroyedAt == null && m.Views < max)
-            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Views, m => m.Views + 1), ct);
-        if (counted == 0)
+        // The body is opened before the view is counted: a parallel fetch that takes the last view deletes the blob,
+        // and a stream already open reads on (FileShare.Delete), so every counted view gets its body.
+        var stream = await blobs.OpenReadAsync(row.BlobKey, ct);
+        if (stream is null)
         {
             return MailboxErrors.ViewLimitReached;
         }
 
-        var views = await db.Set<MailMessage>().Where(m => m.Id == id).Select(m => m.Views).FirstAsync(ct);
-        if (views < max)
+        // Compare-and-set on the count: this fetch knows which view it is, and of any number of parallel fetches at
+        // most `max` succeed (each failed attempt means another fetch counted, so the loop ends within max + 1 rounds).
+        int? mine = null;
+        for (var attempt = 0; attempt <= max && mine is null; attempt++)
         {
-            return await blobs.OpenReadAsync(row.BlobKey, ct) is { } stream ? stream : MailboxErrors.ViewLimitReached;
+            var seen = await db.Set<MailMessage>().AsNoTracking().Where(m => m.Id == id).Select(m => new { m.Views, m.DestroyedAt }).FirstOrDefaultAsync(ct);
+            if (seen is null || seen.DestroyedAt is not null || seen.Views >= max)
+            {
+                break;
+            }
+
+            var before = seen.Views;
+            var counted = await db.Set<MailMessage>()
+                .Where(m => m.Id == id && m.DestroyedAt == null && m.Views == before)
+                .ExecuteUpdateAsync(s => s.SetProperty(m => m.Views, before + 1), ct);
+            mine = counted == 1 ? before + 1 : null;
+        }
+
+        if (mine is null)
+        {
+            await stream.DisposeAsync();
+            return MailboxErrors.ViewLimitReached;
+        }
+
+        if (mine < max)
+        {
+            return stream;
         }
 
         // The last view: the body is read into memory, then destroyed before it is answered.
-        await using (var last = await blobs.OpenReadAsync(row.BlobKey, ct))
+        var copy = new MemoryStream();
+        await using (stream)
         {
-            if (last is null)
-            {
-                return MailboxErrors.ViewLimitReached;
-            }
-
-            var copy = new MemoryStream();
-            await last.CopyToAsync(copy, ct);
-            copy.Position = 0;
-            await DestroyAsync(db, blobs, logger, id, MailDestroyReason.ViewLimitReached, now, ct);
-            return copy;
+            await stream.CopyToAsync(copy, ct);
         }
+
+        copy.Position = 0;
+        await DestroyAsync(db, blobs, logger, id, MailDestroyReason.ViewLimitReached, now, ct);
+        return copy;
     }
 
     public async Task<Result<bool>> DeleteAsync(Guid id, Guid accountId, CancellationToken ct)
