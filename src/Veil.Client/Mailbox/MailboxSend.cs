@@ -74,7 +74,8 @@ public sealed partial class MailboxClient
         builder.AddHeader("From", from.Address);
         builder.AddHeader("To", string.Join(", ", recipients));
         builder.AddHeader("Subject", request.Subject);
-        builder.AddHeader("Date", now.ToUniversalTime().ToString("ddd, dd MMM yyyy HH':'mm':'ss '+0000'", CultureInfo.InvariantCulture));
+        var date = now.ToUniversalTime().ToString("ddd, dd MMM yyyy HH':'mm':'ss '+0000'", CultureInfo.InvariantCulture);
+        builder.AddHeader("Date", date);
         builder.AddHeader("Message-ID", $"<{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}@{from.Address[(from.Address.IndexOf('@', StringComparison.Ordinal) + 1)..]}>");
         foreach (var attachment in request.Attachments)
         {
@@ -84,7 +85,7 @@ public sealed partial class MailboxClient
         var mime = builder.Build();
         var snippet = string.Join(' ', request.Body.Split((char[])[' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
         var summary = JsonSerializer.SerializeToUtf8Bytes(
-            new SummaryBody(1, from.Address, request.Subject, null, snippet.Length > 200 ? snippet[..200] : snippet, [.. request.Attachments.Select(a => a.FileName)], recipients), Json);
+            new SummaryBody(1, from.Address, request.Subject, date, snippet.Length > 200 ? snippet[..200] : snippet, [.. request.Attachments.Select(a => a.FileName)], recipients), Json);
 
         try
         {
