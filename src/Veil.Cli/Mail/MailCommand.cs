@@ -192,6 +192,7 @@ internal static class MailCommand
                 }
 
                 var text = string.Join('\n', message.Headers.Where(h => ShownHeaders.Contains(h.Key, StringComparer.OrdinalIgnoreCase)).Select(h => $"{h.Key}: {Printable(h.Value)}"))
+                    + (message.Authentication is { } verdicts ? $"\nAuthentication: {Printable(verdicts.ToString())}" : "\nAuthentication: not recorded (older mail)")
                     + "\n\n" + Printable(message.Text ?? message.Html ?? "", multiline: true)
                     + string.Concat(message.Attachments.Select(a => $"\n[attachment] {Printable(a.FileName)} ({a.Content.Length} bytes, {a.MediaType})"))
                     + string.Concat(saved.Select(p => $"\nsaved {p}"));
@@ -202,6 +203,7 @@ internal static class MailCommand
                     {
                         message.Id, message.Address, message.EnvelopeFrom, message.ReceivedAt, headers = message.Headers.Select(h => new { name = h.Key, value = h.Value }),
                         message.Text, message.Html, attachments = message.Attachments.Select(a => new { a.FileName, a.MediaType, size = a.Content.Length }), saved,
+                        message.Authentication,
                     },
                 });
             }

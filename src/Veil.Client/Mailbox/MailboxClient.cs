@@ -110,8 +110,7 @@ public sealed class MailboxClient : IDisposable
         foreach (var message in sealedList)
         {
             var address = await AddressAsync(message.AddressId, cancellationToken).ConfigureAwait(false);
-            using var input = new MemoryStream(Convert.FromBase64String(message.Summary));
-            var summary = JsonSerializer.Deserialize<MessageSummary>(AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow()), Json) ?? throw new MailboxKeyException("the summary is empty");
+            var summary = OpenSummary(address, message.Summary);
             result.Add(new MailListItem(message.Id, address.Address, message.EnvelopeFrom, message.Size, message.ReceivedAt, message.ThreadId, summary));
         }
 
@@ -139,8 +138,17 @@ public sealed class MailboxClient : IDisposable
             .Select((p, i) => new MailAttachment(EncodedWords.Decode(p.FileName ?? $"attachment-{i + 1}"), p.ContentType.Value, p.DecodeContent()))
             .ToList();
         var headers = parsed.Root.Headers.Select(h => new KeyValuePair<string, string>(h.Name, h.DecodedValue.Trim())).ToList();
+        // The verdicts were sealed in the summary when the message arrived (the raw message holds none of Veil's).
+        var authentication = OpenSummary(address, info.Summary).Authentication;
         return new MailReadMessage(info.Id, address.Address, info.EnvelopeFrom, info.ReceivedAt, headers,
-            text.Count == 0 ? null : string.Join("\n", text), html.Count == 0 ? null : string.Join("\n", html), attachments, bytes);
+            text.Count == 0 ? null : string.Join("\n", text), html.Count == 0 ? null : string.Join("\n", html), attachments, bytes, authentication);
+    }
+
+    private MessageSummary OpenSummary(MailAddressInfo address, string sealedSummary)
+    {
+        using var input = new MemoryStream(Convert.FromBase64String(sealedSummary));
+        return JsonSerializer.Deserialize<MessageSummary>(AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow()), Json)
+            ?? throw new MailboxKeyException("the summary is empty");
     }
 
     public Task DeleteMessageAsync(Guid id, CancellationToken cancellationToken = default) =>

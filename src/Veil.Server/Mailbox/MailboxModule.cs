@@ -59,7 +59,8 @@ internal static class MailboxModule
                 sp.GetRequiredService<IOptions<MailboxOptions>>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<MailboxMessageSink>>(),
-                before is null ? null : Resolve(sp, before)));
+                before is null ? null : Resolve(sp, before),
+                sp.GetService<Veil.Mail.Authentication.InboundAuthenticator>()));
         }
 
         return services;
