@@ -34,7 +34,8 @@ internal sealed class MailboxMessageSink(
     TimeProvider time,
     ILogger<MailboxMessageSink> logger,
     IMessageSink? inner,
-    InboundAuthenticator? authenticator = null) : IMessageSink
+    InboundAuthenticator? authenticator = null,
+    Domains.VerifiedDomains? customDomains = null) : IMessageSink
 {
     /// <summary>
     /// How long the SPF/DKIM/DMARC lookups of one message may take in all. Beyond it the verdicts are recorded as
@@ -165,14 +166,32 @@ internal sealed class MailboxMessageSink(
         return at > 0 && Mail.DkimKeyAdmin.NormalizeDomain(recipient[(at + 1)..]) is { } domain && options.Value.IsMailDomain(domain);
     }
 
+    /// <summary>
+    /// The mailbox address <paramref name="recipient"/> names: at an operator mail domain, or at a verified custom
+    /// domain when the address belongs to the domain's holder. Other recipients (aliases, other domains) cost no query.
+    /// </summary>
     private async Task<MailAddress?> FindAddressAsync(VeilDbContext db, string recipient, CancellationToken ct)
     {
-        if (!IsMailDomain(recipient) || MailboxAddresses.Normalize(recipient) is not { } normalized)
+        Guid? holder = null;
+        if (!IsMailDomain(recipient))
+        {
+            var at = recipient.LastIndexOf('@');
+            if (customDomains is null || at <= 0 || Mail.DkimKeyAdmin.NormalizeDomain(recipient[(at + 1)..]) is not { } domain
+                || !customDomains.TryGetHolder(domain, out var held))
+            {
+                return null;
+            }
+
+            holder = held;
+        }
+
+        if (MailboxAddresses.Normalize(recipient) is not { } normalized)
         {
             return null;
         }
 
-        return await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AsNoTracking().FirstOrDefaultAsync(ct);
+        var address = await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AsNoTracking().FirstOrDefaultAsync(ct);
+        return address is not null && (holder is null || address.AccountId == holder) ? address : null;
     }
 
     private async Task StoreAsync(

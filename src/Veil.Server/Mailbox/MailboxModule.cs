@@ -60,7 +60,8 @@ internal static class MailboxModule
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<MailboxMessageSink>>(),
                 before is null ? null : Resolve(sp, before),
-                sp.GetService<Veil.Mail.Authentication.InboundAuthenticator>()));
+                sp.GetService<Veil.Mail.Authentication.InboundAuthenticator>(),
+                sp.GetService<Domains.VerifiedDomains>()));
         }
 
         return services;

@@ -152,6 +152,45 @@ public sealed class MailboxCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CustomDomain_VerifiedHoldsMailboxAddresses_GetsMailAndServesWkd_AndOnceLapsedIsRefusedClearly()
+    {
+        RequireSwaks();
+        var domain = "brand." + _senderZone;
+        var added = Ok(await _cli.RunAsync(["mail", "domain", "add", domain, "--json"])).Event("domain-added").GetProperty("domain");
+        var early = await _cli.RunAsync(["mail", "address", "add", "me@" + domain, "--password-stdin"], StrongPassword + "\n");
+        await _dns.PublishAsListed(added.GetProperty("records")).ApplyAsync();
+        Ok(await _cli.RunAsync(["mail", "domain", "check", domain]));
+
+        Ok(await _cli.RunAsync(["mail", "address", "add", "me@" + domain, "--password-stdin", "--json"], StrongPassword + "\n"));
+        var sent = await SwaksAsync("me@" + domain, Encoding.ASCII.GetBytes(Letter("sender.test", "me@" + domain, "to-my-own-domain")));
+        var listed = await WaitForMailAsync(1);
+        var message = Assert.Single(listed.Json.Single().GetProperty("messages").EnumerateArray());
+        using var http = new HttpClient { BaseAddress = _server.BaseAddress };
+        var wkdPath = $"/.well-known/openpgpkey/hu/{ZBase32(SHA1.HashData("me"u8))}?l=me";
+        var wkd = await GetAsync(http, wkdPath, domain);
+
+        _dns.Remove("_veil." + domain);
+        await _dns.ApplyAsync();
+        var lapsedCheck = await _cli.RunAsync(["mail", "domain", "check", domain]);
+        var refused = await SwaksAsync("me@" + domain, Encoding.ASCII.GetBytes(Letter("sender.test", "me@" + domain, "after-lapse")));
+        var wkdAfter = await GetAsync(http, wkdPath, domain);
+        var late = await _cli.RunAsync(["mail", "address", "add", "you@" + domain, "--password-stdin"], StrongPassword + "\n");
+
+        Assert.NotEqual(0, early.ExitCode);
+        Assert.Contains("not verified", early.Stdout + early.Stderr, StringComparison.Ordinal);
+        Assert.True(sent.Exit == 0, sent.Output);
+        Assert.Equal("me@" + domain, message.GetProperty("address").GetString());
+        Assert.Equal("to-my-own-domain", message.GetProperty("summary").GetProperty("subject").GetString());
+        Assert.Equal(HttpStatusCode.OK, wkd.Status);
+        Assert.Equal(1, lapsedCheck.ExitCode);
+        Assert.NotEqual(0, refused.Exit);
+        Assert.Contains("<** 5", refused.Output, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, wkdAfter.Status);
+        Assert.NotEqual(0, late.ExitCode);
+        Assert.Contains("not verified", late.Stdout + late.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rcpt_UnknownAddressAtAMailDomain_Is550AndNothingIsSpooled()
     {
         RequireSwaks();
