@@ -43,6 +43,12 @@ internal sealed class MailboxMessageSink(
     /// </summary>
     public static readonly TimeSpan AuthenticationBudget = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The largest message checked: DKIM needs the whole message in memory, and Veil:Mail:MaxMessageSize may allow up to
+    /// 2 GiB. A larger message is stored with a version 1 summary ("not recorded"), never held back.
+    /// </summary>
+    public const long MaxAuthenticatedSize = 64L * 1024 * 1024;
+
     public async ValueTask<SinkResult> ProcessAsync(SpooledMessage message, Stream content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -128,8 +134,9 @@ internal sealed class MailboxMessageSink(
     /// </summary>
     private async Task<MailSummary> AuthenticateAsync(SpooledMessage message, Stream content, long start, MailSummary summary, CancellationToken ct)
     {
-        // A message spooled before the client address was recorded keeps a version 1 summary (nothing to check SPF with).
-        if (authenticator is null || !System.Net.IPAddress.TryParse(message.Envelope.ClientAddress, out var client))
+        // A message spooled before the client address was recorded keeps a version 1 summary (nothing to check SPF with),
+        // as does one too large to hold in memory.
+        if (authenticator is null || message.Size > MaxAuthenticatedSize || !System.Net.IPAddress.TryParse(message.Envelope.ClientAddress, out var client))
         {
             return summary;
         }
