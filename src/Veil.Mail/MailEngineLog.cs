@@ -79,4 +79,16 @@ internal static partial class MailEngineLog
         var isStatus = token.Length is >= 5 and <= 11 && token[0] is '2' or '4' or '5' && token[1] == '.' && token.Count('.') == 2 && !token.ContainsAnyExcept(StatusChars);
         return (code, isStatus ? token.ToString() : "-");
     }
+
+    [LoggerMessage(EventId = 2480, Level = LogLevel.Warning, Message = "MTA-STS: a policy could not be fetched ({Reason}); a cached one or none applies")]
+    public static partial void MtaStsFetchFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2481, Level = LogLevel.Warning, Message = "MTA-STS: {Count} MX hosts of a recipient domain do not match its policy (mode {Mode})")]
+    public static partial void MtaStsMxMismatch(ILogger logger, int count, string mode);
+
+    [LoggerMessage(EventId = 2482, Level = LogLevel.Warning, Message = "MTA-STS testing: delivered to an MX host that {Problem}; enforce mode would have deferred it")]
+    public static partial void MtaStsTestingFailure(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 2483, Level = LogLevel.Information, Message = "MTA-STS enforce: no MX host of a recipient domain took the message over validated TLS; deferred")]
+    public static partial void MtaStsDeferred(ILogger logger);
 }

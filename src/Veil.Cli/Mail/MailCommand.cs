@@ -203,7 +203,11 @@ internal static class MailCommand
                     _ => "",
                 };
                 var text = string.Join('\n', message.Headers.Where(h => ShownHeaders.Contains(h.Key, StringComparer.OrdinalIgnoreCase)).Select(h => $"{h.Key}: {Printable(h.Value)}"))
-                    + signature + "\n\n" + Printable(message.Text ?? message.Html ?? "", multiline: true)
+                    + signature
+                    + (message.Authentication is { } verdicts ? $"\nAuthentication: {Printable(verdicts.ToString())}"
+                        : message.Folder == "sent" || message.Signature != "none" ? "" // end to end from a Veil client: the signature speaks
+                        : "\nAuthentication: not recorded (older mail)")
+                    + "\n\n" + Printable(message.Text ?? message.Html ?? "", multiline: true)
                     + string.Concat(message.Attachments.Select(a => $"\n[attachment] {Printable(a.FileName)} ({a.Content.Length} bytes, {a.MediaType})"))
                     + string.Concat(saved.Select(p => $"\nsaved {p}"));
                 cli.Output.Event(text, new
@@ -213,6 +217,7 @@ internal static class MailCommand
                     {
                         message.Id, message.Folder, message.Signature, message.Address, message.EnvelopeFrom, message.ReceivedAt, headers = message.Headers.Select(h => new { name = h.Key, value = h.Value }),
                         message.Text, message.Html, attachments = message.Attachments.Select(a => new { a.FileName, a.MediaType, size = a.Content.Length }), saved,
+                        message.Authentication,
                     },
                 });
             }

@@ -112,13 +112,7 @@ public sealed partial class MailboxClient : IDisposable
         foreach (var message in sealedList)
         {
             var address = await AddressAsync(message.AddressId, cancellationToken).ConfigureAwait(false);
-            MessageSummary? summary = null;
-            if (message.Gone is null && message.Summary.Length > 0)
-            {
-                using var input = new MemoryStream(Convert.FromBase64String(message.Summary));
-                summary = JsonSerializer.Deserialize<MessageSummary>(AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow()), Json) ?? throw new MailboxKeyException("the summary is empty");
-            }
-
+            var summary = message.Gone is null && message.Summary.Length > 0 ? OpenSummary(address, message.Summary) : null;
             result.Add(new MailListItem(message.Id, address.Address, message.EnvelopeFrom, message.Size, message.ReceivedAt, message.ThreadId, summary,
                 message.Folder, message.ExpiresAt, message.MaxViews, message.Views, message.Gone));
         }
@@ -170,12 +164,21 @@ public sealed partial class MailboxClient : IDisposable
             .Select((p, i) => new MailAttachment(EncodedWords.Decode(p.FileName ?? $"attachment-{i + 1}"), p.ContentType.Value, p.DecodeContent()))
             .ToList();
         var headers = parsed.Root.Headers.Select(h => new KeyValuePair<string, string>(h.Name, h.DecodedValue.Trim())).ToList();
+        // The verdicts were sealed in the summary when the message arrived (the raw message holds none of Veil's).
+        var authentication = info.Summary.Length > 0 ? OpenSummary(address, info.Summary).Authentication : null;
         return new MailReadMessage(info.Id, address.Address, info.EnvelopeFrom, info.ReceivedAt, headers,
-            text.Count == 0 ? null : string.Join("\n", text), html.Count == 0 ? null : string.Join("\n", html), attachments, bytes)
+            text.Count == 0 ? null : string.Join("\n", text), html.Count == 0 ? null : string.Join("\n", html), attachments, bytes, authentication)
         {
             Folder = info.Folder,
             Signature = SignatureName(signature),
         };
+    }
+
+    private MessageSummary OpenSummary(MailAddressInfo address, string sealedSummary)
+    {
+        using var input = new MemoryStream(Convert.FromBase64String(sealedSummary));
+        return JsonSerializer.Deserialize<MessageSummary>(AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow()), Json)
+            ?? throw new MailboxKeyException("the summary is empty");
     }
 
     private static bool MailboxAddressLike(string value) => value.Length is > 2 and <= 254 && value.IndexOf('@', StringComparison.Ordinal) > 0;

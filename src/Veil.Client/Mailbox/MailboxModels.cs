@@ -18,8 +18,34 @@ public sealed record SealedMessageInfo(
     Guid Id, Guid AddressId, string EnvelopeFrom, long Size, long SealedSize, DateTimeOffset ReceivedAt, string? ThreadId, string Summary,
     string Folder = "inbox", DateTimeOffset? ExpiresAt = null, int? MaxViews = null, int Views = 0, string? Gone = null);
 
-/// <summary>The decrypted listing summary of a message (<see cref="To"/> only in copies sent from a Veil client).</summary>
-public sealed record MessageSummary(string From, string Subject, string? Date, string Snippet, IReadOnlyList<string> Attachments, IReadOnlyList<string>? To = null);
+/// <summary>
+/// The decrypted listing summary of a message. <c>Authentication</c> holds the SPF, DKIM and DMARC verdicts recorded
+/// on arrival; it is null in summaries of version 1 (older mail) and in copies sent from a Veil client, which alone
+/// carry <c>To</c>.
+/// </summary>
+public sealed record MessageSummary(
+    string From, string Subject, string? Date, string Snippet, IReadOnlyList<string> Attachments,
+    MessageAuthentication? Authentication = null, IReadOnlyList<string>? To = null);
+
+/// <summary>
+/// How the server judged the message's origin when it arrived (spec/mailbox-api.md "Summary"): SPF for the envelope
+/// sender's domain, one DKIM verdict per signature, DMARC for the From domain. Results are RFC 8601 words.
+/// </summary>
+public sealed record MessageAuthentication(AuthenticationVerdict Spf, IReadOnlyList<AuthenticationVerdict> Dkim, AuthenticationVerdict Dmarc, string? DmarcPolicy)
+{
+    /// <summary>One line for a reader: <c>spf=pass (a.example); dkim=pass (a.example); dmarc=pass (a.example)</c>.</summary>
+    public override string ToString() =>
+        string.Join("; ", new[] { "spf=" + Spf }
+            .Concat(Dkim.Count == 0 ? ["dkim=none"] : Dkim.Select(d => "dkim=" + d))
+            .Append("dmarc=" + Dmarc + (Dmarc.Result == "fail" && DmarcPolicy is not null ? $" (policy {DmarcPolicy})" : "")));
+}
+
+/// <summary>One verdict: the result word and the domain it concerns.</summary>
+public sealed record AuthenticationVerdict(string Result, string? Domain)
+{
+    /// <inheritdoc />
+    public override string ToString() => Domain is null ? Result : $"{Result} ({Domain})";
+}
 
 /// <summary>One message in a listing: the server's metadata and the summary decrypted by the client (null for a tombstone: see <see cref="Gone"/>).</summary>
 public sealed record MailListItem(
@@ -29,10 +55,11 @@ public sealed record MailListItem(
 /// <summary>An attachment of a read message.</summary>
 public sealed record MailAttachment(string FileName, string MediaType, byte[] Content);
 
-/// <summary>A message decrypted and parsed by the client.</summary>
+/// <summary>A message decrypted and parsed by the client; <c>Authentication</c> comes from its sealed summary (null for older mail).</summary>
 public sealed record MailReadMessage(
     Guid Id, string Address, string EnvelopeFrom, DateTimeOffset ReceivedAt,
-    IReadOnlyList<KeyValuePair<string, string>> Headers, string? Text, string? Html, IReadOnlyList<MailAttachment> Attachments, byte[] Raw)
+    IReadOnlyList<KeyValuePair<string, string>> Headers, string? Text, string? Html, IReadOnlyList<MailAttachment> Attachments, byte[] Raw,
+    MessageAuthentication? Authentication = null)
 {
     /// <summary>"inbox" or "sent".</summary>
     public string Folder { get; init; } = "inbox";

@@ -47,6 +47,12 @@ public sealed class SmtpClientOptions
     public bool AcceptAnyCertificate { get; set; }
 
     /// <summary>
+    /// With <see cref="AcceptAnyCertificate"/>: told what validation would have found (MTA-STS testing mode reports a
+    /// certificate that enforce mode would refuse, and delivers anyway).
+    /// </summary>
+    public Action<System.Net.Security.SslPolicyErrors>? CertificateObserver { get; set; }
+
+    /// <summary>
     /// AUTH user name; <see langword="null"/> for no AUTH. Credentials are only ever sent after STARTTLS: a session
     /// that is not encrypted fails (temporarily) instead of sending them.
     /// </summary>

@@ -212,7 +212,12 @@ public sealed class SmtpDeliveryClient(SmtpClientOptions options) : ISessionDeli
             // Opportunistic TLS to an MX host (see SmtpClientOptions.AcceptAnyCertificate): encryption against passive
             // listeners; an active attacker could equally strip STARTTLS, which only MTA-STS or DANE would prevent.
 #pragma warning disable CA5359 // deliberate: opportunistic TLS to MX hosts, see above
-            tls.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            var observer = options.CertificateObserver;
+            tls.RemoteCertificateValidationCallback = (_, _, _, errors) =>
+            {
+                observer?.Invoke(errors);
+                return true;
+            };
 #pragma warning restore CA5359
         }
 

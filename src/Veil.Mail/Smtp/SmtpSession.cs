@@ -61,6 +61,9 @@ internal sealed class SmtpSession(
     private bool _eightBit;
     private bool _smtpUtf8;
 
+    // The EHLO/HELO name of this session (SPF checks it for the null sender); forgotten after STARTTLS like the rest.
+    private string? _helo;
+
     private enum LineStatus { Ok, TooLong, Eof }
 
     private enum DataState { LineStart, DotAtLineStart, DotCr, Middle, SawCr }
@@ -160,6 +163,7 @@ internal sealed class SmtpSession(
             return Fail($"501 5.5.4 Syntax: {(extended ? "EHLO" : "HELO")} hostname");
         ResetTransaction();
         _greeted = true;
+        _helo = domain.Length <= 255 ? domain : domain[..255];
         if (!extended) return Ok($"250 {options.ServerName}");
         var lines = new List<string>
         {
@@ -261,7 +265,7 @@ internal sealed class SmtpSession(
             MailEngineLog.BacklogFull(logger, sessionId, backlog.Pending);
             return Fail("451 4.3.1 Too much mail waiting here; try again later");
         }
-        var envelope = new SmtpEnvelope(_from, [.. _recipients], _eightBit, _smtpUtf8, time.GetUtcNow());
+        var envelope = new SmtpEnvelope(_from, [.. _recipients], _eightBit, _smtpUtf8, time.GetUtcNow(), remoteAddress?.ToString(), _helo);
         ISpoolWriter writer;
         try
         {
@@ -444,6 +448,7 @@ internal sealed class SmtpSession(
         _stream = ssl;
         _tls = true;
         _greeted = false; // RFC 3207 §4.2: the client must EHLO again; all earlier state is forgotten
+        _helo = null;
         ResetTransaction();
         return true;
     }

@@ -506,6 +506,8 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
             w.WriteBoolean("8bitmime", e.EightBitMime);
             w.WriteBoolean("smtputf8", e.SmtpUtf8);
             w.WriteString("received", e.ReceivedAt);
+            if (e.ClientAddress is not null) w.WriteString("client", e.ClientAddress);
+            if (e.HeloName is not null) w.WriteString("helo", e.HeloName);
             w.WriteEndObject();
         }
         return ms.ToArray();
@@ -522,7 +524,10 @@ public sealed class FileSpool : ISpool, ISpoolBacklog
             to,
             root.GetProperty("8bitmime").GetBoolean(),
             root.GetProperty("smtputf8").GetBoolean(),
-            root.GetProperty("received").GetDateTimeOffset());
+            root.GetProperty("received").GetDateTimeOffset(),
+            // Absent in envelopes spooled before they were recorded.
+            root.TryGetProperty("client", out var client) ? client.GetString() : null,
+            root.TryGetProperty("helo", out var helo) ? helo.GetString() : null);
     }
 
     /// <summary>Reads a version-1 file's header: magic, envelope length, envelope.</summary>

@@ -5,7 +5,8 @@
 //   advanced GET /.well-known/openpgpkey/<domain>/hu/<hash>[?l=<local>]   (served on openpgpkey.<domain>)
 //   policy   GET /.well-known/openpgpkey/policy, /.well-known/openpgpkey/<domain>/policy (empty: no options)
 // Keys are found through a blind index of (hash, domain), so no address needs to be decrypted to answer, and the
-// answer for an unknown address is the same 404 as for a domain this server does not serve.
+// answer for an unknown address is the same 404 as for a domain this server does not serve. Verified custom domains
+// are served like the operator's, for the addresses of the account that holds the domain now.
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ namespace Veil.Server.Mailbox;
 
 internal sealed record PublicKeyDto(string Address, string Fingerprint, string PublicKey);
 
-internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> options, TimeProvider time)
+internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> options, Domains.VerifiedDomains customDomains, TimeProvider time)
 {
     public async Task<Result<PublicKeyDto>> FindAsync(string? address, CancellationToken ct)
     {
@@ -28,7 +29,7 @@ internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> op
         }
 
         var row = await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AsNoTracking().FirstOrDefaultAsync(ct);
-        return row is not null && MailSealer.Read(row.PublicKey, time.GetUtcNow()) is { } key
+        return row is not null && Serves(MailboxAddresses.DomainOf(normalized), row.AccountId) && MailSealer.Read(row.PublicKey, time.GetUtcNow()) is { } key
             ? new PublicKeyDto(row.Address, key.Fingerprint, row.PublicKey)
             : MailboxErrors.KeyNotFound;
     }
@@ -37,17 +38,21 @@ internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> op
     public async Task<byte[]?> WkdAsync(string? domain, string hash, CancellationToken ct)
     {
         var normalized = Mail.DkimKeyAdmin.NormalizeDomain(domain);
-        if (normalized is null || !options.Value.IsMailDomain(normalized) || hash.Length != 32 || !hash.All(IsZBase32))
+        if (normalized is null || !ServesDomain(normalized) || hash.Length != 32 || !hash.All(IsZBase32))
         {
             return null;
         }
 
         var row = await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.WkdIndex, hash + "@" + normalized).AsNoTracking().FirstOrDefaultAsync(ct);
-        return row is null ? null : MailSealer.Read(row.PublicKey, time.GetUtcNow())?.Encoded.ToArray();
+        return row is null || !Serves(normalized, row.AccountId) ? null : MailSealer.Read(row.PublicKey, time.GetUtcNow())?.Encoded.ToArray();
     }
 
     public bool ServesDomain(string? domain) =>
-        Mail.DkimKeyAdmin.NormalizeDomain(domain) is { } d && options.Value.IsMailDomain(d);
+        Mail.DkimKeyAdmin.NormalizeDomain(domain) is { } d && (options.Value.IsMailDomain(d) || customDomains.TryGetHolder(d, out _));
+
+    /// <summary>An address of <paramref name="accountId"/> at <paramref name="domain"/> is published: an operator domain, or a custom one that account holds now.</summary>
+    private bool Serves(string domain, Guid accountId) =>
+        options.Value.IsMailDomain(domain) || (customDomains.TryGetHolder(domain, out var holder) && holder == accountId);
 
     /// <summary>The domain of a direct-method request: the Host, without an <c>openpgpkey.</c> prefix or port.</summary>
     public static string DirectDomain(HttpRequest request) => request.Host.Host;

@@ -17,7 +17,8 @@ internal sealed record MailAddressDto(Guid Id, string Address, string Fingerprin
 
 internal sealed record MailDomainsDto(IReadOnlyList<string> Domains, int MaxAddresses);
 
-internal sealed partial class MailboxAddressCommands(VeilDbContext db, IBlobStore blobs, IOptions<MailboxOptions> options, TimeProvider time)
+internal sealed partial class MailboxAddressCommands(
+    VeilDbContext db, IBlobStore blobs, IOptions<MailboxOptions> options, Domains.IMailDomainVerification customDomains, TimeProvider time)
 {
     public MailDomainsDto Domains() => new(options.Value.NormalizedDomains, options.Value.MaxAddressesPerAccount);
 
@@ -35,9 +36,13 @@ internal sealed partial class MailboxAddressCommands(VeilDbContext db, IBlobStor
             return MailboxErrors.InvalidAddress;
         }
 
-        if (!settings.IsMailDomain(MailboxAddresses.DomainOf(address)))
+        // An operator's mail domain, or a custom domain this account holds verified right now (MX pointing here).
+        var domain = MailboxAddresses.DomainOf(address);
+        if (!settings.IsMailDomain(domain) && !await customDomains.IsVerifiedForAccountAsync(accountId, domain, ct))
         {
-            return MailboxErrors.UnknownDomain;
+            return await db.Set<Domains.CustomDomain>().AnyAsync(d => d.AccountId == accountId && d.Domain == domain, ct)
+                ? MailboxErrors.DomainNotVerified
+                : MailboxErrors.UnknownDomain;
         }
 
         if (!IsWrapped(request.WrappedToken) || !IsWrapped(request.WrappedPrivateKey))

@@ -26,6 +26,9 @@ internal static partial class MailboxLog
     [LoggerMessage(EventId = 3706, Level = LogLevel.Information, Message = "Mailbox: account data deleted ({Addresses} addresses, {Messages} messages)")]
     public static partial void AccountDeleted(ILogger logger, int addresses, int messages);
 
+    [LoggerMessage(EventId = 3707, Level = LogLevel.Warning, Message = "Mailbox: message {SpoolId} authentication checks did not finish in time; recorded as temperror")]
+    public static partial void AuthenticationUnfinished(ILogger logger, string spoolId);
+
     [LoggerMessage(EventId = 3710, Level = LogLevel.Information, Message = "Mailbox: sent {MessageId}: {Copies} sealed copies, {Outsiders} outside recipients queued as {QueueId}")]
     public static partial void Sent(ILogger logger, Guid messageId, int copies, int outsiders, string? queueId);
 

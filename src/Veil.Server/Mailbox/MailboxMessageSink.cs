@@ -3,7 +3,8 @@
 //   1. derives the row id from (spool id, recipient position), so a redelivery after a crash finds what it did;
 //   2. seals the whole raw message (headers, subject, attachments) to the address's OpenPGP public key into a
 //      temporary file (ciphertext only) and moves it into the blob store under that id (atomic replace);
-//   3. seals a small summary (sender, subject, snippet, attachment names) to the same key;
+//   3. seals a small summary (sender, subject, snippet, attachment names, and the SPF/DKIM/DMARC verdicts, evaluated
+//      once per message here, before sealing, and only for messages that reach a mailbox) to the same key;
 //   4. inserts the row (metadata: envelope sender field-encrypted, size, arrival, keyed Message-ID hash).
 // Only when every mailbox recipient is done does it answer Done, and only then does the spool delete the
 // plaintext. A crash anywhere before the row commits repeats steps 2–4 (the blob is replaced, not doubled); a crash
@@ -17,6 +18,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Veil.Mail.Authentication;
 using Veil.Mail.Spool;
 using Veil.Server.Platform.Blobs;
 using Veil.Server.Platform.Persistence;
@@ -31,8 +33,22 @@ internal sealed class MailboxMessageSink(
     IOptions<MailboxOptions> options,
     TimeProvider time,
     ILogger<MailboxMessageSink> logger,
-    IMessageSink? inner) : IMessageSink
+    IMessageSink? inner,
+    InboundAuthenticator? authenticator = null,
+    Domains.VerifiedDomains? customDomains = null) : IMessageSink
 {
+    /// <summary>
+    /// How long the SPF/DKIM/DMARC lookups of one message may take in all. Beyond it the verdicts are recorded as
+    /// temperror and the message is stored anyway: a slow or dead resolver must neither lose mail nor hold the spool.
+    /// </summary>
+    public static readonly TimeSpan AuthenticationBudget = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The largest message checked: DKIM needs the whole message in memory, and Veil:Mail:MaxMessageSize may allow up to
+    /// 2 GiB. A larger message is stored with a version 1 summary ("not recorded"), never held back.
+    /// </summary>
+    public const long MaxAuthenticatedSize = 64L * 1024 * 1024;
+
     public async ValueTask<SinkResult> ProcessAsync(SpooledMessage message, Stream content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -85,6 +101,7 @@ internal sealed class MailboxMessageSink(
                     {
                         content.Position = start;
                         (summary, messageId) = MailSummary.Read(content);
+                        summary = await AuthenticateAsync(message, content, start, summary, cancellationToken);
                     }
 
                     await StoreAsync(db, message, content, start, index, id, address, summary, messageId, cancellationToken);
@@ -111,6 +128,37 @@ internal sealed class MailboxMessageSink(
         return result;
     }
 
+    /// <summary>
+    /// Records the message's SPF, DKIM and DMARC verdicts in <paramref name="summary"/> (which is sealed, so no verdict
+    /// is kept in clear). DNS failures are verdicts (temperror), never a reason to hold or lose the message.
+    /// </summary>
+    private async Task<MailSummary> AuthenticateAsync(SpooledMessage message, Stream content, long start, MailSummary summary, CancellationToken ct)
+    {
+        // A message spooled before the client address was recorded keeps a version 1 summary (nothing to check SPF with),
+        // as does one too large to hold in memory.
+        if (authenticator is null || message.Size > MaxAuthenticatedSize || !System.Net.IPAddress.TryParse(message.Envelope.ClientAddress, out var client))
+        {
+            return summary;
+        }
+
+        // DKIM hashes the whole body, so the message is read once into memory (at most Veil:Mail:MaxMessageSize, checked before).
+        var raw = new byte[message.Size];
+        content.Position = start;
+        await content.ReadExactlyAsync(raw, ct);
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        budget.CancelAfter(AuthenticationBudget);
+        try
+        {
+            var verdicts = await authenticator.EvaluateAsync(raw, client, message.Envelope.ReversePath, message.Envelope.HeloName ?? "", budget.Token);
+            return summary.WithAuthentication(verdicts);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            MailboxLog.AuthenticationUnfinished(logger, message.Id.Value);
+            return summary with { V = MailSummary.AuthenticatedVersion, Authentication = MailAuthenticationSummary.Unfinished };
+        }
+    }
+
     /// <summary>The stored row's id for the recipient at <paramref name="index"/> of a spooled message.</summary>
     public static Guid RowId(SpoolId spoolId, int index)
     {
@@ -125,14 +173,32 @@ internal sealed class MailboxMessageSink(
         return at > 0 && Mail.DkimKeyAdmin.NormalizeDomain(recipient[(at + 1)..]) is { } domain && options.Value.IsMailDomain(domain);
     }
 
+    /// <summary>
+    /// The mailbox address <paramref name="recipient"/> names: at an operator mail domain, or at a verified custom
+    /// domain when the address belongs to the domain's holder. Other recipients (aliases, other domains) cost no query.
+    /// </summary>
     private async Task<MailAddress?> FindAddressAsync(VeilDbContext db, string recipient, CancellationToken ct)
     {
-        if (!IsMailDomain(recipient) || MailboxAddresses.Normalize(recipient) is not { } normalized)
+        Guid? holder = null;
+        if (!IsMailDomain(recipient))
+        {
+            var at = recipient.LastIndexOf('@');
+            if (customDomains is null || at <= 0 || Mail.DkimKeyAdmin.NormalizeDomain(recipient[(at + 1)..]) is not { } domain
+                || !customDomains.TryGetHolder(domain, out var held))
+            {
+                return null;
+            }
+
+            holder = held;
+        }
+
+        if (MailboxAddresses.Normalize(recipient) is not { } normalized)
         {
             return null;
         }
 
-        return await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AsNoTracking().FirstOrDefaultAsync(ct);
+        var address = await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AsNoTracking().FirstOrDefaultAsync(ct);
+        return address is not null && (holder is null || address.AccountId == holder) ? address : null;
     }
 
     private async Task StoreAsync(

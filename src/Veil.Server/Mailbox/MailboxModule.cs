@@ -62,7 +62,9 @@ internal static class MailboxModule
                 sp.GetRequiredService<IOptions<MailboxOptions>>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<MailboxMessageSink>>(),
-                before is null ? null : Resolve(sp, before)));
+                before is null ? null : Resolve(sp, before),
+                sp.GetService<Veil.Mail.Authentication.InboundAuthenticator>(),
+                sp.GetService<Domains.VerifiedDomains>()));
         }
 
         return services;

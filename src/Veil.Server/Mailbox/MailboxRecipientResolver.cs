@@ -1,6 +1,8 @@
-// RCPT TO for the operator's mail domains: an address someone holds is accepted (250), any other address at
-// those domains is unknown (550 5.1.1, said before DATA so a sender learns at once and nothing is spooled), and
-// other domains are left to other modules.
+// RCPT TO for the operator's mail domains and for verified custom domains: an address someone holds is accepted
+// (250), any other address at those domains is unknown (550 5.1.1, said before DATA so a sender learns at once and
+// nothing is spooled), and other domains are left to other modules. On a custom domain the address must belong to
+// the account that holds the domain verified now: a lapsed or removed domain is not ours any more (relay denied),
+// and addresses left from an earlier holder of the same name receive nothing.
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -11,16 +13,28 @@ using Veil.Server.Platform.Persistence.Encryption;
 
 namespace Veil.Server.Mailbox;
 
-internal sealed class MailboxRecipientResolver(VeilDbContext db, IOptions<MailboxOptions> options, ILogger<MailboxRecipientResolver> logger) : IRecipientResolver
+internal sealed class MailboxRecipientResolver(
+    VeilDbContext db, IOptions<MailboxOptions> options, Domains.VerifiedDomains customDomains, ILogger<MailboxRecipientResolver> logger) : IRecipientResolver
 {
     public async ValueTask<RecipientDecision> ResolveAsync(string address, CancellationToken cancellationToken)
     {
         var normalized = MailboxAddresses.Normalize(address);
         var at = address.LastIndexOf('@');
         var domain = at < 0 ? null : Mail.DkimKeyAdmin.NormalizeDomain(address[(at + 1)..]);
-        if (domain is null || !options.Value.IsMailDomain(domain))
+        if (domain is null)
         {
-            return RecipientDecision.RelayDenied; // not ours: another module may accept it
+            return RecipientDecision.RelayDenied;
+        }
+
+        Guid? holder = null;
+        if (!options.Value.IsMailDomain(domain))
+        {
+            if (!customDomains.TryGetHolder(domain, out var held))
+            {
+                return RecipientDecision.RelayDenied; // not ours: another module may accept it
+            }
+
+            holder = held;
         }
 
         if (normalized is null)
@@ -30,7 +44,8 @@ internal sealed class MailboxRecipientResolver(VeilDbContext db, IOptions<Mailbo
 
         try
         {
-            return await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AnyAsync(cancellationToken)
+            var owners = await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).Select(a => a.AccountId).ToListAsync(cancellationToken);
+            return owners.Count > 0 && (holder is null || owners[0] == holder)
                 ? RecipientDecision.Accept
                 : RecipientDecision.Unknown;
         }

@@ -22,15 +22,22 @@ public sealed class MailboxCliTests : IAsyncLifetime
     private const string Domain = "mail.example";
     private readonly string _config = Directory.CreateTempSubdirectory("veil-mail-cli-").FullName;
     private readonly int _smtpPort = FreePort();
+
+    // The senders' zone, served by dnsmasq on loopback; unique per test so it is a canary too (the verdicts name it).
+    private readonly string _senderZone = "s" + Hex(5) + ".test";
+    private LoopbackDns _dns = null!;
     private VeilTestServer _server = null!;
     private VeilCli _cli = null!;
 
     public async Task InitializeAsync()
     {
+        _dns = await LoopbackDns.StartAsync(_senderZone);
         _server = await VeilTestServer.StartAsync(o =>
         {
             o.Settings["Veil:Mail:Smtp:Listen"] = "127.0.0.1:" + _smtpPort.ToString(CultureInfo.InvariantCulture);
             o.Settings["Veil:Mail:Domains:0"] = Domain;
+            o.Settings["Veil:Dns:Servers"] = _dns.Servers;
+            o.Settings["Veil:Dns:Timeout"] = "00:00:00.3";
         });
         _cli = new VeilCli(_server.BaseAddress, _config);
         await _cli.SignUpAsync(_server, "owner@example.org");
@@ -39,6 +46,7 @@ public sealed class MailboxCliTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _server.DisposeAsync();
+        await _dns.DisposeAsync();
         Directory.Delete(_config, recursive: true);
     }
 
@@ -88,6 +96,98 @@ public sealed class MailboxCliTests : IAsyncLifetime
         Assert.Empty(after.Json.Single().GetProperty("messages").EnumerateArray());
         Assert.Empty(Directory.Exists(Path.Combine(_server.DataDirectory, "blobs", "mail"))
             ? Directory.GetFiles(Path.Combine(_server.DataDirectory, "blobs", "mail"), "*", SearchOption.AllDirectories) : []);
+    }
+
+    [Fact]
+    public async Task InboundMail_SpfAndDkimPassOrFail_VerdictsAreSealedInTheSummary_AndVeilMailReadShowsThem()
+    {
+        RequireSwaks();
+        var address = "auth." + Hex(4) + "@" + Domain;
+        Ok(await _cli.RunAsync(["mail", "address", "add", address, "--password-stdin", "--json"], StrongPassword + "\n"));
+        var (good, bad) = ("good." + _senderZone, "bad." + _senderZone);
+        var (signedGood, recordGood) = await Dkimpy.SignAsync(Letter(good, address, "from-good"), good);
+        var (signedBad, recordBad) = await Dkimpy.SignAsync(Letter(bad, address, "from-bad"), bad);
+        var tampered = Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(signedBad).Replace("Dear reader", "Dear victim", StringComparison.Ordinal));
+        _dns.Txt("sel._domainkey." + good, recordGood).Txt(good, "v=spf1 ip4:127.0.0.1 -all").Txt("_dmarc." + good, "v=DMARC1; p=reject")
+            .Txt("sel._domainkey." + bad, recordBad).Txt(bad, "v=spf1 ip4:192.0.2.1 -all").Txt("_dmarc." + bad, "v=DMARC1; p=quarantine");
+        await _dns.ApplyAsync();
+
+        var sentGood = await SwaksAsync(address, signedGood, "news@" + good);
+        var sentBad = await SwaksAsync(address, tampered, "news@" + bad);
+        var listed = (await WaitForMailAsync(2)).Json.Single().GetProperty("messages").EnumerateArray().ToList();
+        var stored = await AllStoredTextAsync();
+        string Read(string subject) => listed.Single(m => m.GetProperty("summary").GetProperty("subject").GetString() == subject).GetProperty("id").GetString()!;
+        var readGood = Ok(await _cli.RunAsync(["mail", "read", Read("from-good"), "--password-stdin"], StrongPassword + "\n")).Stdout;
+        var readBad = Ok(await _cli.RunAsync(["mail", "read", Read("from-bad"), "--password-stdin"], StrongPassword + "\n")).Stdout;
+
+        Assert.True(sentGood.Exit == 0, sentGood.Output);
+        Assert.True(sentBad.Exit == 0, sentBad.Output); // Veil records a failure; it does not refuse the mail for it
+        Assert.Contains($"Authentication: spf=pass ({good}); dkim=pass ({good}); dmarc=pass ({good})", readGood, StringComparison.Ordinal);
+        Assert.Contains($"Authentication: spf=fail ({bad}); dkim=fail ({bad}); dmarc=fail ({bad}) (policy quarantine)", readBad, StringComparison.Ordinal);
+        var summary = listed.Single(m => m.GetProperty("summary").GetProperty("subject").GetString() == "from-good").GetProperty("summary");
+        Assert.Equal("pass", summary.GetProperty("authentication").GetProperty("dmarc").GetProperty("result").GetString());
+        Assert.Equal(good, summary.GetProperty("authentication").GetProperty("spf").GetProperty("domain").GetString());
+
+        // Zero access: no verdict's domain (the senders an account hears from) is stored or logged in clear.
+        Assert.DoesNotContain(_senderZone, stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(_senderZone, _server.Logs.AllText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InboundMail_DnsDown_IsStoredAnyway_WithTempErrorRecorded()
+    {
+        RequireSwaks();
+        var address = "dnsdown." + Hex(4) + "@" + Domain;
+        Ok(await _cli.RunAsync(["mail", "address", "add", address, "--password-stdin", "--json"], StrongPassword + "\n"));
+        await _dns.DisposeAsync(); // the resolver is gone (disposed again, harmlessly, at the end)
+
+        var sent = await SwaksAsync(address, Encoding.ASCII.GetBytes(Letter(_senderZone, address, "while-dns-is-down")), "news@" + _senderZone);
+        var listed = await WaitForMailAsync(1);
+        var id = Assert.Single(listed.Json.Single().GetProperty("messages").EnumerateArray()).GetProperty("id").GetString()!;
+        var read = Ok(await _cli.RunAsync(["mail", "read", id, "--password-stdin"], StrongPassword + "\n")).Stdout;
+
+        Assert.True(sent.Exit == 0, sent.Output);
+        Assert.Contains($"Authentication: spf=temperror ({_senderZone}); dkim=none; dmarc=temperror ({_senderZone})", read, StringComparison.Ordinal);
+        Assert.Contains("while-dns-is-down", read, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CustomDomain_VerifiedHoldsMailboxAddresses_GetsMailAndServesWkd_AndOnceLapsedIsRefusedClearly()
+    {
+        RequireSwaks();
+        var domain = "brand." + _senderZone;
+        var added = Ok(await _cli.RunAsync(["mail", "domain", "add", domain, "--json"])).Event("domain-added").GetProperty("domain");
+        var early = await _cli.RunAsync(["mail", "address", "add", "me@" + domain, "--password-stdin"], StrongPassword + "\n");
+        await _dns.PublishAsListed(added.GetProperty("records")).ApplyAsync();
+        Ok(await _cli.RunAsync(["mail", "domain", "check", domain]));
+
+        Ok(await _cli.RunAsync(["mail", "address", "add", "me@" + domain, "--password-stdin", "--json"], StrongPassword + "\n"));
+        var sent = await SwaksAsync("me@" + domain, Encoding.ASCII.GetBytes(Letter("sender.test", "me@" + domain, "to-my-own-domain")));
+        var listed = await WaitForMailAsync(1);
+        var message = Assert.Single(listed.Json.Single().GetProperty("messages").EnumerateArray());
+        using var http = new HttpClient { BaseAddress = _server.BaseAddress };
+        var wkdPath = $"/.well-known/openpgpkey/hu/{ZBase32(SHA1.HashData("me"u8))}?l=me";
+        var wkd = await GetAsync(http, wkdPath, domain);
+
+        _dns.Remove("_veil." + domain);
+        await _dns.ApplyAsync();
+        var lapsedCheck = await _cli.RunAsync(["mail", "domain", "check", domain]);
+        var refused = await SwaksAsync("me@" + domain, Encoding.ASCII.GetBytes(Letter("sender.test", "me@" + domain, "after-lapse")));
+        var wkdAfter = await GetAsync(http, wkdPath, domain);
+        var late = await _cli.RunAsync(["mail", "address", "add", "you@" + domain, "--password-stdin"], StrongPassword + "\n");
+
+        Assert.NotEqual(0, early.ExitCode);
+        Assert.Contains("not verified", early.Stdout + early.Stderr, StringComparison.Ordinal);
+        Assert.True(sent.Exit == 0, sent.Output);
+        Assert.Equal("me@" + domain, message.GetProperty("address").GetString());
+        Assert.Equal("to-my-own-domain", message.GetProperty("summary").GetProperty("subject").GetString());
+        Assert.Equal(HttpStatusCode.OK, wkd.Status);
+        Assert.Equal(1, lapsedCheck.ExitCode);
+        Assert.NotEqual(0, refused.Exit);
+        Assert.Contains("<** 5", refused.Output, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, wkdAfter.Status);
+        Assert.NotEqual(0, late.ExitCode);
+        Assert.Contains("not verified", late.Stdout + late.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -227,13 +327,16 @@ public sealed class MailboxCliTests : IAsyncLifetime
         return text.ToString();
     }
 
-    private async Task<(int Exit, string Output)> SwaksAsync(string to, byte[] message)
+    private static string Letter(string senderDomain, string to, string subject) =>
+        $"From: News <news@{senderDomain}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{Hex(8)}@{senderDomain}>\r\n\r\nDear reader, {subject}.\r\n";
+
+    private async Task<(int Exit, string Output)> SwaksAsync(string to, byte[] message, string from = "sender@sender.test")
     {
         var file = Path.GetTempFileName();
         await File.WriteAllBytesAsync(file, message[..^2]);
         try
         {
-            return await RunAsync("swaks", ["--server", "127.0.0.1", "--port", _smtpPort.ToString(CultureInfo.InvariantCulture), "--from", "sender@sender.test",
+            return await RunAsync("swaks", ["--server", "127.0.0.1", "--port", _smtpPort.ToString(CultureInfo.InvariantCulture), "--from", from,
                 "--to", to, "--helo", "client.test", "--data", file, "--timeout", "60"]);
         }
         finally

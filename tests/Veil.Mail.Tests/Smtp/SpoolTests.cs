@@ -31,6 +31,20 @@ public sealed class SpoolTests
     }
 
     [Fact]
+    public async Task AcceptedMessage_EnvelopeKeepsTheClientAddressAndHeloName_ForTheInboundSpfCheck()
+    {
+        var dir = SmtpTestHost.NewTempDir();
+        var first = SmtpTestHost.Start(dataDir: dir);
+        await SendOneAsync(first, "Subject: who sent it\r\n\r\nbody\r\n");
+
+        await using var second = SmtpTestHost.Start(dataDir: dir); // read back from disk by a fresh spool
+        var envelope = Assert.Single(await second.Spool.PendingAsync(CancellationToken.None)).Envelope;
+
+        Assert.Equal("127.0.0.1", envelope.ClientAddress);
+        Assert.Equal("c.test", envelope.HeloName);
+    }
+
+    [Fact]
     public async Task Commit_MessageLargerThanTheWriteBuffer_ReadsBackByteForByte()
     {
         var dir = SmtpTestHost.NewTempDir();

@@ -24,6 +24,9 @@ public sealed record SunkMail(string MailFrom, IReadOnlyList<string> RcptTos, by
 {
     public string Text => Encoding.Latin1.GetString(Raw);
 
+    /// <summary>The message arrived after STARTTLS.</summary>
+    public bool OverTls { get; init; }
+
     public string HeaderBlock => Text[..Math.Max(0, Text.IndexOf("\r\n\r\n", StringComparison.Ordinal))];
 
     /// <summary>The unfolded value of the first header named <paramref name="name"/>, or null.</summary>
@@ -44,9 +47,14 @@ public sealed class MailSink : IDisposable
     private const string Python = "/usr/bin/python3";
 
     private const string Handler = """
-        import os, sys, json
+        import os, sys, json, ssl
         from aiosmtpd.controller import Controller
         port, out, refuse, reply, times = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+        tls = {}
+        if sys.argv[6]:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(sys.argv[6], sys.argv[7])
+            tls["tls_context"] = context
         refused = [0]
         class Sink:
             async def handle_DATA(self, server, session, envelope):
@@ -55,12 +63,12 @@ public sealed class MailSink : IDisposable
                     return reply + " <" + refuse + ">: message refused"
                 n = len([f for f in os.listdir(out) if f.endswith(".eml")])
                 with open(os.path.join(out, "%06d.json" % n), "w") as f:
-                    json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos}, f)
+                    json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos, "tls": session.ssl is not None}, f)
                 with open(os.path.join(out, "%06d.tmp" % n), "wb") as f:
                     f.write(envelope.original_content)
                 os.rename(os.path.join(out, "%06d.tmp" % n), os.path.join(out, "%06d.eml" % n))
                 return "250 2.0.0 OK"
-        c = Controller(Sink(), hostname="127.0.0.1", port=port, enable_SMTPUTF8=True, decode_data=False)
+        c = Controller(Sink(), hostname="127.0.0.1", port=port, enable_SMTPUTF8=True, decode_data=False, **tls)
         c.start()
         print("READY", flush=True)
         sys.stdin.read()
@@ -73,7 +81,8 @@ public sealed class MailSink : IDisposable
     /// <param name="refuseDataTo">A mailbox whose messages the sink refuses at the end of data; null: none.</param>
     /// <param name="refusal">The reply code and enhanced status it refuses with.</param>
     /// <param name="refuseTimes">Refuse only the first so many such messages (a temporary failure that clears); 0: all.</param>
-    public MailSink(string? refuseDataTo = null, string refusal = "550 5.6.0", int refuseTimes = 0)
+    /// <param name="tls">A certificate and its key (PEM) to offer STARTTLS with; null: no STARTTLS.</param>
+    public MailSink(string? refuseDataTo = null, string refusal = "550 5.6.0", int refuseTimes = 0, (string CertificatePem, string KeyPem)? tls = null)
     {
         RequirePeer(File.Exists(Python) && Directory.Exists("/usr/lib/python3/dist-packages/aiosmtpd"), "python3-aiosmtpd");
         Directory.CreateDirectory(OutDir);
@@ -92,6 +101,14 @@ public sealed class MailSink : IDisposable
         psi.ArgumentList.Add(refuseDataTo ?? "");
         psi.ArgumentList.Add(refusal);
         psi.ArgumentList.Add(refuseTimes.ToString(CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add(tls is null ? "" : Path.Combine(OutDir, "tls-cert.pem"));
+        psi.ArgumentList.Add(tls is null ? "" : Path.Combine(OutDir, "tls-key.pem"));
+        if (tls is { } pem)
+        {
+            File.WriteAllText(Path.Combine(OutDir, "tls-cert.pem"), pem.CertificatePem);
+            File.WriteAllText(Path.Combine(OutDir, "tls-key.pem"), pem.KeyPem);
+        }
+
         _process = Process.Start(psi)!;
         if (_process.StandardOutput.ReadLine() != "READY")
         {
@@ -108,7 +125,10 @@ public sealed class MailSink : IDisposable
         {
             using var envelope = JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(path, ".json")));
             return new SunkMail(envelope.RootElement.GetProperty("from").GetString() ?? "",
-                [.. envelope.RootElement.GetProperty("to").EnumerateArray().Select(e => e.GetString()!)], File.ReadAllBytes(path));
+                [.. envelope.RootElement.GetProperty("to").EnumerateArray().Select(e => e.GetString()!)], File.ReadAllBytes(path))
+            {
+                OverTls = envelope.RootElement.GetProperty("tls").GetBoolean(),
+            };
         })];
 
     /// <summary>Waits (bounded, polling: delivery runs on the server's own tasks) for a message matching <paramref name="match"/>.</summary>

@@ -167,12 +167,24 @@ internal static class OutboxRegistration
         var directPort = ReadPort(configuration, "Veil:Mail:DirectDeliveryPort");
         services.TryAddSingleton(sp => new OutboundQueue(
             dataDirectory,
-            direct ? new Veil.Mail.Delivery.DirectMxTransport(sp.GetRequiredService<Veil.Mail.Dns.IMailDns>(), client, directPort) : new SmtpDeliveryClient(client),
+            direct ? DirectTransport(sp, client, directPort) : new SmtpDeliveryClient(client),
             sp.GetRequiredService<TimeProvider>(), queueOptions, sp.GetRequiredService<ILogger<OutboundQueue>>(), sp.GetService<IQueuedDeliveryObserver>()));
         services.TryAddSingleton<OutgoingDkim>();
         services.TryAddSingleton<IMailOutbox, SmtpMailOutbox>();
         services.AddHostedService<OutboundQueueWorker>();
         return services;
+    }
+
+    /// <summary>
+    /// Direct MX delivery with MTA-STS (RFC 8461) enforced for domains that publish a policy; certificates are checked
+    /// against the system's roots (docs/OPERATIONS.md "Direct delivery").
+    /// </summary>
+    private static Veil.Mail.Delivery.DirectMxTransport DirectTransport(IServiceProvider sp, SmtpClientOptions client, int port)
+    {
+        var dns = sp.GetRequiredService<Veil.Mail.Dns.IMailDns>();
+        var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Veil.Mail.Delivery");
+        var policies = new Veil.Mail.Delivery.MtaStsPolicies(dns, sp.GetRequiredService<TimeProvider>(), logger: logger);
+        return new Veil.Mail.Delivery.DirectMxTransport(dns, client, port, policies, logger);
     }
 
     /// <summary>
