@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Veil.Server.Platform.Wakeups;
+using Veil.Server.Tests.Identity;
 using Veil.Server.Tests.Kit;
 using Xunit.Abstractions;
 
@@ -101,6 +102,25 @@ public sealed class ChatAcrossNodesTests(ITestOutputHelper output)
 
         Assert.True(busB.ListenGeneration > generation, "node B's listener did not reconnect");
         Assert.NotEqual(0, busB.ListenerProcessId);
+    }
+
+    [PostgresFact]
+    public async Task DeviceRemovedThroughNodeA_ItsSocketOnNodeB_ClosesWith4404()
+    {
+        await using var nodeA = await ChatKit.StartChatServerAsync();
+        await using var nodeB = await ChatKit.StartChatServerAsync(nodeOf: nodeA);
+        var bob = await nodeA.NewChatUserAsync();
+        await nodeA.AddDeviceAsync(bob, 1);
+        var doomed = await nodeA.AddDeviceAsync(bob, 2);
+        await using var socket = await nodeB.ConnectAsync(doomed);
+
+        using (var removed = await nodeA.SendAsync(HttpMethod.Delete, "/api/v1/chat/devices/2", bearer: bob.Token))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, removed.StatusCode);
+        }
+
+        var (status, _) = await socket.ReceiveCloseAsync();
+        Assert.Equal((System.Net.WebSockets.WebSocketCloseStatus)4404, status);
     }
 
     private static async Task AckAsync(ChatSocket socket, JsonElement message)
