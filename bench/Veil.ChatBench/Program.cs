@@ -137,6 +137,11 @@ static void Parts(int count)
         shared!.Dispose();
     });
     Time("Veil.Crypto.Memory.SecretBytes.Random(32)", count, () => Veil.Crypto.Memory.SecretBytes.Random(32).Dispose());
+    using var signer = Ed25519PrivateKey.Generate();
+    var signed = new byte[200];
+    var signature = signer.Sign(signed);
+    Time("Ed25519 sign (200 bytes)", count, () => signer.Sign(signed));
+    Time("Ed25519 verify (200 bytes)", count, () => Check(signer.PublicKey.Verify(signed, signature)));
 }
 
 static void Time(string name, int count, Action action)
