@@ -19,6 +19,7 @@ using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Plans;
 using Veil.Server.Platform.Problems;
 using Veil.Server.Platform.RateLimiting;
+using Veil.Server.Platform.Wakeups;
 
 namespace Veil.Server;
 
@@ -94,6 +95,7 @@ public static partial class VeilServer
         services.AddVeilProblems();
         services.AddVeilRateLimiting();
         services.AddVeilPersistence(configuration, dataDirectory);
+        services.AddVeilWakeups(configuration); // Platform/Wakeups: in-process on SQLite, LISTEN/NOTIFY on PostgreSQL
         services.AddVeilPlans(); // Veil:Plans: per-account limits (Platform/Plans)
         services.AddModules(configuration);
         setup.ConfigureServices?.Invoke(services);

@@ -295,18 +295,9 @@ public static class SessionCipher
             return new ChatDecryptResult(ChatDecryptStatus.LowOrderKey);
         }
 
-        // The responder's first ratchet key is its signed prekey, as in libsignal.
-        Span<byte> scalar = stackalloc byte[X25519PrivateKey.Length];
-        X25519PrivateKey ratchet;
-        try
-        {
-            signedPreKey.ExportPrivateKey(scalar);
-            ratchet = X25519PrivateKey.Import(scalar);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(scalar);
-        }
+        // The responder's first ratchet key is its signed prekey, as in libsignal: a copy the session owns
+        // (the prekey store keeps its own), with the public key carried over instead of recomputed.
+        var ratchet = signedPreKey.Duplicate();
 
         var fresh = new SessionState(
             ourDevice.IdentityKey.PublicKey, message.IdentityKey, ourRegistrationId, message.RegistrationId,

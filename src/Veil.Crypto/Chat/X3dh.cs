@@ -74,20 +74,10 @@ internal static class X3dh
         }
     }
 
-    internal static bool Agree((X25519PrivateKey Ours, X25519PublicKey Theirs) pair, Span<byte> destination)
-    {
-        if (!X25519.TryAgree(pair.Ours, pair.Theirs, out var shared))
-        {
-            return false;
-        }
-
-        using (shared)
-        {
-            shared.CopyTo(destination);
-        }
-
-        return true;
-    }
+    // Straight into the caller's buffer (stack memory it wipes): a SharedSecret would cost a sodium_malloc and
+    // sodium_free per agreement for a value that lives a few microseconds. The low-order check is the same.
+    internal static bool Agree((X25519PrivateKey Ours, X25519PublicKey Theirs) pair, Span<byte> destination) =>
+        X25519.TryAgreeInto(pair.Ours, pair.Theirs, destination);
 }
 
 /// <summary>The Double Ratchet's KDFs in Signal's v3 construction (spec/chat-wire.md §4).</summary>

@@ -22,6 +22,13 @@ public sealed unsafe class X25519PrivateKey : IDisposable
 
     private readonly SecretBytes _scalar;
 
+    // A copy of a key whose public key is known: no scalar multiplication.
+    private X25519PrivateKey(SecretBytes scalar, X25519PublicKey publicKey)
+    {
+        _scalar = scalar;
+        PublicKey = publicKey;
+    }
+
     private X25519PrivateKey(SecretBytes scalar)
     {
         _scalar = scalar;
@@ -79,6 +86,16 @@ public sealed unsafe class X25519PrivateKey : IDisposable
 
         using var lease = _scalar.Acquire();
         lease.Span.CopyTo(destination);
+    }
+
+    /// <summary>
+    /// An independent copy (its own secure memory, disposed separately) with the same public key, taken as is
+    /// rather than recomputed: the chat responder installs its signed prekey as its first ratchet key this way.
+    /// </summary>
+    internal X25519PrivateKey Duplicate()
+    {
+        using var lease = _scalar.Acquire();
+        return new X25519PrivateKey(SecretBytes.Copy(lease.Span), PublicKey);
     }
 
     /// <summary>Borrows the scalar for a native call inside Veil.Crypto.</summary>
@@ -218,5 +235,37 @@ public static unsafe class X25519
         {
             CryptographicOperations.ZeroMemory(shared);
         }
+    }
+
+    /// <summary>
+    /// <see cref="TryAgree(X25519PrivateKey, X25519PublicKey, out SharedSecret?)"/> into <paramref name="destination"/>
+    /// (32 bytes, which the caller wipes), for a secret fed to a KDF at once. On a low-order peer key it returns false
+    /// and leaves the destination zeroed.
+    /// </summary>
+    internal static bool TryAgreeInto(X25519PrivateKey privateKey, X25519PublicKey peer, Span<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(privateKey);
+        ArgumentNullException.ThrowIfNull(peer);
+        if (destination.Length != 32)
+        {
+            throw new ArgumentException("An X25519 shared secret is 32 bytes.", nameof(destination));
+        }
+
+        using var scalar = privateKey.AcquireScalar();
+        int result;
+        fixed (byte* q = destination)
+        fixed (byte* n = scalar.Span)
+        fixed (byte* p = peer.Bytes)
+        {
+            result = Libsodium.crypto_scalarmult(q, n, p);
+        }
+
+        if (result != 0 || CryptographicOperations.FixedTimeEquals(destination, stackalloc byte[32]))
+        {
+            CryptographicOperations.ZeroMemory(destination);
+            return false;
+        }
+
+        return true;
     }
 }

@@ -37,6 +37,10 @@ internal sealed class ChatConnection(WebSocket socket) : IDisposable
             {
                 // Another waker got there first: one pending wake-up is enough.
             }
+            catch (ObjectDisposedException)
+            {
+                // The socket ended between the lookup and the wake-up: nothing left to deliver to.
+            }
         }
     }
 

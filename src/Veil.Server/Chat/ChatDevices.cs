@@ -8,6 +8,7 @@ using Veil.Crypto.Chat;
 using Veil.Crypto.Primitives;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Results;
+using Veil.Server.Platform.Wakeups;
 
 namespace Veil.Server.Chat;
 
@@ -122,7 +123,7 @@ internal sealed class ListDevicesCommand(VeilDbContext db)
 }
 
 /// <summary>Removes a device: its keys, its prekeys and its mailbox go, and its open sockets are closed.</summary>
-internal sealed class RemoveDeviceCommand(VeilDbContext db, ChatAudit audit, ChatConnections connections, TimeProvider time)
+internal sealed class RemoveDeviceCommand(VeilDbContext db, ChatAudit audit, ChatConnections connections, IWakeupBus wakeups, TimeProvider time)
 {
     public async Task<Result<bool>> ExecuteAsync(Guid accountId, int deviceId, CancellationToken cancellationToken)
     {
@@ -140,6 +141,7 @@ internal sealed class RemoveDeviceCommand(VeilDbContext db, ChatAudit audit, Cha
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         await connections.CloseDeviceAsync(accountId, deviceId);
+        await wakeups.PublishAsync(ChatConnections.WakeupChannel, ChatConnections.RemovedPayload(accountId, deviceId), cancellationToken); // sockets on other nodes
         return true;
     }
 }

@@ -13,6 +13,7 @@ using Veil.Server.Platform.Auth;
 using Veil.Server.Platform.Jobs;
 using Veil.Server.Platform.Problems;
 using Veil.Server.Platform.RateLimiting;
+using Veil.Server.Platform.Wakeups;
 
 namespace Veil.Server.Chat;
 
@@ -42,7 +43,7 @@ internal static class ChatModule
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>();
-        services.TryAddSingleton<ChatConnections>();
+        services.AddWakeupHandler<ChatConnections>(); // sockets of this node, woken from any node
         services.TryAddSingleton<ChatRelay>();
         services.TryAddScoped<ChatMailbox>();
         services.TryAddScoped<ChatAudit>();

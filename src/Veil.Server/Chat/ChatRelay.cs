@@ -14,6 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Veil.Server.Platform.Auth;
+using Veil.Server.Platform.Wakeups;
 
 namespace Veil.Server.Chat;
 
@@ -30,7 +31,7 @@ internal sealed record SentFrame(string Type, Guid Id);
 
 internal sealed record AckedFrame(string Type, int Count);
 
-internal sealed class ChatRelay(IServiceScopeFactory scopes, ChatConnections connections, TimeProvider time, ILogger<ChatRelay> logger)
+internal sealed class ChatRelay(IServiceScopeFactory scopes, ChatConnections connections, IWakeupBus wakeups, TimeProvider time, ILogger<ChatRelay> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan AuthTimeout = TimeSpan.FromSeconds(10);
@@ -202,9 +203,10 @@ internal sealed class ChatRelay(IServiceScopeFactory scopes, ChatConnections con
                     break;
                 }
 
+                // Ids only on the bus: the recipient's node reads the rows itself.
                 foreach (var message in messages)
                 {
-                    connections.Wake(to, message.Device);
+                    await wakeups.PublishAsync(ChatConnections.WakeupChannel, ChatConnections.NewRowsPayload(to, message.Device), cancellationToken);
                 }
 
                 await connection.SendAsync(new SentFrame("sent", id));

@@ -22,6 +22,13 @@ public sealed class VeilTestServerOptions
 
     /// <summary>ASP.NET environment; "Testing" is not Development, so errors look as in production.</summary>
     public string EnvironmentName { get; set; } = "Testing";
+
+    /// <summary>
+    /// Start another node of this server: the same database, data directory (so the same development keyring: a token
+    /// issued by one node is valid on the other) and clock, its own Kestrel port and process-level services. Disposing
+    /// the node stops it only; the first server still owns the database and directory.
+    /// </summary>
+    public VeilTestServer? NodeOf { get; set; }
 }
 
 /// <summary>
@@ -33,11 +40,13 @@ public sealed class VeilTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly TestDatabase _database;
+    private readonly bool _ownsData;
 
-    private VeilTestServer(WebApplication app, TestDatabase database, string dataDirectory, ManualTimeProvider time, CapturingLoggerProvider logs, Uri address)
+    private VeilTestServer(WebApplication app, TestDatabase database, bool ownsData, string dataDirectory, ManualTimeProvider time, CapturingLoggerProvider logs, Uri address)
     {
         _app = app;
         _database = database;
+        _ownsData = ownsData;
         DataDirectory = dataDirectory;
         Time = time;
         Logs = logs;
@@ -64,10 +73,11 @@ public sealed class VeilTestServer : IAsyncDisposable
     {
         var options = new VeilTestServerOptions();
         configure?.Invoke(options);
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "veil-test-" + Guid.NewGuid().ToString("N"));
-        var time = new ManualTimeProvider();
+        var first = options.NodeOf;
+        var dataDirectory = first?.DataDirectory ?? Path.Combine(Path.GetTempPath(), "veil-test-" + Guid.NewGuid().ToString("N"));
+        var time = first?.Time ?? new ManualTimeProvider();
         var logs = new CapturingLoggerProvider();
-        var database = await TestDatabase.CreateAsync(cancellationToken);
+        var database = first is null ? await TestDatabase.CreateAsync(cancellationToken) : first._database;
         try
         {
             var setup = new VeilServerSetup
@@ -107,9 +117,9 @@ public sealed class VeilTestServer : IAsyncDisposable
             }
 
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-            return new VeilTestServer(app, database, dataDirectory, time, logs, new Uri(address));
+            return new VeilTestServer(app, database, ownsData: first is null, dataDirectory, time, logs, new Uri(address));
         }
-        catch
+        catch when (first is null)
         {
             await database.DisposeAsync();
             DeleteDirectory(dataDirectory);
@@ -139,8 +149,11 @@ public sealed class VeilTestServer : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        await _database.DisposeAsync();
-        DeleteDirectory(DataDirectory);
+        if (_ownsData)
+        {
+            await _database.DisposeAsync();
+            DeleteDirectory(DataDirectory);
+        }
     }
 
     private static void DeleteDirectory(string path)

@@ -1,7 +1,8 @@
 // TEST/BENCH-ONLY (see package.json): libsignal-client's Double Ratchet rate through node, for bench/chat.sh.
 // One session Alice -> Bob (libsignal 0.103 requires a Kyber prekey, so this is its v4/PQXDH session), then
 // N encrypts by Alice and N in-order decrypts by Bob of a 100-byte message, then N/10 X3DH responder runs (Bob
-// decrypting fresh first messages). Prints {"encrypt_per_s","decrypt_per_s","x3dh_responder_per_s"}.
+// decrypting fresh first messages), N/10 sealed-sender seals and opens, N sender-key encrypts and decrypts. Prints
+// {"encrypt_per_s","decrypt_per_s","x3dh_responder_per_s","sealed_seal_per_s","sealed_open_per_s","group_encrypt_per_s","group_decrypt_per_s"}.
 import * as S from '@signalapp/libsignal-client';
 
 const n = Number(process.argv[2] ?? 5000);
@@ -57,4 +58,48 @@ for (let i = 0; i < m; i++) {
 t = process.hrtime.bigint();
 for (const f of firsts) await S.signalDecryptPreKey(S.PreKeySignalMessage.deserialize(f), aliceAddr, bobAddr, bobSessions, bobIds, preKeys, signed, kyberStore);
 const responderNs = Number(process.hrtime.bigint() - t);
-console.log(JSON.stringify({ encrypt_per_s: Math.round(n / (encryptNs / 1e9)), decrypt_per_s: Math.round(n / (decryptNs / 1e9)), x3dh_responder_per_s: Math.round(m / (responderNs / 1e9)) }));
+
+// Sealed sender v1 (sealedSenderEncrypt / sealedSenderDecryptToUsmc: the seal alone, as Veil's Seal/Open):
+// m seals Alice -> Bob of a SignalMessage with a sender certificate, then Bob's m opens.
+const trustRoot = S.PrivateKey.generate(), serverKey = S.PrivateKey.generate();
+const serverCert = S.ServerCertificate.new(1, serverKey.getPublicKey(), trustRoot);
+const senderCert = S.SenderCertificate.new('9d0652a3-dcc3-4d11-975f-74d61598733f', null, 1, aliceKey.getPublicKey(), Date.now() + 3600e3, serverCert, serverKey);
+const usmc = S.UnidentifiedSenderMessageContent.new(await S.signalEncrypt(plaintext, bobAddr, aliceAddr, aliceSessions, aliceIds), senderCert, 0, null);
+const sealIds = new (class extends S.IdentityKeyStore {
+  async getIdentityKey() { return aliceKey; }
+  async getLocalRegistrationId() { return 1; }
+  async saveIdentity() { return S.IdentityChange.NewOrUnchanged; }
+  async isTrustedIdentity() { return true; }
+  async getIdentity() { return bobKey.getPublicKey(); }
+})();
+const envelopes = [];
+t = process.hrtime.bigint();
+for (let i = 0; i < m; i++) envelopes.push(await S.sealedSenderEncrypt(usmc, bobAddr, sealIds));
+const sealNs = Number(process.hrtime.bigint() - t);
+t = process.hrtime.bigint();
+for (const e of envelopes) await S.sealedSenderDecryptToUsmc(e, bobIds);
+const openNs = Number(process.hrtime.bigint() - t);
+
+// Sender keys: n group encrypts by Alice of a 100-byte message, then n in-order decrypts by a member.
+const senderKeys = () => new (class extends S.SenderKeyStore {
+  constructor() { super(); this.m = new Map(); }
+  async saveSenderKey(a, d, r) { this.m.set(a.toString() + d, r); }
+  async getSenderKey(a, d) { return this.m.get(a.toString() + d) ?? null; }
+})();
+const ownKeys = senderKeys(), memberKeys = senderKeys();
+const distributionId = 'd1d1d1d1-7000-11eb-b32a-33b8a8a487a6';
+const skdm = await S.SenderKeyDistributionMessage.create(aliceAddr, distributionId, ownKeys);
+await S.processSenderKeyDistributionMessage(aliceAddr, S.SenderKeyDistributionMessage.deserialize(skdm.serialize()), memberKeys);
+const groupMessages = [];
+t = process.hrtime.bigint();
+for (let i = 0; i < n; i++) groupMessages.push((await S.groupEncrypt(aliceAddr, distributionId, ownKeys, plaintext)).serialize());
+const groupEncryptNs = Number(process.hrtime.bigint() - t);
+t = process.hrtime.bigint();
+for (const g of groupMessages) await S.groupDecrypt(aliceAddr, memberKeys, g);
+const groupDecryptNs = Number(process.hrtime.bigint() - t);
+const rate = (count, ns) => Math.round(count / (ns / 1e9));
+console.log(JSON.stringify({
+  encrypt_per_s: rate(n, encryptNs), decrypt_per_s: rate(n, decryptNs), x3dh_responder_per_s: rate(m, responderNs),
+  sealed_seal_per_s: rate(m, sealNs), sealed_open_per_s: rate(m, openNs),
+  group_encrypt_per_s: rate(n, groupEncryptNs), group_decrypt_per_s: rate(n, groupDecryptNs),
+}));
