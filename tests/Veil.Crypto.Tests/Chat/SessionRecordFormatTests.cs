@@ -15,6 +15,7 @@ public sealed class SessionRecordFormatTests
         // A second X3DH archives the first state on both sides; a delayed message leaves skipped keys at Bob.
         pair.Alice.Initiate(pair.Bob);
         Assert.Equal("again", pair.Bob.ReceiveText(pair.Alice.Encrypt("again")));
+        Assert.Equal("seen", pair.Alice.ReceiveText(pair.Bob.Encrypt("seen")));
         var delayed = pair.Alice.Encrypt("delayed");
         Assert.Equal("after", pair.Bob.ReceiveText(pair.Alice.Encrypt("after")));
         Assert.True(pair.Bob.Record.Current!.StoredSkippedKeys > 0);
