@@ -257,7 +257,7 @@ public sealed class ChatClient : IDisposable
                 {
                     case "msg":
                         var delivery = await ReceiveAsync(me, frame, cancellationToken).ConfigureAwait(false);
-                        await socket.SendAsync(new { type = "ack", ids = new[] { frame.GetProperty("id").GetInt64() } }, cancellationToken).ConfigureAwait(false);
+                        await socket.SendAsync(new { type = "ack", ids = new[] { frame.GetProperty("id").GetGuid() } }, cancellationToken).ConfigureAwait(false);
                         pendingAcks++;
                         if (delivery is not null)
                         {
