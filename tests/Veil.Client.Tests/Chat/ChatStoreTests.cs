@@ -102,21 +102,17 @@ public sealed class ChatStoreTests : IDisposable
     }
 
     [Fact]
-    public void Open_WhileAnotherHolderHasIt_WaitsForItsRelease()
+    public void Open_HoldsTheLockFileExclusively_UntilDisposed()
     {
         var holder = ChatStore.Open(Path, _account, _userKey);
         holder.Write("seen", "1"u8);
         holder.Save();
-        var second = Task.Run(() =>
-        {
-            using var store = ChatStore.Open(Path, _account, _userKey);
-            return store.Read("seen");
-        });
 
-        Assert.False(second.Wait(TimeSpan.FromMilliseconds(300)));
+        Assert.Throws<IOException>(() => new FileStream(Path + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.None));
         holder.Dispose();
 
-        Assert.Equal("1"u8.ToArray(), second.Result);
+        using var next = ChatStore.Open(Path, _account, _userKey);
+        Assert.Equal("1"u8.ToArray(), next.Read("seen"));
     }
 
     [Fact]
