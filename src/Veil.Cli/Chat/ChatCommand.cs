@@ -204,7 +204,13 @@ internal static class ChatCommand
 
     private static Task Print(AccountCli cli, ChatDelivery delivery)
     {
-        if (delivery.Message is { } m)
+        if (delivery is { Resent: true, Message: { } resent })
+        {
+            cli.Output.Event(
+                $"Device {delivery.FromDevice} of {Name(resent)} could not decrypt your message of {AccountCommand.Time(resent.At)}: sent it again on a new session.",
+                new { @event = "resent", id = resent.Id, peer = resent.Peer, peerEmail = resent.PeerEmail, device = delivery.FromDevice });
+        }
+        else if (delivery.Message is { } m)
         {
             var who = m.Direction == "in" ? Name(m) : $"you (device {m.Device}) to {Name(m)}";
             cli.Output.Event(

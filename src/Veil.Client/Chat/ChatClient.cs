@@ -33,6 +33,7 @@ public sealed class ChatClient : IDisposable
     private const string Base = "api/v1/chat";
     private const byte PreKeyEnvelope = 3;
     private const byte MessageEnvelope = 1;
+    private const byte RetryEnvelope = 8;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly VeilClient _client;
@@ -169,13 +170,16 @@ public sealed class ChatClient : IDisposable
         var me = await MeAsync(cancellationToken).ConfigureAwait(false);
         var peer = await FindAsync(email, cancellationToken).ConfigureAwait(false);
         var now = _client.Options.TimeProvider.GetUtcNow();
-        var message = new ChatMessage(Guid.NewGuid(), "out", peer.AccountId, peer.Email, 0, text, DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds()));
+        // A version-7 id carries the send time in ms: a device that cannot decrypt the message names it by that
+        // time in its retry request (chat-wire §6.3), and the sender finds it in its history.
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
+        var message = new ChatMessage(Guid.CreateVersion7(at), "out", peer.AccountId, peer.Email, 0, text, at);
 
         using var store = OpenStore(me);
         var device = RequireDevice(store, me);
         using var keys = Keys(device);
         message = message with { Device = device.DeviceId };
-        var content = JsonSerializer.SerializeToUtf8Bytes(new ChatContent(1, "text", message.Id, peer.AccountId, me.Email, text, message.At.ToUnixTimeMilliseconds()), Json);
+        var content = Content(me, message);
         var token = await _client.BearerAsync(cancellationToken).ConfigureAwait(false);
         await using var socket = await ChatSocket.ConnectAsync(_client.Http.BaseAddress!, token, device.DeviceId, cancellationToken).ConfigureAwait(false);
 
@@ -189,6 +193,9 @@ public sealed class ChatClient : IDisposable
         Wipe(device);
         return new ChatSent(message, recipients, own);
     }
+
+    private static byte[] Content(AccountInfoCache me, ChatMessage message) =>
+        JsonSerializer.SerializeToUtf8Bytes(new ChatContent(1, "text", message.Id, message.Peer, me.Email, message.Text, message.At.ToUnixTimeMilliseconds()), Json);
 
     /// <summary>The conversation with <paramref name="email"/> from the local store, oldest first.</summary>
     public async Task<IReadOnlyList<ChatMessage>> HistoryAsync(string email, CancellationToken cancellationToken = default)
@@ -227,76 +234,104 @@ public sealed class ChatClient : IDisposable
         await TopUpPreKeysAsync(me, deviceId, cancellationToken).ConfigureAwait(false);
         var delivered = 0;
         var pendingAcks = 0;
-        while (true)
+        ChatSocket? sender = null;
+        try
         {
-            var token = await _client.BearerAsync(cancellationToken).ConfigureAwait(false);
-            await using var socket = await ChatSocket.ConnectAsync(_client.Http.BaseAddress!, token, deviceId, cancellationToken).ConfigureAwait(false);
             while (true)
             {
-                if (stopAfter is { } limit && delivered >= limit && pendingAcks == 0)
+                var token = await _client.BearerAsync(cancellationToken).ConfigureAwait(false);
+                await using var socket = await ChatSocket.ConnectAsync(_client.Http.BaseAddress!, token, deviceId, cancellationToken).ConfigureAwait(false);
+                while (true)
                 {
-                    return delivered;
+                    if (stopAfter is { } limit && delivered >= limit && pendingAcks == 0)
+                    {
+                        return delivered;
+                    }
+
+                    JsonElement? received;
+                    try
+                    {
+                        received = await socket.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    {
+                        return delivered;
+                    }
+
+                    if (received is not { } frame)
+                    {
+                        break;
+                    }
+
+                    switch (ChatSocket.TypeOf(frame))
+                    {
+                        case "msg":
+                            var (delivery, followUp) = await ReceiveAsync(me, frame, cancellationToken).ConfigureAwait(false);
+                            await socket.SendAsync(new { type = "ack", ids = new[] { frame.GetProperty("id").GetGuid() } }, cancellationToken).ConfigureAwait(false);
+                            pendingAcks++;
+                            if (followUp is not null)
+                            {
+                                // Retry requests and resends go out on a second socket, so this one keeps every pushed frame.
+                                sender ??= await ChatSocket.ConnectAsync(_client.Http.BaseAddress!, await _client.BearerAsync(cancellationToken).ConfigureAwait(false), deviceId, cancellationToken).ConfigureAwait(false);
+                                delivery = await followUp(sender).ConfigureAwait(false) ?? delivery;
+                            }
+
+                            if (delivery is not null)
+                            {
+                                delivered++;
+                                await onDelivery(delivery).ConfigureAwait(false);
+                            }
+
+                            break;
+                        case "acked":
+                            pendingAcks--;
+                            break;
+                    }
                 }
 
-                JsonElement? received;
-                try
+                switch ((int?)socket.CloseStatus)
                 {
-                    received = await socket.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    return delivered;
-                }
-
-                if (received is not { } frame)
-                {
-                    break;
-                }
-
-                switch (ChatSocket.TypeOf(frame))
-                {
-                    case "msg":
-                        var delivery = await ReceiveAsync(me, frame, cancellationToken).ConfigureAwait(false);
-                        await socket.SendAsync(new { type = "ack", ids = new[] { frame.GetProperty("id").GetGuid() } }, cancellationToken).ConfigureAwait(false);
-                        pendingAcks++;
-                        if (delivery is not null)
+                    case ChatSocket.CloseUnauthorized:
+                        // The access token lapsed: renew it and reconnect; unacked rows come again.
+                        if (sender is not null)
                         {
-                            delivered++;
-                            await onDelivery(delivery).ConfigureAwait(false);
+                            await sender.DisposeAsync().ConfigureAwait(false);
+                            sender = null;
                         }
 
-                        break;
-                    case "acked":
-                        pendingAcks--;
-                        break;
+                        if (RenewSession is { } renew)
+                        {
+                            await renew(cancellationToken).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await _client.Identity.RefreshAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        pendingAcks = 0;
+                        continue;
+                    case ChatSocket.CloseDeviceRemoved:
+                        throw new ChatException("this machine's chat device was removed from the account");
+                    default:
+                        throw new ChatException($"the relay closed the connection (close {(int?)socket.CloseStatus})");
                 }
             }
-
-            switch ((int?)socket.CloseStatus)
+        }
+        finally
+        {
+            if (sender is not null)
             {
-                case ChatSocket.CloseUnauthorized:
-                    // The access token lapsed: renew it and reconnect; unacked rows come again.
-                    if (RenewSession is { } renew)
-                    {
-                        await renew(cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await _client.Identity.RefreshAsync(cancellationToken).ConfigureAwait(false);
-                    }
-
-                    pendingAcks = 0;
-                    continue;
-                case ChatSocket.CloseDeviceRemoved:
-                    throw new ChatException("this machine's chat device was removed from the account");
-                default:
-                    throw new ChatException($"the relay closed the connection (close {(int?)socket.CloseStatus})");
+                await sender.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>Decrypts, stores and reports one pushed message; null when it was a duplicate already handled.</summary>
-    private async Task<ChatDelivery?> ReceiveAsync(AccountInfoCache me, JsonElement frame, CancellationToken cancellationToken)
+    /// <summary>
+    /// Decrypts, stores and reports one pushed message (null when it was a duplicate already handled), with what must
+    /// be sent in answer once it is acked: a retry request for a message that did not decrypt, or the resend a
+    /// retry request asks for.
+    /// </summary>
+    private async Task<(ChatDelivery? Delivery, Func<ChatSocket, Task<ChatDelivery?>>? FollowUp)> ReceiveAsync(AccountInfoCache me, JsonElement frame, CancellationToken cancellationToken)
     {
         var messageId = frame.GetProperty("messageId").GetGuid();
         Guid? from = frame.TryGetProperty("from", out var f) && f.ValueKind == JsonValueKind.String ? f.GetGuid() : null;
@@ -307,18 +342,26 @@ public sealed class ChatClient : IDisposable
         var seen = store.ReadJson<StoredSeen>("seen") ?? new StoredSeen();
         if (seen.Ids.Contains(messageId))
         {
-            return null;
+            return (null, null);
         }
 
-        MarkSeen(store, seen, messageId);
         if (from is not { } sender || fromDevice is not { } senderDevice)
         {
             // This client sends on the authenticated socket only; sealed envelopes are the browser's (spec/chat-client.md).
-            store.Save();
-            return new ChatDelivery(null, "sealed-unsupported", null, null);
+            return (new ChatDelivery(null, "sealed-unsupported", null, null), null);
         }
 
         var device = RequireDevice(store, me);
+        if (body.Length > 1 && body[0] == RetryEnvelope)
+        {
+            var request = ChatRetryRequest.TryParse(body.AsSpan(1));
+            var ours = request is not null && request.DeviceId == (uint)device.DeviceId;
+            Wipe(device);
+            return request is null ? (new ChatDelivery(null, "malformed-retry-request", sender, senderDevice), null)
+                : !ours ? (null, null) // meant for another device of this account
+                : (null, socket => ResendAsync(me, socket, sender, senderDevice, request.Timestamp, cancellationToken));
+        }
+
         using var keys = Keys(device);
         var sessionName = $"session/{sender:D}/{senderDevice}";
         using var record = LoadSession(store, sessionName);
@@ -339,10 +382,19 @@ public sealed class ChatClient : IDisposable
 
         if (result.Status != ChatDecryptStatus.Ok)
         {
-            store.Save();
             Wipe(device);
-            return new ChatDelivery(null, result.Status.ToString(), sender, senderDevice);
+            var failed = new ChatDelivery(null, result.Status.ToString(), sender, senderDevice);
+            if (result.Status == ChatDecryptStatus.Duplicate || SentAt(messageId) is not { } sentAt)
+            {
+                return (failed, null);
+            }
+
+            // Desync (chat-wire §6.3): ask the sending device for a fresh session and the message again.
+            var retry = ChatRetryRequest.ForOriginal(body.AsSpan(1), body[0] == PreKeyEnvelope ? SealedContentType.PreKey : SealedContentType.Message, sentAt, (uint)senderDevice);
+            return (failed, socket => SendRetryRequestAsync(me, socket, sender, retry, cancellationToken));
         }
+
+        MarkSeen(store, seen, messageId);
 
         if (result.UsedOneTimePreKeyId is { } used)
         {
@@ -377,7 +429,7 @@ public sealed class ChatClient : IDisposable
         {
             store.Save();
             Wipe(device);
-            return new ChatDelivery(null, "malformed-content", sender, senderDevice);
+            return (new ChatDelivery(null, "malformed-content", sender, senderDevice), null);
         }
 
         ChatMessage message;
@@ -407,8 +459,100 @@ public sealed class ChatClient : IDisposable
         AppendHistory(store, message);
         store.Save();
         Wipe(device);
-        return new ChatDelivery(message, null, sender, senderDevice);
+        return (new ChatDelivery(message, null, sender, senderDevice), null);
     }
+
+    /// <summary>The send time a version-7 message id carries (ms since 1970), or null for another kind of id.</summary>
+    private static ulong? SentAt(Guid messageId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        messageId.TryWriteBytes(bytes, bigEndian: true, out _);
+        if (bytes[6] >> 4 != 7)
+        {
+            return null;
+        }
+
+        ulong ms = 0;
+        for (var i = 0; i < 6; i++)
+        {
+            ms = (ms << 8) | bytes[i];
+        }
+
+        return ms;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="retry"/> in the clear (it holds no secret: a ratchet key, a time and a device id) to every
+    /// device of <paramref name="to"/>, as the relay requires the whole device list; only the named device acts on it.
+    /// </summary>
+    private async Task<ChatDelivery?> SendRetryRequestAsync(AccountInfoCache me, ChatSocket socket, Guid to, ChatRetryRequest retry, CancellationToken cancellationToken)
+    {
+        byte[] body = [RetryEnvelope, .. retry.Serialize()];
+        var self = to == me.AccountId;
+        List<(int DeviceId, int RegistrationId)> devices;
+        if (self)
+        {
+            using var store = OpenStore(me);
+            var mine = RequireDevice(store, me).DeviceId;
+            devices = [.. (await DevicesAsync(cancellationToken).ConfigureAwait(false)).Where(d => d.DeviceId != mine).Select(d => (d.DeviceId, d.RegistrationId))];
+        }
+        else
+        {
+            // Registration ids are only in bundles; the claimed one-time prekeys are the price of a desync.
+            var bundles = await _client.AuthenticatedAsync<ChatBundlesResponse>(HttpMethod.Post, $"{Base}/accounts/{to:D}/bundles", null, cancellationToken).ConfigureAwait(false);
+            devices = [.. bundles.Devices.Select(d => (d.DeviceId, d.RegistrationId))];
+        }
+
+        if (devices.Count > 0)
+        {
+            var messages = devices.Select(d => new { device = d.DeviceId, registrationId = d.RegistrationId, body }).ToList();
+            await socket.SendAndAnswerAsync(new { type = "send", id = Guid.CreateVersion7(), to, messages }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Answers a retry request from <paramref name="requester"/>'s device: drops the session with it (the next send
+    /// starts a fresh X3DH) and sends the message it names again, with the same id, so the devices that have it skip it.
+    /// </summary>
+    private async Task<ChatDelivery?> ResendAsync(AccountInfoCache me, ChatSocket socket, Guid requester, int requesterDevice, ulong sentAt, CancellationToken cancellationToken)
+    {
+        using var store = OpenStore(me);
+        var device = RequireDevice(store, me);
+        store.Delete($"session/{requester:D}/{requesterDevice}");
+        store.Save();
+        var self = requester == me.AccountId;
+        var message = self
+            ? AllHistories(store).FirstOrDefault(m => m.Direction == "out" && m.Device == device.DeviceId && (ulong)m.At.ToUnixTimeMilliseconds() == sentAt)
+            : store.ReadJson<StoredHistory>($"history/{requester:D}")?.Messages.Find(m => m.Direction == "out" && m.Device == device.DeviceId && (ulong)m.At.ToUnixTimeMilliseconds() == sentAt);
+        if (message is null)
+        {
+            Wipe(device);
+            return null;
+        }
+
+        using var keys = Keys(device);
+        var content = Content(me, message);
+        try
+        {
+            var to = self ? me.AccountId : requester;
+            var email = self ? me.Email : message.PeerEmail ?? requester.ToString("D");
+            await DeliverAsync(store, socket, device, keys, to, email, null, content, message.Id, cancellationToken).ConfigureAwait(false);
+            store.Save();
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(content);
+            Wipe(device);
+        }
+
+        return new ChatDelivery(message, null, requester, requesterDevice, Resent: true);
+    }
+
+    private static IEnumerable<ChatMessage> AllHistories(ChatStore store) =>
+        (store.ReadJson<StoredContacts>("contacts")?.ByEmail.Values.ToList() ?? []).Distinct()
+            .SelectMany(account => store.ReadJson<StoredHistory>($"history/{account:D}")?.Messages ?? []);
 
     /// <summary>
     /// Sends <paramref name="content"/> to every device of <paramref name="to"/> (for our own account: every other

@@ -23,7 +23,10 @@ public sealed record ChatMessage(Guid Id, string Direction, Guid Peer, string? P
 /// <param name="Problem">Why it could not be decrypted (a decryption status), else null.</param>
 /// <param name="From">The sending account, as the relay says.</param>
 /// <param name="FromDevice">The sending device, as the relay says.</param>
-public sealed record ChatDelivery(ChatMessage? Message, string? Problem, Guid? From, int? FromDevice);
+/// <param name="Resent">
+/// True when this was a retry request from <paramref name="From"/>'s device and <paramref name="Message"/> (ours) was sent again.
+/// </param>
+public sealed record ChatDelivery(ChatMessage? Message, string? Problem, Guid? From, int? FromDevice, bool Resent = false);
 
 /// <summary>The result of a send: the message and how many device ciphertexts the relay stored.</summary>
 public sealed record ChatSent(ChatMessage Message, int RecipientDevices, int OwnDevices);

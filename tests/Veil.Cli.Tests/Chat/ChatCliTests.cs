@@ -86,6 +86,35 @@ public sealed class ChatCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Desync_ReceiverLostItsSession_SendsARetryRequest_AndTheSenderResendsOnAFreshSession()
+    {
+        var alice = await SignedUpAsync(Alice);
+        var bob = await SignedUpAsync(Bob);
+        Ok(await Chat(alice, "device", "link"));
+        Ok(await Chat(bob, "device", "link"));
+        var bobStore = Assert.Single(Directory.GetFiles(bob.ConfigDirectory, "chat-*.store"));
+        var bobBefore = await File.ReadAllBytesAsync(bobStore);
+        Ok(await Chat(alice, "send", Bob, Canary("m1")));
+        Ok(await Chat(bob, "listen", "--count", "1", "--timeout", "60s"));
+        Ok(await Chat(bob, "send", Alice, Canary("r1")));
+        Ok(await Chat(alice, "listen", "--count", "1", "--timeout", "60s")); // Alice's session is now answered: no more prekey messages
+
+        // Bob's machine goes back to a copy from before the conversation: it has no session with Alice any more.
+        await File.WriteAllBytesAsync(bobStore, bobBefore);
+        var m2 = Canary("m2");
+        var sent = Ok(await Chat(alice, "send", Bob, m2)).Event("sent").GetProperty("id").GetString();
+
+        var unreadable = Ok(await Chat(bob, "listen", "--count", "1", "--timeout", "60s")).Event("unreadable");
+        var resent = Ok(await Chat(alice, "listen", "--count", "1", "--timeout", "60s")).Event("resent");
+        var again = Message(Ok(await Chat(bob, "listen", "--count", "1", "--timeout", "60s")));
+
+        Assert.Equal("NoSession", unreadable.GetProperty("problem").GetString());
+        Assert.Equal((sent, 1), (resent.GetProperty("id").GetString(), resent.GetProperty("device").GetInt32()));
+        Assert.Equal((sent, m2), (again.GetProperty("id").GetString(), again.GetProperty("text").GetString()));
+        Assert.Equal([("in", m2)], await HistoryAsync(bob, Alice));
+    }
+
+    [Fact]
     public async Task Send_ToAnUnknownUser_FromAnUnlinkedMachine_OrSignedOut_FailsWithOneClearLine()
     {
         var alice = await SignedUpAsync(Alice);
