@@ -169,6 +169,11 @@ public sealed class ChatClient : IDisposable
 
         var me = await MeAsync(cancellationToken).ConfigureAwait(false);
         var peer = await FindAsync(email, cancellationToken).ConfigureAwait(false);
+        if (peer.AccountId == me.AccountId)
+        {
+            throw new ChatException("that is your own account: your other devices get a copy of everything you send");
+        }
+
         var now = _client.Options.TimeProvider.GetUtcNow();
         // A version-7 id carries the send time in ms: a device that cannot decrypt the message names it by that
         // time in its retry request (chat-wire §6.3), and the sender finds it in its history.
