@@ -19,7 +19,7 @@ using Veil.Crypto.Primitives;
 
 namespace Veil.Client.Chat;
 
-public sealed partial class ChatClient
+public sealed partial class ChatClient : IDisposable
 {
     /// <summary>The longest text sent in one message (UTF-8 bytes), so that a send frame to 6 + 5 devices stays under the relay's 16 KiB.</summary>
     public const int MaxTextBytes = 1200;
