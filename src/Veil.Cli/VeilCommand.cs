@@ -16,7 +16,7 @@ internal static class VeilCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON lines instead of text", Recursive = true };
-        var root = new RootCommand("Veil: a self-hostable privacy suite (aliases, drops, vault; mail and chat are planned). Client verbs talk to --server URL, else $VEIL_SERVER, else the last login's server, else http://127.0.0.1:5080.");
+        var root = new RootCommand("Veil: a self-hostable privacy suite (aliases, drops, vault, mail, chat). Client verbs talk to --server URL, else $VEIL_SERVER, else the last login's server, else http://127.0.0.1:5080.");
         root.Options.Add(json);
         root.Subcommands.Add(ServeCommand.Create(json));
         root.Subcommands.Add(Account.AccountCommand.Create(json));
@@ -26,6 +26,7 @@ internal static class VeilCommand
         root.Subcommands.Add(Admin.AdminCommand.Create(json));
         Alias.AliasCommand.AddTo(root, json);
         root.Subcommands.Add(Mail.MailCommand.Create(json));
+        root.Subcommands.Add(Chat.ChatCommand.Create(json));
 
         if (args.Length == 0)
         {

@@ -69,7 +69,7 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
 {
     public const string ServerVariable = "VEIL_SERVER";
 
-    // Held, never disposed: the lock lasts until the process exits.
+    // Held until the process exits (or ReleaseSession, for a long-running listener).
     private static IDisposable? _sessionLock;
 
     private string? _trackedEmail;
@@ -190,6 +190,36 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
         client.UseRefreshToken(session.RefreshToken);
         Track(client, session.Server, session.Email);
         return (client, session);
+    }
+
+    /// <summary>
+    /// Lets other veil processes use the session while this one waits for a long time (`veil chat listen`); the
+    /// caller must take the lock again and reload the session file before it refreshes (<see cref="RenewSessionAsync"/>).
+    /// </summary>
+    public static void ReleaseSession()
+    {
+        _sessionLock?.Dispose();
+        _sessionLock = null;
+    }
+
+    /// <summary>
+    /// Refreshes <paramref name="client"/>'s session after <see cref="ReleaseSession"/>: under the lock, with the
+    /// refresh token another process may have rotated meanwhile, then lets go of the lock again.
+    /// </summary>
+    public async Task RenewSessionAsync(VeilClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        LockSession();
+        try
+        {
+            var session = Store.Load() ?? throw new VeilApiException(401, IdentityErrorCodes.NotSignedIn, "Not logged in: run 'veil account login' first");
+            client.UseRefreshToken(session.RefreshToken);
+            await client.Identity.RefreshAsync(cancellationToken);
+        }
+        finally
+        {
+            ReleaseSession();
+        }
     }
 
     /// <summary>Holds the session lock for the rest of this process (released when it exits).</summary>

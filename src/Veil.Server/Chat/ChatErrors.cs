@@ -30,5 +30,6 @@ internal static class ChatErrors
     public static readonly Error DeviceExists = new("chat-device-exists", ErrorKind.Conflict, "Device id taken", "This account already has a device with that id.");
     public static readonly Error DeviceLimit = new("chat-device-limit", ErrorKind.Conflict, "Too many devices", $"An account can link at most {ChatLimits.MaxDevices} devices.");
     public static readonly Error DeviceNotFound = new("chat-device-not-found", ErrorKind.NotFound, "No such device", "This account has no device with that id.");
+    public static readonly Error UnknownAccount = new("chat-unknown-account", ErrorKind.NotFound, "Unknown chat user", "No account with that email address uses chat.");
     public static readonly Error NoChatAccount = new("chat-no-account", ErrorKind.NotFound, "No chat account", "That account has no chat devices.");
 }

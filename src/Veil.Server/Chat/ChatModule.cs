@@ -54,6 +54,7 @@ internal static class ChatModule
         services.TryAddScoped<CountPreKeysCommand>();
         services.TryAddScoped<ClaimBundlesCommand>();
         services.TryAddScoped<SetAccessKeyCommand>();
+        services.TryAddScoped<FindChatAccountCommand>();
         services.AddPeriodicJob<ChatMetadataJob>();
         return services;
     }
@@ -87,6 +88,10 @@ internal static class ChatModule
         group.MapPost("/accounts/{accountId:guid}/bundles", async (Guid accountId, ClaimBundlesCommand cmd, CancellationToken ct)
             => (await cmd.ExecuteAsync(accountId, ct)).ToHttpResult(r => TypedResults.Ok(r)))
             .WithName("Chat_ClaimBundles");
+
+        group.MapGet("/accounts", async (string? email, FindChatAccountCommand cmd, CancellationToken ct)
+            => (await cmd.ExecuteAsync(email, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+            .WithName("Chat_FindAccount");
 
         group.MapPut("/access-key", async (AccessKeyRequest body, SetAccessKeyCommand cmd, HttpContext http, CancellationToken ct)
             => (await cmd.ExecuteAsync(http.User.UserId(), body, ct)).ToHttpResult(_ => TypedResults.NoContent()))
