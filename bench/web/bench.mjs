@@ -118,7 +118,8 @@ const argon = await tab.evaluate(`(async () => {
   }
   return times;
 })()`);
-console.log(`argon2 in chromium runs ms: ${argon.map((t) => t.toFixed(0)).join(" ")}`);
+const isolation = await tab.evaluate("JSON.stringify({ crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency })");
+console.log(`argon2 in chromium (page ${isolation}: lanes in parallel when cross-origin isolated) runs ms: ${argon.map((t) => t.toFixed(0)).join(" ")}`);
 await tab.close();
 // (b) a large vault: unlock and show the list
 let vaultMedian = null;

@@ -10,7 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PACKAGE=argon2@0.45.1
 PACKAGE_SHA256=4acffbd5e5a87fe8fad926afc9a9ac450d69b7082686dd2836be0d8309dbd8aa
-OUT=../src/crypto/argon2/argon2.wasm
+OUT=${OUT:-../src/crypto/argon2/argon2.wasm}
+# opt: the reference SIMD code (src/opt.c) through simd/*.h, the x86 intrinsics it uses mapped onto WebAssembly SIMD;
+# ref: the portable reference code (src/ref.c), which clang vectorises only in part.
+FILL=${FILL:-opt}
 CLANG=${CLANG:-clang-14}
 WASM_LD=${WASM_LD:-wasm-ld-14}
 
@@ -26,10 +29,12 @@ SRC=$WORK/package/argon2
 # -nostdlibinc + libc/: no C library; libc/libc.c gives the four functions the code links against.
 CFLAGS=(--target=wasm32 -O3 -std=c99 -matomics -mbulk-memory -mmutable-globals -msimd128 -DARGON2_NO_THREADS
   -nostdlibinc -isystem libc -I "$SRC/include" -I "$SRC/src" -fno-stack-protector -ffile-prefix-map="$WORK"=argon2-src)
+FILL_FLAGS=()
+if [ "$FILL" = opt ]; then FILL_FLAGS=(-D__XOP__ -isystem simd); fi
 OBJECTS=()
-for c in "$SRC/src/core.c" "$SRC/src/ref.c" "$SRC/src/blake2/blake2b.c" veil-argon2.c libc/libc.c; do
+for c in "$SRC/src/core.c" "$SRC/src/$FILL.c" "$SRC/src/blake2/blake2b.c" veil-argon2.c libc/libc.c; do
   o="$WORK/$(basename "$c" .c).o"
-  "$CLANG" "${CFLAGS[@]}" -c "$c" -o "$o"
+  "$CLANG" "${CFLAGS[@]}" "${FILL_FLAGS[@]}" -c "$c" -o "$o"
   OBJECTS+=("$o")
 done
 # Shared imported memory (every worker instantiates the module over the same WebAssembly.Memory); each instance gets
