@@ -41,4 +41,5 @@ done
 # its own stack through the exported __stack_pointer.
 "$WASM_LD" --no-entry --import-memory --shared-memory --max-memory=2147483648 -z stack-size=65536 \
   --export=__stack_pointer --gc-sections --strip-all "${OBJECTS[@]}" -o "$OUT"
+chmod 644 "$OUT"
 sha256sum "$OUT"
