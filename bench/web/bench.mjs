@@ -3,7 +3,9 @@
 //  (c) first page interactive: a fresh tab, cache disabled, opens ORIGIN/; the time from navigation start until the
 //      app has rendered its first view (an <h1> inside #app: Preact renders it with its handlers attached).
 //  (a) Argon2id (64 MiB, t=3, p=4) exactly as the app runs it: a new module worker from the app's own
-//      kdf.worker-*.js (hash-wasm) per derivation, timed in the page from `new Worker` to the keys' arrival.
+//      kdf.worker-*.js per derivation, timed in the page from `new Worker` to the keys' arrival. The page is cross-origin
+//      isolated, so the worker runs the threaded reference build with its lane workers (ADR 0006 "Argon2 in threads");
+//      the line printed says whether it was.
 //  (b) optional (bench/web.sh passes SEED_EMAIL PASSWORD VAULT_ID ITEMS after Veil.Bench --vault-seed made them): sign in
 //      once, then per run a fresh load of /app/vault/{id} (session resumed, keys locked), and the time in the page from
 //      submitting the master password to the vault's list showing (its count of all items and the first page of
