@@ -244,10 +244,42 @@ public sealed class IdentityPageTests(Browser browser)
         var page = world.Page;
         await page.GotoAsync(world.Url("/"));
         await page.GetByRole(AriaRole.Heading, new() { Name = "Veil", Exact = true }).WaitForAsync();
-        var workerUrl = await KdfWorkerUrlAsync(world);
-        using var vectors = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(WebClientTests.RepositoryRoot(), "spec", "vectors", "keys-v1.json")));
 
         Assert.True(await page.EvaluateAsync<bool>("self.crossOriginIsolated"), "the app page is not cross-origin isolated");
+        await AssertKdfWorkerDerivesTheSpecVectorsAsync(page, await KdfWorkerUrlAsync(world));
+        Assert.Contains(world.Requests, r => r.Url.Contains("/web/assets/lane.worker-", StringComparison.Ordinal));
+        world.AssertNoPageProblems();
+    }
+
+    /// <summary>
+    /// The fallback: behind something that drops Cross-Origin-Embedder-Policy the page is not cross-origin isolated
+    /// (no SharedArrayBuffer), and the same worker derives the same keys with hash-wasm on its own thread.
+    /// </summary>
+    [ChromiumFact]
+    public async Task KdfWorker_InAPageThatIsNotCrossOriginIsolated_FallsBackToOneThread_AndDerivesTheSpecVectors()
+    {
+        await using var world = await AppWorld.StartAsync(browser);
+        var page = world.Page;
+        await page.RouteAsync("**/*", async route =>
+        {
+            var response = await route.FetchAsync();
+            var headers = response.Headers.Where(h => !h.Key.Equals("cross-origin-embedder-policy", StringComparison.OrdinalIgnoreCase))
+                .ToDictionary(h => h.Key, h => h.Value);
+            await route.FulfillAsync(new() { Response = response, Headers = headers });
+        });
+        await page.GotoAsync(world.Url("/"));
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Veil", Exact = true }).WaitForAsync();
+
+        Assert.False(await page.EvaluateAsync<bool>("self.crossOriginIsolated"), "the page is still cross-origin isolated");
+        await AssertKdfWorkerDerivesTheSpecVectorsAsync(page, await KdfWorkerUrlAsync(world));
+        Assert.DoesNotContain(world.Requests, r => r.Url.Contains("/web/assets/lane.worker-", StringComparison.Ordinal));
+        world.AssertNoPageProblems();
+    }
+
+    /// <summary>Runs the app's kdf worker in the page for every case of spec/vectors/keys-v1.json and compares enc and auth.</summary>
+    private static async Task AssertKdfWorkerDerivesTheSpecVectorsAsync(IPage page, string workerUrl)
+    {
+        using var vectors = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(WebClientTests.RepositoryRoot(), "spec", "vectors", "keys-v1.json")));
         foreach (var vector in vectors.RootElement.GetProperty("cases").EnumerateArray())
         {
             var keys = await page.EvaluateAsync<string[]>(
@@ -270,9 +302,6 @@ public sealed class IdentityPageTests(Browser browser)
             Assert.Equal(vector.GetProperty("enc").GetString(), keys[0]);
             Assert.Equal(vector.GetProperty("auth").GetString(), keys[1]);
         }
-
-        Assert.Contains(world.Requests, r => r.Url.Contains("/web/assets/lane.worker-", StringComparison.Ordinal));
-        world.AssertNoPageProblems();
     }
 
     /// <summary>The app's key derivation worker, as the build named it: referenced by the app page's entry or its preloads.</summary>
