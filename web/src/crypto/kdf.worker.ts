@@ -20,8 +20,9 @@ export interface KdfRequest {
 export type KdfReply = { ok: true; keys: ClientKeys } | { ok: false; message: string };
 
 const threaded = threadedArgon2Available();
-// This worker is one thread; one lane worker more per further core, never more than the lanes (v1: 4) need.
-const laneWorkers = threaded
+// This worker is one thread; one lane worker more per further core, never more than the lanes (v1: 4) need. A
+// browser without workers inside workers gets none: this worker then fills every lane itself, still with the SIMD build.
+const laneWorkers = threaded && typeof Worker === "function"
   ? Array.from({ length: Math.min(DefaultKdf.parallelism, navigator.hardwareConcurrency || 1) - 1 }, () =>
       new Worker(new URL("./argon2/lane.worker.ts", import.meta.url), { type: "module", name: "veil-argon2-lane" }))
   : [];
