@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Veil.Crypto.Otp;
 using Veil.Server.Tests.Identity;
@@ -228,5 +230,93 @@ public sealed class IdentityPageTests(Browser browser)
         await page.ReloadAsync();
         await page.GetByText("1 session", new() { Exact = true }).WaitForAsync();
         world.AssertNoPageProblems();
+    }
+
+    /// <summary>
+    /// ADR 0006 "Argon2 in threads": the app page is cross-origin isolated, so the key derivation worker fills Argon2id's
+    /// four lanes in parallel (itself plus lane workers over one shared memory, the reference C code in WebAssembly),
+    /// and the keys it answers are exactly spec/vectors/keys-v1.json's.
+    /// </summary>
+    [ChromiumFact]
+    public async Task KdfWorker_InTheCrossOriginIsolatedApp_FillsTheLanesInLaneWorkers_AndDerivesTheSpecVectors()
+    {
+        await using var world = await AppWorld.StartAsync(browser);
+        var page = world.Page;
+        await page.GotoAsync(world.Url("/"));
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Veil", Exact = true }).WaitForAsync();
+
+        Assert.True(await page.EvaluateAsync<bool>("self.crossOriginIsolated"), "the app page is not cross-origin isolated");
+        await AssertKdfWorkerDerivesTheSpecVectorsAsync(page, await KdfWorkerUrlAsync(world));
+        Assert.Contains(world.Requests, r => r.Url.Contains("/web/assets/lane.worker-", StringComparison.Ordinal));
+        world.AssertNoPageProblems();
+    }
+
+    /// <summary>
+    /// The fallback: behind something that drops Cross-Origin-Embedder-Policy the page is not cross-origin isolated
+    /// (no SharedArrayBuffer), and the same worker derives the same keys with hash-wasm on its own thread.
+    /// </summary>
+    [ChromiumFact]
+    public async Task KdfWorker_InAPageThatIsNotCrossOriginIsolated_FallsBackToOneThread_AndDerivesTheSpecVectors()
+    {
+        await using var world = await AppWorld.StartAsync(browser);
+        var page = world.Page;
+        await page.RouteAsync("**/*", async route =>
+        {
+            var response = await route.FetchAsync();
+            var headers = response.Headers.Where(h => !h.Key.Equals("cross-origin-embedder-policy", StringComparison.OrdinalIgnoreCase))
+                .ToDictionary(h => h.Key, h => h.Value);
+            await route.FulfillAsync(new() { Response = response, Headers = headers });
+        });
+        await page.GotoAsync(world.Url("/"));
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Veil", Exact = true }).WaitForAsync();
+
+        Assert.False(await page.EvaluateAsync<bool>("self.crossOriginIsolated"), "the page is still cross-origin isolated");
+        await AssertKdfWorkerDerivesTheSpecVectorsAsync(page, await KdfWorkerUrlAsync(world));
+        Assert.DoesNotContain(world.Requests, r => r.Url.Contains("/web/assets/lane.worker-", StringComparison.Ordinal));
+        world.AssertNoPageProblems();
+    }
+
+    /// <summary>Runs the app's kdf worker in the page for every case of spec/vectors/keys-v1.json and compares enc and auth.</summary>
+    private static async Task AssertKdfWorkerDerivesTheSpecVectorsAsync(IPage page, string workerUrl)
+    {
+        using var vectors = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(WebClientTests.RepositoryRoot(), "spec", "vectors", "keys-v1.json")));
+        foreach (var vector in vectors.RootElement.GetProperty("cases").EnumerateArray())
+        {
+            var keys = await page.EvaluateAsync<string[]>(
+                """
+                ([url, password, email, saltHex]) => new Promise((resolve, reject) => {
+                  const salt = btoa(String.fromCharCode(...saltHex.match(/../g).map((h) => parseInt(h, 16))))
+                    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+                  const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+                  const worker = new Worker(url, { type: "module" });
+                  worker.onmessage = (event) => {
+                    worker.terminate();
+                    event.data.ok ? resolve([hex(event.data.keys.enc), hex(event.data.keys.auth)]) : reject(new Error(event.data.message));
+                  };
+                  worker.onerror = (event) => { worker.terminate(); reject(new Error(event.message)); };
+                  worker.postMessage({ password, email, salt, memoryKiB: 65536, iterations: 3, parallelism: 4 });
+                })
+                """,
+                new[] { workerUrl, vector.GetProperty("password").GetString(), vector.GetProperty("email").GetString(), vector.GetProperty("salt").GetString() });
+
+            Assert.Equal(vector.GetProperty("enc").GetString(), keys[0]);
+            Assert.Equal(vector.GetProperty("auth").GetString(), keys[1]);
+        }
+    }
+
+    /// <summary>The app's key derivation worker, as the build named it: referenced by the app page's entry or its preloads.</summary>
+    private static async Task<string> KdfWorkerUrlAsync(AppWorld world)
+    {
+        var html = await world.Server.Client.GetStringAsync(new Uri("/", UriKind.Relative));
+        foreach (Match script in Regex.Matches(html, "<(?:script[^>]*\\ssrc|link[^>]*rel=\"modulepreload\"[^>]*\\shref)=\"([^\"]+\\.js)\""))
+        {
+            var text = await world.Server.Client.GetStringAsync(new Uri(script.Groups[1].Value, UriKind.Relative));
+            if (Regex.Match(text, "/web/assets/kdf\\.worker-[A-Za-z0-9_-]+\\.js") is { Success: true } found)
+            {
+                return found.Value;
+            }
+        }
+
+        throw new InvalidOperationException("no kdf.worker-*.js referenced by the app page");
     }
 }

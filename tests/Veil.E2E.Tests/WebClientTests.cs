@@ -20,7 +20,7 @@ public sealed class WebClientTests
     [InlineData("/app")]
     [InlineData("/app/alias/some-page")]
     [InlineData("/d/AAAAAAAAAAAAAAAAAAAAAA")]
-    public async Task Pages_AreHtml_WithThePageCsp_NoInlineScript(string path)
+    public async Task Pages_AreHtml_WithThePageCsp_CrossOriginIsolated_NoInlineScript(string path)
     {
         await using var server = await VeilTestServer.StartAsync();
 
@@ -31,13 +31,14 @@ public sealed class WebClientTests
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(PageCsp, string.Join(";", response.Headers.GetValues("Content-Security-Policy")));
         Assert.Equal("DENY", string.Join(";", response.Headers.GetValues("X-Frame-Options")));
+        AssertCrossOriginIsolated(response);
         Assert.DoesNotMatch(@"<script(?![^>]*\bsrc=)", html); // every script is a file of this origin
         Assert.DoesNotContain("http://", html, StringComparison.Ordinal);
         Assert.DoesNotContain("https://", html, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Assets_AreServedWithThePageCsp_AndCachedForGood()
+    public async Task Assets_AreServedWithThePageCsp_CrossOriginIsolated_AndCachedForGood()
     {
         await using var server = await VeilTestServer.StartAsync();
         var html = await server.Client.GetStringAsync(new Uri("/drop", UriKind.Relative));
@@ -48,7 +49,16 @@ public sealed class WebClientTests
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Equal("text/javascript", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(PageCsp, string.Join(";", response.Headers.GetValues("Content-Security-Policy")));
+        AssertCrossOriginIsolated(response); // a worker's isolation comes from its own script's headers
         Assert.Contains("immutable", response.Headers.CacheControl?.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>COOP + COEP make the page cross-origin isolated (SharedArrayBuffer for Argon2id's parallel lanes, ADR 0006).</summary>
+    private static void AssertCrossOriginIsolated(HttpResponseMessage response)
+    {
+        Assert.Equal("same-origin", string.Join(";", response.Headers.GetValues("Cross-Origin-Opener-Policy")));
+        Assert.Equal("require-corp", string.Join(";", response.Headers.GetValues("Cross-Origin-Embedder-Policy")));
+        Assert.Equal("same-origin", string.Join(";", response.Headers.GetValues("Cross-Origin-Resource-Policy")));
     }
 
     [Fact]
@@ -102,7 +112,7 @@ public sealed class WebClientTests
         Assert.DoesNotContain("skipped", output, StringComparison.Ordinal);
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -66,7 +66,11 @@ internal static class WebClientEndpoints
 
         var headers = context.Response.Headers;
         headers.ContentSecurityPolicy = SecurityHeadersMiddleware.PageContentSecurityPolicy;
+        // Cross-origin isolation (COOP + COEP) gives the pages SharedArrayBuffer, which the key derivation worker needs
+        // to run Argon2id's lanes in parallel (ADR 0006 "Argon2 in threads"). require-corp costs nothing here: the pages
+        // load only same-origin files, and every response carries Cross-Origin-Resource-Policy: same-origin.
         headers["Cross-Origin-Opener-Policy"] = "same-origin";
+        headers["Cross-Origin-Embedder-Policy"] = "require-corp";
         // Built file names carry a content hash, so they can be cached for good; pages are not cached.
         headers.CacheControl = path.StartsWith("assets/", StringComparison.Ordinal) ? ImmutableCache : "no-cache";
         return TypedResults.Bytes(file.Content, file.ContentType);

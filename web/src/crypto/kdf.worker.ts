@@ -1,6 +1,11 @@
-// Web Worker: Argon2id (64 MiB, t=3, p=4) takes about a second or more; running it here keeps the page responsive.
-// The worker answers one typed request with the two derived keys and dies with the page.
-import { deriveClientKeys, type ClientKeys } from "./keys";
+// Web Worker: Argon2id (64 MiB, t=3, p=4) takes a few hundred milliseconds or more; running it here keeps the page
+// responsive. The worker answers one typed request with the two derived keys and dies with the page.
+//
+// Where the page is cross-origin isolated (the server sends COOP + COEP, ADR 0006 "Argon2 in threads"), the lanes run
+// in parallel: the threaded reference build (argon2/threaded.ts) with lane workers started right away, so they load
+// while the request travels; otherwise hash-wasm fills the lanes one after another on this thread.
+import { deriveClientKeys, singleThreadArgon2id, DefaultKdf, type Argon2id, type ClientKeys } from "./keys";
+import { argon2idThreaded, threadedArgon2Available } from "./argon2/threaded";
 import { fromBase64Url } from "../lib/bytes";
 
 export interface KdfRequest {
@@ -14,14 +19,26 @@ export interface KdfRequest {
 
 export type KdfReply = { ok: true; keys: ClientKeys } | { ok: false; message: string };
 
+const threaded = threadedArgon2Available();
+// This worker is one thread; one lane worker more per further core, never more than the lanes (v1: 4) need. A
+// browser without workers inside workers gets none: this worker then fills every lane itself, still with the SIMD build.
+const laneWorkers = threaded && typeof Worker === "function"
+  ? Array.from({ length: Math.min(DefaultKdf.parallelism, navigator.hardwareConcurrency || 1) - 1 }, () =>
+      new Worker(new URL("./argon2/lane.worker.ts", import.meta.url), { type: "module", name: "veil-argon2-lane" }))
+  : [];
+
+const stretch: Argon2id = threaded ? (request) => argon2idThreaded(request, laneWorkers) : singleThreadArgon2id;
+
 self.onmessage = async (event: MessageEvent<KdfRequest>) => {
   const request = event.data;
   try {
     const salt = fromBase64Url(request.salt);
     if (!salt || salt.length !== 16) throw new Error("The server sent an invalid salt.");
-    const keys = await deriveClientKeys(request.password, request.email, salt, request);
+    const keys = await deriveClientKeys(request.password, request.email, salt, request, stretch);
     (self as unknown as Worker).postMessage({ ok: true, keys } satisfies KdfReply, [keys.enc.buffer, keys.auth.buffer]);
   } catch (error) {
     (self as unknown as Worker).postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) } satisfies KdfReply);
+  } finally {
+    for (const worker of laneWorkers) worker.terminate();
   }
 };

@@ -3,6 +3,7 @@
 // fetch, so the same code runs in the KDF worker and in vitest against spec/vectors/keys-v1.json.
 import { argon2id } from "hash-wasm";
 import { concat } from "../lib/bytes";
+import type { Argon2idRequest } from "./argon2/threaded";
 
 /** The Kdf member of the Identity API (spec/identity-api.md). v1 clients derive only with these defaults. */
 export interface KdfParameters {
@@ -45,22 +46,37 @@ export function argon2Input(password: string, email: string): Uint8Array<ArrayBu
   return concat(encoder.encode(password), encoder.encode(normalizeEmail(email)));
 }
 
+/** An Argon2id implementation: hash-wasm's (one thread) or the threaded reference build (crypto/argon2/threaded.ts). */
+export type Argon2id = (request: Argon2idRequest) => Promise<Uint8Array>;
+
+/** hash-wasm's Argon2id: the lanes one after another on the calling thread; works in any context. */
+export const singleThreadArgon2id: Argon2id = async (request) =>
+  argon2id({
+    password: request.password,
+    salt: request.salt,
+    memorySize: request.memoryKiB,
+    iterations: request.iterations,
+    parallelism: request.parallelism,
+    hashLength: request.hashLength,
+    outputType: "binary",
+  });
+
 export async function deriveClientKeys(
   password: string,
   email: string,
   salt: Uint8Array,
   parameters: { memoryKiB: number; iterations: number; parallelism: number } = DefaultKdf,
+  stretch: Argon2id = singleThreadArgon2id,
 ): Promise<ClientKeys> {
   const input = argon2Input(password, email);
   const stretched = new Uint8Array(
-    await argon2id({
+    await stretch({
       password: input,
       salt,
-      memorySize: parameters.memoryKiB,
+      memoryKiB: parameters.memoryKiB,
       iterations: parameters.iterations,
       parallelism: parameters.parallelism,
       hashLength: 32,
-      outputType: "binary",
     }),
   );
   input.fill(0);
