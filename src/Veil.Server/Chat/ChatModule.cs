@@ -38,11 +38,15 @@ internal sealed record AccessKeyRequest(byte[]? AccessKey);
 
 internal static class ChatModule
 {
+    /// <summary>Finding a chat account by email tells whether one exists: counted per account, so one account cannot walk the server's address book.</summary>
+    public const string LookupPolicy = "chat-account-lookup";
+
     public static IServiceCollection AddChatModule(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>();
+        services.AddVeilRateLimitPolicy(LookupPolicy, RateLimitKey.Account, permitLimit: 200, TimeSpan.FromHours(1));
         services.AddWakeupHandler<ChatConnections>(); // sockets of this node, woken from any node
         services.TryAddSingleton<ChatRelay>();
         services.TryAddScoped<ChatMailbox>();
@@ -91,7 +95,7 @@ internal static class ChatModule
 
         group.MapGet("/accounts", async (string? email, FindChatAccountCommand cmd, CancellationToken ct)
             => (await cmd.ExecuteAsync(email, ct)).ToHttpResult(r => TypedResults.Ok(r)))
-            .WithName("Chat_FindAccount");
+            .RequireAccountRateLimit(LookupPolicy).WithName("Chat_FindAccount");
 
         group.MapPut("/access-key", async (AccessKeyRequest body, SetAccessKeyCommand cmd, HttpContext http, CancellationToken ct)
             => (await cmd.ExecuteAsync(http.User.UserId(), body, ct)).ToHttpResult(_ => TypedResults.NoContent()))

@@ -42,6 +42,25 @@ public sealed class ChatAccountLookupTests
     }
 
     [Fact]
+    public async Task FindAccount_IsCountedPerAccount_SoOneAccountCannotWalkTheAddressBook()
+    {
+        await using var server = await ChatKit.StartChatServerAsync(configure: o => o.Settings["Veil:RateLimits:chat-account-lookup:PermitLimit"] = "3");
+        var alice = await server.NewChatUserAsync();
+        var carol = await server.NewChatUserAsync();
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            statuses.Add((await FindAsync(server, $"/api/v1/chat/accounts?email=guess{i}%40example.org", alice.Token)).Status);
+        }
+
+        var carols = await FindAsync(server, "/api/v1/chat/accounts?email=guess9%40example.org", carol.Token);
+
+        Assert.Equal([HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.TooManyRequests], statuses);
+        Assert.Equal(HttpStatusCode.NotFound, carols.Status); // another account keeps its own count
+    }
+
+    [Fact]
     public async Task FindAccount_WithoutASession_Is401()
     {
         await using var server = await ChatKit.StartChatServerAsync();

@@ -27,11 +27,13 @@ public static class ChatKit
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>A chat server; with <paramref name="nodeOf"/>, a second node of that server (same database, keys and clock).</summary>
-    public static Task<VeilTestServer> StartChatServerAsync(VeilTestServer? nodeOf = null) => IdentityKit.StartIdentityServerAsync(options =>
-    {
-        options.Settings["Veil:RateLimits:ip:PermitLimit"] = "100000";
-        options.NodeOf = nodeOf;
-    });
+    public static Task<VeilTestServer> StartChatServerAsync(VeilTestServer? nodeOf = null, Action<VeilTestServerOptions>? configure = null) =>
+        IdentityKit.StartIdentityServerAsync(options =>
+        {
+            options.Settings["Veil:RateLimits:ip:PermitLimit"] = "100000";
+            options.NodeOf = nodeOf;
+            configure?.Invoke(options);
+        });
 
     public static async Task<ChatUser> NewChatUserAsync(this VeilTestServer server) =>
         new(await server.RegisterUserAsync(), ChatAccountKey.Generate());
