@@ -188,6 +188,39 @@ public sealed class IdentityPageTests(Browser browser)
         world.AssertNoPageProblems();
     }
 
+    /// <summary>
+    /// Starting the key-derivation worker (its lane workers, the Argon2 module) takes a good part of a derivation, so
+    /// the app starts it when a password field gets the focus: the sign-in then uses that worker, not a second one.
+    /// </summary>
+    [ChromiumFact]
+    public async Task PasswordFieldFocus_WarmsTheKdfWorker_AndTheSignInUsesThatWorker()
+    {
+        await using var world = await AppWorld.StartAsync(browser);
+        var page = world.Page;
+        var email = IdentityKit.NewEmail("warm");
+        await world.CreateAccountAsync(email, StrongPassword);
+        var kdfWorkers = 0;
+        page.Worker += (_, worker) =>
+        {
+            if (worker.Url.Contains("/web/assets/kdf.worker-", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref kdfWorkers);
+            }
+        };
+
+        await page.GotoAsync(world.Url("/signin"));
+        await page.GetByLabel("Email address").FillAsync(email);
+        var password = page.GetByLabel("Master password");
+        await page.RunAndWaitForWorkerAsync(() => password.FocusAsync(), new() { Predicate = w => w.Url.Contains("/web/assets/kdf.worker-", StringComparison.Ordinal) });
+        await password.FillAsync(StrongPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await page.WaitForURLAsync("**/app");
+        await page.GetByText("Your keys are unlocked in this browser").WaitForAsync();
+
+        Assert.Equal(1, Volatile.Read(ref kdfWorkers));
+        world.AssertNoPageProblems();
+    }
+
     [ChromiumFact]
     public async Task SessionsPage_ListsTheSessions_EndsOne_AndSignsOutEverywhereElse()
     {

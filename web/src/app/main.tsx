@@ -2,9 +2,11 @@
 import { render } from "preact";
 import { App } from "./App";
 import { resume } from "../identity/service";
+import { warmKdfOnPasswordFocus } from "../crypto/kdf";
 
 const root = document.getElementById("app")!;
 // The static "Loading Veil…" placeholder is not Preact's: render() would keep it below the app, so it goes first.
 root.replaceChildren();
 render(<App />, root);
 void resume();
+warmKdfOnPasswordFocus();

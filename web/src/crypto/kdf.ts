@@ -1,10 +1,34 @@
 // The page's side of kdf.worker.ts: one worker per derivation (Argon2id's 64 MiB are released when it ends).
+//
+// Starting that worker costs more than a third of a derivation in Chromium (its script, the lane workers it starts,
+// compiling the Argon2 module), so the app starts the next one while the person is still typing: the first focus on
+// a password field warms a worker, which then waits idle (it holds no Argon2 memory until a request) for the
+// derivation that follows the form's submit. deriveInWorker takes it if there is one, and starts one otherwise.
 import type { ClientKeys, KdfParameters } from "./keys";
 import type { KdfReply, KdfRequest } from "./kdf.worker";
 
+let warm: Worker | undefined;
+
+function startWorker(): Worker {
+  return new Worker(new URL("./kdf.worker.ts", import.meta.url), { type: "module" });
+}
+
+/** Starts the next derivation's worker ahead of time (idempotent until a derivation takes it). */
+export function warmKdfWorker(): void {
+  warm ??= startWorker();
+}
+
+/** Warms the key-derivation worker whenever a password field of this page gets the focus. */
+export function warmKdfOnPasswordFocus(root: Document = document): void {
+  root.addEventListener("focusin", (event) => {
+    if (event.target instanceof HTMLInputElement && event.target.type === "password") warmKdfWorker();
+  });
+}
+
 export function deriveInWorker(password: string, email: string, kdf: KdfParameters): Promise<ClientKeys> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./kdf.worker.ts", import.meta.url), { type: "module" });
+    const worker = warm ?? startWorker();
+    warm = undefined;
     worker.onmessage = (event: MessageEvent<KdfReply>) => {
       worker.terminate();
       if (event.data.ok) resolve(event.data.keys);

@@ -5,7 +5,7 @@
 // in parallel: the threaded reference build (argon2/threaded.ts) with lane workers started right away, so they load
 // while the request travels; otherwise hash-wasm fills the lanes one after another on this thread.
 import { deriveClientKeys, singleThreadArgon2id, DefaultKdf, type Argon2id, type ClientKeys } from "./keys";
-import { argon2idThreaded, threadedArgon2Available } from "./argon2/threaded";
+import { argon2idThreaded, compileArgon2, threadedArgon2Available } from "./argon2/threaded";
 import { fromBase64Url } from "../lib/bytes";
 
 export interface KdfRequest {
@@ -26,6 +26,10 @@ const laneWorkers = threaded && typeof Worker === "function"
   ? Array.from({ length: Math.min(DefaultKdf.parallelism, navigator.hardwareConcurrency || 1) - 1 }, () =>
       new Worker(new URL("./argon2/lane.worker.ts", import.meta.url), { type: "module", name: "veil-argon2-lane" }))
   : [];
+
+// Compile the Argon2 module now, while the lane workers load and before a request arrives (the app warms this worker
+// ahead of the derivation: crypto/kdf.ts).
+if (threaded) void compileArgon2();
 
 const stretch: Argon2id = threaded ? (request) => argon2idThreaded(request, laneWorkers) : singleThreadArgon2id;
 
