@@ -5,6 +5,7 @@
 // created with that mode and renamed over the old one, so the mode is never changed after writing and
 // a crash never leaves half a file.
 using System.Text.Json;
+using Veil.Client;
 
 namespace Veil.Cli.Account;
 
@@ -98,28 +99,13 @@ internal sealed class SessionStore(string directory)
     public IDisposable Lock(TimeSpan timeout)
     {
         EnsureDirectory();
-        var path = Path.Combine(Directory, "session.lock");
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
+        try
         {
-            try
-            {
-                var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-
-                return new FileStream(path, options);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(100);
-            }
-            catch (IOException e)
-            {
-                throw new TimeoutException($"another veil process is using the session in {Directory}", e);
-            }
+            return PrivateFileLock.Acquire(Path.Combine(Directory, "session.lock"), timeout, TimeSpan.FromMilliseconds(100));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"another veil process is using the session in {Directory}", e.InnerException);
         }
     }
 

@@ -232,28 +232,13 @@ public sealed class ChatStore : IDisposable
 
     private static FileStream Lock(string path, TimeSpan timeout)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
+        try
         {
-            try
-            {
-                var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-
-                return new FileStream(path, options);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(50);
-            }
-            catch (IOException e)
-            {
-                throw new ChatStoreException($"another veil process has held the chat store for {timeout.TotalSeconds:0} s ({e.Message})");
-            }
+            return PrivateFileLock.Acquire(path, timeout, TimeSpan.FromMilliseconds(50));
+        }
+        catch (TimeoutException e)
+        {
+            throw new ChatStoreException($"another veil process has held the chat store for {timeout.TotalSeconds:0} s ({e.InnerException?.Message})");
         }
     }
 }
