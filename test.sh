@@ -95,8 +95,9 @@ if ! $only_sqlite; then
   say "Starting a throwaway PostgreSQL"
   pg_dir=$(mktemp -d /tmp/veil-pg.XXXXXX)
   port=$(( 20000 + RANDOM % 20000 ))
-  pg_conn=$(scripts/postgres.sh start "$pg_dir" "$port")
-  run_tests postgres VEIL_TEST_DATABASE=postgres "VEIL_TEST_POSTGRES=$pg_conn" -- "${db_projects[@]}"
+  # With TLS from a throwaway CA (DIR/ca.pem): the production TLS rule is tested against it (DatabaseTlsTests).
+  pg_conn=$(scripts/postgres.sh start "$pg_dir" "$port" --tls)
+  run_tests postgres VEIL_TEST_DATABASE=postgres "VEIL_TEST_POSTGRES=$pg_conn" "VEIL_TEST_POSTGRES_CA=$pg_dir/ca.pem" -- "${db_projects[@]}"
 fi
 
 # --- 6. Vector totals -----------------------------------------------------------------------------

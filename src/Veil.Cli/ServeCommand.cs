@@ -157,6 +157,7 @@ internal static class ServeCommand
             var database = VeilServer.DatabaseOf(app);
             var smtpAddress = VeilServer.SmtpEndPointOf(app)?.ToString();
             var outbox = VeilServer.DevelopmentOutboxOf(app);
+            var outgoing = VeilServer.OutgoingMailOf(app);
             var dkim = VeilServer.AliasDkimRecordsOf(app);
             output.Event(
                 string.Join(Environment.NewLine, urls.Select(u => $"Veil is listening on {u}"))
@@ -164,6 +165,7 @@ internal static class ServeCommand
                 + Environment.NewLine + $"Data directory: {dataDirectory}"
                 + Environment.NewLine + $"Database: {database}"
                 + (outbox is null ? "" : Environment.NewLine + $"Outgoing mail (no smarthost, Veil:Mail:Smarthost): written as .eml files to {outbox}")
+                + (outgoing is null ? "" : Environment.NewLine + $"Outgoing mail: {outgoing}")
                 + string.Concat(dkim.Select(k => Environment.NewLine + $"DKIM for {k.Domain}: publish TXT {k.RecordName} \"{k.RecordValue}\" (veil admin dkim show {k.Domain})"))
                 + Environment.NewLine + "Press Ctrl-C to stop.",
                 new
@@ -174,6 +176,7 @@ internal static class ServeCommand
                     dataDirectory,
                     database,
                     outbox,
+                    outgoing,
                     dkim = dkim.Select(k => new { domain = k.Domain, selector = k.Selector, name = k.RecordName, value = k.RecordValue }).ToArray(),
                 });
 

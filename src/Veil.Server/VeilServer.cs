@@ -48,6 +48,7 @@ public static partial class VeilServer
         var keys = KeyringLoader.Load(configuration, dataDirectory, veil.Production);
         problems.AddRange(keys.Problems);
         problems.AddRange(OutboxRegistration.Problems(configuration));
+        problems.AddRange(DatabaseTls.Problems(configuration));
         if (problems.Count > 0 || keys.Keyring is null || dataDirectory is null)
         {
             keys.Keyring?.Dispose();
@@ -141,6 +142,10 @@ public static partial class VeilServer
     }
 
     /// <summary>Where development mail is written as .eml files (no Veil:Mail:Smarthost); null when mail leaves by SMTP.</summary>
+    /// <summary>How mail leaves this server and its TLS policy (one line), or null for the development .eml outbox.</summary>
+    public static string? OutgoingMailOf(WebApplication app) =>
+        OutboxRegistration.OutgoingSummary((app ?? throw new ArgumentNullException(nameof(app))).Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
+
     public static string? DevelopmentOutboxOf(WebApplication app) => OutboxRegistration.DevelopmentOutboxOf(app?.Services ?? throw new ArgumentNullException(nameof(app)));
 
     /// <summary>

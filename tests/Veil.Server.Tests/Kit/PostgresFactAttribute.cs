@@ -14,4 +14,17 @@ public sealed class PostgresFactAttribute : FactAttribute
             Skip = "PostgreSQL only: several nodes share one database only on PostgreSQL (SQLite is one node, woken in process); run with VEIL_TEST_DATABASE=postgres.";
         }
     }
+
+    /// <summary>Why the behaviour exists on PostgreSQL only, when it is not the several-nodes reason.</summary>
+    public string? Because
+    {
+        get => Skip;
+        init
+        {
+            if (Skip is not null)
+            {
+                Skip = $"PostgreSQL only: {value}; run with VEIL_TEST_DATABASE=postgres.";
+            }
+        }
+    }
 }

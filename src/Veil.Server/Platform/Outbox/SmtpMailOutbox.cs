@@ -215,6 +215,38 @@ internal static class OutboxRegistration
     public static string? DevelopmentOutboxOf(IServiceProvider services) =>
         services.GetService<IMailOutbox>() is FileMailOutbox file ? file.Directory : null;
 
+    /// <summary>
+    /// How mail leaves this server and how well its TLS protects it, in one line for the start-up report (issue 24:
+    /// "the smarthost's TLS policy is reported at start"); null when mail goes to the development .eml outbox.
+    /// A policy that lets mail cross a network in clear ends with a warning that names the setting.
+    /// </summary>
+    public static string? OutgoingSummary(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var smarthost = configuration["Veil:Mail:Smarthost"];
+        if (string.IsNullOrWhiteSpace(smarthost))
+        {
+            return configuration.GetValue<bool>("Veil:Mail:DirectDelivery")
+                ? "direct to each recipient's MX host: STARTTLS when offered (certificate not checked, RFC 7435), verified TLS where the domain publishes MTA-STS"
+                : null;
+        }
+
+        var client = SmtpClientOptions.FromSmarthost(smarthost);
+        var mode = Enum.TryParse<SmtpTlsMode>(configuration["Veil:Mail:SmarthostTls"] ?? nameof(SmtpTlsMode.Opportunistic), ignoreCase: true, out var parsed)
+            ? parsed
+            : SmtpTlsMode.Opportunistic;
+        var roots = string.IsNullOrWhiteSpace(configuration["Veil:Mail:SmarthostCaFile"]) ? "the system's roots" : "Veil:Mail:SmarthostCaFile";
+        var local = Persistence.DatabaseTls.StaysOnThisMachine(client.Host);
+        var policy = mode switch
+        {
+            SmtpTlsMode.Required => $"STARTTLS required, certificate and name verified against {roots}",
+            SmtpTlsMode.Opportunistic => $"STARTTLS when offered (then verified against {roots}), in clear when not"
+                + (local ? "" : "; warning: a network attacker can strip STARTTLS: set Veil:Mail:SmarthostTls=Required"),
+            _ => "no TLS" + (local ? " (loopback)" : "; warning: mail crosses the network in clear: set Veil:Mail:SmarthostTls=Required"),
+        };
+        return $"smarthost {smarthost}: {policy}";
+    }
+
     /// <summary>A port number (1–65535), 25 when unset.</summary>
     private static int ReadPort(IConfiguration configuration, string key)
     {
