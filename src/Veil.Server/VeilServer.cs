@@ -65,6 +65,12 @@ public static partial class VeilServer
         services.AddSingleton(new VeilPaths(dataDirectory));
         services.TryAddSingleton<PublicOrigin>();
         services.AddSingleton<VeilMetrics>();
+        services.AddScoped(sp => new ProductionDoctor(sp, sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IOptions<VeilOptions>>(), sp.GetRequiredService<TimeProvider>()));
+        if (veil.Production)
+        {
+            services.AddHostedService<DoctorAtStart>();
+        }
+
 
         services.AddOptions<VeilOptions>().BindConfiguration(VeilOptions.Section).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<VeilOptions>, VeilOptionsValidator>();

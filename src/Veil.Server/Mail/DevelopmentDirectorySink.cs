@@ -11,7 +11,7 @@ internal sealed class DevelopmentDirectorySink(string directory) : IMessageSink
 {
     public async ValueTask<SinkResult> ProcessAsync(SpooledMessage message, Stream content, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(directory);
+        Platform.Hosting.DataDirectory.CreateOwnerOnly(directory);
         var final = Path.Combine(directory, message.Id.Value + ".eml");
         var temp = final + ".tmp";
         await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))

@@ -49,6 +49,9 @@ internal sealed class MailboxMessageSink(
     /// </summary>
     public const long MaxAuthenticatedSize = 64L * 1024 * 1024;
 
+    /// <summary>The sealed copy's temporary file: created new, 0600 (it holds ciphertext only, yet nobody else has to list it).</summary>
+    private static readonly FileStreamOptions OwnerOnlyFile = CreateOwnerOnlyFileOptions();
+
     public async ValueTask<SinkResult> ProcessAsync(SpooledMessage message, Stream content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -211,12 +214,13 @@ internal sealed class MailboxMessageSink(
         // The sealed copy goes through a temporary file: its length must be known before the blob store takes it,
         // and memory stays flat for any size. The file holds ciphertext only.
         var temporary = Path.Combine(paths.DataDirectory, "mailbox-tmp");
-        Directory.CreateDirectory(temporary);
+        Platform.Hosting.DataDirectory.CreateOwnerOnly(temporary);
+
         var file = Path.Combine(temporary, id.ToString("N") + ".pgp");
         long sealedSize;
         try
         {
-            await using (var output = new FileStream(file, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (var output = new FileStream(file, OwnerOnlyFile))
             {
                 content.Position = start;
                 MailSealer.Seal(key, content, output);
@@ -266,5 +270,16 @@ internal sealed class MailboxMessageSink(
         }
 
         MailboxLog.Sealed(logger, message.Id.Value, index, id, sealedSize);
+    }
+
+    private static FileStreamOptions CreateOwnerOnlyFileOptions()
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 1 << 16, Options = FileOptions.Asynchronous };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return options;
     }
 }

@@ -5,6 +5,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Veil.Server.Platform.Keys;
 using Veil.Server.Platform.Outbox;
@@ -93,15 +95,16 @@ public sealed class DatabaseTlsTests
             await using (var server = await VeilTestServer.StartAsync(o => Production(o, verified.ConnectionString)))
             {
                 Assert.Equal("postgres", (await server.GetHealthAsync()).Database);
-                await using var connection = new NpgsqlConnection(admin);
-                await connection.OpenAsync();
-                await using var query = new NpgsqlCommand(
-                    "SELECT count(*), bool_and(s.ssl) FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid WHERE a.application_name = @name", connection);
-                query.Parameters.AddWithValue("name", applicationName);
+                // A connection of the server's own (its DbContext, its connection string), asked about itself.
+                await using var scope = server.Services.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<VeilDbContext>();
+                await db.Database.OpenConnectionAsync();
+                await using var query = db.Database.GetDbConnection().CreateCommand();
+                query.CommandText = "SELECT s.ssl, a.application_name FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid WHERE s.pid = pg_backend_pid()";
                 await using var reader = await query.ExecuteReaderAsync();
                 Assert.True(await reader.ReadAsync());
-                Assert.True(reader.GetInt64(0) > 0, "the server holds no session on the database");
-                Assert.True(reader.GetBoolean(1), "a session of the production server is not encrypted");
+                Assert.True(reader.GetBoolean(0), "the production server's connection is not encrypted");
+                Assert.Equal(applicationName, reader.GetString(1));
             }
 
             await File.WriteAllTextAsync(otherCa, SelfSignedCa());

@@ -65,6 +65,32 @@ internal sealed class DomainCheck(IMailDns dns, CustomDomainOptions options)
         ];
     }
 
+    /// <summary>
+    /// Checks one of the operator's own mail or alias domains (<c>veil admin doctor</c>): MX, SPF, the DKIM record of its
+    /// newest key (<paramref name="dkim"/>; null when it has none), DMARC, and whether it publishes MTA-STS.
+    /// </summary>
+    public async Task<IReadOnlyList<DomainCheckDto>> RunOperatorAsync(string domain, DnsRecordDto? dkim, CancellationToken ct) =>
+    [
+        await MxAsync(domain, new("mx", "MX", domain, options.MxHost), ct),
+        await SpfAsync(domain, new("spf", "TXT", domain, $"v=spf1 {options.SpfMechanism} -all"), ct),
+        dkim is null ? new("dkim", Missing, [], $"{domain} has no DKIM key: create one with 'veil admin dkim create {domain}' and publish its record.") : await DkimAsync(dkim, ct),
+        await DmarcAsync(new("dmarc", "TXT", "_dmarc." + domain, "v=DMARC1; p=quarantine; adkim=r; aspf=r"), ct),
+        await MtaStsAsync(domain, ct),
+    ];
+
+    private async Task<DomainCheckDto> MtaStsAsync(string domain, CancellationToken ct)
+    {
+        var name = "_mta-sts." + domain;
+        var txt = await dns.TxtAsync(name, ct);
+        if (Failed(txt, "mta-sts") is { } failed) return failed;
+        var sts = txt.Records.Where(r => r.StartsWith("v=STSv1", StringComparison.Ordinal)).ToList();
+        return sts.Count == 1 && MailDns.TagValue(sts[0], "id") is { Length: > 0 }
+            ? new("mta-sts", Ok, sts, null)
+            : new("mta-sts", sts.Count == 0 ? Missing : Wrong, sts,
+                $"Publish one TXT record at {name} (\"v=STSv1; id=<a new value at each policy change>\") and a policy at https://mta-sts.{domain}/.well-known/mta-sts.txt "
+                + "(RFC 8461), so that senders deliver to this domain only over verified TLS.");
+    }
+
     private async Task<DomainCheckDto> OwnershipAsync(CustomDomain domain, DnsRecordDto want, CancellationToken ct)
     {
         var txt = await dns.TxtAsync(want.Name, ct);

@@ -22,7 +22,7 @@ internal sealed class FileSystemBlobStore : IBlobStore
         ArgumentException.ThrowIfNullOrEmpty(root);
         _root = Path.GetFullPath(root);
         _temporary = Path.Combine(_root, TemporaryFolder);
-        CreateOwnerOnlyDirectory(_temporary);
+        Hosting.DataDirectory.CreateOwnerOnly(_temporary);
     }
 
     public string Root => _root;
@@ -74,7 +74,7 @@ internal sealed class FileSystemBlobStore : IBlobStore
                 file.Flush(flushToDisk: true);
             }
 
-            CreateOwnerOnlyDirectory(Path.GetDirectoryName(target)!);
+            Hosting.DataDirectory.CreateOwnerOnly(Path.GetDirectoryName(target)!);
             File.Move(temporary, target, overwrite: true);
             stored = true;
             return new BlobWriteResult(BlobWriteStatus.Stored, length);
@@ -158,18 +158,6 @@ internal sealed class FileSystemBlobStore : IBlobStore
         }
 
         return deleted;
-    }
-
-    private static void CreateOwnerOnlyDirectory(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(path);
-        }
-        else
-        {
-            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
     }
 
     private string PathOf(string key)

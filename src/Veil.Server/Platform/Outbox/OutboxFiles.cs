@@ -12,7 +12,7 @@ internal static class OutboxFiles
     public static async Task<string> WriteAsync(string directory, DateTimeOffset now, string id, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         var fileName = string.Create(CultureInfo.InvariantCulture, $"{now:yyyyMMdd'T'HHmmss'.'fff'Z'}-{id}.eml");
-        Directory.CreateDirectory(directory);
+        Hosting.DataDirectory.CreateOwnerOnly(directory);
         var temporary = Path.Combine(directory, "." + fileName + ".tmp");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.Asynchronous };
         if (!OperatingSystem.IsWindows())
