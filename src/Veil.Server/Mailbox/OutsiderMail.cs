@@ -186,7 +186,7 @@ internal sealed class OutsiderMailCommands(VeilDbContext db, IBlobStore blobs, I
             return;
         }
 
-        await blobs.DeletePrefixAsync(row.BlobKey, ct);
+        await blobs.DeletePrefixAsync(row.BlobFolder, ct);
         row.Destroy(reason, now);
         await db.SaveChangesAsync(ct);
         MailboxLog.PackageDestroyed(logger, reason);

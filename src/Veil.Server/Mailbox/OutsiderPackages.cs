@@ -55,7 +55,10 @@ internal sealed class OutsiderPackageRow
 
     public MailDestroyReason? DestroyedReason { get; private set; }
 
-    public string BlobKey => $"mail/{AccountId:N}/outsider/{Id}";
+    /// <summary>The blob "folder" of the package, under the account's mail folder (deleted with the account).</summary>
+    public string BlobFolder => $"mail/{AccountId:N}/outsider/{Id}";
+
+    public string BlobKey => BlobFolder + "/package";
 
     /// <summary>Why the package can no longer be fetched at <paramref name="now"/>, or null while it can.</summary>
     public MailDestroyReason? GoneAt(DateTimeOffset now) =>
@@ -87,5 +90,6 @@ internal sealed class OutsiderPackageConfiguration : IEntityTypeConfiguration<Ou
         builder.HasEncryptedColumn(x => x.Recipient);
         builder.Property(x => x.ReplySummary).HasMaxLength(SendMailCommand.MaxSummaryBytes * 2);
         builder.Ignore(x => x.BlobKey);
+        builder.Ignore(x => x.BlobFolder);
     }
 }

@@ -296,7 +296,7 @@ internal sealed class SendMailCommand(
 
             foreach (var (row, _, _) in packageRows)
             {
-                await blobs.DeletePrefixAsync(row.BlobKey, CancellationToken.None);
+                await blobs.DeletePrefixAsync(row.BlobFolder, CancellationToken.None);
             }
 
             throw;
