@@ -125,6 +125,9 @@ internal static class MailboxModule
                 return (await cmd.OpenAsync(id, ct)).ToHttpResult(s => TypedResults.Stream(s, "application/octet-stream"));
             })
             .RequireRateLimiting(OutsiderFetchPolicy).WithName("Mail_OutsiderPackage");
+        outsider.MapGet("/{id}/info", async (string id, OutsiderMailCommands cmd, CancellationToken ct)
+            => (await cmd.InfoAsync(id, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+            .RequireRateLimiting(OutsiderFetchPolicy).WithName("Mail_OutsiderPackageInfo");
         outsider.MapPost("/{id}/replies", async (string id, OutsiderReplyRequest body, OutsiderMailCommands cmd, CancellationToken ct)
             => (await cmd.ReplyAsync(id, body, ct)).ToHttpResult(r => TypedResults.Ok(r)))
             .RequireRateLimiting(OutsiderReplyPolicy).WithName("Mail_OutsiderReply");

@@ -25,6 +25,9 @@ internal sealed record OutsiderReplyRequest(string? Reply);
 
 internal sealed record OutsiderReplyResponse(int RepliesLeft);
 
+/// <summary>What the page shows before anything is fetched: the limits, and views left (null: no view limit).</summary>
+internal sealed record OutsiderPackageInfo(DateTimeOffset ExpiresAt, int? ViewsLeft, long Size);
+
 internal sealed class OutsiderMailCommands(VeilDbContext db, IBlobStore blobs, IOptions<MailboxOptions> options, TimeProvider time, ILogger<OutsiderMailCommands> logger)
 {
     /// <summary>Most replies to one package.</summary>
@@ -32,6 +35,25 @@ internal sealed class OutsiderMailCommands(VeilDbContext db, IBlobStore blobs, I
 
     /// <summary>Longest reply text (the sealed box adds <see cref="Veil.Crypto.Mailbox.OutsiderPackage.ReplyOverhead"/>).</summary>
     public const int MaxReplyText = 64 * 1024;
+
+    /// <summary>The package's limits, or why it is gone; counts nothing (the page asks before fetching).</summary>
+    public async Task<Result<OutsiderPackageInfo>> InfoAsync(string id, CancellationToken ct)
+    {
+        if (!options.Value.Enabled)
+        {
+            return MailboxErrors.NotEnabled;
+        }
+
+        var row = OutsiderPackageRow.IsId(id) ? await db.Set<OutsiderPackageRow>().AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct) : null;
+        if (row is null)
+        {
+            return MailboxErrors.PackageNotFound;
+        }
+
+        return row.GoneAt(time.GetUtcNow()) is { } gone
+            ? MailboxMessageCommands.GoneError(gone)
+            : new OutsiderPackageInfo(row.ExpiresAt, row.MaxViews is { } max ? max - row.Views : null, row.Size);
+    }
 
     public async Task<Result<Stream>> OpenAsync(string id, CancellationToken ct)
     {
