@@ -64,7 +64,7 @@ export function deriveRawInWorker(password: string, salt: string, cost: { memory
       worker.terminate();
       reject(new Error(event.message || "The key derivation worker failed."));
     };
-    const request: KdfRequest = { password, salt, ...cost };
+    const request: KdfRequest = { password, salt, memoryKiB: cost.memoryKiB, iterations: cost.iterations, parallelism: cost.parallelism };
     worker.postMessage(request);
   });
 }
