@@ -25,11 +25,12 @@ public sealed partial class MailSendCliTests
         var (passwordFile, attachment) = await FilesAsync(password, canaries);
 
         var sent = Ok(await _world.Alice.RunAsync(
-            ["mail", "send", "--to", outsider, "--subject", canaries.Subject, "--body", "Hello, " + canaries.Body, "--attach", attachment,
+            ["mail", "send", "--to", outsider, "--to", _world.BobAddress, "--subject", canaries.Subject, "--body", "Hello, " + canaries.Body, "--attach", attachment,
              "--outsider-password-file", passwordFile, "--password-hint", "the usual one", "--json", "--password-stdin"],
             StrongPassword + "\n")).Event("mail-sent");
         Assert.Equal([outsider], sent.GetProperty("passwordRecipients").EnumerateArray().Select(e => e.GetString()));
         Assert.Empty(sent.GetProperty("outsiders").EnumerateArray());
+        Assert.Equal([_world.BobAddress], sent.GetProperty("veilRecipients").EnumerateArray().Select(e => e.GetString())); // mixed: Bob gets his end-to-end copy
 
         // The notice: from Alice, with the link and the hint, and nothing of the message or the password.
         var (envelope, notice) = await _world.SunkAsync(outsider);
@@ -75,6 +76,10 @@ public sealed partial class MailSendCliTests
         var read = Ok(await _world.Alice.RunAsync(["mail", "read", listed.GetProperty("id").GetString()!, "--password-stdin"], StrongPassword + "\n"));
         Assert.Contains(replyText, read.Stdout, StringComparison.Ordinal);
         Assert.Contains(outsider, read.Stdout, StringComparison.Ordinal);
+
+        // Bob, the Veil recipient of the same message, reads his end-to-end copy.
+        var bobs = (await ListAsync(_world.Bob, sent: false)).Single(m => Subject(m) == canaries.Subject);
+        Assert.Contains(canaries.Body, Ok(await _world.Bob.RunAsync(["mail", "read", bobs.GetProperty("id").GetString()!, "--password-stdin"], StrongPassword + "\n")).Stdout, StringComparison.Ordinal);
 
         // Alice's Sent copy stays end-to-end encrypted and readable by her.
         var sentId = sent.GetProperty("sentId").GetString()!;
