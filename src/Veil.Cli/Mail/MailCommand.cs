@@ -236,9 +236,15 @@ internal static class MailCommand
         var from = new Option<string?>("--from") { Description = "Send from this address of yours (default: your first address)", HelpName = "ADDRESS" };
         var expires = new Option<string?>("--expires") { Description = "Confidential: every copy is destroyed after this long, e.g. 1h, 1d, 2w (Veil recipients only)", HelpName = "DURATION" };
         var maxViews = new Option<int?>("--max-views") { Description = "Confidential: each recipient's copy is destroyed after this many reads (Veil recipients only)", HelpName = "N" };
-        var command = new Command("send", "Send mail: end-to-end encrypted and signed to Veil addresses, normal SMTP mail to others")
+        var outsiderPassword = new Option<string?>("--outsider-password-file")
         {
-            to, subject, body, bodyFile, attach, from, expires, maxViews,
+            Description = "Password mail: recipients outside Veil get a link to a page that opens the message with the password in this file (first line; - reads it from stdin)",
+            HelpName = "FILE",
+        };
+        var hint = new Option<string?>("--password-hint") { Description = "A hint put in the notice mail to password recipients (in clear)", HelpName = "TEXT" };
+        var command = new Command("send", "Send mail: end-to-end encrypted and signed to Veil addresses; others get normal SMTP mail, or password mail with --outsider-password-file")
+        {
+            to, subject, body, bodyFile, attach, from, expires, maxViews, outsiderPassword, hint,
         };
         return Verb(command, options, async (cli, ct) =>
         {
@@ -253,6 +259,32 @@ internal static class MailCommand
             if (views is < 1 or > 100)
             {
                 throw new UsageException("--max-views must be from 1 to 100");
+            }
+
+            string? password = null;
+            if (cli.Parse(outsiderPassword) is { } passwordFile)
+            {
+                // --password-stdin is the ACCOUNT password; one stdin cannot carry both.
+                if (passwordFile == "-" && cli.Parse(options.PasswordStdin))
+                {
+                    throw new UsageException("--outsider-password-file - and --password-stdin both read stdin: give the outsider password in a file");
+                }
+
+                var line = passwordFile == "-" ? Console.In.ReadLine() : (await File.ReadAllLinesAsync(passwordFile, ct)).FirstOrDefault();
+                password = line?.TrimEnd('\r', '\n');
+                if (string.IsNullOrEmpty(password))
+                {
+                    throw new UsageException("--outsider-password-file: the first line (the password) is empty");
+                }
+            }
+            else if (cli.Parse(hint) is not null)
+            {
+                throw new UsageException("--password-hint goes with --outsider-password-file");
+            }
+
+            if (password is not null && cli.Parse(hint) is { } h && h.Contains(password, StringComparison.Ordinal))
+            {
+                throw new UsageException("--password-hint must not contain the password (the hint is mailed in clear)");
             }
 
             var attachments = new List<MailAttachment>();
@@ -271,11 +303,18 @@ internal static class MailCommand
                     Attachments = attachments,
                     ExpiresIn = expiresIn,
                     MaxViews = views,
+                    OutsiderPassword = password,
+                    PasswordHint = cli.Parse(hint),
                 }, ct);
                 var line = $"Sent: {result.VeilRecipients.Count} end-to-end encrypted copies"
                     + (result.Outsiders.Count > 0 ? $", normal mail queued for {string.Join(", ", result.Outsiders)}" : "")
+                    + (result.PasswordRecipients.Count > 0 ? $", password mail (a link by mail) for {string.Join(", ", result.PasswordRecipients)}" : "")
                     + $"; your copy is {result.SentId:D} (veil mail list --sent).";
-                cli.Output.Event(line, new { @event = "mail-sent", sentId = result.SentId, veilRecipients = result.VeilRecipients, outsiders = result.Outsiders });
+                cli.Output.Event(line, new
+                {
+                    @event = "mail-sent", sentId = result.SentId, veilRecipients = result.VeilRecipients, outsiders = result.Outsiders,
+                    passwordRecipients = result.PasswordRecipients,
+                });
             }
 
             return VeilCommand.Ok;

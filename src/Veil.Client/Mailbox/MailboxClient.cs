@@ -148,6 +148,11 @@ public sealed partial class MailboxClient : IDisposable
             }
         }
 
+        if (info.Gone is null && info.Summary.Length > 0 && OpenReplyKey(address, info.Summary) is { } reply)
+        {
+            return await ReadReplyAsync(info, address, reply, cancellationToken).ConfigureAwait(false);
+        }
+
         using var response = await _client.AuthenticatedSendAsync(
             () => new HttpRequestMessage(HttpMethod.Get, $"{Base}/messages/{id}/sealed"), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         // The OpenPGP reader needs a seekable stream (it sniffs armour): the sealed message is buffered first.
@@ -179,6 +184,59 @@ public sealed partial class MailboxClient : IDisposable
         using var input = new MemoryStream(Convert.FromBase64String(sealedSummary));
         return JsonSerializer.Deserialize<MessageSummary>(AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow()), Json)
             ?? throw new MailboxKeyException("the summary is empty");
+    }
+
+    // A reply to password mail: its summary carries the reply private key (sealed to this address's key when the mail
+    // was sent), and its body is a sealed box to that key, made in the outsider's browser.
+    private (ReplySummaryBody Summary, byte[] Key)? OpenReplyKey(MailAddressInfo address, string sealedSummary)
+    {
+        using var input = new MemoryStream(Convert.FromBase64String(sealedSummary));
+        var plain = AddressKeys.Decrypt(KeyOf(address), input, _client.Options.TimeProvider.GetUtcNow());
+        try
+        {
+            using var json = JsonDocument.Parse(plain);
+            if (!json.RootElement.TryGetProperty("kind", out var kind) || kind.GetString() != "outsider-reply")
+            {
+                return null;
+            }
+
+            var summary = json.RootElement.Deserialize<ReplySummaryBody>(Json) ?? throw new MailboxKeyException("the reply summary is empty");
+            return (summary, Convert.FromBase64String(summary.ReplyKey));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plain);
+        }
+    }
+
+    private async Task<MailReadMessage> ReadReplyAsync(SealedMessageInfo info, MailAddressInfo address, (ReplySummaryBody Summary, byte[] Key) reply, CancellationToken cancellationToken)
+    {
+        using var response = await _client.AuthenticatedSendAsync(
+            () => new HttpRequestMessage(HttpMethod.Get, $"{Base}/messages/{info.Id}/sealed"), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var sealedReply = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        byte[]? text;
+        try
+        {
+            using var key = Veil.Crypto.Primitives.X25519PrivateKey.Import(reply.Key);
+            text = Veil.Crypto.Mailbox.OutsiderPackage.TryOpenReply(key, sealedReply);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(reply.Key);
+        }
+
+        if (text is null)
+        {
+            throw new MailboxKeyException("the reply does not open with its reply key (tampered?)");
+        }
+
+        var body = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: false).GetString(text);
+        List<KeyValuePair<string, string>> headers = [new("From", info.EnvelopeFrom), new("To", address.Address), new("Subject", reply.Summary.Subject)];
+        return new MailReadMessage(info.Id, address.Address, info.EnvelopeFrom, info.ReceivedAt, headers, body, null, [], text)
+        {
+            Folder = info.Folder,
+            Signature = "none",
+        };
     }
 
     private static bool MailboxAddressLike(string value) => value.Length is > 2 and <= 254 && value.IndexOf('@', StringComparison.Ordinal) > 0;

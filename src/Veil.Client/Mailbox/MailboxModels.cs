@@ -25,7 +25,11 @@ public sealed record SealedMessageInfo(
 /// </summary>
 public sealed record MessageSummary(
     string From, string Subject, string? Date, string Snippet, IReadOnlyList<string> Attachments,
-    MessageAuthentication? Authentication = null, IReadOnlyList<string>? To = null);
+    MessageAuthentication? Authentication = null, IReadOnlyList<string>? To = null)
+{
+    /// <summary>"outsider-reply" for a reply an outsider wrote on the password mail page; null for mail.</summary>
+    public string? Kind { get; init; }
+}
 
 /// <summary>
 /// How the server judged the message's origin when it arrived (spec/mailbox-api.md "Summary"): SPF for the envelope
@@ -78,23 +82,44 @@ public sealed record MailSendRequest(IReadOnlyList<string> To, string Subject, s
     /// <summary>Confidential mode: every copy is destroyed this long after sending (Veil recipients only).</summary>
     public TimeSpan? ExpiresIn { get; init; }
 
-    /// <summary>Confidential mode: each recipient's copy is destroyed after this many views (Veil recipients only).</summary>
+    /// <summary>Confidential mode: each recipient's copy is destroyed after this many views (Veil recipients, and outsiders with <see cref="OutsiderPassword"/>).</summary>
     public int? MaxViews { get; init; }
+
+    /// <summary>
+    /// Password mail: every outsider gets a link to a page that decrypts the message with this password (spec/mailbox-api.md
+    /// "Password mail to outsiders") instead of plain SMTP mail. The password never leaves this client.
+    /// </summary>
+    public string? OutsiderPassword { get; init; }
+
+    /// <summary>A hint shown in the notice mail to password recipients (in clear: never the password itself).</summary>
+    public string? PasswordHint { get; init; }
 }
 
 /// <summary>
 /// What the server stored and queued for one sent message: the sender's own copy (folder "sent"), the recipients
 /// that received an end-to-end encrypted copy, and those that get normal SMTP mail through the outbound queue.
 /// </summary>
-public sealed record MailSendResult(Guid SentId, IReadOnlyList<string> VeilRecipients, IReadOnlyList<string> Outsiders);
+public sealed record MailSendResult(Guid SentId, IReadOnlyList<string> VeilRecipients, IReadOnlyList<string> Outsiders)
+{
+    /// <summary>Outsiders that got a notice with a link to the password-protected message (instead of plain mail).</summary>
+    public IReadOnlyList<string> PasswordRecipients { get; init; } = [];
+}
 
-internal sealed record SendBody(Guid FromAddressId, IReadOnlyList<SendCopyBody> Copies, SendCopyBody SentCopy, SendOutsideBody? Outside, long? ExpiresInSeconds, int? MaxViews);
+internal sealed record SendBody(
+    Guid FromAddressId, IReadOnlyList<SendCopyBody> Copies, SendCopyBody SentCopy, SendOutsideBody? Outside, long? ExpiresInSeconds, int? MaxViews,
+    IReadOnlyList<SendPackageBody>? OutsiderPackages);
+
+internal sealed record SendPackageBody(string Recipient, string Package, string ReplySummary, string? Hint);
+
+/// <summary>The reply summary: what the sender's client needs to list and open a reply to password mail (sealed to the sender's key).</summary>
+internal sealed record ReplySummaryBody(
+    int V, string From, string Subject, string? Date, string Snippet, IReadOnlyList<string> Attachments, IReadOnlyList<string>? To, string Kind, string ReplyKey);
 
 internal sealed record SendCopyBody(string? Recipient, string SealedMessage, string SealedSummary, long Size);
 
 internal sealed record SendOutsideBody(IReadOnlyList<string> Recipients, string Message);
 
-internal sealed record SendResponse(Guid SentId, IReadOnlyList<string> VeilRecipients, IReadOnlyList<string> Outsiders);
+internal sealed record SendResponse(Guid SentId, IReadOnlyList<string> VeilRecipients, IReadOnlyList<string> Outsiders, IReadOnlyList<string>? PasswordRecipients);
 
 internal sealed record SummaryBody(int V, string From, string Subject, string? Date, string Snippet, IReadOnlyList<string> Attachments, IReadOnlyList<string>? To);
 

@@ -6,11 +6,14 @@
 //   3. for every Veil recipient it is encrypted to that recipient's key and signed by the sender address's key, and a
 //      listing summary is sealed to the same key; the sender's own "Sent" copy is encrypted to the sender's key;
 //   4. one request uploads every copy; outsiders get the same MIME message in clear for the outbound queue (SMTP
-//      cannot carry it otherwise: docs/THREAT-MODEL.md, Mail).
+//      cannot carry it otherwise: docs/THREAT-MODEL.md, Mail), or, with an outsider password, a package encrypted
+//      under that password and a notice with a link to the page that opens it (Veil.Crypto.Mailbox.OutsiderPackage).
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Veil.Crypto.Mailbox;
 using Veil.Crypto.OpenPgp;
+using Veil.Crypto.Primitives;
 using Veil.Mail.Mime;
 
 namespace Veil.Client.Mailbox;
@@ -62,7 +65,13 @@ public sealed partial class MailboxClient
             veil.Add((recipient, key));
         }
 
-        if (outsiders.Count > 0 && (request.ExpiresIn is not null || request.MaxViews is not null))
+        var password = string.IsNullOrEmpty(request.OutsiderPassword) ? null : request.OutsiderPassword;
+        if (password is not null && outsiders.Count == 0)
+        {
+            throw new MailboxKeyException("--outsider-password applies to recipients outside Veil, and every recipient is a Veil address");
+        }
+
+        if (password is null && outsiders.Count > 0 && (request.ExpiresIn is not null || request.MaxViews is not null))
         {
             // Expiry and view limits are enforced by this server on the copies it holds; mail that leaves by SMTP is
             // out of its reach, so confidential mode refuses rather than pretend.
@@ -93,8 +102,9 @@ public sealed partial class MailboxClient
             var copies = veil.Select(r => Seal(r.Address, r.Key, mime, summary, signer, now)).ToList();
             var senderKey = signer.PublicKey;
             var sentCopy = Seal(null, senderKey, mime, summary, signer, now);
-            var outside = outsiders.Count == 0 ? null : new SendOutsideBody(outsiders, Convert.ToBase64String(mime));
-            var body = new SendBody(from.Id, copies, sentCopy, outside, request.ExpiresIn is { } expires ? (long)expires.TotalSeconds : null, request.MaxViews);
+            var outside = outsiders.Count == 0 || password is not null ? null : new SendOutsideBody(outsiders, Convert.ToBase64String(mime));
+            var packages = password is null ? null : outsiders.Select(o => Package(o, mime, password, request, from.Address, date, senderKey, now)).ToList();
+            var body = new SendBody(from.Id, copies, sentCopy, outside, request.ExpiresIn is { } expires ? (long)expires.TotalSeconds : null, request.MaxViews, packages);
             SendResponse response;
             try
             {
@@ -108,11 +118,35 @@ public sealed partial class MailboxClient
                     : who + " is a Veil address but had no key a moment ago; send again", e);
             }
 
-            return new MailSendResult(response.SentId, response.VeilRecipients, response.Outsiders);
+            return new MailSendResult(response.SentId, response.VeilRecipients, response.Outsiders) { PasswordRecipients = response.PasswordRecipients ?? [] };
         }
         finally
         {
             CryptographicOperations.ZeroMemory(mime);
+            CryptographicOperations.ZeroMemory(summary);
+        }
+    }
+
+    // Password mail to one outsider: a fresh X25519 reply key pair; its public half goes inside the password-encrypted
+    // package (so the server cannot swap it), its private half into the reply summary, sealed to the sender's own
+    // address key like the Sent copy. The password derives the package key here (Argon2id), never on the server.
+    private static SendPackageBody Package(
+        string outsider, byte[] mime, string password, MailSendRequest request, string sender, string date, OpenPgpPublicKey senderKey, DateTimeOffset now)
+    {
+        using var replyKey = X25519PrivateKey.Generate();
+        var package = OutsiderPackage.Seal(mime, replyKey.PublicKey, password);
+        var secret = new byte[X25519PrivateKey.Length];
+        byte[] summary = [];
+        try
+        {
+            replyKey.ExportPrivateKey(secret);
+            summary = JsonSerializer.SerializeToUtf8Bytes(
+                new ReplySummaryBody(1, outsider, "Re: " + request.Subject, null, "", [], [sender], "outsider-reply", Convert.ToBase64String(secret)), Json);
+            return new SendPackageBody(outsider, Convert.ToBase64String(package), Convert.ToBase64String(Encrypt(summary, senderKey, null, now)), request.PasswordHint);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(secret);
             CryptographicOperations.ZeroMemory(summary);
         }
     }

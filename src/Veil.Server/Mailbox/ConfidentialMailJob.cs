@@ -2,7 +2,7 @@
 // expiry has passed on the injected clock, and of every copy whose view limit was reached but not yet destroyed (the
 // last fetch destroys it itself; this catches a crash in between). Each rule is a condition on rows and the clock,
 // and destroying twice changes nothing more, so a second run — or a second node, which the lease keeps out — is
-// harmless.
+// harmless. Password packages for outsiders follow the same rules.
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -36,6 +36,25 @@ internal sealed class ConfidentialMailJob(IOptions<MailboxOptions> options, IBlo
             {
                 var reason = message.ExpiresAt <= now ? MailDestroyReason.Expired : MailDestroyReason.ViewLimitReached;
                 await MailboxMessageCommands.DestroyAsync(db, blobs, logger, message.Id, reason, now, cancellationToken);
+            }
+
+            count += due.Count;
+            if (due.Count < Batch)
+            {
+                break;
+            }
+        }
+
+        // Password packages (OutsiderMail.cs): the same two rules on their own rows.
+        while (true)
+        {
+            var due = await db.Set<OutsiderPackageRow>().AsNoTracking()
+                .Where(p => p.DestroyedAt == null && (p.ExpiresAt <= now || (p.MaxViews != null && p.Views >= p.MaxViews)))
+                .OrderBy(p => p.Id).Take(Batch).Select(p => new { p.Id, p.ExpiresAt }).ToListAsync(cancellationToken);
+            foreach (var package in due)
+            {
+                var reason = package.ExpiresAt <= now ? MailDestroyReason.Expired : MailDestroyReason.ViewLimitReached;
+                await OutsiderMailCommands.DestroyAsync(db, blobs, logger, package.Id, reason, now, cancellationToken);
             }
 
             count += due.Count;

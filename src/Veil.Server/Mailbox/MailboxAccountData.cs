@@ -11,6 +11,7 @@ internal sealed class MailboxAccountDataDeleter(VeilDbContext db, IBlobStore blo
 {
     public async Task DeleteAccountDataAsync(Guid accountId, CancellationToken cancellationToken)
     {
+        await db.Set<OutsiderPackageRow>().Where(p => p.AccountId == accountId).ExecuteDeleteAsync(cancellationToken);
         var messages = await db.Set<MailMessage>().Where(m => m.AccountId == accountId).ExecuteDeleteAsync(cancellationToken);
         var addresses = await db.Set<MailAddress>().Where(a => a.AccountId == accountId).ExecuteDeleteAsync(cancellationToken);
         await blobs.DeletePrefixAsync("mail/" + accountId.ToString("N"), cancellationToken);

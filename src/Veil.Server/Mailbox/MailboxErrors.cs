@@ -20,6 +20,8 @@ internal static class MailboxErrors
     public static readonly Error MessageExpired = new("message-expired", ErrorKind.Gone, "Message expired", "This message expired; its content was deleted for good.");
     public static readonly Error ViewLimitReached = new("view-limit-reached", ErrorKind.Gone, "View limit reached", "This message reached its view limit; its content was deleted for good.");
     public static readonly Error OutboundUnavailable = new("outbound-unavailable", ErrorKind.Unavailable, "No outbound mail", "This server has no way to send mail to other servers (Veil:Mail:Smarthost or Veil:Mail:DirectDelivery); only Veil recipients can be reached.");
+    public static readonly Error PackageNotFound = new("message-not-found", ErrorKind.NotFound, "Message not found", "No message is behind this link (check that it was copied whole).");
+    public static readonly Error ReplyLimitReached = new("reply-limit-reached", ErrorKind.TooManyRequests, "No more replies", "This message takes one reply per time it was opened, and at most five.");
     public static readonly Error InvalidFolder = new("invalid-folder", ErrorKind.BadRequest, "Invalid folder", "folder is inbox or sent.");
 
     public static Error InvalidMessage(string why) =>

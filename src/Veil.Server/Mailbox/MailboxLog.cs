@@ -37,4 +37,13 @@ internal static partial class MailboxLog
 
     [LoggerMessage(EventId = 3712, Level = LogLevel.Information, Message = "Mailbox: confidential job destroyed {Count} messages")]
     public static partial void ConfidentialSwept(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3713, Level = LogLevel.Information, Message = "Mailbox: a password package was fetched (view {View})")]
+    public static partial void PackageViewed(ILogger logger, int view);
+
+    [LoggerMessage(EventId = 3714, Level = LogLevel.Information, Message = "Mailbox: a reply to a password package was stored as {MessageId}")]
+    public static partial void PackageReplied(ILogger logger, Guid messageId);
+
+    [LoggerMessage(EventId = 3715, Level = LogLevel.Information, Message = "Mailbox: a password package was destroyed ({Reason})")]
+    public static partial void PackageDestroyed(ILogger logger, MailDestroyReason reason);
 }

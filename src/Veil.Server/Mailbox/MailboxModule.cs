@@ -26,6 +26,8 @@ namespace Veil.Server.Mailbox;
 internal static class MailboxModule
 {
     public const string KeyLookupPolicy = "mail-key-lookup";
+    public const string OutsiderFetchPolicy = "mail-outsider-fetch";
+    public const string OutsiderReplyPolicy = "mail-outsider-reply";
 
     /// <summary>Registers Mailbox. Call after every module that registers an <see cref="IMessageSink"/> (Alias): Mailbox wraps it.</summary>
     public static IServiceCollection AddMailboxModule(this IServiceCollection services, IConfiguration configuration)
@@ -38,9 +40,15 @@ internal static class MailboxModule
         services.TryAddScoped<MailboxMessageCommands>();
         services.TryAddScoped<KeyDirectory>();
         services.TryAddScoped<SendMailCommand>();
+        services.TryAddScoped<OutsiderMailCommands>();
+        services.TryAddSingleton<OutsiderNotice>();
         services.AddPeriodicJob<ConfidentialMailJob>();
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataDeleter, MailboxAccountDataDeleter>());
         services.AddVeilRateLimitPolicy(KeyLookupPolicy, RateLimitKey.Ip, permitLimit: 120, TimeSpan.FromMinutes(1));
+        // The public password-mail link: a reader fetches once and tries passwords in the page, so a few fetches a
+        // minute are plenty; replies are rarer still.
+        services.AddVeilRateLimitPolicy(OutsiderFetchPolicy, RateLimitKey.Ip, permitLimit: 20, TimeSpan.FromMinutes(1));
+        services.AddVeilRateLimitPolicy(OutsiderReplyPolicy, RateLimitKey.Ip, permitLimit: 10, TimeSpan.FromHours(1));
 
         var mailbox = configuration.GetSection(MailboxOptions.Section).Get<MailboxOptions>() ?? new MailboxOptions();
         if (mailbox.Enabled)
@@ -107,6 +115,22 @@ internal static class MailboxModule
         group.MapDelete("/messages/{id:guid}", async (Guid id, MailboxMessageCommands cmd, ClaimsPrincipal user, CancellationToken ct)
             => (await cmd.DeleteAsync(id, user.UserId(), ct)).ToHttpResult(_ => TypedResults.NoContent()))
             .WithName("Mail_DeleteMessage");
+
+        // Public: password mail for outsiders (OutsiderMail.cs). The link is the page /app/m/{id} of the web app; the
+        // page fetches the package here and decrypts it with the password, which never comes to this server.
+        var outsider = api.MapGroup("/outsider");
+        outsider.MapGet("/{id}", async (string id, HttpResponse response, OutsiderMailCommands cmd, CancellationToken ct) =>
+            {
+                response.Headers.CacheControl = "no-store";
+                return (await cmd.OpenAsync(id, ct)).ToHttpResult(s => TypedResults.Stream(s, "application/octet-stream"));
+            })
+            .RequireRateLimiting(OutsiderFetchPolicy).WithName("Mail_OutsiderPackage");
+        outsider.MapGet("/{id}/info", async (string id, OutsiderMailCommands cmd, CancellationToken ct)
+            => (await cmd.InfoAsync(id, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+            .RequireRateLimiting(OutsiderFetchPolicy).WithName("Mail_OutsiderPackageInfo");
+        outsider.MapPost("/{id}/replies", async (string id, OutsiderReplyRequest body, OutsiderMailCommands cmd, CancellationToken ct)
+            => (await cmd.ReplyAsync(id, body, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+            .RequireRateLimiting(OutsiderReplyPolicy).WithName("Mail_OutsiderReply");
 
         // Public: the key directory for Veil clients, and WKD for every OpenPGP client.
         api.MapGet("/keys", async (string? address, KeyDirectory keys, CancellationToken ct)

@@ -30,7 +30,16 @@ using Veil.Server.Platform.Results;
 
 namespace Veil.Server.Mailbox;
 
-internal sealed record SendMailRequest(Guid FromAddressId, IReadOnlyList<SendCopy>? Copies, SendCopy? SentCopy, SendOutside? Outside, long? ExpiresInSeconds, int? MaxViews);
+internal sealed record SendMailRequest(
+    Guid FromAddressId, IReadOnlyList<SendCopy>? Copies, SendCopy? SentCopy, SendOutside? Outside, long? ExpiresInSeconds, int? MaxViews,
+    IReadOnlyList<SendOutsiderPackage>? OutsiderPackages = null);
+
+/// <summary>
+/// Password mail to one outsider (spec/mailbox-api.md "Password mail to outsiders"): the package the client encrypted
+/// under the password (base64, Veil.Crypto.Mailbox.OutsiderPackage v1), the reply summary sealed to the sender's
+/// address key, and an optional hint that goes in clear into the notice mail.
+/// </summary>
+internal sealed record SendOutsiderPackage(string? Recipient, string? Package, string? ReplySummary, string? Hint);
 
 /// <summary>One sealed copy: the whole MIME message and its summary, each an OpenPGP message (base64) made by the client.</summary>
 internal sealed record SendCopy(string? Recipient, string? SealedMessage, string? SealedSummary, long Size);
@@ -38,7 +47,7 @@ internal sealed record SendCopy(string? Recipient, string? SealedMessage, string
 /// <summary>The copy for outside recipients: the MIME message in clear (base64), for the outbound queue.</summary>
 internal sealed record SendOutside(IReadOnlyList<string>? Recipients, string? Message);
 
-internal sealed record SendMailResponse(Guid SentId, IReadOnlyList<string> VeilRecipients, IReadOnlyList<string> Outsiders);
+internal sealed record SendMailResponse(Guid SentId, IReadOnlyList<string> VeilRecipients, IReadOnlyList<string> Outsiders, IReadOnlyList<string> PasswordRecipients);
 
 internal sealed class SendMailCommand(
     VeilDbContext db,
@@ -51,6 +60,7 @@ internal sealed class SendMailCommand(
     public const int MaxRecipients = 50;
     public const int MaxSummaryBytes = 64 * 1024;
     public const int MaxViewsLimit = 100;
+    public const int MaxHintLength = 200;
     public static readonly TimeSpan MinExpiry = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan MaxExpiry = TimeSpan.FromDays(30);
 
@@ -100,9 +110,10 @@ internal sealed class SendMailCommand(
 
         var copies = body.Copies ?? [];
         var outsiders = body.Outside?.Recipients ?? [];
-        if (copies.Count + outsiders.Count is 0 or > MaxRecipients)
+        var packages = body.OutsiderPackages ?? [];
+        if (copies.Count + outsiders.Count + packages.Count is 0 or > MaxRecipients)
         {
-            return MailboxErrors.InvalidMessage($"A message has 1 to {MaxRecipients} recipients (copies and outside.recipients).");
+            return MailboxErrors.InvalidMessage($"A message has 1 to {MaxRecipients} recipients (copies, outside.recipients and outsiderPackages).");
         }
 
         TimeSpan? expiresIn = body.ExpiresInSeconds is { } seconds ? TimeSpan.FromSeconds(Math.Clamp(seconds, 0, (long)MaxExpiry.TotalSeconds + 1)) : null;
@@ -169,26 +180,13 @@ internal sealed class SendMailCommand(
         {
             for (var i = 0; i < outsiders.Count; i++)
             {
-                var recipient = outsiders[i]?.Trim() ?? "";
-                var at = recipient.LastIndexOf('@');
-                if (at <= 0 || recipient.Length > 254 || recipient.Any(c => c <= ' ' || c is '<' or '>' or ',' or '"' or (char)127)
-                    || DkimKeyAdmin.NormalizeDomain(recipient[(at + 1)..]) is not { } domain)
+                var checkedRecipient = await OutsiderAsync(outsiders[i], i + 1, "Outside recipient", settings, ct);
+                if (checkedRecipient.Error is { } bad)
                 {
-                    return MailboxErrors.InvalidMessage($"Outside recipient #{i + 1} is not an address (local@domain).");
+                    return bad;
                 }
 
-                if (MailboxAddresses.Normalize(recipient) is { } normalized
-                    && await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AnyAsync(ct))
-                {
-                    return MailboxErrors.RecipientHasKey(i + 1);
-                }
-
-                if (settings.IsMailDomain(domain))
-                {
-                    return MailboxErrors.UnknownRecipient(i + 1);
-                }
-
-                outsideList.Add(recipient[..at] + "@" + domain);
+                outsideList.Add(checkedRecipient.Value!);
             }
 
             if (TryBase64(body.Outside!.Message) is not { } clear || clear.Length == 0 || clear.Length > settings.MaxMessageSize)
@@ -205,8 +203,44 @@ internal sealed class SendMailCommand(
             outsideMessage = clear;
         }
 
-        var queue = outsideMessage is null ? null : services.GetService<OutboundQueue>();
-        if (outsideMessage is not null && queue is null)
+        // Password mail: each package opaque (version byte and size checked only), each reply summary an OpenPGP message.
+        var packageList = new List<(string Recipient, byte[] Package, string ReplySummary, string? Hint)>(packages.Count);
+        for (var i = 0; i < packages.Count; i++)
+        {
+            var package = packages[i];
+            var checkedRecipient = await OutsiderAsync(package?.Recipient, i + 1, "Password recipient", settings, ct);
+            if (checkedRecipient.Error is { } bad)
+            {
+                return bad;
+            }
+
+            if (TryBase64(package!.Package) is not { } bytes || bytes.Length < Veil.Crypto.Mailbox.OutsiderPackage.Overhead
+                || bytes.Length > settings.MaxMessageSize + Veil.Crypto.Mailbox.OutsiderPackage.Overhead || bytes[0] != Veil.Crypto.Mailbox.OutsiderPackage.Version)
+            {
+                return MailboxErrors.InvalidMessage($"outsiderPackages #{i + 1}: package is a v1 password package (base64), within Veil:Mail:MaxMessageSize.");
+            }
+
+            if (TryBase64(package.ReplySummary) is not { } replySummary || replySummary.Length > MaxSummaryBytes || !IsOpenPgpEncrypted(replySummary))
+            {
+                return MailboxErrors.InvalidMessage($"outsiderPackages #{i + 1}: replySummary is an encrypted OpenPGP message (binary, base64) of at most {MaxSummaryBytes} bytes.");
+            }
+
+            var hint = package.Hint?.Trim();
+            if (hint is { Length: > MaxHintLength } || (hint ?? "").Any(char.IsControl))
+            {
+                return MailboxErrors.InvalidMessage($"outsiderPackages #{i + 1}: hint is one line of at most {MaxHintLength} characters.");
+            }
+
+            if (outsideList.Contains(checkedRecipient.Value!) || packageList.Any(p => p.Recipient == checkedRecipient.Value))
+            {
+                return MailboxErrors.InvalidMessage($"Password recipient #{i + 1} is named twice (or also as an outside recipient).");
+            }
+
+            packageList.Add((checkedRecipient.Value!, bytes, package.ReplySummary!, string.IsNullOrEmpty(hint) ? null : hint));
+        }
+
+        var queue = outsideMessage is null && packageList.Count == 0 ? null : services.GetService<OutboundQueue>();
+        if ((outsideMessage is not null || packageList.Count > 0) && queue is null)
         {
             return MailboxErrors.OutboundUnavailable;
         }
@@ -222,12 +256,27 @@ internal sealed class SendMailCommand(
 
         var sent = NewRow(from, MailFolder.Sent, from.Address, Convert.FromBase64String(body.SentCopy.SealedMessage!), body.SentCopy.SealedSummary!, body.SentCopy.Size, now, expiresAt, null);
         rows.Add((sent, Convert.FromBase64String(body.SentCopy.SealedMessage!)));
+
+        // A public link never lives unbounded: without an expiry, a package lasts the longest confidential expiry.
+        var packageRows = packageList.Select(p => (Row: new OutsiderPackageRow
+        {
+            Id = OutsiderPackageRow.NewId(),
+            AccountId = accountId,
+            AddressId = from.Id,
+            SentId = sent.Id,
+            Recipient = p.Recipient,
+            Size = p.Package.Length,
+            CreatedAt = now,
+            ExpiresAt = expiresAt ?? now + MaxExpiry,
+            MaxViews = body.MaxViews,
+            ReplySummary = p.ReplySummary,
+        }, p.Package, p.Hint)).ToList();
         try
         {
-            foreach (var (row, sealedBytes) in rows)
+            foreach (var (key, sealedBytes) in rows.Select(r => (r.Row.BlobKey, r.Sealed)).Concat(packageRows.Select(p => (p.Row.BlobKey, p.Package))))
             {
                 using var stream = new MemoryStream(sealedBytes, writable: false);
-                var written = await blobs.WriteAsync(row.BlobKey, stream, sealedBytes.Length, ct);
+                var written = await blobs.WriteAsync(key, stream, sealedBytes.Length, ct);
                 if (written.Status != BlobWriteStatus.Stored)
                 {
                     throw new IOException("A sealed copy did not reach the blob store whole.");
@@ -235,6 +284,7 @@ internal sealed class SendMailCommand(
             }
 
             db.AddRange(rows.Select(r => r.Row));
+            db.AddRange(packageRows.Select(p => p.Row));
             await db.SaveChangesAsync(ct);
         }
         catch
@@ -242,6 +292,11 @@ internal sealed class SendMailCommand(
             foreach (var (row, _) in rows)
             {
                 await blobs.DeletePrefixAsync(MailMessage.BlobFolderOf(row.AccountId, row.Id), CancellationToken.None);
+            }
+
+            foreach (var (row, _, _) in packageRows)
+            {
+                await blobs.DeletePrefixAsync(row.BlobFolder, CancellationToken.None);
             }
 
             throw;
@@ -256,8 +311,39 @@ internal sealed class SendMailCommand(
             queueId = await queue!.EnqueueAsync(envelope, signed, ct);
         }
 
-        MailboxLog.Sent(logger, sent.Id, rows.Count, outsideList.Count, queueId);
-        return new SendMailResponse(sent.Id, [.. sealedCopies.Select(c => c.Address.Address)], outsideList);
+        // Each password recipient gets a notice of its own (its own link): no subject, no body, only where to open it.
+        var notices = services.GetService<OutsiderNotice>();
+        foreach (var (row, _, hint) in packageRows)
+        {
+            var notice = notices!.Build(from.Address, row.Recipient, row.Id, hint, row.ExpiresAt, row.MaxViews, now);
+            var domain = MailboxAddresses.DomainOf(from.Address);
+            var (signed, _) = await services.GetRequiredService<OutgoingDkim>().SignAsync(domain, notice, ct);
+            var envelope = new SmtpEnvelope(from.Address, [row.Recipient], EightBitMime: false, SmtpUtf8: row.Recipient.Any(c => c > '~'), now);
+            await queue!.EnqueueAsync(envelope, signed, ct);
+        }
+
+        MailboxLog.Sent(logger, sent.Id, rows.Count, outsideList.Count + packageRows.Count, queueId);
+        return new SendMailResponse(sent.Id, [.. sealedCopies.Select(c => c.Address.Address)], outsideList, [.. packageRows.Select(p => p.Row.Recipient)]);
+    }
+
+    /// <summary>An outside address (local@domain), not a Veil address and not at this server's mail domains; or the error.</summary>
+    private async Task<Result<string>> OutsiderAsync(string? value, int position, string label, MailboxOptions settings, CancellationToken ct)
+    {
+        var recipient = value?.Trim() ?? "";
+        var at = recipient.LastIndexOf('@');
+        if (at <= 0 || recipient.Length > 254 || recipient.Any(c => c <= ' ' || c is '<' or '>' or ',' or '"' or (char)127)
+            || DkimKeyAdmin.NormalizeDomain(recipient[(at + 1)..]) is not { } domain)
+        {
+            return MailboxErrors.InvalidMessage($"{label} #{position} is not an address (local@domain).");
+        }
+
+        if (MailboxAddresses.Normalize(recipient) is { } normalized
+            && await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AnyAsync(ct))
+        {
+            return MailboxErrors.RecipientHasKey(position);
+        }
+
+        return settings.IsMailDomain(domain) ? MailboxErrors.UnknownRecipient(position) : recipient[..at] + "@" + domain;
     }
 
     private static MailMessage NewRow(

@@ -6,6 +6,7 @@ import { identityModule } from "../identity/module";
 import { dropModule } from "../drop/module";
 import { aliasModule } from "../alias/module";
 import { vaultModule } from "../vault/module";
+import { mailboxModule } from "../mailbox/module";
 
 export interface NavItem {
   label: string;
@@ -21,7 +22,7 @@ export interface Module {
   nav?: NavItem[];
 }
 
-export const modules: readonly Module[] = [homeModule, aliasModule, vaultModule, identityModule, dropModule];
+export const modules: readonly Module[] = [homeModule, aliasModule, vaultModule, identityModule, dropModule, mailboxModule];
 
 export const routes: readonly Route[] = modules.flatMap((module) => module.routes);
 

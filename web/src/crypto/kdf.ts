@@ -31,8 +31,8 @@ export function deriveInWorker(password: string, email: string, kdf: KdfParamete
     warm = undefined;
     worker.onmessage = (event: MessageEvent<KdfReply>) => {
       worker.terminate();
-      if (event.data.ok) resolve(event.data.keys);
-      else reject(new Error(event.data.message));
+      if (event.data.ok && "keys" in event.data) resolve(event.data.keys);
+      else reject(new Error(event.data.ok ? "The key derivation worker answered the wrong kind." : event.data.message));
     };
     worker.onerror = (event) => {
       worker.terminate();
@@ -46,6 +46,25 @@ export function deriveInWorker(password: string, email: string, kdf: KdfParamete
       iterations: kdf.iterations,
       parallelism: kdf.parallelism,
     };
+    worker.postMessage(request);
+  });
+}
+
+/** Argon2id of the password alone (32 bytes), in the same warm worker: password mail (crypto/outsidermail.ts). */
+export function deriveRawInWorker(password: string, salt: string, cost: { memoryKiB: number; iterations: number; parallelism: number }): Promise<Uint8Array<ArrayBuffer>> {
+  return new Promise((resolve, reject) => {
+    const worker = warm ?? startWorker();
+    warm = undefined;
+    worker.onmessage = (event: MessageEvent<KdfReply>) => {
+      worker.terminate();
+      if (event.data.ok && "raw" in event.data) resolve(event.data.raw);
+      else reject(new Error(event.data.ok ? "The key derivation worker answered the wrong kind." : event.data.message));
+    };
+    worker.onerror = (event) => {
+      worker.terminate();
+      reject(new Error(event.message || "The key derivation worker failed."));
+    };
+    const request: KdfRequest = { password, salt, memoryKiB: cost.memoryKiB, iterations: cost.iterations, parallelism: cost.parallelism };
     worker.postMessage(request);
   });
 }

@@ -10,14 +10,15 @@ import { fromBase64Url } from "../lib/bytes";
 
 export interface KdfRequest {
   password: string;
-  email: string;
+  /** The account email (spec/keys.md); absent for a raw derivation (password mail: Argon2id of the password alone). */
+  email?: string;
   salt: string;
   memoryKiB: number;
   iterations: number;
   parallelism: number;
 }
 
-export type KdfReply = { ok: true; keys: ClientKeys } | { ok: false; message: string };
+export type KdfReply = { ok: true; keys: ClientKeys } | { ok: true; raw: Uint8Array<ArrayBuffer> } | { ok: false; message: string };
 
 const threaded = threadedArgon2Available();
 // This worker is one thread; one lane worker more per further core, never more than the lanes (v1: 4) need. A
@@ -38,6 +39,15 @@ self.onmessage = async (event: MessageEvent<KdfRequest>) => {
   try {
     const salt = fromBase64Url(request.salt);
     if (!salt || salt.length !== 16) throw new Error("The server sent an invalid salt.");
+    if (request.email === undefined) {
+      // Password mail (crypto/outsidermail.ts): Argon2id(UTF-8(password), salt), 32 bytes, no HKDF.
+      if (!request.password.isWellFormed()) throw new Error("The password contains a character that cannot be encoded.");
+      const input = new TextEncoder().encode(request.password);
+      const raw = new Uint8Array(await stretch({ password: input, salt, memoryKiB: request.memoryKiB, iterations: request.iterations, parallelism: request.parallelism, hashLength: 32 }));
+      input.fill(0);
+      (self as unknown as Worker).postMessage({ ok: true, raw } satisfies KdfReply, [raw.buffer]);
+      return;
+    }
     const keys = await deriveClientKeys(request.password, request.email, salt, request, stretch);
     (self as unknown as Worker).postMessage({ ok: true, keys } satisfies KdfReply, [keys.enc.buffer, keys.auth.buffer]);
   } catch (error) {

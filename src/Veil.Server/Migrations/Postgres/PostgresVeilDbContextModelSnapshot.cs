@@ -1297,6 +1297,65 @@ namespace Veil.Server.Migrations.Postgres
                     b.ToTable("MailMessages", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Mailbox.OutsiderPackageRow", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(22)
+                        .HasColumnType("character varying(22)");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AddressId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("DestroyedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int?>("DestroyedReason")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int?>("MaxViews")
+                        .HasColumnType("integer");
+
+                    b.Property<byte[]>("RecipientEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("Recipient")
+                        .HasAnnotation("Veil:EncryptedFrom", "Recipient");
+
+                    b.Property<int>("Replies")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("ReplySummary")
+                        .IsRequired()
+                        .HasMaxLength(131072)
+                        .HasColumnType("character varying(131072)");
+
+                    b.Property<Guid>("SentId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Views")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("MailOutsiderPackages", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")

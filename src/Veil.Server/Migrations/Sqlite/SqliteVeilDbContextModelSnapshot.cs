@@ -1292,6 +1292,65 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("MailMessages", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Mailbox.OutsiderPackageRow", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(22)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AddressId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("DestroyedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("DestroyedReason")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MaxViews")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("RecipientEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Recipient")
+                        .HasAnnotation("Veil:EncryptedFrom", "Recipient");
+
+                    b.Property<int>("Replies")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ReplySummary")
+                        .IsRequired()
+                        .HasMaxLength(131072)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("SentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Views")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("MailOutsiderPackages", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")
