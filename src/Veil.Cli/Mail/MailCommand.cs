@@ -30,6 +30,7 @@ internal static class MailCommand
         mail.Subcommands.Add(List(options));
         mail.Subcommands.Add(Read(options));
         mail.Subcommands.Add(Delete(options));
+        mail.Subcommands.Add(Search(options));
         var key = new Command("key", "Export or import an address's OpenPGP secret key");
         key.Subcommands.Add(KeyExport(options));
         key.Subcommands.Add(KeyImport(options));
@@ -193,6 +194,14 @@ internal static class MailCommand
                         await File.WriteAllBytesAsync(path, attachment.Content, ct);
                         saved.Add(path);
                     }
+
+                    // Large ones: downloaded, decrypted and verified streaming to disk; a refused one leaves no file.
+                    foreach (var attachment in message.LargeAttachments)
+                    {
+                        var path = Unused(Path.Combine(directory, SafeFileName(attachment.FileName)));
+                        await mail.SaveLargeAttachmentAsync(attachment, path, ct);
+                        saved.Add(path);
+                    }
                 }
 
                 var signature = message.Signature switch
@@ -209,6 +218,7 @@ internal static class MailCommand
                         : "\nAuthentication: not recorded (older mail)")
                     + "\n\n" + Printable(message.Text ?? message.Html ?? "", multiline: true)
                     + string.Concat(message.Attachments.Select(a => $"\n[attachment] {Printable(a.FileName)} ({a.Content.Length} bytes, {a.MediaType})"))
+                    + string.Concat(message.LargeAttachments.Select(a => $"\n[attachment] {Printable(a.FileName)} ({a.Size} bytes, {Printable(a.MediaType)}, stored encrypted: --save-attachments DIR fetches it)"))
                     + string.Concat(saved.Select(p => $"\nsaved {p}"));
                 cli.Output.Event(text, new
                 {
@@ -216,7 +226,8 @@ internal static class MailCommand
                     message = new
                     {
                         message.Id, message.Folder, message.Signature, message.Address, message.EnvelopeFrom, message.ReceivedAt, headers = message.Headers.Select(h => new { name = h.Key, value = h.Value }),
-                        message.Text, message.Html, attachments = message.Attachments.Select(a => new { a.FileName, a.MediaType, size = a.Content.Length }), saved,
+                        message.Text, message.Html, attachments = message.Attachments.Select(a => new { a.FileName, a.MediaType, size = (long)a.Content.Length, large = false })
+                            .Concat(message.LargeAttachments.Select(a => new { a.FileName, a.MediaType, size = a.Size, large = true })), saved,
                         message.Authentication,
                     },
                 });
@@ -255,10 +266,16 @@ internal static class MailCommand
                 throw new UsageException("--max-views must be from 1 to 100");
             }
 
-            var attachments = new List<MailAttachment>();
+            // Files are read when the message is built; large ones stream from disk while they are encrypted and uploaded.
+            var files = new List<MailFileAttachment>();
             foreach (var path in cli.Parse(attach) ?? [])
             {
-                attachments.Add(new MailAttachment(Path.GetFileName(path), "application/octet-stream", await File.ReadAllBytesAsync(path, ct)));
+                if (!File.Exists(path))
+                {
+                    throw new UsageException("no such file: " + path);
+                }
+
+                files.Add(new MailFileAttachment(path, Path.GetFileName(path), "application/octet-stream"));
             }
 
             var (client, mail) = await OpenWithKeysAsync(cli, ct);
@@ -268,7 +285,7 @@ internal static class MailCommand
                 var result = await mail.SendAsync(new MailSendRequest(cli.Parse(to) ?? [], cli.Parse(subject)!, text)
                 {
                     From = cli.Parse(from),
-                    Attachments = attachments,
+                    Files = files,
                     ExpiresIn = expiresIn,
                     MaxViews = views,
                 }, ct);
@@ -276,6 +293,31 @@ internal static class MailCommand
                     + (result.Outsiders.Count > 0 ? $", normal mail queued for {string.Join(", ", result.Outsiders)}" : "")
                     + $"; your copy is {result.SentId:D} (veil mail list --sent).";
                 cli.Output.Event(line, new { @event = "mail-sent", sentId = result.SentId, veilRecipients = result.VeilRecipients, outsiders = result.Outsiders });
+            }
+
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static Command Search(AccountOptions options)
+    {
+        var term = new Argument<string>("TERM") { Description = "Words to find (each must match the start of a word in the subject, sender, recipients, body or an attachment name)" };
+        var command = new Command("search", "Search your mail through your encrypted search index (updated here first; the server never sees the words)") { term };
+        return Verb(command, options, async (cli, ct) =>
+        {
+            var (client, mail) = await OpenWithKeysAsync(cli, ct);
+            using (client)
+            using (mail)
+            {
+                var messages = await mail.SearchAsync(cli.Parse(term)!, ct);
+                cli.Output.Table(
+                    ["Date", "Folder", "From", "Subject", "Id"],
+                    messages.Select(m => new[]
+                    {
+                        AccountCommand.Time(m.ReceivedAt), m.Folder, m.Summary is null ? "" : Printable(m.Summary.From), SubjectCell(m), m.Id.ToString("D"),
+                    }),
+                    "Nothing found.",
+                    new { messages });
             }
 
             return VeilCommand.Ok;

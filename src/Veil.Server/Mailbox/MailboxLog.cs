@@ -37,4 +37,10 @@ internal static partial class MailboxLog
 
     [LoggerMessage(EventId = 3712, Level = LogLevel.Information, Message = "Mailbox: confidential job destroyed {Count} messages")]
     public static partial void ConfidentialSwept(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3720, Level = LogLevel.Information, Message = "Mailbox: attachment blob {BlobId} uploaded ({Size} bytes)")]
+    public static partial void AttachmentUploaded(ILogger logger, Guid blobId, long size);
+
+    [LoggerMessage(EventId = 3721, Level = LogLevel.Information, Message = "Mailbox: attachment job purged {Orphans} unsent uploads, released {Released} viewed-out copies, deleted {Unreferenced} unreferenced blobs")]
+    public static partial void AttachmentsSwept(ILogger logger, int orphans, int released, int unreferenced);
 }

@@ -38,7 +38,10 @@ internal static class MailboxModule
         services.TryAddScoped<MailboxMessageCommands>();
         services.TryAddScoped<KeyDirectory>();
         services.TryAddScoped<SendMailCommand>();
+        services.TryAddScoped<SearchIndexCommands>();
+        services.TryAddScoped<MailAttachmentCommands>();
         services.AddPeriodicJob<ConfidentialMailJob>();
+        services.AddPeriodicJob<MailAttachmentJob>();
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataDeleter, MailboxAccountDataDeleter>());
         services.AddVeilRateLimitPolicy(KeyLookupPolicy, RateLimitKey.Ip, permitLimit: 120, TimeSpan.FromMinutes(1));
 
@@ -107,6 +110,31 @@ internal static class MailboxModule
         group.MapDelete("/messages/{id:guid}", async (Guid id, MailboxMessageCommands cmd, ClaimsPrincipal user, CancellationToken ct)
             => (await cmd.DeleteAsync(id, user.UserId(), ct)).ToHttpResult(_ => TypedResults.NoContent()))
             .WithName("Mail_DeleteMessage");
+
+        // The encrypted search index: one opaque blob per account, replaced by compare-and-set on its version.
+        group.MapGet("/search-index", async (HttpResponse response, SearchIndexCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.GetAsync(user.UserId(), ct)).ToHttpResult(r =>
+            {
+                response.Headers.ETag = SearchIndexCommands.ETagOf(r.Version);
+                return TypedResults.Stream(r.Content, "application/octet-stream");
+            }))
+            .WithName("Mail_SearchIndex");
+        // The body is read by the command (it checks the preconditions and raises the size limit first).
+        group.MapPut("/search-index", async (HttpRequest request, HttpResponse response, SearchIndexCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.PutAsync(request, user.UserId(), ct)).ToHttpResult(r =>
+            {
+                response.Headers.ETag = SearchIndexCommands.ETagOf(r.Version);
+                return TypedResults.Ok(r);
+            }))
+            .WithName("Mail_PutSearchIndex");
+
+        // Large attachments: Cobblestone-256 ciphertexts uploaded before the send that references them.
+        group.MapPost("/attachments", async (HttpRequest request, MailAttachmentCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.UploadAsync(request, user.UserId(), ct)).ToHttpResult(r => TypedResults.Created($"/api/v1/mail/attachments/{r.Id}", r)))
+            .WithName("Mail_UploadAttachment");
+        group.MapGet("/attachments/{id:guid}", async (Guid id, MailAttachmentCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.OpenAsync(id, user.UserId(), ct)).ToHttpResult(s => TypedResults.Stream(s, "application/octet-stream")))
+            .WithName("Mail_Attachment");
 
         // Public: the key directory for Veil clients, and WKD for every OpenPGP client.
         api.MapGet("/keys", async (string? address, KeyDirectory keys, CancellationToken ct)
