@@ -247,9 +247,14 @@ internal static class MailCommand
         var from = new Option<string?>("--from") { Description = "Send from this address of yours (default: your first address)", HelpName = "ADDRESS" };
         var expires = new Option<string?>("--expires") { Description = "Confidential: every copy is destroyed after this long, e.g. 1h, 1d, 2w (Veil recipients only)", HelpName = "DURATION" };
         var maxViews = new Option<int?>("--max-views") { Description = "Confidential: each recipient's copy is destroyed after this many reads (Veil recipients only)", HelpName = "N" };
+        var inlineMax = new Option<long?>("--inline-max")
+        {
+            Description = "Attachments smaller than this many bytes travel inside the message (default 1048576); larger ones are stored encrypted on the server under keys of their own (Veil recipients only)",
+            HelpName = "BYTES",
+        };
         var command = new Command("send", "Send mail: end-to-end encrypted and signed to Veil addresses, normal SMTP mail to others")
         {
-            to, subject, body, bodyFile, attach, from, expires, maxViews,
+            to, subject, body, bodyFile, attach, from, expires, maxViews, inlineMax,
         };
         return Verb(command, options, async (cli, ct) =>
         {
@@ -264,6 +269,12 @@ internal static class MailCommand
             if (views is < 1 or > 100)
             {
                 throw new UsageException("--max-views must be from 1 to 100");
+            }
+
+            var threshold = cli.Parse(inlineMax) ?? MailboxClient.DefaultLargeAttachmentThreshold;
+            if (threshold < 1)
+            {
+                throw new UsageException("--inline-max must be at least 1");
             }
 
             // Files are read when the message is built; large ones stream from disk while they are encrypted and uploaded.
@@ -286,6 +297,7 @@ internal static class MailCommand
                 {
                     From = cli.Parse(from),
                     Files = files,
+                    LargeAttachmentThreshold = threshold,
                     ExpiresIn = expiresIn,
                     MaxViews = views,
                 }, ct);

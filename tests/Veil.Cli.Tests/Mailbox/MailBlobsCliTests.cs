@@ -135,12 +135,20 @@ public sealed class MailBlobsCliTests : IClassFixture<MailSendCliTests.World>
         Assert.False(File.Exists(blob));
     }
 
-    [BenchFact]
-    public async Task Measure_25MiBAttachment_SentAndRead_ServerMemoryGrowth()
+    /// <summary>
+    /// The issue's bound: a 25 MiB message costs the server less than 64 MiB. The blob path is measured at 25 MiB; the
+    /// inline path (the whole attachment inside the sealed copies, the send request buffered) at 18 MiB, the most that
+    /// fits Veil:Mail:MaxMessageSize once base64 and MIME are added, for comparison (not asserted).
+    /// </summary>
+    [BenchTheory]
+    [InlineData(25, false)]
+    [InlineData(18, true)]
+    public async Task Measure_AttachmentSentAndRead_ServerMemoryGrowth(int mebibytes, bool inline)
     {
         var subject = "measure-" + Hex(6);
         var file = Path.Combine(_world.Directory, "measure-" + Hex(4) + ".bin");
-        await File.WriteAllBytesAsync(file, RandomNumberGenerator.GetBytes(25 * 1024 * 1024));
+        await File.WriteAllBytesAsync(file, RandomNumberGenerator.GetBytes(mebibytes * 1024 * 1024));
+        string[] threshold = inline ? ["--inline-max", "1000000000"] : [];
         var saveTo = Path.Combine(_world.Directory, "measure-" + Hex(4));
 
         var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
@@ -149,17 +157,19 @@ public sealed class MailBlobsCliTests : IClassFixture<MailSendCliTests.World>
         long heapPeak = heapBefore;
         using (new Timer(_ => Interlocked.Exchange(ref heapPeak, Math.Max(Interlocked.Read(ref heapPeak), GC.GetTotalMemory(false))), null, 0, 10))
         {
-            Ok(await _world.Alice.RunAsync(["mail", "send", "--to", _world.BobAddress, "--subject", subject, "--body", "x", "--attach", file, "--password-stdin"], StrongPassword + "\n"));
+            Ok(await _world.Alice.RunAsync(["mail", "send", "--to", _world.BobAddress, "--subject", subject, "--body", "x", "--attach", file, .. threshold, "--password-stdin"], StrongPassword + "\n"));
             var id = (await ListAsync(_world.Bob)).Single(m => Subject(m) == subject).GetProperty("id").GetString()!;
             Ok(await _world.Bob.RunAsync(["mail", "read", id, "--save-attachments", saveTo, "--password-stdin"], StrongPassword + "\n"));
         }
+
+        Assert.Equal(await File.ReadAllBytesAsync(file), await File.ReadAllBytesAsync(Directory.GetFiles(saveTo).Single()));
 
         var rssPeak = StatusKiB("VmHWM:");
         var heapGrowthMiB = (Interlocked.Read(ref heapPeak) - heapBefore) / 1048576.0;
         var rssGrowthMiB = (rssPeak - rssBefore) / 1024.0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"mail 25 MiB attachment sent and read ({Server.Database}): server managed heap peak +{heapGrowthMiB:F1} MiB, process RSS peak +{rssGrowthMiB:F1} MiB"));
-        Assert.True(heapGrowthMiB < 64, $"managed heap grew {heapGrowthMiB:F1} MiB");
+            $"mail {mebibytes} MiB attachment {(inline ? "inline" : "as a blob")} sent and read ({Server.Database}): server managed heap peak +{heapGrowthMiB:F1} MiB, process RSS peak +{rssGrowthMiB:F1} MiB"));
+        Assert.True(inline || heapGrowthMiB < 64, $"managed heap grew {heapGrowthMiB:F1} MiB");
     }
 
     private static long StatusKiB(string field)
