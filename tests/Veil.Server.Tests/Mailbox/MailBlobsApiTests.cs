@@ -177,6 +177,40 @@ public sealed class MailBlobsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AccountDeletion_TakesTheSearchIndexAndUnsentUploads_AndSharedBlobsOnlyWithTheirLastCopy()
+    {
+        var (alice, aliceAddress, aliceKey) = await UserWithAddressAsync();
+        var (bob, _, bobKey) = await UserWithAddressAsync();
+        var shared = await UploadAsync(alice, Encrypted(new byte[1000]));
+        (await SendAsync(alice, HttpMethod.Post, "/api/v1/mail/messages",
+            new SendBody(aliceAddress, [new CopyBody(Address(bobKey), Seal(bobKey), Seal(bobKey), 1)], new CopyBody(null, Seal(aliceKey), Seal(aliceKey), 1), null, null, null, [shared]))).Dispose();
+        var unsent = await UploadAsync(bob, Encrypted(new byte[1000]));
+        (await PutIndexAsync(bob, SealedLike(64), ifMatch: null)).Dispose();
+        Assert.Equal(2, AttachmentFiles().Length);
+
+        await DeleteAccountDataAsync(bob.AccountId);
+
+        Assert.Single(AttachmentFiles()); // the shared blob stays for Alice's Sent copy; Bob's unsent upload is gone
+        Assert.False(Directory.Exists(Path.Combine(_server.DataDirectory, "blobs", "mail", bob.AccountId.ToString("N"))));
+        Assert.Equal(1000, (await FetchAsync(alice, shared)).Length - Cobblestone256.HeaderSize - Cobblestone256.TagSize);
+
+        await DeleteAccountDataAsync(alice.AccountId);
+
+        Assert.Empty(AttachmentFiles());
+        using var scope = _server.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<VeilDbContext>();
+        Assert.False(await db.Set<MailAttachmentBlob>().AnyAsync(b => b.Id == shared || b.Id == unsent));
+        Assert.False(await db.Set<MailSearchIndex>().AnyAsync(x => x.AccountId == bob.AccountId));
+    }
+
+    private async Task DeleteAccountDataAsync(Guid accountId)
+    {
+        await using var scope = _server.Services.CreateAsyncScope();
+        var deleter = scope.ServiceProvider.GetServices<Veil.Server.Platform.Auth.IAccountDataDeleter>().OfType<MailboxAccountDataDeleter>().Single();
+        await deleter.DeleteAccountDataAsync(accountId, CancellationToken.None);
+    }
+
+    [Fact]
     public async Task Attachment_SentTwice_TheSecondSendIsRefused_AndStoresNothing()
     {
         var (alice, aliceAddress, aliceKey) = await UserWithAddressAsync();
