@@ -30,6 +30,7 @@ internal static class MailCommand
         mail.Subcommands.Add(List(options));
         mail.Subcommands.Add(Read(options));
         mail.Subcommands.Add(Delete(options));
+        mail.Subcommands.Add(Search(options));
         var key = new Command("key", "Export or import an address's OpenPGP secret key");
         key.Subcommands.Add(KeyExport(options));
         key.Subcommands.Add(KeyImport(options));
@@ -193,6 +194,14 @@ internal static class MailCommand
                         await File.WriteAllBytesAsync(path, attachment.Content, ct);
                         saved.Add(path);
                     }
+
+                    // Large ones: downloaded, decrypted and verified streaming to disk; a refused one leaves no file.
+                    foreach (var attachment in message.LargeAttachments)
+                    {
+                        var path = Unused(Path.Combine(directory, SafeFileName(attachment.FileName)));
+                        await mail.SaveLargeAttachmentAsync(attachment, path, ct);
+                        saved.Add(path);
+                    }
                 }
 
                 var signature = message.Signature switch
@@ -209,6 +218,7 @@ internal static class MailCommand
                         : "\nAuthentication: not recorded (older mail)")
                     + "\n\n" + Printable(message.Text ?? message.Html ?? "", multiline: true)
                     + string.Concat(message.Attachments.Select(a => $"\n[attachment] {Printable(a.FileName)} ({a.Content.Length} bytes, {a.MediaType})"))
+                    + string.Concat(message.LargeAttachments.Select(a => $"\n[attachment] {Printable(a.FileName)} ({a.Size} bytes, {Printable(a.MediaType)}, stored encrypted: --save-attachments DIR fetches it)"))
                     + string.Concat(saved.Select(p => $"\nsaved {p}"));
                 cli.Output.Event(text, new
                 {
@@ -216,7 +226,8 @@ internal static class MailCommand
                     message = new
                     {
                         message.Id, message.Folder, message.Signature, message.Address, message.EnvelopeFrom, message.ReceivedAt, headers = message.Headers.Select(h => new { name = h.Key, value = h.Value }),
-                        message.Text, message.Html, attachments = message.Attachments.Select(a => new { a.FileName, a.MediaType, size = a.Content.Length }), saved,
+                        message.Text, message.Html, attachments = message.Attachments.Select(a => new { a.FileName, a.MediaType, size = (long)a.Content.Length, large = false })
+                            .Concat(message.LargeAttachments.Select(a => new { a.FileName, a.MediaType, size = a.Size, large = true })), saved,
                         message.Authentication,
                     },
                 });
@@ -236,6 +247,11 @@ internal static class MailCommand
         var from = new Option<string?>("--from") { Description = "Send from this address of yours (default: your first address)", HelpName = "ADDRESS" };
         var expires = new Option<string?>("--expires") { Description = "Confidential: every copy is destroyed after this long, e.g. 1h, 1d, 2w (Veil recipients only)", HelpName = "DURATION" };
         var maxViews = new Option<int?>("--max-views") { Description = "Confidential: each recipient's copy is destroyed after this many reads (Veil recipients only)", HelpName = "N" };
+        var inlineMax = new Option<long?>("--inline-max")
+        {
+            Description = "Attachments smaller than this many bytes travel inside the message (default 1048576); larger ones are stored encrypted on the server under keys of their own (Veil recipients only)",
+            HelpName = "BYTES",
+        };
         var outsiderPassword = new Option<string?>("--outsider-password-file")
         {
             Description = "Password mail: recipients outside Veil get a link to a page that opens the message with the password in this file (first line; - reads it from stdin)",
@@ -244,7 +260,7 @@ internal static class MailCommand
         var hint = new Option<string?>("--password-hint") { Description = "A hint put in the notice mail to password recipients (in clear)", HelpName = "TEXT" };
         var command = new Command("send", "Send mail: end-to-end encrypted and signed to Veil addresses; others get normal SMTP mail, or password mail with --outsider-password-file")
         {
-            to, subject, body, bodyFile, attach, from, expires, maxViews, outsiderPassword, hint,
+            to, subject, body, bodyFile, attach, from, expires, maxViews, outsiderPassword, hint, inlineMax,
         };
         return Verb(command, options, async (cli, ct) =>
         {
@@ -287,10 +303,22 @@ internal static class MailCommand
                 throw new UsageException("--password-hint must not contain the password (the hint is mailed in clear)");
             }
 
-            var attachments = new List<MailAttachment>();
+            var threshold = cli.Parse(inlineMax) ?? MailboxClient.DefaultLargeAttachmentThreshold;
+            if (threshold < 1)
+            {
+                throw new UsageException("--inline-max must be at least 1");
+            }
+
+            // Files are read when the message is built; large ones stream from disk while they are encrypted and uploaded.
+            var files = new List<MailFileAttachment>();
             foreach (var path in cli.Parse(attach) ?? [])
             {
-                attachments.Add(new MailAttachment(Path.GetFileName(path), "application/octet-stream", await File.ReadAllBytesAsync(path, ct)));
+                if (!File.Exists(path))
+                {
+                    throw new UsageException("no such file: " + path);
+                }
+
+                files.Add(new MailFileAttachment(path, Path.GetFileName(path), "application/octet-stream"));
             }
 
             var (client, mail) = await OpenWithKeysAsync(cli, ct);
@@ -300,7 +328,8 @@ internal static class MailCommand
                 var result = await mail.SendAsync(new MailSendRequest(cli.Parse(to) ?? [], cli.Parse(subject)!, text)
                 {
                     From = cli.Parse(from),
-                    Attachments = attachments,
+                    Files = files,
+                    LargeAttachmentThreshold = threshold,
                     ExpiresIn = expiresIn,
                     MaxViews = views,
                     OutsiderPassword = password,
@@ -315,6 +344,31 @@ internal static class MailCommand
                     @event = "mail-sent", sentId = result.SentId, veilRecipients = result.VeilRecipients, outsiders = result.Outsiders,
                     passwordRecipients = result.PasswordRecipients,
                 });
+            }
+
+            return VeilCommand.Ok;
+        });
+    }
+
+    private static Command Search(AccountOptions options)
+    {
+        var term = new Argument<string>("TERM") { Description = "Words to find (each must match the start of a word in the subject, sender, recipients, body or an attachment name)" };
+        var command = new Command("search", "Search your mail through your encrypted search index (updated here first; the server never sees the words)") { term };
+        return Verb(command, options, async (cli, ct) =>
+        {
+            var (client, mail) = await OpenWithKeysAsync(cli, ct);
+            using (client)
+            using (mail)
+            {
+                var messages = await mail.SearchAsync(cli.Parse(term)!, ct);
+                cli.Output.Table(
+                    ["Date", "Folder", "From", "Subject", "Id"],
+                    messages.Select(m => new[]
+                    {
+                        AccountCommand.Time(m.ReceivedAt), m.Folder, m.Summary is null ? "" : Printable(m.Summary.From), SubjectCell(m), m.Id.ToString("D"),
+                    }),
+                    "Nothing found.",
+                    new { messages });
             }
 
             return VeilCommand.Ok;

@@ -165,9 +165,19 @@ public sealed partial class MailboxClient : IDisposable
         var structure = parsed.GetBodyStructure();
         var text = structure.TextBody.Where(p => p.ContentType.MediaSubtype == "plain").Select(p => p.GetText()).ToList();
         var html = structure.HtmlBody.Where(p => p.ContentType.MediaSubtype == "html").Select(p => p.GetText()).ToList();
-        var attachments = structure.Attachments
-            .Select((p, i) => new MailAttachment(EncodedWords.Decode(p.FileName ?? $"attachment-{i + 1}"), p.ContentType.Value, p.DecodeContent()))
-            .ToList();
+        var attachments = new List<MailAttachment>();
+        var large = new List<MailLargeAttachment>();
+        foreach (var (part, i) in structure.Attachments.Select((p, i) => (p, i)))
+        {
+            if (string.Equals(part.ContentType.Value, AttachmentReferenceMediaType, StringComparison.OrdinalIgnoreCase))
+            {
+                large.Add(ParseReference(part.DecodeContent()) ?? throw new MailboxKeyException("the message holds an attachment reference that is not readable"));
+                continue;
+            }
+
+            attachments.Add(new MailAttachment(EncodedWords.Decode(part.FileName ?? $"attachment-{i + 1}"), part.ContentType.Value, part.DecodeContent()));
+        }
+
         var headers = parsed.Root.Headers.Select(h => new KeyValuePair<string, string>(h.Name, h.DecodedValue.Trim())).ToList();
         // The verdicts were sealed in the summary when the message arrived (the raw message holds none of Veil's).
         var authentication = info.Summary.Length > 0 ? OpenSummary(address, info.Summary).Authentication : null;
@@ -176,6 +186,7 @@ public sealed partial class MailboxClient : IDisposable
         {
             Folder = info.Folder,
             Signature = SignatureName(signature),
+            LargeAttachments = large,
         };
     }
 

@@ -56,6 +56,18 @@ public sealed record MailListItem(
     Guid Id, string Address, string EnvelopeFrom, long Size, DateTimeOffset ReceivedAt, string? ThreadId, MessageSummary? Summary,
     string Folder = "inbox", DateTimeOffset? ExpiresAt = null, int? MaxViews = null, int Views = 0, string? Gone = null);
 
+/// <summary>An attachment to send from a file.</summary>
+public sealed record MailFileAttachment(string Path, string FileName, string MediaType);
+
+/// <summary>
+/// A large attachment as its message references it: the blob, its name, type, plaintext size and SHA-256 (hex). The
+/// key that opens the blob stays internal and out of <c>ToString</c>.
+/// </summary>
+public sealed record MailLargeAttachment(Guid BlobId, string FileName, string MediaType, long Size, string Sha256)
+{
+    internal byte[] Key { get; init; } = [];
+}
+
 /// <summary>An attachment of a read message.</summary>
 public sealed record MailAttachment(string FileName, string MediaType, byte[] Content);
 
@@ -68,6 +80,9 @@ public sealed record MailReadMessage(
     /// <summary>"inbox" or "sent".</summary>
     public string Folder { get; init; } = "inbox";
 
+    /// <summary>Attachments stored as encrypted blobs; fetch each with <see cref="MailboxClient.SaveLargeAttachmentAsync"/>.</summary>
+    public IReadOnlyList<MailLargeAttachment> LargeAttachments { get; init; } = [];
+
     /// <summary>The OpenPGP signature inside the sealed message: "none", "valid" (by the sender address's published key), "invalid" or "unknown-signer".</summary>
     public string Signature { get; init; } = "none";
 }
@@ -78,6 +93,12 @@ public sealed record MailSendRequest(IReadOnlyList<string> To, string Subject, s
     public string? From { get; init; }
 
     public IReadOnlyList<MailAttachment> Attachments { get; init; } = [];
+
+    /// <summary>Attachments read from files (large ones stream from the file while they are encrypted and uploaded).</summary>
+    public IReadOnlyList<MailFileAttachment> Files { get; init; } = [];
+
+    /// <summary>Attachments of this many bytes or more are stored as encrypted blobs and referenced from the message (Veil recipients only).</summary>
+    public long LargeAttachmentThreshold { get; init; } = MailboxClient.DefaultLargeAttachmentThreshold;
 
     /// <summary>Confidential mode: every copy is destroyed this long after sending (Veil recipients only).</summary>
     public TimeSpan? ExpiresIn { get; init; }
@@ -107,7 +128,7 @@ public sealed record MailSendResult(Guid SentId, IReadOnlyList<string> VeilRecip
 
 internal sealed record SendBody(
     Guid FromAddressId, IReadOnlyList<SendCopyBody> Copies, SendCopyBody SentCopy, SendOutsideBody? Outside, long? ExpiresInSeconds, int? MaxViews,
-    IReadOnlyList<SendPackageBody>? OutsiderPackages);
+    IReadOnlyList<SendPackageBody>? OutsiderPackages, IReadOnlyList<Guid>? AttachmentIds);
 
 internal sealed record SendPackageBody(string Recipient, string Package, string ReplySummary, string? Hint);
 

@@ -2,7 +2,9 @@
 // happens here, never on the server:
 //   1. each recipient's key comes from the key directory; a recipient without one is an outsider (the server rejects
 //      an outsider at one of its own mail domains: an address nobody holds);
-//   2. the message is built once with Veil's MIME writer (headers, subject, body, attachments);
+//   2. the message is built once with Veil's MIME writer (headers, subject, body, attachments); attachments at or
+//      above the request's threshold are encrypted under keys of their own and uploaded first, and the message
+//      carries a reference to each (MailboxAttachments);
 //   3. for every Veil recipient it is encrypted to that recipient's key and signed by the sender address's key, and a
 //      listing summary is sealed to the same key; the sender's own "Sent" copy is encrypted to the sender's key;
 //   4. one request uploads every copy; outsiders get the same MIME message in clear for the outbound queue (SMTP
@@ -78,7 +80,48 @@ public sealed partial class MailboxClient
             throw new MailboxKeyException("--expires and --max-views work only between Veil users; not Veil addresses: " + string.Join(", ", outsiders));
         }
 
-        // 2. One MIME message for every copy.
+        // 2. Large attachments: each encrypted under its own key and uploaded once for every copy (MailboxAttachments).
+        var inline = new List<MailAttachment>();
+        var large = new List<(string FileName, string MediaType, Func<Stream> Open, long Size)>();
+        foreach (var attachment in request.Attachments)
+        {
+            if (attachment.Content.LongLength >= request.LargeAttachmentThreshold)
+            {
+                large.Add((attachment.FileName, attachment.MediaType, () => new MemoryStream(attachment.Content, writable: false), attachment.Content.LongLength));
+            }
+            else
+            {
+                inline.Add(attachment);
+            }
+        }
+
+        foreach (var file in request.Files)
+        {
+            var size = new FileInfo(file.Path).Length;
+            if (size >= request.LargeAttachmentThreshold)
+            {
+                large.Add((file.FileName, file.MediaType, () => File.OpenRead(file.Path), size));
+            }
+            else
+            {
+                inline.Add(new MailAttachment(file.FileName, file.MediaType, await File.ReadAllBytesAsync(file.Path, cancellationToken).ConfigureAwait(false)));
+            }
+        }
+
+        if (large.Count > 0 && outsiders.Count > 0)
+        {
+            // An outsider's copy is plain SMTP mail: a reference to a blob on this server would be a link it cannot open.
+            throw new MailboxKeyException($"attachments of {request.LargeAttachmentThreshold} bytes or more go only to Veil users (they are stored encrypted on this server); not Veil addresses: " + string.Join(", ", outsiders));
+        }
+
+        var references = new List<(Guid BlobId, string FileName, byte[] Json)>();
+        foreach (var (fileName, mediaType, open, size) in large)
+        {
+            var (blobId, json) = await UploadLargeAsync(fileName, mediaType, open, size, cancellationToken).ConfigureAwait(false);
+            references.Add((blobId, fileName, json));
+        }
+
+        // 3. One MIME message for every copy.
         var builder = new MimeMessageBuilder { Text = request.Body };
         builder.AddHeader("From", from.Address);
         builder.AddHeader("To", string.Join(", ", recipients));
@@ -86,25 +129,37 @@ public sealed partial class MailboxClient
         var date = now.ToUniversalTime().ToString("ddd, dd MMM yyyy HH':'mm':'ss '+0000'", CultureInfo.InvariantCulture);
         builder.AddHeader("Date", date);
         builder.AddHeader("Message-ID", $"<{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}@{from.Address[(from.Address.IndexOf('@', StringComparison.Ordinal) + 1)..]}>");
-        foreach (var attachment in request.Attachments)
+        foreach (var attachment in inline)
         {
             builder.AddAttachment(attachment.FileName, attachment.MediaType, attachment.Content);
         }
 
+        foreach (var reference in references)
+        {
+            builder.AddAttachment(reference.FileName, AttachmentReferenceMediaType, reference.Json);
+        }
+
         var mime = builder.Build();
+        foreach (var reference in references)
+        {
+            CryptographicOperations.ZeroMemory(reference.Json);
+        }
+
         var snippet = string.Join(' ', request.Body.Split((char[])[' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
         var summary = JsonSerializer.SerializeToUtf8Bytes(
-            new SummaryBody(1, from.Address, request.Subject, date, snippet.Length > 200 ? snippet[..200] : snippet, [.. request.Attachments.Select(a => a.FileName)], recipients), Json);
+            new SummaryBody(1, from.Address, request.Subject, date, snippet.Length > 200 ? snippet[..200] : snippet,
+                [.. inline.Select(a => a.FileName), .. references.Select(r => r.FileName)], recipients), Json);
 
         try
         {
-            // 3. A sealed copy and summary per Veil recipient, and the sender's own.
+            // 4. A sealed copy and summary per Veil recipient, and the sender's own.
             var copies = veil.Select(r => Seal(r.Address, r.Key, mime, summary, signer, now)).ToList();
             var senderKey = signer.PublicKey;
             var sentCopy = Seal(null, senderKey, mime, summary, signer, now);
             var outside = outsiders.Count == 0 || password is not null ? null : new SendOutsideBody(outsiders, Convert.ToBase64String(mime));
             var packages = password is null ? null : outsiders.Select(o => Package(o, mime, password, request, from.Address, date, senderKey, now)).ToList();
-            var body = new SendBody(from.Id, copies, sentCopy, outside, request.ExpiresIn is { } expires ? (long)expires.TotalSeconds : null, request.MaxViews, packages);
+            var body = new SendBody(from.Id, copies, sentCopy, outside, request.ExpiresIn is { } expires ? (long)expires.TotalSeconds : null, request.MaxViews, packages,
+                references.Count == 0 ? null : [.. references.Select(r => r.BlobId)]);
             SendResponse response;
             try
             {

@@ -24,6 +24,26 @@ internal static class MailboxErrors
     public static readonly Error ReplyLimitReached = new("reply-limit-reached", ErrorKind.TooManyRequests, "No more replies", "This message takes one reply per time it was opened, and at most five.");
     public static readonly Error InvalidFolder = new("invalid-folder", ErrorKind.BadRequest, "Invalid folder", "folder is inbox or sent.");
 
+    public static readonly Error SearchIndexNotFound = new("search-index-not-found", ErrorKind.NotFound, "No search index", "This account has stored no search index yet (create it with If-None-Match: *).");
+    public static readonly Error SearchIndexStale = new("search-index-changed", ErrorKind.PreconditionFailed, "Search index changed", "The search index is not at the version you named (If-Match), or it already exists (If-None-Match: *): fetch it, merge, and write again.");
+    public static readonly Error SearchIndexPreconditionRequired = new("search-index-precondition-required", ErrorKind.PreconditionRequired, "Precondition required", "Replace the search index with If-Match: \"<version>\" (its ETag), or create it with If-None-Match: *.");
+    public static readonly Error AttachmentNotFound = new("attachment-not-found", ErrorKind.NotFound, "Attachment not found", "None of your messages references an attachment with this id.");
+
+    public static Error InvalidSearchIndex(string why) =>
+        new("invalid-search-index", ErrorKind.BadRequest, "Invalid search index", why);
+
+    public static Error SearchIndexTooLarge(long max) =>
+        new("search-index-too-large", ErrorKind.PayloadTooLarge, "Search index too large", $"A search index is at most {max} bytes (Veil:Mail:SearchIndexMaxBytes).");
+
+    public static Error InvalidAttachment(string why) =>
+        new("invalid-attachment", ErrorKind.BadRequest, "Invalid attachment", why);
+
+    public static Error AttachmentTooLarge(long max) =>
+        new("attachment-too-large", ErrorKind.PayloadTooLarge, "Attachment too large", $"An encrypted attachment is at most {max} bytes (Veil:Mail:MaxAttachmentSize).");
+
+    public static Error AttachmentQuotaExceeded(long quota) =>
+        new("attachment-quota-exceeded", ErrorKind.PayloadTooLarge, "Attachment quota exceeded", $"Your stored attachments would pass {quota} bytes (Veil:Mail:AttachmentQuotaBytes); delete mail with large attachments first.");
+
     public static Error InvalidMessage(string why) =>
         new("invalid-message", ErrorKind.BadRequest, "Invalid message", why);
 

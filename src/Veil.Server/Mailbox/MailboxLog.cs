@@ -46,4 +46,9 @@ internal static partial class MailboxLog
 
     [LoggerMessage(EventId = 3715, Level = LogLevel.Information, Message = "Mailbox: a password package was destroyed ({Reason})")]
     public static partial void PackageDestroyed(ILogger logger, MailDestroyReason reason);
+    [LoggerMessage(EventId = 3720, Level = LogLevel.Information, Message = "Mailbox: attachment blob {BlobId} uploaded ({Size} bytes)")]
+    public static partial void AttachmentUploaded(ILogger logger, Guid blobId, long size);
+
+    [LoggerMessage(EventId = 3721, Level = LogLevel.Information, Message = "Mailbox: attachment job purged {Orphans} unsent uploads, released {Released} viewed-out copies, deleted {Unreferenced} unreferenced blobs")]
+    public static partial void AttachmentsSwept(ILogger logger, int orphans, int released, int unreferenced);
 }

@@ -131,9 +131,11 @@ internal sealed class MailboxMessageCommands(VeilDbContext db, IBlobStore blobs,
         }
 
         // Row first: a crash between the two leaves an orphan blob nobody can list, never a row without its message.
+        // The copy's large attachments go with it when it was the last copy referencing them.
         db.Remove(row);
         await db.SaveChangesAsync(ct);
         await blobs.DeletePrefixAsync(MailMessage.BlobFolderOf(accountId, id), ct);
+        await MailAttachmentCommands.ReleaseAsync(db, blobs, [id], ct);
         return true;
     }
 
@@ -153,6 +155,13 @@ internal sealed class MailboxMessageCommands(VeilDbContext db, IBlobStore blobs,
         await blobs.DeletePrefixAsync(MailMessage.BlobFolderOf(row.AccountId, row.Id), ct);
         row.Destroy(reason, now);
         await db.SaveChangesAsync(ct);
+        if (reason == MailDestroyReason.Expired)
+        {
+            // Expiry takes the large attachments at once. The last view leaves them for Veil:Mail:AttachmentViewGrace
+            // (the attachment job releases them), so the reader who used that view can still fetch them.
+            await MailAttachmentCommands.ReleaseAsync(db, blobs, [id], ct);
+        }
+
         MailboxLog.Destroyed(logger, id, reason);
     }
 

@@ -42,7 +42,10 @@ internal static class MailboxModule
         services.TryAddScoped<SendMailCommand>();
         services.TryAddScoped<OutsiderMailCommands>();
         services.TryAddSingleton<OutsiderNotice>();
+        services.TryAddScoped<SearchIndexCommands>();
+        services.TryAddScoped<MailAttachmentCommands>();
         services.AddPeriodicJob<ConfidentialMailJob>();
+        services.AddPeriodicJob<MailAttachmentJob>();
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataDeleter, MailboxAccountDataDeleter>());
         services.AddVeilRateLimitPolicy(KeyLookupPolicy, RateLimitKey.Ip, permitLimit: 120, TimeSpan.FromMinutes(1));
         // The public password-mail link: a reader fetches once and tries passwords in the page, so a few fetches a
@@ -131,6 +134,30 @@ internal static class MailboxModule
         outsider.MapPost("/{id}/replies", async (string id, OutsiderReplyRequest body, OutsiderMailCommands cmd, CancellationToken ct)
             => (await cmd.ReplyAsync(id, body, ct)).ToHttpResult(r => TypedResults.Ok(r)))
             .RequireRateLimiting(OutsiderReplyPolicy).WithName("Mail_OutsiderReply");
+        // The encrypted search index: one opaque blob per account, replaced by compare-and-set on its version.
+        group.MapGet("/search-index", async (HttpResponse response, SearchIndexCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.GetAsync(user.UserId(), ct)).ToHttpResult(r =>
+            {
+                response.Headers.ETag = SearchIndexCommands.ETagOf(r.Version);
+                return TypedResults.Stream(r.Content, "application/octet-stream");
+            }))
+            .WithName("Mail_SearchIndex");
+        // The body is read by the command (it checks the preconditions and raises the size limit first).
+        group.MapPut("/search-index", async (HttpRequest request, HttpResponse response, SearchIndexCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.PutAsync(request, user.UserId(), ct)).ToHttpResult(r =>
+            {
+                response.Headers.ETag = SearchIndexCommands.ETagOf(r.Version);
+                return TypedResults.Ok(r);
+            }))
+            .WithName("Mail_PutSearchIndex");
+
+        // Large attachments: Cobblestone-256 ciphertexts uploaded before the send that references them.
+        group.MapPost("/attachments", async (HttpRequest request, MailAttachmentCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.UploadAsync(request, user.UserId(), ct)).ToHttpResult(r => TypedResults.Created($"/api/v1/mail/attachments/{r.Id}", r)))
+            .WithName("Mail_UploadAttachment");
+        group.MapGet("/attachments/{id:guid}", async (Guid id, MailAttachmentCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => (await cmd.OpenAsync(id, user.UserId(), ct)).ToHttpResult(s => TypedResults.Stream(s, "application/octet-stream")))
+            .WithName("Mail_Attachment");
 
         // Public: the key directory for Veil clients, and WKD for every OpenPGP client.
         api.MapGet("/keys", async (string? address, KeyDirectory keys, CancellationToken ct)

@@ -23,6 +23,24 @@ internal sealed class MailboxOptions
     /// <summary>How often the confidential-mail job destroys expired copies (<c>Veil:Mail:ConfidentialJobInterval</c>).</summary>
     public TimeSpan ConfidentialJobInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>The largest encrypted search index one account may store (<c>Veil:Mail:SearchIndexMaxBytes</c>, 64 MiB).</summary>
+    public long SearchIndexMaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>The largest encrypted attachment blob (<c>Veil:Mail:MaxAttachmentSize</c>, 256 MiB).</summary>
+    public long MaxAttachmentSize { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>The bytes of attachment blobs one account's uploads may hold at once (<c>Veil:Mail:AttachmentQuotaBytes</c>, 2 GiB).</summary>
+    public long AttachmentQuotaBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>An uploaded attachment no send referenced within this time is purged (<c>Veil:Mail:AttachmentOrphanAfter</c>, 6 h).</summary>
+    public TimeSpan AttachmentOrphanAfter { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>How long a copy's attachments stay fetchable after its last allowed view (<c>Veil:Mail:AttachmentViewGrace</c>, 15 min).</summary>
+    public TimeSpan AttachmentViewGrace { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often the attachment job runs (<c>Veil:Mail:AttachmentJobInterval</c>, 10 min).</summary>
+    public TimeSpan AttachmentJobInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     public bool Enabled => Domains.Count > 0;
 
     /// <summary>The configured domains as lowercased A-labels.</summary>
@@ -53,6 +71,22 @@ internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
         if (options.ConfidentialJobInterval < TimeSpan.FromSeconds(1) || options.ConfidentialJobInterval > TimeSpan.FromHours(1))
         {
             return ValidateOptionsResult.Fail("Veil:Mail:ConfidentialJobInterval must be from 00:00:01 to 01:00:00.");
+        }
+
+        if (options.SearchIndexMaxBytes is < 1024 or > 1L << 31)
+        {
+            return ValidateOptionsResult.Fail("Veil:Mail:SearchIndexMaxBytes must be from 1024 bytes to 2 GiB.");
+        }
+
+        if (options.MaxAttachmentSize < 1024 || options.AttachmentQuotaBytes < options.MaxAttachmentSize)
+        {
+            return ValidateOptionsResult.Fail("Veil:Mail:MaxAttachmentSize must be at least 1024 bytes and Veil:Mail:AttachmentQuotaBytes at least Veil:Mail:MaxAttachmentSize.");
+        }
+
+        if (options.AttachmentOrphanAfter < TimeSpan.FromMinutes(1) || options.AttachmentViewGrace < TimeSpan.Zero || options.AttachmentViewGrace > TimeSpan.FromDays(1)
+            || options.AttachmentJobInterval < TimeSpan.FromSeconds(1) || options.AttachmentJobInterval > TimeSpan.FromHours(1))
+        {
+            return ValidateOptionsResult.Fail("Veil:Mail:AttachmentOrphanAfter must be at least 00:01:00, Veil:Mail:AttachmentViewGrace at most 1.00:00:00, Veil:Mail:AttachmentJobInterval from 00:00:01 to 01:00:00.");
         }
 
         return options.MaxMessageSize is < 1024 or > 1L << 31

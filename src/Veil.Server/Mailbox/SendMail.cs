@@ -30,9 +30,13 @@ using Veil.Server.Platform.Results;
 
 namespace Veil.Server.Mailbox;
 
+/// <summary>
+/// A send. <c>AttachmentIds</c> names large attachments uploaded before (POST /api/v1/mail/attachments) that the
+/// sealed copies reference: each is linked to every copy stored here, so it lives as long as one of them does.
+/// </summary>
 internal sealed record SendMailRequest(
     Guid FromAddressId, IReadOnlyList<SendCopy>? Copies, SendCopy? SentCopy, SendOutside? Outside, long? ExpiresInSeconds, int? MaxViews,
-    IReadOnlyList<SendOutsiderPackage>? OutsiderPackages = null);
+    IReadOnlyList<SendOutsiderPackage>? OutsiderPackages = null, IReadOnlyList<Guid>? AttachmentIds = null);
 
 /// <summary>
 /// Password mail to one outsider (spec/mailbox-api.md "Password mail to outsiders"): the package the client encrypted
@@ -61,6 +65,7 @@ internal sealed class SendMailCommand(
     public const int MaxSummaryBytes = 64 * 1024;
     public const int MaxViewsLimit = 100;
     public const int MaxHintLength = 200;
+    public const int MaxAttachments = 100;
     public static readonly TimeSpan MinExpiry = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan MaxExpiry = TimeSpan.FromDays(30);
 
@@ -130,6 +135,24 @@ internal sealed class SendMailCommand(
         if (outsiders.Count > 0 && (expiresIn is not null || body.MaxViews is not null))
         {
             return MailboxErrors.ConfidentialNeedsVeil;
+        }
+
+        var attachmentIds = body.AttachmentIds?.Distinct().ToList() ?? [];
+        if (attachmentIds.Count > MaxAttachments)
+        {
+            return MailboxErrors.InvalidMessage($"A message references at most {MaxAttachments} large attachments.");
+        }
+
+        if (attachmentIds.Count > 0 && outsiders.Count > 0)
+        {
+            // An outsider's copy is plain MIME: a reference to a blob here would be a link it cannot open.
+            return MailboxErrors.InvalidMessage("Large attachments (attachmentIds) go only to Veil recipients; send outsiders the attachment inline.");
+        }
+
+        if (attachmentIds.Count > 0 && await db.Set<MailAttachmentBlob>()
+                .CountAsync(b => attachmentIds.Contains(b.Id) && b.UploaderAccountId == accountId && b.AttachedAt == null, ct) != attachmentIds.Count)
+        {
+            return MailboxErrors.AttachmentNotFound;
         }
 
         var from = await db.Set<MailAddress>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == body.FromAddressId && a.AccountId == accountId, ct);
@@ -271,6 +294,8 @@ internal sealed class SendMailCommand(
             MaxViews = body.MaxViews,
             ReplySummary = p.ReplySummary,
         }, p.Package, p.Hint)).ToList();
+
+        bool claimed;
         try
         {
             foreach (var (key, sealedBytes) in rows.Select(r => (r.Row.BlobKey, r.Sealed)).Concat(packageRows.Select(p => (p.Row.BlobKey, p.Package))))
@@ -283,9 +308,20 @@ internal sealed class SendMailCommand(
                 }
             }
 
-            db.AddRange(rows.Select(r => r.Row));
-            db.AddRange(packageRows.Select(p => p.Row));
-            await db.SaveChangesAsync(ct);
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            // Claimed by compare-and-set on "not attached yet": a second send of the same upload, or the orphan purge
+            // at the same moment, makes this one fail whole (nothing stored), never share a blob by accident.
+            claimed = attachmentIds.Count == 0 || await db.Set<MailAttachmentBlob>()
+                .Where(b => attachmentIds.Contains(b.Id) && b.UploaderAccountId == accountId && b.AttachedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(b => b.AttachedAt, now), ct) == attachmentIds.Count;
+            if (claimed)
+            {
+                db.AddRange(rows.Select(r => r.Row));
+                db.AddRange(packageRows.Select(p => p.Row));
+                db.AddRange(rows.SelectMany(r => attachmentIds.Select(blob => new MailMessageAttachment { MessageId = r.Row.Id, BlobId = blob, AccountId = r.Row.AccountId })));
+                await db.SaveChangesAsync(ct);
+                await transaction.CommitAsync(ct);
+            }
         }
         catch
         {
@@ -300,6 +336,21 @@ internal sealed class SendMailCommand(
             }
 
             throw;
+        }
+
+        if (!claimed)
+        {
+            foreach (var (row, _) in rows)
+            {
+                await blobs.DeletePrefixAsync(MailMessage.BlobFolderOf(row.AccountId, row.Id), CancellationToken.None);
+            }
+
+            foreach (var (row, _, _) in packageRows)
+            {
+                await blobs.DeletePrefixAsync(row.BlobFolder, CancellationToken.None);
+            }
+
+            return MailboxErrors.AttachmentNotFound;
         }
 
         string? queueId = null;

@@ -15,3 +15,16 @@ public sealed class BenchFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A benchmark with cases (see <see cref="BenchFactAttribute"/>): runs only when VEIL_BENCH=1.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class BenchTheoryAttribute : TheoryAttribute
+{
+    public BenchTheoryAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("VEIL_BENCH") != "1")
+        {
+            Skip = "A benchmark: run it with VEIL_BENCH=1.";
+        }
+    }
+}

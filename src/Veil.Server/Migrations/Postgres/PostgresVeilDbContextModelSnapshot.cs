@@ -1229,6 +1229,33 @@ namespace Veil.Server.Migrations.Postgres
                     b.ToTable("MailAddresses", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Mailbox.MailAttachmentBlob", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("AttachedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("bigint");
+
+                    b.Property<Guid>("UploaderAccountId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("UploaderAccountId");
+
+                    b.HasIndex("AttachedAt", "CreatedAt");
+
+                    b.ToTable("MailAttachmentBlobs", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Mailbox.MailMessage", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1295,6 +1322,51 @@ namespace Veil.Server.Migrations.Postgres
                     b.HasIndex("AccountId", "ReceivedAt");
 
                     b.ToTable("MailMessages", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Mailbox.MailMessageAttachment", b =>
+                {
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("BlobId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("MessageId", "BlobId");
+
+                    b.HasIndex("BlobId");
+
+                    b.HasIndex("AccountId", "BlobId");
+
+                    b.ToTable("MailMessageAttachments", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Mailbox.MailSearchIndex", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("BlobName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("Length")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("AccountId");
+
+                    b.ToTable("MailSearchIndexes", (string)null);
                 });
 
             modelBuilder.Entity("Veil.Server.Mailbox.OutsiderPackageRow", b =>

@@ -1224,6 +1224,33 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("MailAddresses", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Mailbox.MailAttachmentBlob", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("AttachedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("UploaderAccountId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("UploaderAccountId");
+
+                    b.HasIndex("AttachedAt", "CreatedAt");
+
+                    b.ToTable("MailAttachmentBlobs", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Mailbox.MailMessage", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1290,6 +1317,51 @@ namespace Veil.Server.Migrations.Sqlite
                     b.HasIndex("AccountId", "ReceivedAt");
 
                     b.ToTable("MailMessages", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Mailbox.MailMessageAttachment", b =>
+                {
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("BlobId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("MessageId", "BlobId");
+
+                    b.HasIndex("BlobId");
+
+                    b.HasIndex("AccountId", "BlobId");
+
+                    b.ToTable("MailMessageAttachments", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Mailbox.MailSearchIndex", b =>
+                {
+                    b.Property<Guid>("AccountId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BlobName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Length")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("AccountId");
+
+                    b.ToTable("MailSearchIndexes", (string)null);
                 });
 
             modelBuilder.Entity("Veil.Server.Mailbox.OutsiderPackageRow", b =>
