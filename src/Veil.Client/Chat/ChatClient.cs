@@ -79,6 +79,13 @@ public sealed partial class ChatClient : IDisposable
     public async Task<ChatDeviceInfo> LinkAsync(CancellationToken cancellationToken = default)
     {
         var me = await MeAsync(cancellationToken).ConfigureAwait(false);
+        var linked = await RegisterDeviceAsync(me, cancellationToken).ConfigureAwait(false);
+        await PrepareRelayAsync(me, cancellationToken).ConfigureAwait(false);
+        return linked;
+    }
+
+    private async Task<ChatDeviceInfo> RegisterDeviceAsync(AccountInfoCache me, CancellationToken cancellationToken)
+    {
         using var store = OpenStore(me);
         if (store.ReadJson<StoredDevice>("device") is { } existing)
         {
@@ -134,7 +141,6 @@ public sealed partial class ChatClient : IDisposable
             Wipe(device);
         }
 
-        await PrepareRelayAsync(me, cancellationToken).ConfigureAwait(false);
         return new ChatDeviceInfo(registered.DeviceId, registered.RegistrationId, registered.CreatedAt, registered.LastSeenAt, ThisDevice: true);
     }
 
