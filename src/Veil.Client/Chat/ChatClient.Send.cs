@@ -32,15 +32,18 @@ public sealed partial class ChatClient
         var at = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
         var message = new ChatMessage(Guid.CreateVersion7(at), "out", peer.AccountId, peer.Email, 0, text, at);
 
-        var trustRoot = await PrepareRelayAsync(me, cancellationToken).ConfigureAwait(false);
-        await RotateSignedPreKeyIfDueAsync(me, cancellationToken).ConfigureAwait(false);
         int deviceId;
         byte[]? accessKey;
         using (var store = OpenStore(me))
         {
-            deviceId = RequireDevice(store, me).DeviceId;
+            var mine = RequireDevice(store, me);
+            deviceId = mine.DeviceId;
+            Wipe(mine);
             accessKey = store.ReadJson<StoredPeer>($"peer/{peer.AccountId:D}")?.AccessKey;
         }
+
+        var trustRoot = await PrepareRelayAsync(me, cancellationToken).ConfigureAwait(false);
+        await RotateSignedPreKeyIfDueAsync(me, cancellationToken).ConfigureAwait(false);
 
         // Sealed when we know their access key (they gave it inside an earlier message); the certificate tells them who we are.
         var route = accessKey is { Length: 16 }
