@@ -222,7 +222,9 @@ internal static class ChatCommand
         }
         else
         {
-            cli.Output.Error($"a message from device {delivery.FromDevice} of account {delivery.From} could not be read ({delivery.Problem})");
+            cli.Output.Error(delivery.Problem == "forged-device"
+                ? $"refused a message from device {delivery.FromDevice} of account {delivery.From}: its certificate does not verify under the account key you pinned (a device the relay added?); alarm stored"
+                : $"a message from device {delivery.FromDevice} of account {delivery.From} could not be read ({delivery.Problem})");
             if (cli.Json)
             {
                 cli.Output.Event(string.Empty, new { @event = "unreadable", from = delivery.From, fromDevice = delivery.FromDevice, problem = delivery.Problem, @sealed = delivery.Sealed });
