@@ -153,9 +153,12 @@ internal static class ChatCommand
             {
                 var sent = await chat.SendAsync(cli.Parse(user)!, cli.Parse(text)!, ct);
                 var others = sent.OwnDevices == 0 ? string.Empty : $" and {sent.OwnDevices} of your other devices";
+                var how = sent.Sealed ? "sealed"
+                    : sent.Fallback == "access-key-refused" ? "not sealed: the relay refused their access key"
+                    : "not sealed: they have not written to you yet";
                 cli.Output.Event(
-                    $"Sent to {sent.Message.PeerEmail} ({sent.RecipientDevices} device{(sent.RecipientDevices == 1 ? string.Empty : "s")}{others}).",
-                    new { @event = "sent", id = sent.Message.Id, to = sent.Message.PeerEmail, devices = sent.RecipientDevices, ownDevices = sent.OwnDevices, at = sent.Message.At });
+                    $"Sent to {sent.Message.PeerEmail} ({sent.RecipientDevices} device{(sent.RecipientDevices == 1 ? string.Empty : "s")}{others}; {how}).",
+                    new { @event = "sent", id = sent.Message.Id, to = sent.Message.PeerEmail, devices = sent.RecipientDevices, ownDevices = sent.OwnDevices, @sealed = sent.Sealed, fallback = sent.Fallback, at = sent.Message.At });
             }
 
             return VeilCommand.Ok;
@@ -215,14 +218,16 @@ internal static class ChatCommand
             var who = m.Direction == "in" ? Name(m) : $"you (device {m.Device}) to {Name(m)}";
             cli.Output.Event(
                 $"[{AccountCommand.Time(m.At)}] {who}: {DropFileNames.Printable(m.Text)}",
-                new { @event = "message", id = m.Id, direction = m.Direction, peer = m.Peer, peerEmail = m.PeerEmail, device = m.Device, text = m.Text, at = m.At });
+                new { @event = "message", id = m.Id, direction = m.Direction, peer = m.Peer, peerEmail = m.PeerEmail, device = m.Device, text = m.Text, at = m.At, @sealed = delivery.Sealed });
         }
         else
         {
-            cli.Output.Error($"a message from device {delivery.FromDevice} of account {delivery.From} could not be read ({delivery.Problem})");
+            cli.Output.Error(delivery.Problem == "forged-device"
+                ? $"refused a message from device {delivery.FromDevice} of account {delivery.From}: its certificate does not verify under the account key you pinned (a device the relay added?); alarm stored"
+                : $"a message from device {delivery.FromDevice} of account {delivery.From} could not be read ({delivery.Problem})");
             if (cli.Json)
             {
-                cli.Output.Event(string.Empty, new { @event = "unreadable", from = delivery.From, fromDevice = delivery.FromDevice, problem = delivery.Problem });
+                cli.Output.Event(string.Empty, new { @event = "unreadable", from = delivery.From, fromDevice = delivery.FromDevice, problem = delivery.Problem, @sealed = delivery.Sealed });
             }
         }
 

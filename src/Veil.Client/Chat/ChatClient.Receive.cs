@@ -26,6 +26,8 @@ public sealed partial class ChatClient
             Wipe(device);
         }
 
+        var trustRoot = await PrepareRelayAsync(me, cancellationToken).ConfigureAwait(false);
+        await RotateSignedPreKeyIfDueAsync(me, cancellationToken).ConfigureAwait(false);
         await TopUpPreKeysAsync(me, deviceId, cancellationToken).ConfigureAwait(false);
         var delivered = 0;
         var pendingAcks = 0;
@@ -61,7 +63,7 @@ public sealed partial class ChatClient
                     switch (ChatSocket.TypeOf(frame))
                     {
                         case "msg":
-                            var (delivery, followUp) = await ReceiveAsync(me, frame, cancellationToken).ConfigureAwait(false);
+                            var (delivery, followUp) = await ReceiveAsync(me, trustRoot, frame, cancellationToken).ConfigureAwait(false);
                             await socket.SendAsync(new { type = "ack", ids = new[] { frame.GetProperty("id").GetGuid() } }, cancellationToken).ConfigureAwait(false);
                             pendingAcks++;
                             if (followUp is not null)
@@ -126,7 +128,8 @@ public sealed partial class ChatClient
     /// be sent in answer once it is acked: a retry request for a message that did not decrypt, or the resend a
     /// retry request asks for.
     /// </summary>
-    private async Task<(ChatDelivery? Delivery, Func<ChatSocket, Task<ChatDelivery?>>? FollowUp)> ReceiveAsync(AccountInfoCache me, JsonElement frame, CancellationToken cancellationToken)
+    private async Task<(ChatDelivery? Delivery, Func<ChatSocket, Task<ChatDelivery?>>? FollowUp)> ReceiveAsync(
+        AccountInfoCache me, Ed25519PublicKey trustRoot, JsonElement frame, CancellationToken cancellationToken)
     {
         var messageId = frame.GetProperty("messageId").GetGuid();
         Guid? from = frame.TryGetProperty("from", out var f) && f.ValueKind == JsonValueKind.String ? f.GetGuid() : null;
@@ -140,19 +143,32 @@ public sealed partial class ChatClient
             return (null, null);
         }
 
-        if (from is not { } sender || fromDevice is not { } senderDevice)
+        var device = RequireDevice(store, me);
+        X25519PublicKey? proven = null;
+        if (from is null || fromDevice is null)
         {
-            // This client sends on the authenticated socket only; sealed envelopes are the browser's (spec/chat-client.md).
-            return (new ChatDelivery(null, "sealed-unsupported", null, null), null);
+            // Sealed sender: the relay does not know who wrote. The envelope proves the sender's identity key, the
+            // certificate inside names the account and device, and it counts only if it chains to the pinned trust root
+            // and has not expired by our clock.
+            var opened = OpenSealed(device, trustRoot, body, out var problem);
+            if (opened is null)
+            {
+                Wipe(device);
+                return (new ChatDelivery(null, problem, null, null, Sealed: true), null);
+            }
+
+            (from, fromDevice, proven, body) = opened.Value;
         }
 
-        var device = RequireDevice(store, me);
+        var sender = from.Value;
+        var senderDevice = fromDevice.Value;
+        var wasSealed = proven is not null;
         if (body.Length > 1 && body[0] == RetryEnvelope)
         {
             var request = ChatRetryRequest.TryParse(body.AsSpan(1));
             var ours = request is not null && request.DeviceId == (uint)device.DeviceId;
             Wipe(device);
-            return request is null ? (new ChatDelivery(null, "malformed-retry-request", sender, senderDevice), null)
+            return request is null ? (new ChatDelivery(null, "malformed-retry-request", sender, senderDevice, Sealed: wasSealed), null)
                 : !ours ? (null, null) // meant for another device of this account
                 : (null, socket => ResendAsync(me, socket, sender, senderDevice, request.Timestamp, cancellationToken));
         }
@@ -178,7 +194,7 @@ public sealed partial class ChatClient
         if (result.Status != ChatDecryptStatus.Ok)
         {
             Wipe(device);
-            var failed = new ChatDelivery(null, result.Status.ToString(), sender, senderDevice);
+            var failed = new ChatDelivery(null, result.Status.ToString(), sender, senderDevice, Sealed: wasSealed);
             if (result.Status == ChatDecryptStatus.Duplicate || SentAt(messageId) is not { } sentAt)
             {
                 return (failed, null);
@@ -187,6 +203,38 @@ public sealed partial class ChatClient
             // Desync (chat-wire §6.3): ask the sending device for a fresh session and the message again.
             var retry = ChatRetryRequest.ForOriginal(body.AsSpan(1), body[0] == PreKeyEnvelope ? SealedContentType.PreKey : SealedContentType.Message, sentAt, (uint)senderDevice);
             return (failed, socket => SendRetryRequestAsync(me, socket, sender, retry, cancellationToken));
+        }
+
+        var remoteIdentity = record.Current!.RemoteIdentityKey;
+        if (proven is not null && !proven.Equals(remoteIdentity))
+        {
+            // The certificate's (envelope-proven) key is not the key of the session that decrypted: someone else's
+            // ciphertext in a sealed envelope of their own. Nothing is kept.
+            CryptographicOperations.ZeroMemory(result.Plaintext!);
+            Wipe(device);
+            return (new ChatDelivery(null, "sealed-identity-mismatch", sender, senderDevice, Sealed: true), null);
+        }
+
+        // A device we have not checked yet (a new device of a contact, or anyone's first message): its certificate must
+        // verify under the account key we pinned before anything it sent is kept.
+        var peer = store.ReadJson<StoredPeer>($"peer/{sender:D}") ?? new StoredPeer();
+        if (!peer.Devices.Exists(d => d.DeviceId == senderDevice && d.Certified))
+        {
+            var refusal = await CheckNewDeviceAsync(me, peer, sender, senderDevice, remoteIdentity, (int)record.Current.RemoteRegistrationId, cancellationToken).ConfigureAwait(false);
+            if (refusal is not null)
+            {
+                CryptographicOperations.ZeroMemory(result.Plaintext!);
+                if (refusal.Alarm)
+                {
+                    RaiseAlarm(store, new ChatAlarm(_client.Options.TimeProvider.GetUtcNow(), sender, senderDevice, refusal.Reason));
+                    store.Save();
+                }
+
+                Wipe(device);
+                return (new ChatDelivery(null, refusal.Problem, sender, senderDevice, Sealed: wasSealed), null);
+            }
+
+            store.WriteJson($"peer/{sender:D}", peer);
         }
 
         MarkSeen(store, seen, messageId);
@@ -212,19 +260,11 @@ public sealed partial class ChatClient
             CryptographicOperations.ZeroMemory(result.Plaintext!);
         }
 
-        var peer = store.ReadJson<StoredPeer>($"peer/{sender:D}") ?? new StoredPeer();
-        if (!peer.Devices.Exists(d => d.DeviceId == senderDevice) && record.Current is { } current && sender != me.AccountId)
-        {
-            // A device that wrote first: answer it on the session it started (its certificate is checked when we fetch bundles).
-            peer.Devices.Add(new StoredPeerDevice { DeviceId = senderDevice, RegistrationId = (int)current.RemoteRegistrationId });
-            store.WriteJson($"peer/{sender:D}", peer);
-        }
-
         if (content is not { V: 1, Type: "text", Text: not null } || content.Id != messageId)
         {
             store.Save();
             Wipe(device);
-            return (new ChatDelivery(null, "malformed-content", sender, senderDevice), null);
+            return (new ChatDelivery(null, "malformed-content", sender, senderDevice, Sealed: wasSealed), null);
         }
 
         ChatMessage message;
@@ -236,6 +276,13 @@ public sealed partial class ChatClient
         }
         else
         {
+            if (content.AccessKey is { Length: 16 } accessKey)
+            {
+                // Their delivery access key, given inside the encryption: from now on we write to them sealed.
+                peer.AccessKey = accessKey;
+                store.WriteJson($"peer/{sender:D}", peer);
+            }
+
             var email = EmailOf(store, sender);
             if (email is null && content.SenderEmail is { } claimed)
             {
@@ -254,7 +301,112 @@ public sealed partial class ChatClient
         AppendHistory(store, message);
         store.Save();
         Wipe(device);
-        return (new ChatDelivery(message, null, sender, senderDevice), null);
+        return (new ChatDelivery(message, null, sender, senderDevice, Sealed: wasSealed), null);
+    }
+
+    private sealed record DeviceRefusal(string Problem, string Reason, bool Alarm);
+
+    /// <summary>
+    /// Checks a device heard from for the first time: the relay's certificate for it must verify under the account key we
+    /// pinned (our own derived key for our own account; pinned now, trust on first use, for a first contact) and name the
+    /// identity key the message proved. On success the device joins <paramref name="peer"/>'s list as certified.
+    /// </summary>
+    private async Task<DeviceRefusal?> CheckNewDeviceAsync(
+        AccountInfoCache me, StoredPeer peer, Guid account, int deviceId, X25519PublicKey identity, int registrationId, CancellationToken cancellationToken)
+    {
+        ChatCertifiedDevicesResponse listed;
+        try
+        {
+            listed = await _client.AuthenticatedAsync<ChatCertifiedDevicesResponse>(HttpMethod.Get, $"{Base}/accounts/{account:D}/devices", null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (VeilApiException e) when (e.Code == "chat-no-account")
+        {
+            return new DeviceRefusal("unknown-device", "the relay lists no chat devices for this account", Alarm: false);
+        }
+
+        byte[] trusted;
+        if (account == me.AccountId)
+        {
+            using var own = DeriveAccountKey();
+            trusted = own.PublicKey.Bytes.ToArray();
+        }
+        else
+        {
+            trusted = peer.AccountKey ?? listed.AccountKey;
+        }
+
+        if (trusted is not { Length: Ed25519PublicKey.Length })
+        {
+            return new DeviceRefusal("unknown-device", "the relay gave a malformed account key", Alarm: false);
+        }
+
+        var entry = listed.Devices.FirstOrDefault(d => d.DeviceId == deviceId);
+        if (entry is null)
+        {
+            return new DeviceRefusal("unknown-device", "the relay does not list the sending device", Alarm: false);
+        }
+
+        var certified = entry.SigningKey is { Length: Ed25519PublicKey.Length } && entry.Certificate is { Length: 64 }
+            && ChatPublicKey.TryParse(entry.IdentityKey ?? []) is { } listedIdentity && listedIdentity.Equals(identity)
+            && new DeviceCertificate((uint)deviceId, Ed25519PublicKey.Import(entry.SigningKey), listedIdentity, entry.Certificate).Verify(Ed25519PublicKey.Import(trusted));
+        if (!certified)
+        {
+            return new DeviceRefusal("forged-device", $"device {deviceId} is not certified by the account key pinned for this account (a device the relay inserted?)", Alarm: true);
+        }
+
+        if (account != me.AccountId)
+        {
+            peer.AccountKey ??= trusted;
+        }
+
+        peer.Devices.RemoveAll(d => d.DeviceId == deviceId);
+        peer.Devices.Add(new StoredPeerDevice { DeviceId = deviceId, RegistrationId = registrationId, Certified = true });
+        return null;
+    }
+
+    /// <summary>Opens a sealed envelope to this device and validates its certificate: the sender, its device, the proven identity key and the inner body.</summary>
+    private (Guid From, int FromDevice, X25519PublicKey Proven, byte[] Body)? OpenSealed(StoredDevice device, Ed25519PublicKey trustRoot, byte[] envelope, out string problem)
+    {
+        SealedOpened? opened;
+        using (var identity = X25519PrivateKey.Import(device.IdentityKey))
+        {
+            opened = SealedSender.Open(identity, envelope);
+        }
+
+        if (opened is null)
+        {
+            problem = "sealed-unreadable";
+            return null;
+        }
+
+        var certificate = ChatSenderCertificate.TryParse(opened.Content.SenderCertificate);
+        if (certificate is null || !Guid.TryParse(certificate.SenderId, out var sender) || certificate.DeviceId is 0 or > int.MaxValue)
+        {
+            problem = "sealed-certificate-malformed";
+            return null;
+        }
+
+        if (!certificate.Validate(trustRoot, certificate.Expires.AddMilliseconds(-1)))
+        {
+            problem = "sealed-certificate-untrusted"; // not signed by the relay whose trust root we pinned
+            return null;
+        }
+
+        if (!certificate.Validate(trustRoot, _client.Options.TimeProvider.GetUtcNow()))
+        {
+            problem = "sealed-certificate-expired";
+            return null;
+        }
+
+        byte type = opened.Content.Type switch
+        {
+            SealedContentType.PreKey => PreKeyEnvelope,
+            SealedContentType.Message => MessageEnvelope,
+            SealedContentType.Plaintext => RetryEnvelope,
+            _ => 0,
+        };
+        problem = string.Empty;
+        return (sender, (int)certificate.DeviceId, opened.SenderIdentity, [type, .. opened.Content.Content]);
     }
 
     /// <summary>The send time a version-7 message id carries (ms since 1970), or null for another kind of id.</summary>
@@ -333,7 +485,7 @@ public sealed partial class ChatClient
         {
             var to = self ? me.AccountId : requester;
             var email = self ? me.Email : message.PeerEmail ?? requester.ToString("D");
-            await DeliverAsync(store, socket, device, keys, to, email, null, content, message.Id, cancellationToken).ConfigureAwait(false);
+            await DeliverAsync(store, socket, device, keys, to, email, null, content, message.Id, null, cancellationToken).ConfigureAwait(false);
             store.Save();
         }
         finally

@@ -32,27 +32,84 @@ public sealed partial class ChatClient
         var at = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
         var message = new ChatMessage(Guid.CreateVersion7(at), "out", peer.AccountId, peer.Email, 0, text, at);
 
-        using var store = OpenStore(me);
-        var device = RequireDevice(store, me);
+        int deviceId;
+        byte[]? accessKey;
+        using (var store = OpenStore(me))
+        {
+            var mine = RequireDevice(store, me);
+            deviceId = mine.DeviceId;
+            Wipe(mine);
+            accessKey = store.ReadJson<StoredPeer>($"peer/{peer.AccountId:D}")?.AccessKey;
+        }
+
+        var trustRoot = await PrepareRelayAsync(me, cancellationToken).ConfigureAwait(false);
+        await RotateSignedPreKeyIfDueAsync(me, cancellationToken).ConfigureAwait(false);
+
+        // Sealed when we know their access key (they gave it inside an earlier message); the certificate tells them who we are.
+        var route = accessKey is { Length: 16 }
+            ? new SealedRoute(accessKey, await SenderCertificateAsync(me, deviceId, trustRoot, cancellationToken).ConfigureAwait(false))
+            : null;
+
+        using var store2 = OpenStore(me);
+        var device = RequireDevice(store2, me);
         using var keys = Keys(device);
         message = message with { Device = device.DeviceId };
         var content = Content(me, message);
         var token = await _client.BearerAsync(cancellationToken).ConfigureAwait(false);
         await using var socket = await ChatSocket.ConnectAsync(_client.Http.BaseAddress!, token, device.DeviceId, cancellationToken).ConfigureAwait(false);
 
-        RememberContact(store, peer.Email, peer.AccountId);
-        var recipients = await DeliverAsync(store, socket, device, keys, peer.AccountId, peer.Email, peer.AccountKey, content, message.Id, cancellationToken).ConfigureAwait(false);
-        AppendHistory(store, message);
-        store.Save();
-        var own = await DeliverAsync(store, socket, device, keys, me.AccountId, me.Email, null, content, message.Id, cancellationToken).ConfigureAwait(false);
-        store.Save();
+        RememberContact(store2, peer.Email, peer.AccountId);
+        int recipients;
+        try
+        {
+            recipients = await DeliverAsync(store2, socket, device, keys, peer.AccountId, peer.Email, peer.AccountKey, content, message.Id, route, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (route?.Socket is { } anonymous)
+            {
+                await anonymous.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        AppendHistory(store2, message);
+        store2.Save();
+
+        // Our own other devices get their copy on the authenticated socket, as Signal's sync messages do: the relay
+        // learns that this account sent something at that moment (see THREAT-MODEL, Chat).
+        var own = await DeliverAsync(store2, socket, device, keys, me.AccountId, me.Email, null, content, message.Id, null, cancellationToken).ConfigureAwait(false);
+        store2.Save();
         CryptographicOperations.ZeroMemory(content);
         Wipe(device);
-        return new ChatSent(message, recipients, own);
+        var fallback = route is null ? "no-access-key" : route.Refused ? "access-key-refused" : null;
+        return new ChatSent(message, recipients, own, Sealed: fallback is null, fallback);
     }
 
-    private static byte[] Content(AccountInfoCache me, ChatMessage message) =>
-        JsonSerializer.SerializeToUtf8Bytes(new ChatContent(1, "text", message.Id, message.Peer, me.Email, message.Text, message.At.ToUnixTimeMilliseconds()), Json);
+    /// <summary>How a send goes sealed: the recipient's access key, our certificate, the anonymous socket once opened.</summary>
+    private sealed class SealedRoute(byte[] accessKey, byte[] certificate)
+    {
+        public byte[] AccessKey => accessKey;
+
+        public byte[] Certificate => certificate;
+
+        public ChatSocket? Socket { get; set; }
+
+        /// <summary>Set when the relay refused the access key (401): the send fell back to the authenticated socket.</summary>
+        public bool Refused { get; set; }
+    }
+
+    private byte[] Content(AccountInfoCache me, ChatMessage message)
+    {
+        var accessKey = DeriveAccessKey();
+        try
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(new ChatContent(1, "text", message.Id, message.Peer, me.Email, message.Text, message.At.ToUnixTimeMilliseconds(), accessKey), Json);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(accessKey);
+        }
+    }
 
     /// <summary>
     /// Sends <paramref name="content"/> to every device of <paramref name="to"/> (for our own account: every other
@@ -61,7 +118,7 @@ public sealed partial class ChatClient
     /// </summary>
     private async Task<int> DeliverAsync(
         ChatStore store, ChatSocket socket, StoredDevice device, ChatDeviceKeys keys, Guid to, string email, byte[]? lookedUpKey,
-        byte[] content, Guid messageId, CancellationToken cancellationToken)
+        byte[] content, Guid messageId, SealedRoute? route, CancellationToken cancellationToken)
     {
         var self = to == (await MeAsync(cancellationToken).ConfigureAwait(false)).AccountId;
         var peerName = $"peer/{to:D}";
@@ -69,8 +126,14 @@ public sealed partial class ChatClient
         peer.Email = email;
         if (self)
         {
+            var known = peer.Devices;
             peer.Devices = [.. (await DevicesAsync(cancellationToken).ConfigureAwait(false))
-                .Where(d => d.DeviceId != device.DeviceId).Select(d => new StoredPeerDevice { DeviceId = d.DeviceId, RegistrationId = d.RegistrationId })];
+                .Where(d => d.DeviceId != device.DeviceId).Select(d => new StoredPeerDevice
+                {
+                    DeviceId = d.DeviceId,
+                    RegistrationId = d.RegistrationId,
+                    Certified = known.Exists(k => k.DeviceId == d.DeviceId && k.RegistrationId == d.RegistrationId && k.Certified),
+                })];
             if (peer.Devices.Count == 0)
             {
                 return 0;
@@ -97,10 +160,12 @@ public sealed partial class ChatClient
                     throw new ChatException($"{email} has no chat devices");
                 }
 
-                var messages = peer.Devices.Select(d =>
+                var ciphers = peer.Devices.Select(d => (Device: d, Cipher: SessionCipher.Encrypt(sessions[d.DeviceId], content))).ToList();
+                var messages = ciphers.Select(c => new
                 {
-                    var cipher = SessionCipher.Encrypt(sessions[d.DeviceId], content);
-                    return new { device = d.DeviceId, registrationId = d.RegistrationId, body = (byte[])[cipher.IsPreKey ? PreKeyEnvelope : MessageEnvelope, .. cipher.Serialized] };
+                    device = c.Device.DeviceId,
+                    registrationId = c.Device.RegistrationId,
+                    body = (byte[])[c.Cipher.IsPreKey ? PreKeyEnvelope : MessageEnvelope, .. c.Cipher.Serialized],
                 }).ToList();
 
                 // The advanced ratchets are stored before the relay has the ciphertext: a refused send only skips
@@ -113,7 +178,36 @@ public sealed partial class ChatClient
 
                 store.WriteJson(peerName, peer);
                 store.Save();
-                var answer = await socket.SendAndAnswerAsync(new { type = "send", id = messageId, to, messages }, cancellationToken).ConfigureAwait(false);
+                JsonElement answer;
+                if (route is { Refused: false })
+                {
+                    // Sealed sender: each device's ciphertext inside a v1 envelope to that device's identity key, with our
+                    // certificate; the anonymous socket names no sender, the access key proves we may write to them.
+                    var sealedMessages = ciphers.Select(c => new
+                    {
+                        device = c.Device.DeviceId,
+                        registrationId = c.Device.RegistrationId,
+                        body = SealedSender.Seal(keys.IdentityKey, sessions[c.Device.DeviceId].Current!.RemoteIdentityKey, new SealedContent(
+                            c.Cipher.IsPreKey ? SealedContentType.PreKey : SealedContentType.Message, route.Certificate, c.Cipher.Serialized))
+                            ?? throw new ChatException($"device {c.Device.DeviceId} of {email} has an unusable identity key: refusing to send"),
+                    }).ToList();
+                    route.Socket ??= await ChatSocket.ConnectAnonymousAsync(_client.Http.BaseAddress!, cancellationToken).ConfigureAwait(false);
+                    answer = await route.Socket.SendAndAnswerAsync(new { type = "send", id = messageId, to, accessKey = route.AccessKey, messages = sealedMessages }, cancellationToken).ConfigureAwait(false);
+                    if (ChatSocket.TypeOf(answer) == "error" && answer.TryGetProperty("code", out var refused) && refused.GetString() == "unauthorized")
+                    {
+                        // Their access key changed or was never published: forget it and send the same ciphertexts unsealed.
+                        route.Refused = true;
+                        peer.AccessKey = null;
+                        store.WriteJson(peerName, peer);
+                        store.Save();
+                        answer = await socket.SendAndAnswerAsync(new { type = "send", id = messageId, to, messages }, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    answer = await socket.SendAndAnswerAsync(new { type = "send", id = messageId, to, messages }, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (ChatSocket.TypeOf(answer) == "sent")
                 {
                     return messages.Count;
@@ -196,7 +290,12 @@ public sealed partial class ChatClient
         peer.AccountKey ??= trusted;
         var accountKey = Ed25519PublicKey.Import(trusted);
         var listed = bundles.Devices.Where(b => !self || b.DeviceId != device.DeviceId).ToList();
-        peer.Devices = [.. listed.Select(b => new StoredPeerDevice { DeviceId = b.DeviceId, RegistrationId = b.RegistrationId })];
+        peer.Devices = [.. listed.Select(b => new StoredPeerDevice
+        {
+            DeviceId = b.DeviceId,
+            RegistrationId = b.RegistrationId,
+            Certified = Parse(b) is { } parsed && parsed.Certificate.Verify(accountKey),
+        })];
         foreach (var bundle in listed)
         {
             if (sessions.TryGetValue(bundle.DeviceId, out var existing) && existing.Current is { } current && current.RemoteRegistrationId == (uint)bundle.RegistrationId)

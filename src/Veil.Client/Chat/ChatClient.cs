@@ -30,6 +30,18 @@ public sealed partial class ChatClient : IDisposable
     /// <summary>Listening tops up the one-time prekeys when fewer than this many are left unclaimed.</summary>
     public const int PreKeyLowWater = 20;
 
+    /// <summary>A signed prekey older than this is replaced on the next <c>send</c> or <c>listen</c>.</summary>
+    public static readonly TimeSpan SignedPreKeyMaxAge = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// How long the private half of a replaced signed prekey is kept: a first message made from a bundle fetched before
+    /// the rotation may wait in the relay's mailbox up to its 30-day lifetime.
+    /// </summary>
+    public static readonly TimeSpan SignedPreKeyGrace = TimeSpan.FromDays(30);
+
+    /// <summary>A cached sender certificate is renewed when it has less than this left.</summary>
+    private static readonly TimeSpan CertificateRenewBefore = TimeSpan.FromHours(1);
+
     private const string Base = "api/v1/chat";
     private const byte PreKeyEnvelope = 3;
     private const byte MessageEnvelope = 1;
@@ -67,6 +79,13 @@ public sealed partial class ChatClient : IDisposable
     public async Task<ChatDeviceInfo> LinkAsync(CancellationToken cancellationToken = default)
     {
         var me = await MeAsync(cancellationToken).ConfigureAwait(false);
+        var linked = await RegisterDeviceAsync(me, cancellationToken).ConfigureAwait(false);
+        await PrepareRelayAsync(me, cancellationToken).ConfigureAwait(false);
+        return linked;
+    }
+
+    private async Task<ChatDeviceInfo> RegisterDeviceAsync(AccountInfoCache me, CancellationToken cancellationToken)
+    {
         using var store = OpenStore(me);
         if (store.ReadJson<StoredDevice>("device") is { } existing)
         {
@@ -87,6 +106,7 @@ public sealed partial class ChatClient : IDisposable
             SignedPreKeyId = 1,
             SignedPreKey = new byte[X25519PrivateKey.Length],
             SignedPreKeySignature = signed.Signature,
+            SignedPreKeyCreatedAt = _client.Options.TimeProvider.GetUtcNow(),
         };
         keys.SigningKey.ExportSeed(device.SigningSeed);
         keys.IdentityKey.ExportPrivateKey(device.IdentityKey);
@@ -122,6 +142,181 @@ public sealed partial class ChatClient : IDisposable
         }
 
         return new ChatDeviceInfo(registered.DeviceId, registered.RegistrationId, registered.CreatedAt, registered.LastSeenAt, ThisDevice: true);
+    }
+
+    /// <summary>The security alarms this machine raised, oldest first (a device of a contact that failed its certificate check, …).</summary>
+    public async Task<IReadOnlyList<ChatAlarm>> AlarmsAsync(CancellationToken cancellationToken = default)
+    {
+        var me = await MeAsync(cancellationToken).ConfigureAwait(false);
+        using var store = OpenStore(me);
+        return store.ReadJson<StoredAlarms>("alarms")?.Alarms ?? [];
+    }
+
+    /// <summary>
+    /// Pins the relay's sender-certificate trust root on first use (like a peer's account key: a later change is
+    /// refused, not followed) and publishes the account's delivery access key once. Returns the pinned trust root.
+    /// </summary>
+    private async Task<Ed25519PublicKey> PrepareRelayAsync(AccountInfoCache me, CancellationToken cancellationToken)
+    {
+        StoredRelay relay;
+        using (var store = OpenStore(me))
+        {
+            relay = store.ReadJson<StoredRelay>("relay") ?? new StoredRelay();
+        }
+
+        var changed = false;
+        if (relay.TrustRoot is null)
+        {
+            var root = await _client.AuthenticatedAsync<ChatTrustRootResponse>(HttpMethod.Get, $"{Base}/trust-root", null, cancellationToken).ConfigureAwait(false);
+            if (root.TrustRoot is not { Length: Ed25519PublicKey.Length })
+            {
+                throw new ChatException("the relay's sender-certificate trust root is malformed");
+            }
+
+            relay.TrustRoot = root.TrustRoot;
+            changed = true;
+        }
+
+        if (!relay.AccessKeyPublished)
+        {
+            var accessKey = DeriveAccessKey();
+            try
+            {
+                await _client.AuthenticatedAsync<NoContent>(HttpMethod.Put, $"{Base}/access-key", new ChatAccessKeyRequest(accessKey), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(accessKey);
+            }
+
+            relay.AccessKeyPublished = true;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            using var store = OpenStore(me);
+            var current = store.ReadJson<StoredRelay>("relay") ?? new StoredRelay();
+            current.TrustRoot ??= relay.TrustRoot;
+            current.AccessKeyPublished |= relay.AccessKeyPublished;
+            store.WriteJson("relay", current);
+            store.Save();
+            relay = current;
+        }
+
+        return Ed25519PublicKey.Import(relay.TrustRoot);
+    }
+
+    /// <summary>A sender certificate for this device with at least an hour left: the cached one, else a fresh one from the relay.</summary>
+    private async Task<byte[]> SenderCertificateAsync(AccountInfoCache me, int deviceId, Ed25519PublicKey trustRoot, CancellationToken cancellationToken)
+    {
+        var now = _client.Options.TimeProvider.GetUtcNow();
+        using (var store = OpenStore(me))
+        {
+            if (store.ReadJson<StoredRelay>("relay") is { Certificate: { } cached } relay && relay.CertificateExpires - CertificateRenewBefore > now)
+            {
+                return cached;
+            }
+        }
+
+        var issued = await _client.AuthenticatedAsync<ChatSenderCertificateResponse>(HttpMethod.Get, $"{Base}/sender-certificate?deviceId={deviceId}", null, cancellationToken).ConfigureAwait(false);
+        var parsed = ChatSenderCertificate.TryParse(issued.Certificate ?? []);
+        if (parsed is null || !parsed.Validate(trustRoot, now) || parsed.SenderId != me.AccountId.ToString("D") || parsed.DeviceId != (uint)deviceId)
+        {
+            // Our recipients would refuse it; better to say so here than to send messages nobody can open.
+            throw new ChatException("the relay issued a sender certificate that does not validate under its pinned trust root");
+        }
+
+        using (var store = OpenStore(me))
+        {
+            var relay = store.ReadJson<StoredRelay>("relay") ?? new StoredRelay();
+            relay.Certificate = issued.Certificate;
+            relay.CertificateExpires = parsed.Expires;
+            store.WriteJson("relay", relay);
+            store.Save();
+        }
+
+        return issued.Certificate!;
+    }
+
+    /// <summary>
+    /// Replaces the signed prekey when it is older than <see cref="SignedPreKeyMaxAge"/>: the new one is stored first,
+    /// then published; the replaced private key stays <see cref="SignedPreKeyGrace"/> for first messages still on the way.
+    /// </summary>
+    private async Task RotateSignedPreKeyIfDueAsync(AccountInfoCache me, CancellationToken cancellationToken)
+    {
+        var now = _client.Options.TimeProvider.GetUtcNow();
+        ChatSignedPreKeyDto published;
+        int deviceId;
+        using (var store = OpenStore(me))
+        {
+            var device = RequireDevice(store, me);
+            deviceId = device.DeviceId;
+            try
+            {
+                var changed = false;
+                if (device.PreviousSignedPreKeyRetiredAt is { } retired && now - retired > SignedPreKeyGrace)
+                {
+                    CryptographicOperations.ZeroMemory(device.PreviousSignedPreKey);
+                    device.PreviousSignedPreKey = [];
+                    device.PreviousSignedPreKeyId = 0;
+                    device.PreviousSignedPreKeyRetiredAt = null;
+                    changed = true;
+                }
+
+                if (device.SignedPreKeyCreatedAt is null)
+                {
+                    device.SignedPreKeyCreatedAt = now; // a store from before rotation: its age counts from now
+                    changed = true;
+                }
+
+                if (now - device.SignedPreKeyCreatedAt.Value <= SignedPreKeyMaxAge)
+                {
+                    if (changed)
+                    {
+                        store.WriteJson("device", device);
+                        store.Save();
+                    }
+
+                    return;
+                }
+
+                using var keys = Keys(device);
+                var id = device.SignedPreKeyId == int.MaxValue ? 1 : device.SignedPreKeyId + 1;
+                using var signed = keys.CreateSignedPreKey((uint)id);
+                CryptographicOperations.ZeroMemory(device.PreviousSignedPreKey);
+                device.PreviousSignedPreKeyId = device.SignedPreKeyId;
+                device.PreviousSignedPreKey = device.SignedPreKey;
+                device.PreviousSignedPreKeyRetiredAt = now;
+                device.SignedPreKeyId = id;
+                device.SignedPreKey = new byte[X25519PrivateKey.Length];
+                signed.Key.ExportPrivateKey(device.SignedPreKey);
+                device.SignedPreKeySignature = signed.Signature;
+                device.SignedPreKeyCreatedAt = now;
+                published = new ChatSignedPreKeyDto(id, ChatPublicKey.Serialize(signed.Key.PublicKey), signed.Signature);
+                store.WriteJson("device", device);
+                store.Save();
+            }
+            finally
+            {
+                Wipe(device);
+            }
+        }
+
+        await _client.AuthenticatedAsync<ChatPreKeyCountResponse>(HttpMethod.Put, $"{Base}/devices/{deviceId}/prekeys", new ChatUploadPreKeysRequest(published, null), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Records a security alarm (kept with the last <see cref="StoredAlarms.Keep"/>); the caller saves the store.</summary>
+    private static void RaiseAlarm(ChatStore store, ChatAlarm alarm)
+    {
+        var alarms = store.ReadJson<StoredAlarms>("alarms") ?? new StoredAlarms();
+        alarms.Alarms.Add(alarm);
+        if (alarms.Alarms.Count > StoredAlarms.Keep)
+        {
+            alarms.Alarms.RemoveRange(0, alarms.Alarms.Count - StoredAlarms.Keep);
+        }
+
+        store.WriteJson("alarms", alarms);
     }
 
     /// <summary>The account's devices, marking this machine's.</summary>
@@ -270,6 +465,18 @@ public sealed partial class ChatClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// The account's 16-byte delivery access key (spec/chat-client.md §6): derived from the user key like the account key, so
+    /// every device of the account has it without a transfer, and it is given to contacts inside encrypted messages.
+    /// </summary>
+    private byte[] DeriveAccessKey()
+    {
+        var accessKey = new byte[16];
+        using var key = _userKey.Acquire();
+        Hkdf.DeriveSha256(key.Span, [], "veil/v1/chat/access-key"u8, accessKey);
+        return accessKey;
+    }
+
     private static ChatDeviceKeys Keys(StoredDevice device) =>
         new(Ed25519PrivateKey.ImportSeed(device.SigningSeed), X25519PrivateKey.Import(device.IdentityKey));
 
@@ -360,6 +567,7 @@ public sealed partial class ChatClient : IDisposable
         CryptographicOperations.ZeroMemory(device.SigningSeed);
         CryptographicOperations.ZeroMemory(device.IdentityKey);
         CryptographicOperations.ZeroMemory(device.SignedPreKey);
+        CryptographicOperations.ZeroMemory(device.PreviousSignedPreKey);
         device.OneTimePreKeys.ForEach(k => CryptographicOperations.ZeroMemory(k.PrivateKey));
     }
 
@@ -368,7 +576,10 @@ public sealed partial class ChatClient : IDisposable
     {
         private readonly List<X25519PrivateKey> _imported = [];
 
-        public X25519PrivateKey? SignedPreKey(uint id) => id == (uint)device.SignedPreKeyId ? Import(device.SignedPreKey) : null;
+        public X25519PrivateKey? SignedPreKey(uint id) =>
+            id == (uint)device.SignedPreKeyId ? Import(device.SignedPreKey)
+            : id == (uint)device.PreviousSignedPreKeyId && device.PreviousSignedPreKey is { Length: X25519PrivateKey.Length } ? Import(device.PreviousSignedPreKey)
+            : null;
 
         public X25519PrivateKey? OneTimePreKey(uint id) =>
             device.OneTimePreKeys.Find(k => k.Id == id) is { } key ? Import(key.PrivateKey) : null;

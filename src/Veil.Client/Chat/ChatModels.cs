@@ -26,10 +26,23 @@ public sealed record ChatMessage(Guid Id, string Direction, Guid Peer, string? P
 /// <param name="Resent">
 /// True when this was a retry request from <paramref name="From"/>'s device and <paramref name="Message"/> (ours) was sent again.
 /// </param>
-public sealed record ChatDelivery(ChatMessage? Message, string? Problem, Guid? From, int? FromDevice, bool Resent = false);
+/// <param name="Sealed">True when it came as a sealed-sender envelope (the relay did not know the sender).</param>
+public sealed record ChatDelivery(ChatMessage? Message, string? Problem, Guid? From, int? FromDevice, bool Resent = false, bool Sealed = false);
+
+/// <summary>A security alarm the client stored (a device whose certificate does not verify under the pinned account key, …).</summary>
+/// <param name="At">When it was raised.</param>
+/// <param name="Account">The account concerned.</param>
+/// <param name="Device">The device concerned.</param>
+/// <param name="Reason">What was wrong, one line.</param>
+public sealed record ChatAlarm(DateTimeOffset At, Guid Account, int Device, string Reason);
 
 /// <summary>The result of a send: the message and how many device ciphertexts the relay stored.</summary>
-public sealed record ChatSent(ChatMessage Message, int RecipientDevices, int OwnDevices);
+/// <param name="Message">The message sent.</param>
+/// <param name="RecipientDevices">How many of the recipient's devices it went to.</param>
+/// <param name="OwnDevices">How many of our other devices got a copy (always on the authenticated socket).</param>
+/// <param name="Sealed">True when it went to the recipient sealed (sealed sender, on the anonymous socket).</param>
+/// <param name="Fallback">Why it was not sealed (<c>no-access-key</c>, <c>access-key-refused</c>), or null when it was.</param>
+public sealed record ChatSent(ChatMessage Message, int RecipientDevices, int OwnDevices, bool Sealed = false, string? Fallback = null);
 
 internal sealed record ChatAccountResponse(Guid AccountId, byte[] AccountKey);
 
@@ -55,8 +68,19 @@ internal sealed record ChatBundleDto(
 
 internal sealed record ChatBundlesResponse(byte[] AccountKey, IReadOnlyList<ChatBundleDto> Devices);
 
+internal sealed record ChatCertifiedDeviceDto(int DeviceId, int RegistrationId, byte[] SigningKey, byte[] IdentityKey, byte[] Certificate);
+
+internal sealed record ChatCertifiedDevicesResponse(byte[] AccountKey, IReadOnlyList<ChatCertifiedDeviceDto> Devices);
+
+internal sealed record ChatSenderCertificateResponse(byte[] Certificate, DateTimeOffset ExpiresAt);
+
+internal sealed record ChatTrustRootResponse(byte[] TrustRoot, int ServerCertificateId);
+
+internal sealed record ChatAccessKeyRequest(byte[] AccessKey);
+
 /// <summary>The message content inside the ratchet (spec/chat-client.md §4).</summary>
-internal sealed record ChatContent(int V, string Type, Guid Id, Guid? Conversation, string? SenderEmail, string? Text, long At);
+/// <remarks><c>AccessKey</c> is the sender account's delivery access key (spec/chat-client.md §6): knowing it lets the recipient seal.</remarks>
+internal sealed record ChatContent(int V, string Type, Guid Id, Guid? Conversation, string? SenderEmail, string? Text, long At, byte[]? AccessKey = null);
 
 // ---- store records (sealed by ChatStore) ----
 
@@ -87,6 +111,36 @@ internal sealed class StoredDevice
     public List<StoredPreKey> OneTimePreKeys { get; set; } = [];
 
     public long NextPreKeyId { get; set; } = 1;
+
+    /// <summary>When the current signed prekey was made (null in stores written before rotation: counted from first use).</summary>
+    public DateTimeOffset? SignedPreKeyCreatedAt { get; set; }
+
+    /// <summary>The signed prekey replaced by the last rotation, kept for <see cref="ChatClient.SignedPreKeyGrace"/> (id 0: none).</summary>
+    public int PreviousSignedPreKeyId { get; set; }
+
+    public byte[] PreviousSignedPreKey { get; set; } = [];
+
+    public DateTimeOffset? PreviousSignedPreKeyRetiredAt { get; set; }
+}
+
+/// <summary>Record <c>relay</c>: the relay's pinned trust root, whether our access key is published, our cached sender certificate.</summary>
+internal sealed class StoredRelay
+{
+    public byte[]? TrustRoot { get; set; }
+
+    public bool AccessKeyPublished { get; set; }
+
+    public byte[]? Certificate { get; set; }
+
+    public DateTimeOffset CertificateExpires { get; set; }
+}
+
+/// <summary>Record <c>alarms</c>: security alarms, newest last (at most 200).</summary>
+internal sealed class StoredAlarms
+{
+    public const int Keep = 200;
+
+    public List<ChatAlarm> Alarms { get; set; } = [];
 }
 
 internal sealed class StoredPeerDevice
@@ -94,6 +148,9 @@ internal sealed class StoredPeerDevice
     public int DeviceId { get; set; }
 
     public int RegistrationId { get; set; }
+
+    /// <summary>Whether its device certificate was seen to verify under the account key (from a bundle, or checked on its first message).</summary>
+    public bool Certified { get; set; }
 }
 
 /// <summary>Record <c>peer/ACCOUNT</c>: the pinned account key and the device list last known.</summary>
@@ -102,6 +159,9 @@ internal sealed class StoredPeer
     public string? Email { get; set; }
 
     public byte[]? AccountKey { get; set; }
+
+    /// <summary>Their delivery access key, learnt from a message of theirs; null until then (or after the relay refused it).</summary>
+    public byte[]? AccessKey { get; set; }
 
     public List<StoredPeerDevice> Devices { get; set; } = [];
 }

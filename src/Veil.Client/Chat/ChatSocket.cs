@@ -46,6 +46,26 @@ internal sealed class ChatSocket : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Connects to <c>/chat/ws/anon</c>, the sealed-sender socket: no auth frame and no credential, so nothing on it names
+    /// the sender (each send carries the recipient's access key instead).
+    /// </summary>
+    public static async Task<ChatSocket> ConnectAnonymousAsync(Uri server, CancellationToken cancellationToken)
+    {
+        var socket = new ChatSocket();
+        var builder = new UriBuilder(new Uri(server, "chat/ws/anon")) { Scheme = server.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
+        try
+        {
+            await socket._socket.ConnectAsync(builder.Uri, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch (WebSocketException e)
+        {
+            await socket.DisposeAsync().ConfigureAwait(false);
+            throw new VeilApiException(0, VeilApiException.NetworkCode, ServerUnreachable.Message(server), e.WebSocketErrorCode.ToString(), inner: e);
+        }
+    }
+
     public static string? TypeOf(JsonElement frame) =>
         frame.ValueKind == JsonValueKind.Object && frame.TryGetProperty("type", out var type) ? type.GetString() : null;
 

@@ -57,8 +57,11 @@ internal static class ChatModule
         services.TryAddScoped<UploadPreKeysCommand>();
         services.TryAddScoped<CountPreKeysCommand>();
         services.TryAddScoped<ClaimBundlesCommand>();
+        services.TryAddScoped<ListAccountDevicesCommand>();
         services.TryAddScoped<SetAccessKeyCommand>();
         services.TryAddScoped<FindChatAccountCommand>();
+        services.TryAddSingleton<ChatSenderCertificateIssuer>();
+        services.TryAddScoped<IssueSenderCertificateCommand>();
         services.AddPeriodicJob<ChatMetadataJob>();
         return services;
     }
@@ -93,6 +96,10 @@ internal static class ChatModule
             => (await cmd.ExecuteAsync(accountId, ct)).ToHttpResult(r => TypedResults.Ok(r)))
             .WithName("Chat_ClaimBundles");
 
+        group.MapGet("/accounts/{accountId:guid}/devices", async (Guid accountId, ListAccountDevicesCommand cmd, CancellationToken ct)
+            => (await cmd.ExecuteAsync(accountId, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+            .WithName("Chat_AccountDevices");
+
         group.MapGet("/accounts", async (string? email, FindChatAccountCommand cmd, CancellationToken ct)
             => (await cmd.ExecuteAsync(email, ct)).ToHttpResult(r => TypedResults.Ok(r)))
             .RequireAccountRateLimit(LookupPolicy).WithName("Chat_FindAccount");
@@ -100,6 +107,16 @@ internal static class ChatModule
         group.MapPut("/access-key", async (AccessKeyRequest body, SetAccessKeyCommand cmd, HttpContext http, CancellationToken ct)
             => (await cmd.ExecuteAsync(http.User.UserId(), body, ct)).ToHttpResult(_ => TypedResults.NoContent()))
             .WithName("Chat_SetAccessKey");
+
+        // Sealed sender (spec/chat-api.md): a 24-hour certificate for one of the caller's devices, and the trust root
+        // that every certificate chains to (clients pin it on first use).
+        group.MapGet("/sender-certificate", async (int? deviceId, IssueSenderCertificateCommand cmd, HttpContext http, CancellationToken ct)
+            => (await cmd.ExecuteAsync(http.User.UserId(), deviceId, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+            .WithName("Chat_SenderCertificate");
+
+        group.MapGet("/trust-root", (ChatSenderCertificateIssuer issuer)
+            => TypedResults.Ok(new TrustRootDto(issuer.TrustRoot.ToArray(), issuer.ServerCertificateId)))
+            .WithName("Chat_TrustRoot");
 
         endpoints.Map("/chat/ws", (HttpContext http, ChatRelay relay) => relay.HandleAsync(http, anonymous: false));
         endpoints.Map("/chat/ws/anon", (HttpContext http, ChatRelay relay) => relay.HandleAsync(http, anonymous: true));

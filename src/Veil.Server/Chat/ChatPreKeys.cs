@@ -21,6 +21,25 @@ internal sealed record DeviceBundleDto(
 
 internal sealed record BundlesDto(byte[] AccountKey, IReadOnlyList<DeviceBundleDto> Devices);
 
+internal sealed record CertifiedDeviceDto(int DeviceId, int RegistrationId, byte[] SigningKey, byte[] IdentityKey, byte[] Certificate);
+
+internal sealed record CertifiedDevicesDto(byte[] AccountKey, IReadOnlyList<CertifiedDeviceDto> Devices);
+
+/// <summary>
+/// Another account's devices with their certificates, claiming nothing: a client that receives a first message from
+/// a device it does not know checks that device's certificate against the account key it pinned (spec/chat-client.md).
+/// </summary>
+internal sealed class ListAccountDevicesCommand(VeilDbContext db)
+{
+    public async Task<Result<CertifiedDevicesDto>> ExecuteAsync(Guid accountId, CancellationToken cancellationToken)
+    {
+        var account = await db.Set<ChatAccount>().AsNoTracking().FirstOrDefaultAsync(a => a.AccountId == accountId, cancellationToken);
+        var devices = await db.Set<ChatDevice>().AsNoTracking().Where(d => d.AccountId == accountId).OrderBy(d => d.DeviceId)
+            .Select(d => new CertifiedDeviceDto(d.DeviceId, d.RegistrationId, d.SigningKey, d.IdentityKey, d.Certificate)).ToListAsync(cancellationToken);
+        return account is null || devices.Count == 0 ? ChatErrors.NoChatAccount : new CertifiedDevicesDto(account.AccountKey, devices);
+    }
+}
+
 internal static class ChatPreKeys
 {
     public static bool SignedPreKeyVerifies(byte[] signingKey, SignedPreKeyDto signed) =>

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Veil.Server.Tests.Kit;
 using static Veil.Cli.Tests.CliAccounts;
 
@@ -140,6 +142,47 @@ public sealed class ChatCliTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task AfterTheFirstExchange_SendsGoSealed_TheRelayStoresAndLogsNoSender_AndListenNamesTheSender()
+    {
+        var alice = await SignedUpAsync(Alice);
+        var bob = await SignedUpAsync(Bob);
+        Ok(await Chat(alice, "device", "link"));
+        Ok(await Chat(bob, "device", "link"));
+        var first = Ok(await Chat(alice, "send", Bob, Canary("m1"))).Event("sent");
+        Ok(await Chat(bob, "listen", "--count", "1", "--timeout", "60s"));
+        var logsBefore = _server.Logs.Entries.Count;
+
+        // Bob learnt Alice's access key inside her message: his reply goes sealed on the anonymous socket.
+        var r1 = Canary("r1");
+        var reply = Ok(await Chat(bob, "send", Alice, r1)).Event("sent");
+        var rows = await MailboxRowsAsync();
+        var logged = string.Join("\n", _server.Logs.Entries.Skip(logsBefore));
+        var received = Message(Ok(await Chat(alice, "listen", "--count", "1", "--timeout", "60s")));
+
+        Assert.Equal((false, "no-access-key"), (first.GetProperty("sealed").GetBoolean(), first.GetProperty("fallback").GetString()));
+        Assert.Equal((true, JsonValueKind.Null), (reply.GetProperty("sealed").GetBoolean(), reply.GetProperty("fallback").ValueKind));
+        var row = Assert.Single(rows);
+        Assert.Equal((true, null, null), (row.Sealed, row.SenderAccountId, row.SenderDeviceId));
+        var bobAccount = await AccountIdAsync(bob);
+        Assert.DoesNotContain(bobAccount.ToString("D"), logged, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(bobAccount.ToString("N"), logged, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal((r1, "in", Bob, true), (received.GetProperty("text").GetString(), received.GetProperty("direction").GetString(),
+            received.GetProperty("peerEmail").GetString(), received.GetProperty("sealed").GetBoolean()));
+    }
+
+    private static async Task<Guid> AccountIdAsync(VeilCli cli) =>
+        Ok(await cli.RunAsync(["account", "whoami", "--json"])).Json.Single().GetProperty("accountId").GetGuid();
+
+    // The relay's waiting rows, read with SQL through the server's own DbContext (an internal type of Veil.Server).
+    private async Task<List<SealedRow>> MailboxRowsAsync()
+    {
+        await using var scope = _server.Services.CreateAsyncScope();
+        var type = typeof(Veil.Server.VeilServer).Assembly.GetType("Veil.Server.Platform.Persistence.VeilDbContext", throwOnError: true)!;
+        var db = (DbContext)scope.ServiceProvider.GetRequiredService(type);
+        return await db.Database.SqlQuery<SealedRow>($"""SELECT "SenderAccountId", "SenderDeviceId", "Sealed" FROM "ChatMailbox" """).ToListAsync();
+    }
+
     private static Task<CliResult> Chat(VeilCli cli, params string[] args) =>
         cli.RunAsync(["chat", .. args, "--json", "--password-stdin"], StrongPassword + "\n");
 
@@ -171,4 +214,14 @@ public sealed class ChatCliTests : IAsyncLifetime
     }
 
     private static string Canary(string label) => $"CANARY-{label}-{Guid.NewGuid():N}";
+}
+
+/// <summary>What the relay stored about a waiting row's sender.</summary>
+internal sealed class SealedRow
+{
+    public Guid? SenderAccountId { get; set; }
+
+    public int? SenderDeviceId { get; set; }
+
+    public bool Sealed { get; set; }
 }

@@ -123,6 +123,34 @@ public sealed class ChatAcrossNodesTests(ITestOutputHelper output)
         Assert.Equal((System.Net.WebSockets.WebSocketCloseStatus)4404, status);
     }
 
+    [PostgresFact]
+    public async Task SendOnOneNode_ItsOwnNotificationComesBack_IsSkippedThere_AndWakesTheOtherNode()
+    {
+        await using var nodeA = await ChatKit.StartChatServerAsync();
+        await using var nodeB = await ChatKit.StartChatServerAsync(nodeOf: nodeA);
+        var (_, bob, aliceDevice, bobDevice) = await nodeA.PairAsync();
+        await using var x = await nodeA.ConnectAsync(aliceDevice);
+        await using var y = await nodeB.ConnectAsync(bobDevice);
+        var busA = nodeA.Services.GetRequiredService<PostgresWakeupBus>();
+        var busB = nodeB.Services.GetRequiredService<PostgresWakeupBus>();
+        var skippedBefore = busA.OwnNotificationsSkipped;
+
+        await x.SendAndAnswerAsync(ChatKit.SendFrame(Guid.NewGuid(), bob.Id, [bobDevice], "once"));
+
+        // Node B (another node) acts on the notification: its socket gets the message live.
+        Assert.Equal("once@1", ChatKit.BodyText(await y.ReceiveAsync()));
+
+        // Node A's handlers were woken at publish; the same notification reaching node A's listener is dropped there.
+        var deadline = Stopwatch.StartNew();
+        while (busA.OwnNotificationsSkipped == skippedBefore)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "node A never saw its own notification come back");
+            await Task.Yield();
+        }
+
+        Assert.Equal(0, busB.OwnNotificationsSkipped);
+    }
+
     private static async Task AckAsync(ChatSocket socket, JsonElement message)
     {
         var acked = await socket.SendAndAnswerAsync(new { type = "ack", ids = new[] { message.GetProperty("id").GetGuid() } });

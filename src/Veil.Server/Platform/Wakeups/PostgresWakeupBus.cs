@@ -6,6 +6,12 @@
 // reconnects: the first attempt at once, then with a doubling delay up to 30 s. After every successful
 // LISTEN, including the first, each handler resyncs, because notifications sent while no session was
 // listening are gone for good; the rows are not.
+//
+// A publish wakes this node's handlers at once; PostgreSQL then delivers the same notification to this
+// node's listener too. So that a local send wakes its handlers once, not twice, every notification carries
+// the publishing node's random id before the payload ("<node id>:<payload>"); the listener drops the ones
+// this node sent. (The notifying backend's PID cannot tell: publishes go through their own pool, not the
+// listening session.) A payload without a node id (an older node) is dispatched as it is.
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -22,7 +28,9 @@ internal sealed partial class PostgresWakeupBus : BackgroundService, IWakeupBus,
     private readonly NpgsqlDataSource _publisher;
     private readonly TimeProvider _time;
     private readonly ILogger<PostgresWakeupBus> _logger;
+    private readonly string _nodePrefix = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)) + ":";
     private int _listenerProcessId;
+    private long _ownSkipped;
 
     public PostgresWakeupBus(string connectionString, IEnumerable<IWakeupHandler> handlers, TimeProvider time, ILogger<PostgresWakeupBus> logger)
     {
@@ -47,6 +55,9 @@ internal sealed partial class PostgresWakeupBus : BackgroundService, IWakeupBus,
     /// <summary>How many times the listener has (re)connected and issued LISTEN since start.</summary>
     public int ListenGeneration { get; private set; }
 
+    /// <summary>How many notifications this node sent came back to its own listener and were dropped (tests, diagnostics).</summary>
+    public long OwnNotificationsSkipped => Interlocked.Read(ref _ownSkipped);
+
     public async Task PublishAsync(string channel, string payload, CancellationToken cancellationToken)
     {
         WakeupChannel.Validate(channel, payload);
@@ -58,7 +69,7 @@ internal sealed partial class PostgresWakeupBus : BackgroundService, IWakeupBus,
         {
             await using var command = _publisher.CreateCommand("SELECT pg_notify($1, $2)");
             command.Parameters.Add(new NpgsqlParameter { Value = channel });
-            command.Parameters.Add(new NpgsqlParameter { Value = payload });
+            command.Parameters.Add(new NpgsqlParameter { Value = _nodePrefix + payload });
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
@@ -138,7 +149,22 @@ internal sealed partial class PostgresWakeupBus : BackgroundService, IWakeupBus,
         base.Dispose();
     }
 
-    private void OnNotification(object sender, NpgsqlNotificationEventArgs e) => Dispatch(e.Channel, e.Payload);
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
+    {
+        if (e.Payload.StartsWith(_nodePrefix, StringComparison.Ordinal))
+        {
+            // Sent by this node: its handlers were woken at publish time already.
+            Interlocked.Increment(ref _ownSkipped);
+            return;
+        }
+
+        var separator = e.Payload.IndexOf(':', StringComparison.Ordinal);
+        var fromNode = separator == NodeIdLength && e.Payload.AsSpan(0, NodeIdLength).IndexOfAnyExcept(HexDigits) < 0;
+        Dispatch(e.Channel, fromNode ? e.Payload[(separator + 1)..] : e.Payload);
+    }
+
+    private const int NodeIdLength = 16;
+    private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdef");
 
     private void Dispatch(string channel, string payload)
     {
