@@ -16,9 +16,10 @@
 #   ROUNDS=1 MESSAGES=2000 bash bench/alias.sh
 #   WARMUP=0 bash bench/alias.sh              # measure cold starts (default: 20,000 uncounted messages first, both systems)
 #   VEIL_ONLY=1 VEIL_ENV="DOTNET_PerfMapEnabled=1" bash bench/alias.sh   # profiling: Veil alone, extra environment
-# Needs the Debian package postfix (smtp-source, smtp-sink, postfix); installed like bench/smtp.sh does if missing.
+# Needs the Debian package postfix (smtp-source, smtp-sink, postfix); installed by bench/lib/postfix.sh if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib/postfix.sh
 ROUNDS=${ROUNDS:-3}
 MESSAGES=${MESSAGES:-10000}
 SESSIONS=${SESSIONS:-20}
@@ -33,11 +34,7 @@ PORT_PF=${PORT_PF:-25854}
 DOMAIN=alias.bench.test
 MAILBOX=me@inbox.bench.test
 
-if ! command -v smtp-source >/dev/null || ! command -v postfix >/dev/null; then
-  echo "== installing postfix (No configuration)"
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix >/dev/null
-fi
+ensure_postfix
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(postconf -d mail_version 2>/dev/null), spool on $(df --output=source,fstype /tmp | tail -1)"
 dotnet build -c Release src/Veil.Cli -p:VeilSkipWeb=true -nologo -v q >/dev/null
@@ -53,7 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_port() { for _ in $(seq 1 600); do ss -ltn | grep -q "127.0.0.1:$1 " && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 
 # The message smtp-source sends (-F; LF line ends, smtp-source writes CRLF): ~5 KiB, text + HTML with trackers.
 MSG="$WORK/message.eml"
@@ -274,28 +270,7 @@ alias_maps =
 alias_database =
 local_recipient_maps =
 MAIN
-  cat > "$pf/etc/master.cf" <<MASTER
-127.0.0.1:$PORT_PF inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-smtp      unix  - - n - - smtp
-relay     unix  - - n - - smtp
-postlog   unix-dgram n - n - 1 postlogd
-MASTER
+  postfix_master_cf "$pf/etc" "$PORT_PF" discard smtp relay
   PF_DIRS+=("$pf")
   postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "postfix failed to start:" >&2; tail -5 "$pf/maillog" >&2; return 1; }
   wait_port "$PORT_PF"

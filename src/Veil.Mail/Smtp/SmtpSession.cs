@@ -375,7 +375,8 @@ internal sealed class SmtpSession(
                                 break;
                         }
                     }
-                    if (used == buffer.Length)
+                    // One input byte may emit two (the CR held back until its LF arrives): keep room for both.
+                    if (used >= buffer.Length - 1)
                     {
                         await writer.WriteAsync(buffer.AsMemory(0, used), ct).ConfigureAwait(false);
                         used = 0;

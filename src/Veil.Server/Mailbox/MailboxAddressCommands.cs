@@ -15,12 +15,21 @@ internal sealed record AddAddressRequest(string? Address, string? PublicKey, str
 
 internal sealed record MailAddressDto(Guid Id, string Address, string Fingerprint, string PublicKey, string WrappedToken, string WrappedPrivateKey, DateTimeOffset CreatedAt);
 
-internal sealed record MailDomainsDto(IReadOnlyList<string> Domains, int MaxAddresses);
+/// <param name="Domains">Where the caller may add an address: the operator's mail domains, then the caller's verified custom domains.</param>
+/// <param name="CustomDomains">Which of <paramref name="Domains"/> are the caller's own (verified) domains.</param>
+/// <param name="MaxAddresses">The plan limit on addresses per account.</param>
+internal sealed record MailDomainsDto(IReadOnlyList<string> Domains, IReadOnlyList<string> CustomDomains, int MaxAddresses);
 
 internal sealed partial class MailboxAddressCommands(
     VeilDbContext db, IBlobStore blobs, IOptions<MailboxOptions> options, Domains.IMailDomainVerification customDomains, TimeProvider time)
 {
-    public MailDomainsDto Domains() => new(options.Value.NormalizedDomains, options.Value.MaxAddressesPerAccount);
+    public async Task<MailDomainsDto> DomainsAsync(Guid accountId, CancellationToken ct)
+    {
+        var operatorDomains = options.Value.NormalizedDomains;
+        // Another account's domains are never listed: a custom domain carries addresses for its holder only.
+        var own = (await customDomains.VerifiedForAccountAsync(accountId, ct)).Where(d => !operatorDomains.Contains(d)).ToList();
+        return new([.. operatorDomains, .. own], own, options.Value.MaxAddressesPerAccount);
+    }
 
     public async Task<Result<MailAddressDto>> AddAsync(AddAddressRequest request, Guid accountId, CancellationToken ct)
     {

@@ -1,11 +1,13 @@
 // Zero-access inbound (issue 17, point 3). After the spool made a message durable and SMTP said 250, this sink
 // takes the recipients that are mailbox addresses and, for each:
 //   1. derives the row id from (spool id, recipient position), so a redelivery after a crash finds what it did;
-//   2. seals the whole raw message (headers, subject, attachments) to the address's OpenPGP public key into a
-//      temporary file (ciphertext only) and moves it into the blob store under that id (atomic replace);
+//   2. seals the whole raw message (headers, subject, attachments) to the address's OpenPGP public key (into memory
+//      up to 256 KiB, else into a temporary file holding ciphertext only) and moves it into the blob store under
+//      that id (atomic replace, fsynced);
 //   3. seals a small summary (sender, subject, snippet, attachment names, and the SPF/DKIM/DMARC verdicts, evaluated
 //      once per message here, before sealing, and only for messages that reach a mailbox) to the same key;
-//   4. inserts the row (metadata: envelope sender field-encrypted, size, arrival, keyed Message-ID hash).
+//   4. inserts the row (metadata: envelope sender field-encrypted, size, arrival, keyed Message-ID hash), in one
+//      transaction with the rows of the messages sealed at the same time (MailboxRowCommitter, group commit).
 // Only when every mailbox recipient is done does it answer Done, and only then does the spool delete the
 // plaintext. A crash anywhere before the row commits repeats steps 2–4 (the blob is replaced, not doubled); a crash
 // after it finds the row and skips: each message is stored exactly once per address.
@@ -35,8 +37,25 @@ internal sealed class MailboxMessageSink(
     ILogger<MailboxMessageSink> logger,
     IMessageSink? inner,
     InboundAuthenticator? authenticator = null,
-    Domains.VerifiedDomains? customDomains = null) : IMessageSink
+    Domains.VerifiedDomains? customDomains = null) : IMessageSink, IDisposable
 {
+    /// <summary>
+    /// Messages up to this size are sealed into memory; larger ones go through a temporary file (ciphertext only), so
+    /// memory stays flat for any size. At the spool's 64 concurrent calls this holds at most ~16 MiB.
+    /// </summary>
+    public const int SealInMemoryUpTo = 256 * 1024;
+
+    /// <summary>How long a parsed address key is reused before it is parsed (and its expiry checked) again.</summary>
+    public static readonly TimeSpan KeyRecheckInterval = TimeSpan.FromMinutes(1);
+
+    private const int MaxCachedKeys = 4096;
+
+    private readonly MailboxRowCommitter _rows = new(scopes);
+
+    // Parsing an armoured key verifies its self-signatures (Ed25519 in managed code): done once per address a minute,
+    // not once per message. Public keys only; an address whose key changed has a new armoured text, so a new entry.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Veil.Crypto.OpenPgp.OpenPgpPublicKey Key, DateTimeOffset Parsed)> _keys = new(StringComparer.Ordinal);
+
     /// <summary>
     /// How long the SPF/DKIM/DMARC lookups of one message may take in all. Beyond it the verdicts are recorded as
     /// temperror and the message is stored anyway: a slow or dead resolver must neither lose mail nor hold the spool.
@@ -48,9 +67,6 @@ internal sealed class MailboxMessageSink(
     /// 2 GiB. A larger message is stored with a version 1 summary ("not recorded"), never held back.
     /// </summary>
     public const long MaxAuthenticatedSize = 64L * 1024 * 1024;
-
-    /// <summary>The sealed copy's temporary file: created new, 0600 (it holds ciphertext only, yet nobody else has to list it).</summary>
-    private static readonly FileStreamOptions OwnerOnlyFile = CreateOwnerOnlyFileOptions();
 
     public async ValueTask<SinkResult> ProcessAsync(SpooledMessage message, Stream content, CancellationToken cancellationToken)
     {
@@ -107,7 +123,7 @@ internal sealed class MailboxMessageSink(
                         summary = await AuthenticateAsync(message, content, start, summary, cancellationToken);
                     }
 
-                    await StoreAsync(db, message, content, start, index, id, address, summary, messageId, cancellationToken);
+                    await StoreAsync(message, content, start, index, id, address, summary, messageId, cancellationToken);
                 }
             }
             catch (Exception e) when (e is DbException or DbUpdateException or IOException)
@@ -130,6 +146,8 @@ internal sealed class MailboxMessageSink(
 
         return result;
     }
+
+    public void Dispose() => _rows.Dispose();
 
     /// <summary>
     /// Records the message's SPF, DKIM and DMARC verdicts in <paramref name="summary"/> (which is sealed, so no verdict
@@ -205,38 +223,43 @@ internal sealed class MailboxMessageSink(
     }
 
     private async Task StoreAsync(
-        VeilDbContext db, SpooledMessage message, Stream content, long start, int index, Guid id, MailAddress address, MailSummary summary, string? messageId, CancellationToken ct)
+        SpooledMessage message, Stream content, long start, int index, Guid id, MailAddress address, MailSummary summary, string? messageId, CancellationToken ct)
     {
         // Checked when stored; a key that has expired since cannot be sealed to: the message waits (RetryLater) and
         // the operator sees the warning, rather than the mail being stored in clear or dropped.
-        var key = MailSealer.Read(address.PublicKey, time.GetUtcNow()) ?? throw new IOException("The address key is no longer usable (expired?).");
+        var key = ReadKey(address.PublicKey) ?? throw new IOException("The address key is no longer usable (expired?).");
 
-        // The sealed copy goes through a temporary file: its length must be known before the blob store takes it,
-        // and memory stays flat for any size. The file holds ciphertext only.
-        var temporary = Path.Combine(paths.DataDirectory, "mailbox-tmp");
-        Platform.Hosting.DataDirectory.CreateOwnerOnly(temporary);
-
-        var file = Path.Combine(temporary, id.ToString("N") + ".pgp");
+        // The sealed copy's length must be known before the blob store takes it. A small message is sealed into memory;
+        // a larger one through a temporary file (ciphertext only), so memory stays flat for any size.
         long sealedSize;
-        try
+        if (message.Size <= SealInMemoryUpTo)
         {
-            await using (var output = new FileStream(file, OwnerOnlyFile))
+            using var output = new MemoryStream((int)message.Size + 1024);
+            content.Position = start;
+            MailSealer.Seal(key, content, output);
+            sealedSize = output.Length;
+            output.Position = 0;
+            await StoreBlobAsync(output, address, id, sealedSize, ct);
+        }
+        else
+        {
+            var temporary = Path.Combine(paths.DataDirectory, "mailbox-tmp");
+            Platform.Hosting.DataDirectory.CreateOwnerOnly(temporary);
+            var file = Path.Combine(temporary, id.ToString("N") + ".pgp");
+            try
             {
+                await using var output = new FileStream(file, OwnerOnlyFile);
                 content.Position = start;
                 MailSealer.Seal(key, content, output);
                 await output.FlushAsync(ct);
                 sealedSize = output.Length;
                 output.Position = 0;
-                var written = await blobs.WriteAsync(MailMessage.BlobFolderOf(address.AccountId, id) + "/sealed", output, sealedSize, ct);
-                if (written.Status != BlobWriteStatus.Stored)
-                {
-                    throw new IOException("The sealed message did not reach the blob store whole.");
-                }
+                await StoreBlobAsync(output, address, id, sealedSize, ct);
             }
-        }
-        finally
-        {
-            File.Delete(file);
+            finally
+            {
+                File.Delete(file);
+            }
         }
 
         var sealedSummary = MailSealer.SealSmall(key, summary.ToJsonBytes());
@@ -252,25 +275,42 @@ internal sealed class MailboxMessageSink(
             ThreadKey = messageId is null ? null : address.AccountId.ToString("N") + "\0" + messageId,
             SealedSummary = Convert.ToBase64String(sealedSummary),
         };
-        db.Add(row);
-        try
+        // Committed with the rows of the messages sealed beside it (MailboxRowCommitter: one transaction for many).
+        if (!await _rows.CommitAsync(row, ct))
         {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException)
-        {
-            db.Entry(row).State = EntityState.Detached;
-            if (await db.Set<MailMessage>().AsNoTracking().AnyAsync(m => m.Id == id, ct))
-            {
-                // Another dispatcher stored the same (message, recipient) a moment ago: that copy counts.
-                return;
-            }
-
-            throw;
+            // Another dispatcher stored the same (message, recipient) a moment ago: that copy counts.
+            return;
         }
 
         MailboxLog.Sealed(logger, message.Id.Value, index, id, sealedSize);
     }
+
+    private Veil.Crypto.OpenPgp.OpenPgpPublicKey? ReadKey(string armored)
+    {
+        var now = time.GetUtcNow();
+        if (_keys.TryGetValue(armored, out var cached) && now - cached.Parsed < KeyRecheckInterval && now >= cached.Parsed)
+        {
+            return cached.Key;
+        }
+
+        var key = MailSealer.Read(armored, now);
+        if (key is null)
+        {
+            _keys.TryRemove(armored, out _);
+            return null;
+        }
+
+        if (_keys.Count >= MaxCachedKeys)
+        {
+            _keys.Clear();
+        }
+
+        _keys[armored] = (key, now);
+        return key;
+    }
+
+    /// <summary>The sealed copy's temporary file: created new, 0600 (it holds ciphertext only, yet nobody else has to list it).</summary>
+    private static readonly FileStreamOptions OwnerOnlyFile = CreateOwnerOnlyFileOptions();
 
     private static FileStreamOptions CreateOwnerOnlyFileOptions()
     {
@@ -281,5 +321,14 @@ internal sealed class MailboxMessageSink(
         }
 
         return options;
+    }
+
+    private async Task StoreBlobAsync(Stream sealedCopy, MailAddress address, Guid id, long sealedSize, CancellationToken ct)
+    {
+        var written = await blobs.WriteAsync(MailMessage.BlobFolderOf(address.AccountId, id) + "/sealed", sealedCopy, sealedSize, ct);
+        if (written.Status != BlobWriteStatus.Stored)
+        {
+            throw new IOException("The sealed message did not reach the blob store whole.");
+        }
     }
 }

@@ -91,7 +91,8 @@ internal static class MailboxModule
         var api = endpoints.MapGroup("/api/v1/mail").WithTags("Mailbox");
         var group = api.MapGroup("").RequireVeilUser(VeilAccess.User);
 
-        group.MapGet("/address-domains", (MailboxAddressCommands cmd) => TypedResults.Ok(cmd.Domains())).WithName("Mail_AddressDomains");
+        group.MapGet("/address-domains", async (MailboxAddressCommands cmd, ClaimsPrincipal user, CancellationToken ct)
+            => TypedResults.Ok(await cmd.DomainsAsync(user.UserId(), ct))).WithName("Mail_AddressDomains");
         group.MapPost("/addresses", async (AddAddressRequest body, MailboxAddressCommands cmd, ClaimsPrincipal user, CancellationToken ct)
             => (await cmd.AddAsync(body, user.UserId(), ct)).ToHttpResult(r => TypedResults.Created($"/api/v1/mail/addresses/{r.Id}", r)))
             .WithName("Mail_AddAddress");

@@ -77,6 +77,25 @@ public sealed class SmtpServerTests
         Assert.Empty(await host.Spool.PendingAsync(CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData(65_520)]
+    [InlineData(65_521)] // the line's CR is the 64 KiB buffer's last byte: its LF once overflowed it and killed the session
+    [InlineData(65_522)]
+    public async Task Data_LineEndAtTheDataBufferBoundary_IsStoredExactly(int lineLength)
+    {
+        await using var host = SmtpTestHost.Start();
+        using var c = await GreetedAsync(host);
+        await c.CommandAsync("MAIL FROM:<a@b.test>");
+        await c.CommandAsync("RCPT TO:<alias@veil.test>");
+        Assert.StartsWith("354", await c.CommandAsync("DATA"));
+        var message = "Subject: x\r\n\r\n" + new string('y', lineLength) + "\r\nend\r\n";
+
+        await c.SendAsync(message + ".\r\n");
+
+        Assert.StartsWith("250", await c.ReadReplyAsync());
+        Assert.Equal(message, Encoding.ASCII.GetString(await host.SingleSpooledBytesAsync()));
+    }
+
     [Fact]
     public async Task Data_HeaderTooBig_Is552()
     {

@@ -161,6 +161,38 @@ public sealed class CustomDomainTests
     }
 
     [Fact]
+    public async Task AddressDomains_ListOperatorDomainsThenTheCallersVerifiedDomains_NeverUnverifiedOrOthers()
+    {
+        await using var dns = await LoopbackDns.StartAsync(Zone);
+        await using var server = await IdentityKit.StartIdentityServerAsync(o =>
+        {
+            o.Settings["Veil:Dns:Servers"] = dns.Servers;
+            o.Settings["Veil:Dns:Timeout"] = "00:00:00.3";
+            o.Settings["Veil:Mail:HostName"] = "mx.veil.test";
+            o.Settings["Veil:Mail:Domains:0"] = "mail.veil.test";
+        });
+        var owner = await server.RegisterUserAsync();
+        var other = await server.RegisterUserAsync();
+        var verified = await AddAsync(server, owner, "mine.custom.test");
+        await AddAsync(server, owner, "pending.custom.test");
+        Publish(dns, verified);
+        await dns.ApplyAsync();
+        Assert.True((await CheckAsync(server, owner, verified)).GetProperty("domain").GetProperty("verified").GetBoolean());
+
+        using var mine = await server.SendAsync(HttpMethod.Get, "/api/v1/mail/address-domains", null, owner.AccessToken);
+        using var theirs = await server.SendAsync(HttpMethod.Get, "/api/v1/mail/address-domains", null, other.AccessToken);
+
+        Assert.Equal(HttpStatusCode.OK, mine.StatusCode);
+        var body = await mine.JsonAsync();
+        Assert.Equal(["mail.veil.test", "mine.custom.test"], body.GetProperty("domains").EnumerateArray().Select(d => d.GetString()));
+        Assert.Equal(["mine.custom.test"], body.GetProperty("customDomains").EnumerateArray().Select(d => d.GetString()));
+        Assert.Equal(10, body.GetProperty("maxAddresses").GetInt32());
+        var otherBody = await theirs.JsonAsync();
+        Assert.Equal(["mail.veil.test"], otherBody.GetProperty("domains").EnumerateArray().Select(d => d.GetString()));
+        Assert.Empty(otherBody.GetProperty("customDomains").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Check_AnotherAccountsDomain_IsNotFound()
     {
         await using var dns = await LoopbackDns.StartAsync(Zone);

@@ -27,6 +27,9 @@ internal sealed record CustomDomainCheckResponse(CustomDomainDto Domain, bool Co
 internal interface IMailDomainVerification
 {
     Task<bool> IsVerifiedForAccountAsync(Guid accountId, string domain, CancellationToken cancellationToken);
+
+    /// <summary>The account's verified custom domains (A-labels, sorted): where it may add mailbox addresses.</summary>
+    Task<IReadOnlyList<string>> VerifiedForAccountAsync(Guid accountId, CancellationToken cancellationToken);
 }
 
 internal sealed class CustomDomains(VeilDbContext db, DomainCheck check, CustomDomainOptions options, IOptions<AliasOptions> aliases, VerifiedDomains verified, TimeProvider time)
@@ -35,6 +38,10 @@ internal sealed class CustomDomains(VeilDbContext db, DomainCheck check, CustomD
     public async Task<bool> IsVerifiedForAccountAsync(Guid accountId, string domain, CancellationToken cancellationToken) =>
         DkimKeyAdmin.NormalizeDomain(domain) is { } d
         && await db.Set<CustomDomain>().AnyAsync(x => x.AccountId == accountId && x.Domain == d && x.VerifiedAt != null, cancellationToken);
+
+    public async Task<IReadOnlyList<string>> VerifiedForAccountAsync(Guid accountId, CancellationToken cancellationToken) =>
+        await db.Set<CustomDomain>().Where(x => x.AccountId == accountId && x.VerifiedAt != null)
+            .OrderBy(x => x.Domain).Select(x => x.Domain).ToListAsync(cancellationToken);
 
     public async Task<Result<CustomDomainDto>> AddAsync(Guid accountId, string? domain, CancellationToken ct)
     {
