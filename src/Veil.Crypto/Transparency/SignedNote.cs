@@ -180,7 +180,7 @@ public sealed class SignedNote
         }
 
         var text = s[..(split + 1)];
-        if (!IsValidText(text))
+        if (split + 2 >= s.Length || !IsValidText(text))
         {
             return false;
         }
