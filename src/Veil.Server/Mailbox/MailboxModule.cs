@@ -109,8 +109,8 @@ internal static class MailboxModule
             .WithName("Mail_DeleteMessage");
 
         // Public: the key directory for Veil clients, and WKD for every OpenPGP client.
-        api.MapGet("/keys", async (string? address, KeyDirectory keys, CancellationToken ct)
-            => (await keys.FindAsync(address, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+        api.MapGet("/keys", async (string? address, long? since, KeyDirectory keys, CancellationToken ct)
+            => (await keys.FindAsync(address, ct, since)).ToHttpResult(r => TypedResults.Ok(r)))
             .RequireRateLimiting(KeyLookupPolicy).WithName("Mail_KeyLookup");
 
         var wkd = endpoints.MapGroup("/.well-known/openpgpkey").WithTags("Mailbox").RequireRateLimiting(KeyLookupPolicy);
