@@ -48,8 +48,8 @@ internal sealed partial class KtSequencer(IOptions<KtOptions> options, KtLogKey 
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var head = await db.Set<KtLogHead>().AsNoTracking().FirstOrDefaultAsync(h => h.Id == KtLogHead.SingleId, cancellationToken);
-        var pending = await db.Set<KtEntry>().Where(e => e.LeafIndex == null).OrderBy(e => e.Id)
-            .Take(options.Value.BatchSize).ToListAsync(cancellationToken);
+        var pending = await db.Set<KtEntry>().AsNoTracking().Where(e => e.LeafIndex == null).OrderBy(e => e.Id)
+            .Take(options.Value.BatchSize).Select(e => new { e.Id, e.Body }).ToListAsync(cancellationToken);
         if (head is not null && pending.Count == 0)
         {
             return false;
@@ -61,7 +61,6 @@ internal sealed partial class KtSequencer(IOptions<KtOptions> options, KtLogKey 
         var levelNodes = new Dictionary<int, List<byte[]>>();
         foreach (var entry in pending)
         {
-            entry.LeafIndex = frontier.Size;
             frontier.Append(MerkleHasher.HashLeaf(entry.Body), (id, hash) =>
             {
                 if (id.Level % TlogTiles.Height == 0)
@@ -88,7 +87,7 @@ internal sealed partial class KtSequencer(IOptions<KtOptions> options, KtLogKey 
         var checkpoint = SignedNote.Sign(new Checkpoint(logOrigin, newSize, root).ToText(), logKey.SignerFor(logOrigin)).ToString();
         var frontierBytes = frontier.Hashes.SelectMany(h => h).ToArray();
         var now = time.GetUtcNow();
-        await db.SaveChangesAsync(cancellationToken); // the entries' leaf indexes
+        await AssignLeafIndexesAsync(db, pending.Select(e => e.Id).ToList(), oldSize, cancellationToken);
         if (head is null)
         {
             db.Add(new KtLogHead { Origin = logOrigin, Size = newSize, RootHash = root, Frontier = frontierBytes, Checkpoint = checkpoint, UpdatedAt = now });
@@ -108,6 +107,34 @@ internal sealed partial class KtSequencer(IOptions<KtOptions> options, KtLogKey 
         await transaction.CommitAsync(cancellationToken);
         LogSequenced(logger, pending.Count, newSize);
         return true;
+    }
+
+    /// <summary>
+    /// Gives the entries (ids ascending) the leaf indexes <paramref name="firstIndex"/>, +1, …: one set-based UPDATE per run
+    /// of consecutive ids (usually the whole batch), rather than one statement per row.
+    /// </summary>
+    private static async Task AssignLeafIndexesAsync(VeilDbContext db, List<long> ids, long firstIndex, CancellationToken cancellationToken)
+    {
+        var runStart = 0;
+        for (var i = 1; i <= ids.Count; i++)
+        {
+            if (i < ids.Count && ids[i] == ids[i - 1] + 1)
+            {
+                continue;
+            }
+
+            var fromId = ids[runStart];
+            var toId = ids[i - 1];
+            var offset = firstIndex + runStart - fromId;
+            var updated = await db.Set<KtEntry>().Where(e => e.Id >= fromId && e.Id <= toId && e.LeafIndex == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(e => e.LeafIndex, e => e.Id + offset), cancellationToken);
+            if (updated != i - runStart)
+            {
+                throw new InvalidOperationException("Pending entries changed during sequencing; this batch is rolled back.");
+            }
+
+            runStart = i;
+        }
     }
 
     /// <summary>
