@@ -36,6 +36,13 @@ public sealed class KtMailKeyTests
         Assert.Equal(Convert.FromHexString(key.Fingerprint), entry.Event.Keys.Single());
         Assert.DoesNotContain(address, System.Text.Encoding.UTF8.GetString(entry.Leaf), StringComparison.OrdinalIgnoreCase); // the public log holds a hash, not the address
 
+        var wkdHash = Veil.Server.Mailbox.MailboxAddresses.WkdHash(address.Split('@')[0]);
+        using (var wkd = await server.Client.GetAsync(new Uri($"/.well-known/openpgpkey/{Domain}/hu/{wkdHash}", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, wkd.StatusCode);
+            Assert.Equal("/kt/checkpoint", wkd.Headers.GetValues("Veil-Key-Transparency").Single());
+        }
+
         using (var removed = await server.SendAsync(HttpMethod.Delete, $"/api/v1/mail/addresses/{id}", bearer: owner.AccessToken))
         {
             Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
