@@ -164,4 +164,40 @@ public sealed class KtLogTests
         var pending = await scope2.ServiceProvider.GetRequiredService<VeilDbContext>().Set<KtEntry>().CountAsync(e => e.LeafIndex == null);
         Assert.Equal(0, pending);
     }
+
+    [Fact]
+    public async Task ServedLookups_PassTheClientVerifier_AndAnOlderOneAfterANewerIsRefusedAsARollback()
+    {
+        await using var server = await KtKit.StartKtServerAsync();
+        var (alice, bob, _, _) = await server.PairAsync();
+        await server.SequenceAsync();
+        var pinned = await server.LogVerifierAsync();
+        var older = (await server.BundlesAsync(bob.Token, alice.Id)).GetProperty("transparency");
+
+        var first = Check(pinned, null, older, alice.Id);
+        Assert.Equal(KtVerdict.Ok, first.Verdict);
+        Assert.Equal([1], first.ChatDevices().Keys);
+
+        await server.AddDeviceAsync(alice, 2);
+        await server.SequenceAsync();
+        var newer = (await server.BundlesAsync(bob.Token, alice.Id, since: first.Checkpoint!.Size)).GetProperty("transparency");
+        var second = Check(pinned, first.Checkpoint, newer, alice.Id);
+        Assert.Equal(KtVerdict.Ok, second.Verdict);
+        Assert.Equal([1, 2], second.ChatDevices().Keys.Order());
+
+        Assert.Equal(KtVerdict.RolledBack, Check(pinned, second.Checkpoint, older, alice.Id).Verdict);
+    }
+
+    private static KtVerification Check(Ed25519NoteVerifier pinned, Checkpoint? lastSeen, System.Text.Json.JsonElement transparency, Guid accountId)
+    {
+        var consistency = transparency.GetProperty("consistency").ValueKind == System.Text.Json.JsonValueKind.Array
+            ? transparency.GetProperty("consistency").EnumerateArray().Select(p => p.GetBytesFromBase64()).ToArray()
+            : null;
+        var entries = transparency.GetProperty("entries").EnumerateArray().Select(e => new Veil.Crypto.Transparency.KtLookupEntry(
+            e.GetProperty("index").ValueKind == System.Text.Json.JsonValueKind.Null ? null : e.GetProperty("index").GetInt64(),
+            e.GetProperty("entry").GetBytesFromBase64(),
+            [.. e.GetProperty("inclusion").EnumerateArray().Select(p => p.GetBytesFromBase64())]));
+        return KtLookupVerifier.Verify(pinned, lastSeen, System.Text.Encoding.UTF8.GetBytes(transparency.GetProperty("checkpoint").GetString()!),
+            consistency, KeyEvent.ChatSubject(accountId), entries);
+    }
 }
