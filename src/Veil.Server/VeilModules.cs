@@ -8,6 +8,7 @@ using Veil.Server.Identity;
 using Veil.Server.Mail;
 using Veil.Server.Mailbox;
 using Veil.Server.Mailbox.Domains;
+using Veil.Server.Transparency;
 using Veil.Server.Vault;
 
 namespace Veil.Server;
@@ -30,6 +31,7 @@ internal static class VeilModules
         services.AddAliasModule(configuration);
         services.AddMailboxModule(configuration); // after Alias: it wraps Alias's message sink
         services.AddChatModule(configuration);
+        services.AddKeyTransparencyModule(configuration); // the log every module's key changes are written to
         services.AddMailDomainsModule(configuration);
         services.AddMailDevelopmentSink(configuration); // last: a module's IMessageSink wins over it
         return services;
@@ -44,6 +46,7 @@ internal static class VeilModules
         endpoints.MapAliasEndpoints();
         endpoints.MapMailboxEndpoints();
         endpoints.MapChatEndpoints();
+        endpoints.MapKeyTransparencyEndpoints();
         endpoints.MapMailDomainEndpoints();
         return endpoints;
     }

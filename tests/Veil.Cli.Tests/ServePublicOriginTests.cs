@@ -9,7 +9,7 @@ namespace Veil.Cli.Tests;
 [UnsupportedOSPlatform("windows")]
 public sealed class ServePublicOriginTests : IDisposable
 {
-    private static readonly string[] KeyNames = ["field", "index", "session", "refresh", "recovery", "reply", "srs", "escrow", "report", "chat"];
+    private static readonly string[] KeyNames = ["field", "index", "session", "refresh", "recovery", "reply", "srs", "escrow", "report", "chat", "transparency"];
     private readonly string _root = Directory.CreateTempSubdirectory("veil-cli-origin-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

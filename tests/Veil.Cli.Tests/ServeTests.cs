@@ -7,7 +7,7 @@ namespace Veil.Cli.Tests;
 [UnsupportedOSPlatform("windows")] // SIGTERM and file modes
 public sealed class ServeTests : IDisposable
 {
-    internal static readonly string[] KeyNames = ["field", "index", "session", "refresh", "recovery", "reply", "srs", "escrow", "report", "chat"];
+    internal static readonly string[] KeyNames = ["field", "index", "session", "refresh", "recovery", "reply", "srs", "escrow", "report", "chat", "transparency"];
     private readonly string _root = Directory.CreateTempSubdirectory("veil-cli-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

@@ -1,7 +1,8 @@
 // Device registration, listing and removal (spec/chat-api.md, Devices). The server checks what it can
 // check without trusting anyone: the certificate verifies under the account key the account first
 // registered, and the signed prekey verifies under the device's signing key. It does not vouch for the
-// account key itself: peers compare it out of band (safety numbers; key transparency comes later).
+// account key itself: peers compare it out of band (safety numbers) and check the key transparency log, where
+// every account key and device added or removed is written in the same transaction (Transparency/).
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Veil.Crypto.Chat;
@@ -9,6 +10,8 @@ using Veil.Crypto.Primitives;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Results;
 using Veil.Server.Platform.Wakeups;
+using Veil.Server.Transparency;
+using Veil.Crypto.Transparency;
 
 namespace Veil.Server.Chat;
 
@@ -24,7 +27,7 @@ internal sealed record DeviceDto(int DeviceId, int RegistrationId, DateTimeOffse
 
 internal sealed record DeviceListDto(IReadOnlyList<DeviceDto> Devices);
 
-internal sealed class RegisterDeviceCommand(VeilDbContext db, ChatAudit audit, TimeProvider time)
+internal sealed class RegisterDeviceCommand(VeilDbContext db, ChatAudit audit, KeyTransparencyLog log, TimeProvider time)
 {
     public async Task<Result<DeviceDto>> ExecuteAsync(RegisterDeviceRequest body, Guid accountId, CancellationToken cancellationToken)
     {
@@ -47,9 +50,12 @@ internal sealed class RegisterDeviceCommand(VeilDbContext db, ChatAudit audit, T
         var now = time.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var account = await db.Set<ChatAccount>().FirstOrDefaultAsync(a => a.AccountId == accountId, cancellationToken);
+        var subject = KeyEvent.ChatSubject(accountId);
+        var by = KeyTransparencyLog.BySession(accountId);
         if (account is null)
         {
             db.Add(new ChatAccount { AccountId = accountId, AccountKey = body.AccountKey, CreatedAt = now });
+            log.Record(new KeyEvent(KeyEventKinds.ChatAccountKey, subject, null, [body.AccountKey], by, now.ToUnixTimeSeconds()), now);
         }
         else if (!CryptographicOperations.FixedTimeEquals(account.AccountKey, body.AccountKey))
         {
@@ -84,6 +90,7 @@ internal sealed class RegisterDeviceCommand(VeilDbContext db, ChatAudit audit, T
         db.Add(device);
         db.AddRange(oneTime.Select(k => new ChatOneTimePreKey { AccountId = accountId, DeviceId = body.DeviceId, KeyId = k.Id, PublicKey = k.PublicKey }));
         audit.Record(accountId, ChatAudit.DeviceRegistered, body.DeviceId, now);
+        log.Record(new KeyEvent(KeyEventKinds.ChatDeviceAdded, subject, body.DeviceId, [body.SigningKey, body.IdentityKey], by, now.ToUnixTimeSeconds()), now);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -123,7 +130,7 @@ internal sealed class ListDevicesCommand(VeilDbContext db)
 }
 
 /// <summary>Removes a device: its keys, its prekeys and its mailbox go, and its open sockets are closed.</summary>
-internal sealed class RemoveDeviceCommand(VeilDbContext db, ChatAudit audit, ChatConnections connections, IWakeupBus wakeups, TimeProvider time)
+internal sealed class RemoveDeviceCommand(VeilDbContext db, ChatAudit audit, KeyTransparencyLog log, ChatConnections connections, IWakeupBus wakeups, TimeProvider time)
 {
     public async Task<Result<bool>> ExecuteAsync(Guid accountId, int deviceId, CancellationToken cancellationToken)
     {
@@ -138,6 +145,7 @@ internal sealed class RemoveDeviceCommand(VeilDbContext db, ChatAudit audit, Cha
         await db.Set<ChatOneTimePreKey>().Where(k => k.AccountId == accountId && k.DeviceId == deviceId).ExecuteDeleteAsync(cancellationToken);
         await db.Set<ChatMailboxEntry>().Where(m => m.AccountId == accountId && m.DeviceId == deviceId).ExecuteDeleteAsync(cancellationToken);
         audit.Record(accountId, ChatAudit.DeviceRemoved, deviceId, now);
+        log.Record(new KeyEvent(KeyEventKinds.ChatDeviceRemoved, KeyEvent.ChatSubject(accountId), deviceId, [], KeyTransparencyLog.BySession(accountId), now.ToUnixTimeSeconds()), now);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         await connections.CloseDeviceAsync(accountId, deviceId);

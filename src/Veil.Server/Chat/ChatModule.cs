@@ -92,8 +92,8 @@ internal static class ChatModule
             => (await cmd.ExecuteAsync(http.User.UserId(), deviceId, ct)).ToHttpResult(r => TypedResults.Ok(r)))
             .WithName("Chat_CountPreKeys");
 
-        group.MapPost("/accounts/{accountId:guid}/bundles", async (Guid accountId, ClaimBundlesCommand cmd, CancellationToken ct)
-            => (await cmd.ExecuteAsync(accountId, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+        group.MapPost("/accounts/{accountId:guid}/bundles", async (Guid accountId, long? since, ClaimBundlesCommand cmd, CancellationToken ct)
+            => (await cmd.ExecuteAsync(accountId, ct, since)).ToHttpResult(r => TypedResults.Ok(r)))
             .WithName("Chat_ClaimBundles");
 
         group.MapGet("/accounts/{accountId:guid}/devices", async (Guid accountId, ListAccountDevicesCommand cmd, CancellationToken ct)

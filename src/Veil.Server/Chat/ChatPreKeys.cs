@@ -19,7 +19,7 @@ internal sealed record DeviceBundleDto(
     int DeviceId, int RegistrationId, byte[] SigningKey, byte[] IdentityKey, byte[] Certificate,
     SignedPreKeyDto SignedPreKey, OneTimePreKeyDto? OneTimePreKey);
 
-internal sealed record BundlesDto(byte[] AccountKey, IReadOnlyList<DeviceBundleDto> Devices);
+internal sealed record BundlesDto(byte[] AccountKey, IReadOnlyList<DeviceBundleDto> Devices, Transparency.KtLookupDto? Transparency = null);
 
 internal sealed record CertifiedDeviceDto(int DeviceId, int RegistrationId, byte[] SigningKey, byte[] IdentityKey, byte[] Certificate);
 
@@ -127,11 +127,11 @@ internal sealed class CountPreKeysCommand(VeilDbContext db)
 }
 
 /// <summary>Every device's bundle for an account, each with one freshly claimed one-time prekey when any is left.</summary>
-internal sealed class ClaimBundlesCommand(VeilDbContext db, TimeProvider time)
+internal sealed class ClaimBundlesCommand(VeilDbContext db, Transparency.KtProofs proofs, TimeProvider time)
 {
     private const int ClaimAttempts = 8;
 
-    public async Task<Result<BundlesDto>> ExecuteAsync(Guid targetAccountId, CancellationToken cancellationToken)
+    public async Task<Result<BundlesDto>> ExecuteAsync(Guid targetAccountId, CancellationToken cancellationToken, long? since = null)
     {
         var account = await db.Set<ChatAccount>().AsNoTracking().FirstOrDefaultAsync(a => a.AccountId == targetAccountId, cancellationToken);
         var devices = await db.Set<ChatDevice>().AsNoTracking().Where(d => d.AccountId == targetAccountId).OrderBy(d => d.DeviceId).ToListAsync(cancellationToken);
@@ -149,7 +149,9 @@ internal sealed class ClaimBundlesCommand(VeilDbContext db, TimeProvider time)
                 await ClaimOneAsync(targetAccountId, device.DeviceId, cancellationToken)));
         }
 
-        return new BundlesDto(account.AccountKey, bundles);
+        // The account's key events with proofs: the sender's client uses only keys the log shows (spec/kt.md, "Lookups").
+        var transparency = await proofs.ForSubjectAsync(Veil.Crypto.Transparency.KeyEvent.ChatSubject(targetAccountId), since, cancellationToken);
+        return new BundlesDto(account.AccountKey, bundles, transparency);
     }
 
     private async Task<OneTimePreKeyDto?> ClaimOneAsync(Guid accountId, int deviceId, CancellationToken cancellationToken)

@@ -16,11 +16,11 @@ using Veil.Server.Platform.Results;
 
 namespace Veil.Server.Mailbox;
 
-internal sealed record PublicKeyDto(string Address, string Fingerprint, string PublicKey);
+internal sealed record PublicKeyDto(string Address, string Fingerprint, string PublicKey, Transparency.KtLookupDto? Transparency = null);
 
-internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> options, Domains.VerifiedDomains customDomains, TimeProvider time)
+internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> options, Domains.VerifiedDomains customDomains, Transparency.KtProofs proofs, TimeProvider time)
 {
-    public async Task<Result<PublicKeyDto>> FindAsync(string? address, CancellationToken ct)
+    public async Task<Result<PublicKeyDto>> FindAsync(string? address, CancellationToken ct, long? since = null)
     {
         var normalized = MailboxAddresses.Normalize(address);
         if (normalized is null)
@@ -29,9 +29,14 @@ internal sealed class KeyDirectory(VeilDbContext db, IOptions<MailboxOptions> op
         }
 
         var row = await db.Set<MailAddress>().WhereBlindIndexMatches(a => a.AddressIndex, normalized).AsNoTracking().FirstOrDefaultAsync(ct);
-        return row is not null && Serves(MailboxAddresses.DomainOf(normalized), row.AccountId) && MailSealer.Read(row.PublicKey, time.GetUtcNow()) is { } key
-            ? new PublicKeyDto(row.Address, key.Fingerprint, row.PublicKey)
-            : MailboxErrors.KeyNotFound;
+        if (row is null || !Serves(MailboxAddresses.DomainOf(normalized), row.AccountId) || MailSealer.Read(row.PublicKey, time.GetUtcNow()) is not { } key)
+        {
+            return MailboxErrors.KeyNotFound;
+        }
+
+        // The address's key events with proofs: the sender's client encrypts only to a key the log shows added and not revoked.
+        var transparency = await proofs.ForSubjectAsync(Veil.Crypto.Transparency.KeyEvent.MailSubject(normalized), since, ct);
+        return new PublicKeyDto(row.Address, key.Fingerprint, row.PublicKey, transparency);
     }
 
     /// <summary>The binary key for a WKD request, or null (404).</summary>

@@ -8,6 +8,8 @@ using Veil.Server.Platform.Blobs;
 using Veil.Server.Platform.Persistence;
 using Veil.Server.Platform.Persistence.Encryption;
 using Veil.Server.Platform.Results;
+using Veil.Server.Transparency;
+using Veil.Crypto.Transparency;
 
 namespace Veil.Server.Mailbox;
 
@@ -21,7 +23,7 @@ internal sealed record MailAddressDto(Guid Id, string Address, string Fingerprin
 internal sealed record MailDomainsDto(IReadOnlyList<string> Domains, IReadOnlyList<string> CustomDomains, int MaxAddresses);
 
 internal sealed partial class MailboxAddressCommands(
-    VeilDbContext db, IBlobStore blobs, IOptions<MailboxOptions> options, Domains.IMailDomainVerification customDomains, TimeProvider time)
+    VeilDbContext db, IBlobStore blobs, IOptions<MailboxOptions> options, Domains.IMailDomainVerification customDomains, KeyTransparencyLog log, TimeProvider time)
 {
     public async Task<MailDomainsDto> DomainsAsync(Guid accountId, CancellationToken ct)
     {
@@ -85,6 +87,8 @@ internal sealed partial class MailboxAddressCommands(
             CreatedAt = time.GetUtcNow(),
         };
         db.Add(row);
+        log.Record(new KeyEvent(KeyEventKinds.MailKeyAdded, KeyEvent.MailSubject(address), null, [Fingerprint(row.PublicKey)],
+            KeyTransparencyLog.BySession(accountId), row.CreatedAt.ToUnixTimeSeconds()), row.CreatedAt);
         try
         {
             await db.SaveChangesAsync(ct);
@@ -118,12 +122,18 @@ internal sealed partial class MailboxAddressCommands(
 
         await db.Set<MailMessage>().Where(m => m.AddressId == id).ExecuteDeleteAsync(ct);
         db.Remove(row);
-        await db.SaveChangesAsync(ct);
+        var now = time.GetUtcNow();
+        log.Record(new KeyEvent(KeyEventKinds.MailKeyRevoked, KeyEvent.MailSubject(row.Address), null, [Fingerprint(row.PublicKey)],
+            KeyTransparencyLog.BySession(accountId), now.ToUnixTimeSeconds()), now);
+        await db.SaveChangesAsync(ct); // the address's removal and its log entry commit together
         return true;
     }
 
     private MailAddressDto ToDto(MailAddress a) =>
         new(a.Id, a.Address, MailSealer.Read(a.PublicKey, time.GetUtcNow())?.Fingerprint ?? "", a.PublicKey, a.WrappedToken, a.WrappedPrivateKey, a.CreatedAt);
+
+    /// <summary>The key's OpenPGP fingerprint as logged (the whole key is served by the directory; the log binds its fingerprint).</summary>
+    private byte[] Fingerprint(string armored) => Convert.FromHexString(MailSealer.Read(armored, time.GetUtcNow())?.Fingerprint ?? "");
 
     private static bool IsWrapped(string? value) =>
         value is { Length: > 3 and <= MailboxAddresses.MaxWrappedLength } && WrappedForm().IsMatch(value);

@@ -161,27 +161,34 @@ internal static class MailboxModule
             .WithName("Mail_Attachment");
 
         // Public: the key directory for Veil clients, and WKD for every OpenPGP client.
-        api.MapGet("/keys", async (string? address, KeyDirectory keys, CancellationToken ct)
-            => (await keys.FindAsync(address, ct)).ToHttpResult(r => TypedResults.Ok(r)))
+        api.MapGet("/keys", async (string? address, long? since, KeyDirectory keys, CancellationToken ct)
+            => (await keys.FindAsync(address, ct, since)).ToHttpResult(r => TypedResults.Ok(r)))
             .RequireRateLimiting(KeyLookupPolicy).WithName("Mail_KeyLookup");
 
         var wkd = endpoints.MapGroup("/.well-known/openpgpkey").WithTags("Mailbox").RequireRateLimiting(KeyLookupPolicy);
         wkd.MapGet("/hu/{hash}", (string hash, HttpRequest request, KeyDirectory keys, CancellationToken ct)
-            => WkdKeyAsync(keys, KeyDirectory.DirectDomain(request), hash, ct)).WithName("Mail_WkdDirect");
+            => WkdKeyAsync(keys, KeyDirectory.DirectDomain(request), hash, request.HttpContext.Response, ct)).WithName("Mail_WkdDirect");
         wkd.MapGet("/policy", (HttpRequest request, KeyDirectory keys)
             => WkdPolicy(keys, KeyDirectory.DirectDomain(request))).WithName("Mail_WkdPolicyDirect");
-        wkd.MapGet("/{domain}/hu/{hash}", (string domain, string hash, KeyDirectory keys, CancellationToken ct)
-            => WkdKeyAsync(keys, domain, hash, ct)).WithName("Mail_WkdAdvanced");
+        wkd.MapGet("/{domain}/hu/{hash}", (string domain, string hash, HttpResponse response, KeyDirectory keys, CancellationToken ct)
+            => WkdKeyAsync(keys, domain, hash, response, ct)).WithName("Mail_WkdAdvanced");
         wkd.MapGet("/{domain}/policy", (string domain, KeyDirectory keys)
             => WkdPolicy(keys, domain)).WithName("Mail_WkdPolicyAdvanced");
         return endpoints;
     }
 
     // WKD answers are plain HTTP resources, not problem details: clients look only at the status and the bytes.
-    private static async Task<IResult> WkdKeyAsync(KeyDirectory keys, string domain, string hash, CancellationToken ct) =>
-        await keys.WkdAsync(domain, hash, ct) is { } key
-            ? TypedResults.Bytes(key, "application/octet-stream")
-            : PlatformErrors.NotFound.ToProblem();
+    // A found key names the key transparency log, where Veil clients find the address's key history (spec/kt.md).
+    private static async Task<IResult> WkdKeyAsync(KeyDirectory keys, string domain, string hash, HttpResponse response, CancellationToken ct)
+    {
+        if (await keys.WkdAsync(domain, hash, ct) is not { } key)
+        {
+            return PlatformErrors.NotFound.ToProblem();
+        }
+
+        response.Headers["Veil-Key-Transparency"] = "/kt/checkpoint";
+        return TypedResults.Bytes(key, "application/octet-stream");
+    }
 
     private static IResult WkdPolicy(KeyDirectory keys, string domain) =>
         keys.ServesDomain(domain) ? TypedResults.Bytes([], "text/plain") : PlatformErrors.NotFound.ToProblem();

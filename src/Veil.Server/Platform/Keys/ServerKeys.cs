@@ -4,7 +4,7 @@ namespace Veil.Server.Platform.Keys;
 internal static class ServerKeys
 {
     public static readonly IReadOnlyList<string> Names =
-        ["field", "index", "session", "refresh", "recovery", "reply", "srs", "escrow", "report", "chat"];
+        ["field", "index", "session", "refresh", "recovery", "reply", "srs", "escrow", "report", "chat", "transparency"];
 
     public static string CurrentPath(string name) => $"Veil:Keys:{name}";
 
