@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Veil.Crypto.Keys;
+using Veil.Server.Platform.Audit;
 using Veil.Server.Platform.Diagnostics;
 using Veil.Server.Platform.Hosting;
 using Veil.Server.Platform.Keys;
@@ -104,6 +105,7 @@ public static partial class VeilServer
         services.AddVeilPersistence(configuration, dataDirectory);
         services.AddVeilWakeups(configuration); // Platform/Wakeups: in-process on SQLite, LISTEN/NOTIFY on PostgreSQL
         services.AddVeilPlans(); // Veil:Plans: per-account limits (Platform/Plans)
+        services.AddVeilAdminAudit(configuration); // operator actions, append-only (Platform/Audit)
         services.AddModules(configuration);
         setup.ConfigureServices?.Invoke(services);
 

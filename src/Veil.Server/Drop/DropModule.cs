@@ -52,7 +52,7 @@ internal static class DropModule
         services.TryAddScoped(sp => new DropReportAdmin(
             sp.GetRequiredService<VeilDbContext>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<DropSecrets>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<DropOptions>>(), sp.GetRequiredService<IOptions<VeilOptions>>(),
-            sp.GetRequiredService<ILogger<DropReportAdmin>>()));
+            sp.GetRequiredService<ILogger<DropReportAdmin>>(), sp.GetRequiredService<Platform.Audit.AdminAudit>()));
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataDeleter, DropAccountDataDeleter>());
         services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccountDataExporter, DropAccountDataExporter>());
         services.AddPeriodicJob<DropPurgeJob>();

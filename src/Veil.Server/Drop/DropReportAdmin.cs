@@ -39,9 +39,12 @@ public sealed class DropReportAdmin
     private readonly DropOptions _options;
     private readonly VeilOptions _veil;
     private readonly ILogger<DropReportAdmin> _logger;
+    private readonly Platform.Audit.AdminAudit _audit;
 
-    internal DropReportAdmin(VeilDbContext db, IBlobStore blobs, DropSecrets secrets, TimeProvider time, IOptions<DropOptions> options, IOptions<VeilOptions> veil, ILogger<DropReportAdmin> logger)
+    internal DropReportAdmin(VeilDbContext db, IBlobStore blobs, DropSecrets secrets, TimeProvider time, IOptions<DropOptions> options, IOptions<VeilOptions> veil, ILogger<DropReportAdmin> logger,
+        Platform.Audit.AdminAudit audit)
     {
+        _audit = audit;
         _db = db;
         _blobs = blobs;
         _secrets = secrets;
@@ -73,6 +76,8 @@ public sealed class DropReportAdmin
             return null;
         }
 
+        // Viewing a report can reveal the drop's key and link: the view itself is an operator action.
+        await _audit.AppendAsync("report-view", id.ToString("D"), cancellationToken);
         var drop = await _db.Set<DropRecord>().AsNoTracking().FirstOrDefaultAsync(d => d.Id == report.DropId, cancellationToken);
         var standing = await _db.Set<DropOwnerStanding>().AsNoTracking().FirstOrDefaultAsync(s => s.OwnerKey == report.OwnerKey, cancellationToken);
         string? key = null, link = null;
@@ -138,6 +143,8 @@ public sealed class DropReportAdmin
             }
 
             strikes = await _db.Set<DropOwnerStanding>().Where(s => s.OwnerKey == report.OwnerKey).Select(s => s.Strikes).FirstOrDefaultAsync(cancellationToken);
+            _audit.Add("report-takedown", id.ToString("D"));
+            await _db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -155,11 +162,18 @@ public sealed class DropReportAdmin
             return DropReportActionResult.NotFound;
         }
 
-        var changed = await _db.Set<DropReport>().Where(r => r.Id == id && r.Status == DropReportStatus.Open)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, DropReportStatus.Dismissed).SetProperty(r => r.ResolvedAt, now), cancellationToken);
-        if (changed == 0)
+        await using (var transaction = await _db.Database.BeginTransactionAsync(cancellationToken))
         {
-            return DropReportActionResult.AlreadyResolved;
+            var changed = await _db.Set<DropReport>().Where(r => r.Id == id && r.Status == DropReportStatus.Open)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, DropReportStatus.Dismissed).SetProperty(r => r.ResolvedAt, now), cancellationToken);
+            if (changed == 0)
+            {
+                return DropReportActionResult.AlreadyResolved;
+            }
+
+            _audit.Add("report-dismiss", id.ToString("D"));
+            await _db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
 
         DropLog.ReportResolved(_logger, id, report.DropId, "dismissed", -1);

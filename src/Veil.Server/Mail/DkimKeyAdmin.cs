@@ -34,11 +34,13 @@ public sealed class DkimKeyAdmin
 {
     private readonly VeilDbContext _db;
     private readonly TimeProvider _time;
+    private readonly Platform.Audit.AdminAudit _audit;
 
-    internal DkimKeyAdmin(VeilDbContext db, TimeProvider time)
+    internal DkimKeyAdmin(VeilDbContext db, TimeProvider time, Platform.Audit.AdminAudit audit)
     {
         _db = db;
         _time = time;
+        _audit = audit;
     }
 
     /// <summary>Generates and stores a key; <paramref name="selector"/> defaults to <c>veilYYYYMM</c>.</summary>
@@ -64,6 +66,7 @@ public sealed class DkimKeyAdmin
         using var key = algorithm == DkimAlgorithm.Ed25519Sha256 ? DkimSigningKey.GenerateEd25519() : DkimSigningKey.GenerateRsa2048();
         var entity = DkimKey.Create(d, s, key, now);
         _db.Add(entity);
+        _audit.Add("dkim-create", d);
         try
         {
             await _db.SaveChangesAsync(cancellationToken);

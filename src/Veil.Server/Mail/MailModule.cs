@@ -27,7 +27,7 @@ internal static class MailModule
         services.TryAddSingleton<SmtpHostService>();
         services.AddHostedService(sp => sp.GetRequiredService<SmtpHostService>());
         services.AddHostedService<SpoolDispatchService>();
-        services.TryAddScoped(sp => new DkimKeyAdmin(sp.GetRequiredService<VeilDbContext>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddScoped(sp => new DkimKeyAdmin(sp.GetRequiredService<VeilDbContext>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Platform.Audit.AdminAudit>()));
         services.TryAddSingleton<AliasDkimKeys>();
 
         // The development aids are read here because they change what is registered; the validator

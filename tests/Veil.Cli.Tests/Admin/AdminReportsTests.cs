@@ -39,9 +39,11 @@ public sealed partial class AdminReportsTests : IAsyncLifetime
         return (id, key, token);
     }
 
-    private Task<CliResult> AdminAsync(params string[] args)
+    private Task<CliResult> AdminAsync(params string[] args) => AdminVerbAsync(["reports", .. args]);
+
+    private Task<CliResult> AdminVerbAsync(string[] args)
     {
-        List<string> all = ["admin", "reports", .. args, "--data", _cli.Server.DataDirectory];
+        List<string> all = ["admin", .. args, "--data", _cli.Server.DataDirectory];
         if (_cli.Server.Services.GetRequiredService<IConfiguration>()["ConnectionStrings:Postgres"] is { Length: > 0 } postgres)
         {
             all.AddRange(["--postgres", postgres]);
@@ -130,6 +132,15 @@ public sealed partial class AdminReportsTests : IAsyncLifetime
         status.Headers.Add("X-Report-Token", token);
         using HttpResponseMessage tracked = await _cli.Server.Client.SendAsync(status);
         Assert.Equal("taken-down", (await tracked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+
+        // The audit log: the takedown and the view, by the login that ran the verbs, the report id only as a keyed hash.
+        CliResult audit = await AdminVerbAsync(["audit", "--target", reportId, "--json"]);
+        Assert.True(audit.ExitCode == 0, audit.ToString());
+        var rows = Assert.Single(JsonLines(audit)).GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(["report-view", "report-takedown"], rows.Select(r => r.GetProperty("action").GetString()));
+        Assert.All(rows, r => Assert.Equal("cli:" + Environment.UserName, r.GetProperty("actor").GetString()));
+        Assert.All(rows, r => Assert.DoesNotContain(reportId, r.GetProperty("target").GetString()!, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), rows[0].GetProperty("day").GetString());
     }
 
     [Fact]
@@ -150,6 +161,9 @@ public sealed partial class AdminReportsTests : IAsyncLifetime
         Assert.NotEmpty(_cli.BlobFiles(dropId));
         Assert.Equal(1, again.ExitCode);
         Assert.Equal("veil: the report is already resolved", again.Stderr.Trim());
+        // One row for the dismissal; the refused takedown changed nothing and recorded nothing.
+        CliResult audit = await AdminVerbAsync(["audit", "--target", reportId, "--json"]);
+        Assert.Equal("report-dismiss", Assert.Single(Assert.Single(JsonLines(audit)).GetProperty("rows").EnumerateArray()).GetProperty("action").GetString());
     }
 
     [Theory]

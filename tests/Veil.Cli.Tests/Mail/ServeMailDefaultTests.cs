@@ -15,7 +15,7 @@ namespace Veil.Cli.Tests.Mail;
 [Collection(AccountVerbsTestGroup.Name)]
 public sealed partial class ServeMailDefaultTests : IDisposable
 {
-    private static readonly string[] KeyNames = ["field", "index", "session", "refresh", "recovery", "reply", "srs", "escrow", "report", "transparency"];
+    private static readonly string[] KeyNames = ["field", "index", "session", "refresh", "recovery", "reply", "srs", "escrow", "report", "chat", "transparency"];
     private readonly string _root = Directory.CreateTempSubdirectory("veil-cli-mail-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

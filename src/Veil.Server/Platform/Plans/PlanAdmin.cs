@@ -28,11 +28,13 @@ public sealed class PlanAdmin
 {
     private readonly VeilDbContext _db;
     private readonly AccountPlans _plans;
+    private readonly Audit.AdminAudit _audit;
 
-    internal PlanAdmin(VeilDbContext db, AccountPlans plans)
+    internal PlanAdmin(VeilDbContext db, AccountPlans plans, Audit.AdminAudit audit)
     {
         _db = db;
         _plans = plans;
+        _audit = audit;
     }
 
     /// <summary>Every plan with its effective limits, <c>default</c> first (the global limits when not configured).</summary>
@@ -60,7 +62,14 @@ public sealed class PlanAdmin
             return PlanSetStatus.UnknownAccount;
         }
 
-        await _db.Set<Account>().Where(a => a.Id == accountId).ExecuteUpdateAsync(s => s.SetProperty(a => a.Plan, stored), cancellationToken);
+        await using (var transaction = await _db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await _db.Set<Account>().Where(a => a.Id == accountId).ExecuteUpdateAsync(s => s.SetProperty(a => a.Plan, stored), cancellationToken);
+            _audit.Add("plan-set", accountId.ToString("D"));
+            await _db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
         _plans.Forget(accountId);
         return PlanSetStatus.Done;
     }

@@ -14,7 +14,7 @@ internal static class PlansSetup
         services.AddOptions<PlansOptions>().Configure<IConfiguration>((o, configuration) => o.Read(configuration)).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<PlansOptions>, PlansOptionsValidator>();
         services.TryAddSingleton<AccountPlans>();
-        services.TryAddScoped(sp => new PlanAdmin(sp.GetRequiredService<VeilDbContext>(), sp.GetRequiredService<AccountPlans>()));
+        services.TryAddScoped(sp => new PlanAdmin(sp.GetRequiredService<VeilDbContext>(), sp.GetRequiredService<AccountPlans>(), sp.GetRequiredService<Audit.AdminAudit>()));
         return services;
     }
 }
