@@ -170,6 +170,13 @@ public sealed partial class OutsiderMailBrowserTests(Browser browser) : IAsyncLi
             AssertNeverSent(secret);
         }
 
+        // The package was fetched once (one view), although two passwords were tried: the page kept the ciphertext.
+        var packagePath = "/api/v1/mail/outsider/" + new Uri(link).AbsolutePath.Split('/').Last();
+        lock (_sent)
+        {
+            Assert.Single(_sent, s => s.StartsWith("GET ", StringComparison.Ordinal) && new Uri(s[4..s.IndexOf('\n', StringComparison.Ordinal)]).AbsolutePath == packagePath);
+        }
+
         AssertNoPageErrors();
     }
 
