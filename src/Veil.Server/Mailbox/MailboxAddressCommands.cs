@@ -110,6 +110,9 @@ internal sealed partial class MailboxAddressCommands(
         await db.Set<MailMessage>().Where(m => m.AddressId == id).ExecuteDeleteAsync(ct);
         db.Remove(row);
         await db.SaveChangesAsync(ct);
+
+        // The removed copies' large attachments go with them where no other copy references them.
+        await MailAttachmentCommands.ReleaseAsync(db, blobs, messages, ct);
         return true;
     }
 
