@@ -2,7 +2,8 @@
 //   1. uploads no send claimed within Veil:Mail:AttachmentOrphanAfter are deleted (row by compare-and-delete on
 //      "still unattached", so a send claiming it at the same moment wins or loses whole);
 //   2. copies destroyed by their last view release their attachments once Veil:Mail:AttachmentViewGrace passed;
-//   3. attached blobs without any link left (a crash between releasing and deleting) are deleted;
+//   3. links whose copy no longer exists are dropped, and attached blobs without any link left (a crash between
+//      deleting a copy, releasing and deleting the blob) are deleted;
 //   4. blob folders without a row (a crash between writing the blob and its row) are deleted once they are older
 //      than the orphan time.
 // Every rule is a condition on rows and the injected clock, so running it twice changes nothing more.
@@ -67,6 +68,10 @@ internal sealed class MailAttachmentJob(IOptions<MailboxOptions> options, IBlobS
                 break;
             }
         }
+
+        // Links whose copy is gone without releasing them (a crash between deleting the row and releasing).
+        var messages = db.Set<MailMessage>();
+        await links.Where(l => !messages.Any(m => m.Id == l.MessageId)).ExecuteDeleteAsync(cancellationToken);
 
         var unreferencedIds = await db.Set<MailAttachmentBlob>().Where(b => b.AttachedAt != null && !links.Any(l => l.BlobId == b.Id))
             .Select(b => b.Id).Take(Batch * 5).ToListAsync(cancellationToken);

@@ -126,6 +126,9 @@ internal sealed partial class MailboxAddressCommands(
         log.Record(new KeyEvent(KeyEventKinds.MailKeyRevoked, KeyEvent.MailSubject(row.Address), null, [Fingerprint(row.PublicKey)],
             KeyTransparencyLog.BySession(accountId), now.ToUnixTimeSeconds()), now);
         await db.SaveChangesAsync(ct); // the address's removal and its log entry commit together
+
+        // The removed copies' large attachments go with them where no other copy references them.
+        await MailAttachmentCommands.ReleaseAsync(db, blobs, messages, ct);
         return true;
     }
 

@@ -172,7 +172,8 @@ internal sealed class SendMailCommand(
                 return MailboxErrors.InvalidMessage($"Copy #{i + 1} needs a recipient address.");
             }
 
-            if (Decode(copy!, settings) is { Error: { } bad })
+            var decoded = Decode(copy!, settings);
+            if (decoded.Error is { } bad)
             {
                 return bad;
             }
@@ -188,10 +189,11 @@ internal sealed class SendMailCommand(
                 return MailboxErrors.InvalidMessage($"Copy #{i + 1} repeats a recipient.");
             }
 
-            sealedCopies.Add((address, Convert.FromBase64String(copy!.SealedMessage!), copy.SealedSummary!, copy.Size));
+            sealedCopies.Add((address, decoded.Value, copy!.SealedSummary!, copy.Size));
         }
 
-        if (Decode(body.SentCopy, settings) is { Error: { } badSent })
+        var sentMessage = Decode(body.SentCopy, settings);
+        if (sentMessage.Error is { } badSent)
         {
             return badSent;
         }
@@ -277,8 +279,8 @@ internal sealed class SendMailCommand(
             rows.Add((NewRow(address, MailFolder.Inbox, from.Address, message, summary, size, now, expiresAt, body.MaxViews), message));
         }
 
-        var sent = NewRow(from, MailFolder.Sent, from.Address, Convert.FromBase64String(body.SentCopy.SealedMessage!), body.SentCopy.SealedSummary!, body.SentCopy.Size, now, expiresAt, null);
-        rows.Add((sent, Convert.FromBase64String(body.SentCopy.SealedMessage!)));
+        var sent = NewRow(from, MailFolder.Sent, from.Address, sentMessage.Value, body.SentCopy.SealedSummary!, body.SentCopy.Size, now, expiresAt, null);
+        rows.Add((sent, sentMessage.Value));
 
         // A public link never lives unbounded: without an expiry, a package lasts the longest confidential expiry.
         var packageRows = packageList.Select(p => (Row: new OutsiderPackageRow
@@ -414,7 +416,8 @@ internal sealed class SendMailCommand(
             MaxViews = maxViews,
         };
 
-    private static Result<bool> Decode(SendCopy copy, MailboxOptions settings)
+    /// <summary>The copy's sealed message, decoded once (the caller stores these bytes).</summary>
+    private static Result<byte[]> Decode(SendCopy copy, MailboxOptions settings)
     {
         // The server cannot check what is inside (it has no key); it checks that each part is an OpenPGP message of a
         // sane size, so a client bug cannot store plaintext by mistake.
@@ -430,7 +433,7 @@ internal sealed class SendMailCommand(
 
         return copy.Size is < 0 || copy.Size > settings.MaxMessageSize
             ? MailboxErrors.InvalidMessage("size is the plaintext length, within Veil:Mail:MaxMessageSize.")
-            : true;
+            : message;
     }
 
     // The first packet of an encrypted message is a public-key encrypted session key (tag 1), old or new format.
@@ -444,8 +447,10 @@ internal sealed class SendMailCommand(
             return null;
         }
 
-        var bytes = new byte[value.Length * 3 / 4 + 3];
-        return Convert.TryFromBase64String(value, bytes, out var written) ? bytes[..written] : null;
+        // Sized exactly for well-formed input (no second copy); anything else fails to decode into it.
+        var padding = value.EndsWith("==", StringComparison.Ordinal) ? 2 : value.EndsWith('=') ? 1 : 0;
+        var bytes = new byte[Math.Max(0, value.Length / 4 * 3 - padding)];
+        return value.Length % 4 == 0 && Convert.TryFromBase64String(value, bytes, out var written) && written == bytes.Length ? bytes : null;
     }
 
     private static bool FromIs(byte[] mime, string address)

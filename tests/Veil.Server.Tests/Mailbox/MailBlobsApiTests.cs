@@ -203,6 +203,24 @@ public sealed class MailBlobsApiTests : IAsyncLifetime
         Assert.False(await db.Set<MailSearchIndex>().AnyAsync(x => x.AccountId == bob.AccountId));
     }
 
+    [Fact]
+    public async Task AddressRemoval_TakesTheLastCopysAttachment()
+    {
+        var (alice, aliceAddress, aliceKey) = await UserWithAddressAsync();
+        var (bob, bobAddress, bobKey) = await UserWithAddressAsync();
+        var blob = await UploadAsync(alice, Encrypted(new byte[1000]));
+        (await SendAsync(alice, HttpMethod.Post, "/api/v1/mail/messages",
+            new SendBody(aliceAddress, [new CopyBody(Address(bobKey), Seal(bobKey), Seal(bobKey), 1)], new CopyBody(null, Seal(aliceKey), Seal(aliceKey), 1), null, null, null, [blob]))).Dispose();
+        var aliceCopy = (await ListAsync(alice, "sent")).Single().GetProperty("id").GetString();
+        (await SendAsync(alice, HttpMethod.Delete, $"/api/v1/mail/messages/{aliceCopy}")).Dispose();
+        Assert.Single(AttachmentFiles());
+
+        using var removed = await SendAsync(bob, HttpMethod.Delete, $"/api/v1/mail/addresses/{bobAddress}");
+
+        Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        Assert.Empty(AttachmentFiles());
+    }
+
     private async Task DeleteAccountDataAsync(Guid accountId)
     {
         await using var scope = _server.Services.CreateAsyncScope();
