@@ -135,23 +135,6 @@ public static class DropPassword
             throw new ArgumentException($"A drop password is 1 to {MaxPasswordLength} characters.", nameof(password));
         }
 
-        byte[] bytes;
-        try
-        {
-            bytes = new UTF8Encoding(false, throwOnInvalidBytes: true).GetBytes(password);
-        }
-        catch (EncoderFallbackException ex)
-        {
-            throw new ArgumentException("The password is not valid UTF-16 (a lone surrogate).", nameof(password), ex);
-        }
-
-        try
-        {
-            Argon2id.DeriveBytes(bytes, salt, Parameters, output);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(bytes);
-        }
+        Argon2id.DeriveBytesFromPassword(password, salt, Parameters, output);
     }
 }

@@ -250,27 +250,8 @@ public static class OutsiderPackage
         return aad;
     }
 
-    private static void DeriveKey(string password, ReadOnlySpan<byte> salt, Argon2Parameters cost, Span<byte> key)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = new UTF8Encoding(false, throwOnInvalidBytes: true).GetBytes(password);
-        }
-        catch (EncoderFallbackException ex)
-        {
-            throw new ArgumentException("The password is not valid UTF-16 (a lone surrogate).", nameof(password), ex);
-        }
-
-        try
-        {
-            Argon2id.DeriveBytes(bytes, salt, cost, key);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(bytes);
-        }
-    }
+    private static void DeriveKey(string password, ReadOnlySpan<byte> salt, Argon2Parameters cost, Span<byte> key) =>
+        Argon2id.DeriveBytesFromPassword(password, salt, cost, key);
 }
 
 /// <summary>An opened package: the MIME message and the key a reply is sealed to.</summary>

@@ -71,6 +71,34 @@ public static unsafe class Argon2id
     public const int MaxOutputLength = 1024;
 
     /// <summary>
+    /// Argon2id over a typed password: its strict UTF-8 bytes (no BOM), wiped after use. Drop passwords and password
+    /// mail to outsiders derive their keys this way.
+    /// </summary>
+    /// <exception cref="ArgumentException">The password is not valid UTF-16 (a lone surrogate), or a length or parameter is out of range.</exception>
+    public static void DeriveBytesFromPassword(string password, ReadOnlySpan<byte> salt, Argon2Parameters parameters, Span<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(password);
+        byte[] bytes;
+        try
+        {
+            bytes = new UTF8Encoding(false, throwOnInvalidBytes: true).GetBytes(password);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw new ArgumentException("The password is not valid UTF-16 (a lone surrogate).", nameof(password), ex);
+        }
+
+        try
+        {
+            DeriveBytes(bytes, salt, parameters, output);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
+
+    /// <summary>
     /// Computes Argon2id (version 0x13) of <paramref name="password"/> into <paramref name="output"/>.
     /// </summary>
     /// <param name="password">The password P (may be empty).</param>
