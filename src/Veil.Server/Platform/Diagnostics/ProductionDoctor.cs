@@ -57,8 +57,9 @@ public sealed class ProductionDoctor
         findings.Add(PublicOriginSetting());
         findings.Add(DatabaseTransport());
         findings.Add(OutgoingMail());
-        findings.AddRange(await DkimKeysAsync(cancellationToken));
-        findings.AddRange(await MailDomainsAsync(cancellationToken));
+        var newestKeys = await NewestDkimKeysAsync(cancellationToken);
+        findings.AddRange(DkimKeyAges(newestKeys));
+        findings.AddRange(await MailDomainsAsync(newestKeys, cancellationToken));
         findings.Add(new("backup", Warn, "Veil has no backup command yet: nothing records a last good backup. Back up the database and the data directory "
             + "(OPERATIONS \"Data directory\"), and keep the server keys apart from them."));
         findings.Add(await ClockAsync(cancellationToken));
@@ -148,20 +149,31 @@ public sealed class ProductionDoctor
             : new("outgoing-mail", Ok, summary);
     }
 
-    private async Task<IReadOnlyList<DoctorFinding>> DkimKeysAsync(CancellationToken cancellationToken)
+    /// <summary>Each operator domain with its newest DKIM key (null when it has none), read once for both checks that need it.</summary>
+    private async Task<IReadOnlyList<(string Domain, DkimKeyView? Newest)>> NewestDkimKeysAsync(CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
-        var findings = new List<DoctorFinding>();
         var admin = _services.GetRequiredService<DkimKeyAdmin>();
+        var result = new List<(string, DkimKeyView?)>();
         foreach (var domain in OperatorDomains())
         {
             var keys = await admin.ShowAsync(domain, cancellationToken);
-            if (keys.Count == 0)
+            result.Add((domain, keys.Count == 0 ? null : keys[0]));
+        }
+
+        return result;
+    }
+
+    private List<DoctorFinding> DkimKeyAges(IReadOnlyList<(string Domain, DkimKeyView? Newest)> newestKeys)
+    {
+        var now = _time.GetUtcNow();
+        var findings = new List<DoctorFinding>();
+        foreach (var (domain, key) in newestKeys)
+        {
+            if (key is not { } newest)
             {
                 continue; // the DNS check says so, with the command that creates one
             }
 
-            var newest = keys[0];
             var days = (int)(now - newest.CreatedAt).TotalDays;
             findings.Add(now - newest.CreatedAt > DkimKeyMaximumAge
                 ? new($"dkim-key:{domain}", Warn, $"the newest DKIM key ({newest.Algorithm}, selector {newest.Selector}) is {days} days old: "
@@ -172,7 +184,7 @@ public sealed class ProductionDoctor
         return findings;
     }
 
-    private async Task<IReadOnlyList<DoctorFinding>> MailDomainsAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<DoctorFinding>> MailDomainsAsync(IReadOnlyList<(string Domain, DkimKeyView? Newest)> newestKeys, CancellationToken cancellationToken)
     {
         var findings = new List<DoctorFinding>();
         if (_services.GetService<DomainCheck>() is not { } check)
@@ -180,11 +192,8 @@ public sealed class ProductionDoctor
             return findings;
         }
 
-        var admin = _services.GetRequiredService<DkimKeyAdmin>();
-        foreach (var domain in OperatorDomains())
+        foreach (var (domain, newest) in newestKeys)
         {
-            var keys = await admin.ShowAsync(domain, cancellationToken);
-            var newest = keys.Count == 0 ? null : keys[0];
             var dkim = newest is null ? null : new DnsRecordDto("dkim", "TXT", newest.RecordName, newest.RecordValue);
             foreach (var result in await check.RunOperatorAsync(domain, dkim, cancellationToken))
             {
