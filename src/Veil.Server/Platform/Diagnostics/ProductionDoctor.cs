@@ -137,17 +137,13 @@ public sealed class ProductionDoctor
             : new("database", Ok, "PostgreSQL over TLS with the certificate and name verified (SSL Mode=VerifyFull)");
     }
 
-    private DoctorFinding OutgoingMail()
+    private DoctorFinding OutgoingMail() => OutboxRegistration.OutgoingPolicy(_configuration) switch
     {
-        if (OutboxRegistration.OutgoingSummary(_configuration) is not { } summary)
-        {
-            return new("outgoing-mail", Warn, "no smarthost and no direct delivery: mail Veil sends is written as .eml files to the data directory's outbox");
-        }
-
-        return summary.Contains("warning:", StringComparison.Ordinal)
-            ? new("outgoing-mail", summary.Contains("in clear: set", StringComparison.Ordinal) && _veil.Production ? Unsafe : Warn, summary)
-            : new("outgoing-mail", Ok, summary);
-    }
+        null => new("outgoing-mail", Warn, "no smarthost and no direct delivery: mail Veil sends is written as .eml files to the data directory's outbox"),
+        { Risk: OutgoingMailRisk.InClear } p => new("outgoing-mail", _veil.Production ? Unsafe : Warn, p.Summary),
+        { Risk: OutgoingMailRisk.StartTlsStrippable } p => new("outgoing-mail", Warn, p.Summary),
+        var p => new("outgoing-mail", Ok, p.Summary),
+    };
 
     /// <summary>Each operator domain with its newest DKIM key (null when it has none), read once for both checks that need it.</summary>
     private async Task<IReadOnlyList<(string Domain, DkimKeyView? Newest)>> NewestDkimKeysAsync(CancellationToken cancellationToken)

@@ -90,6 +90,16 @@ internal sealed class OutboundQueueWorker(OutboundQueue queue) : BackgroundServi
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => queue.RunAsync(stoppingToken);
 }
 
+/// <summary>What the outgoing-mail TLS policy leaves open (<see cref="OutboxRegistration.OutgoingPolicy"/>).</summary>
+internal enum OutgoingMailRisk
+{
+    None,
+    StartTlsStrippable,
+    InClear,
+}
+
+internal sealed record OutgoingMailPolicy(string Summary, OutgoingMailRisk Risk);
+
 internal static class OutboxRegistration
 {
     /// <summary>
@@ -220,14 +230,20 @@ internal static class OutboxRegistration
     /// "the smarthost's TLS policy is reported at start"); null when mail goes to the development .eml outbox.
     /// A policy that lets mail cross a network in clear ends with a warning that names the setting.
     /// </summary>
-    public static string? OutgoingSummary(IConfiguration configuration)
+    public static string? OutgoingSummary(IConfiguration configuration) => OutgoingPolicy(configuration)?.Summary;
+
+    /// <summary>
+    /// <see cref="OutgoingSummary"/> with the risk it states: whether an attacker on the network can strip STARTTLS,
+    /// or whether mail crosses the network in clear always (the doctor grades these; the start-up line only says them).
+    /// </summary>
+    internal static OutgoingMailPolicy? OutgoingPolicy(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var smarthost = configuration["Veil:Mail:Smarthost"];
         if (string.IsNullOrWhiteSpace(smarthost))
         {
             return configuration.GetValue<bool>("Veil:Mail:DirectDelivery")
-                ? "direct to each recipient's MX host: STARTTLS when offered (certificate not checked, RFC 7435), verified TLS where the domain publishes MTA-STS"
+                ? new("direct to each recipient's MX host: STARTTLS when offered (certificate not checked, RFC 7435), verified TLS where the domain publishes MTA-STS", OutgoingMailRisk.None)
                 : null;
         }
 
@@ -237,14 +253,16 @@ internal static class OutboxRegistration
             : SmtpTlsMode.Opportunistic;
         var roots = string.IsNullOrWhiteSpace(configuration["Veil:Mail:SmarthostCaFile"]) ? "the system's roots" : "Veil:Mail:SmarthostCaFile";
         var local = Persistence.DatabaseTls.StaysOnThisMachine(client.Host);
-        var policy = mode switch
+        var (policy, risk) = mode switch
         {
-            SmtpTlsMode.Required => $"STARTTLS required, certificate and name verified against {roots}",
-            SmtpTlsMode.Opportunistic => $"STARTTLS when offered (then verified against {roots}), in clear when not"
-                + (local ? "" : "; warning: a network attacker can strip STARTTLS: set Veil:Mail:SmarthostTls=Required"),
-            _ => "no TLS" + (local ? " (loopback)" : "; warning: mail crosses the network in clear: set Veil:Mail:SmarthostTls=Required"),
+            SmtpTlsMode.Required => ($"STARTTLS required, certificate and name verified against {roots}", OutgoingMailRisk.None),
+            SmtpTlsMode.Opportunistic when local => ($"STARTTLS when offered (then verified against {roots}), in clear when not", OutgoingMailRisk.None),
+            SmtpTlsMode.Opportunistic => ($"STARTTLS when offered (then verified against {roots}), in clear when not; warning: a network attacker can strip STARTTLS: set Veil:Mail:SmarthostTls=Required",
+                OutgoingMailRisk.StartTlsStrippable),
+            _ when local => ("no TLS (loopback)", OutgoingMailRisk.None),
+            _ => ("no TLS; warning: mail crosses the network in clear: set Veil:Mail:SmarthostTls=Required", OutgoingMailRisk.InClear),
         };
-        return $"smarthost {smarthost}: {policy}";
+        return new($"smarthost {smarthost}: {policy}", risk);
     }
 
     /// <summary>A port number (1–65535), 25 when unset.</summary>
