@@ -31,6 +31,7 @@ internal static class ChatCommand
         chat.Subcommands.Add(Send(options));
         chat.Subcommands.Add(Listen(options));
         chat.Subcommands.Add(History(options));
+        chat.Subcommands.Add(Alarms(options));
         return chat;
     }
 
@@ -253,6 +254,35 @@ internal static class ChatCommand
             }
 
             return VeilCommand.Ok;
+        });
+    }
+
+    // Alarms are kept on this machine only (the relay is what they accuse). Exit code 1 while any is listed, so a
+    // script or a cron job notices; --clear forgets them once a person has looked.
+    private static Command Alarms(AccountOptions options)
+    {
+        var clear = new Option<bool>("--clear") { Description = "Forget the listed alarms (after you have checked the devices they name)" };
+        var command = new Command("alarms", "Security alarms this machine raised (e.g. a contact's device not certified by their account key)") { clear };
+        return Verb(command, options, async (cli, ct) =>
+        {
+            var (client, chat) = await OpenAsync(cli, ct);
+            using (client)
+            using (chat)
+            {
+                var alarms = await chat.AlarmsAsync(ct);
+                cli.Output.Table(
+                    ["When", "Account", "Device", "Why"],
+                    alarms.Select(a => new[] { AccountCommand.Time(a.At), a.Account.ToString("D"), a.Device.ToString(System.Globalization.CultureInfo.InvariantCulture), a.Reason }),
+                    "No alarms on this machine.",
+                    new { alarms = alarms.Select(a => new { at = a.At, account = a.Account, device = a.Device, reason = a.Reason }).ToList(), cleared = cli.Parse(clear) });
+                if (cli.Parse(clear))
+                {
+                    await chat.ClearAlarmsAsync(ct);
+                    return VeilCommand.Ok;
+                }
+
+                return alarms.Count == 0 ? VeilCommand.Ok : VeilCommand.Failed;
+            }
         });
     }
 

@@ -152,6 +152,15 @@ public sealed partial class ChatClient : IDisposable
         return store.ReadJson<StoredAlarms>("alarms")?.Alarms ?? [];
     }
 
+    /// <summary>Forgets the stored alarms (a person has looked at them).</summary>
+    public async Task ClearAlarmsAsync(CancellationToken cancellationToken = default)
+    {
+        var me = await MeAsync(cancellationToken).ConfigureAwait(false);
+        using var store = OpenStore(me);
+        store.WriteJson("alarms", new StoredAlarms());
+        store.Save();
+    }
+
     /// <summary>
     /// Pins the relay's sender-certificate trust root on first use (like a peer's account key: a later change is
     /// refused, not followed) and publishes the account's delivery access key once. Returns the pinned trust root.

@@ -171,6 +171,44 @@ public sealed class ChatCliTests : IAsyncLifetime
             received.GetProperty("peerEmail").GetString(), received.GetProperty("sealed").GetBoolean()));
     }
 
+    [Fact]
+    public async Task ADeviceTheRelayForged_IsRefused_AndChatAlarmsListsItWithExitCode1_UntilCleared()
+    {
+        var alice = await SignedUpAsync(Alice);
+        var bob = await SignedUpAsync(Bob);
+        Ok(await Chat(alice, "device", "link"));
+        Ok(await Chat(bob, "device", "link"));
+        Ok(await Chat(alice, "send", Bob, Canary("m1")));
+        Ok(await Chat(bob, "listen", "--count", "1", "--timeout", "60s"));
+        Assert.Equal(0, (await Chat(bob, "alarms")).ExitCode);
+
+        // Alice's second machine links for real; then the relay swaps its certificate for one her account key never made.
+        var alice2 = await SignedInAsync(Alice);
+        Ok(await Chat(alice2, "device", "link"));
+        var aliceAccount = await AccountIdAsync(alice);
+        await using (var scope = _server.Services.CreateAsyncScope())
+        {
+            var type = typeof(Veil.Server.VeilServer).Assembly.GetType("Veil.Server.Platform.Persistence.VeilDbContext", throwOnError: true)!;
+            var db = (DbContext)scope.ServiceProvider.GetRequiredService(type);
+            await db.Database.ExecuteSqlAsync($"""UPDATE "ChatDevices" SET "Certificate" = {new byte[64]} WHERE "AccountId" = {aliceAccount} AND "DeviceId" = {2}""");
+        }
+
+        var forged = Canary("forged");
+        Ok(await Chat(alice2, "send", Bob, forged));
+        var listened = await Chat(bob, "listen", "--count", "1", "--timeout", "5s");
+        var alarms = await Chat(bob, "alarms");
+        var cleared = await Chat(bob, "alarms", "--clear");
+        var after = await Chat(bob, "alarms");
+
+        Assert.Contains("forged-device", listened.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(forged, listened.Stdout, StringComparison.Ordinal);
+        Assert.Equal(1, alarms.ExitCode);
+        var alarm = Assert.Single(alarms.Json.Single().GetProperty("alarms").EnumerateArray());
+        Assert.Equal((aliceAccount, 2), (alarm.GetProperty("account").GetGuid(), alarm.GetProperty("device").GetInt32()));
+        Assert.Equal(0, cleared.ExitCode);
+        Assert.Equal((0, 0), (after.ExitCode, after.Json.Single().GetProperty("alarms").GetArrayLength()));
+    }
+
     private static async Task<Guid> AccountIdAsync(VeilCli cli) =>
         Ok(await cli.RunAsync(["account", "whoami", "--json"])).Json.Single().GetProperty("accountId").GetGuid();
 
