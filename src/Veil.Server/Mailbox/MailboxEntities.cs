@@ -45,7 +45,7 @@ internal sealed class MailAddress
     public DateTimeOffset CreatedAt { get; init; }
 }
 
-internal sealed class MailMessage
+internal sealed class MailMessage : IViewLimited
 {
     /// <summary>Derived from (spool id, recipient position): a redelivery after a crash finds the row it already made.</summary>
     public Guid Id { get; init; }

@@ -81,24 +81,7 @@ internal sealed class MailboxMessageCommands(VeilDbContext db, IBlobStore blobs,
             return MailboxErrors.ViewLimitReached;
         }
 
-        // Compare-and-set on the count: this fetch knows which view it is, and of any number of parallel fetches at
-        // most `max` succeed (each failed attempt means another fetch counted, so the loop ends within max + 1 rounds).
-        int? mine = null;
-        for (var attempt = 0; attempt <= max && mine is null; attempt++)
-        {
-            var seen = await db.Set<MailMessage>().AsNoTracking().Where(m => m.Id == id).Select(m => new { m.Views, m.DestroyedAt }).FirstOrDefaultAsync(ct);
-            if (seen is null || seen.DestroyedAt is not null || seen.Views >= max)
-            {
-                break;
-            }
-
-            var before = seen.Views;
-            var counted = await db.Set<MailMessage>()
-                .Where(m => m.Id == id && m.DestroyedAt == null && m.Views == before)
-                .ExecuteUpdateAsync(s => s.SetProperty(m => m.Views, before + 1), ct);
-            mine = counted == 1 ? before + 1 : null;
-        }
-
+        var mine = await ViewCounter.CountOneAsync(db.Set<MailMessage>(), m => m.Id == id, max, ct);
         if (mine is null)
         {
             await stream.DisposeAsync();

@@ -86,22 +86,7 @@ internal sealed class OutsiderMailCommands(VeilDbContext db, IBlobStore blobs, I
             return MailboxErrors.ViewLimitReached;
         }
 
-        int? mine = null;
-        for (var attempt = 0; attempt <= (row.MaxViews ?? int.MaxValue - 1) && mine is null; attempt++)
-        {
-            var seen = await db.Set<OutsiderPackageRow>().AsNoTracking().Where(p => p.Id == id).Select(p => new { p.Views, p.DestroyedAt }).FirstOrDefaultAsync(ct);
-            if (seen is null || seen.DestroyedAt is not null || seen.Views >= row.MaxViews)
-            {
-                break;
-            }
-
-            var before = seen.Views;
-            var counted = await db.Set<OutsiderPackageRow>()
-                .Where(p => p.Id == id && p.DestroyedAt == null && p.Views == before)
-                .ExecuteUpdateAsync(s => s.SetProperty(p => p.Views, before + 1), ct);
-            mine = counted == 1 ? before + 1 : null;
-        }
-
+        var mine = await ViewCounter.CountOneAsync(db.Set<OutsiderPackageRow>(), p => p.Id == id, row.MaxViews, ct);
         if (mine is null)
         {
             await stream.DisposeAsync();

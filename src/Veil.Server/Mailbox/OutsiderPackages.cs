@@ -14,7 +14,7 @@ using Veil.Server.Platform.Persistence.Encryption;
 
 namespace Veil.Server.Mailbox;
 
-internal sealed class OutsiderPackageRow
+internal sealed class OutsiderPackageRow : IViewLimited
 {
     /// <summary>Length of <see cref="Id"/>: 16 random bytes in base64url, the part of the link that finds the package.</summary>
     public const int IdLength = 22;
