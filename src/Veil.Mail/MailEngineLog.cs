@@ -89,6 +89,15 @@ internal static partial class MailEngineLog
     [LoggerMessage(EventId = 2482, Level = LogLevel.Warning, Message = "MTA-STS testing: delivered to an MX host that {Problem}; enforce mode would have deferred it")]
     public static partial void MtaStsTestingFailure(ILogger logger, string problem);
 
+    [LoggerMessage(EventId = 2484, Level = LogLevel.Error, Message = "SMTP session {Session}: the recipient lookup failed ({ExceptionType}); the client hears 451 and retries")]
+    public static partial void ResolverFailed(ILogger logger, long session, string exceptionType);
+
+    [LoggerMessage(EventId = 2485, Level = LogLevel.Error, Message = "SMTP session {Session}: the spool failed unexpectedly ({ExceptionType}); the client hears 451 and retries")]
+    public static partial void SpoolFailed(ILogger logger, long session, string exceptionType);
+
+    [LoggerMessage(EventId = 2486, Level = LogLevel.Error, Message = "SMTP connection from {Remote} ended by an unexpected {ExceptionType}; message withheld. Stack: {StackTrace}")]
+    public static partial void SessionFailed(ILogger logger, string remote, string exceptionType, string? stackTrace);
+
     [LoggerMessage(EventId = 2483, Level = LogLevel.Information, Message = "MTA-STS enforce: no MX host of a recipient domain took the message over validated TLS; deferred")]
     public static partial void MtaStsDeferred(ILogger logger);
 }

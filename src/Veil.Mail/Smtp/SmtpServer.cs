@@ -93,6 +93,16 @@ public sealed class SmtpServer
             {
                 // The client went away mid-session: nothing to answer, nothing was acknowledged.
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Host shutdown.
+            }
+            catch (Exception e)
+            {
+                // A defect, not the client's doing: the session is over (nothing unacknowledged was promised), and the
+                // operator must see it rather than an unobserved task. Exception messages may quote input: withheld.
+                MailEngineLog.SessionFailed(_logger, remote, e.GetType().FullName ?? e.GetType().Name, e.StackTrace);
+            }
             finally
             {
                 Leave(remoteAddress);

@@ -235,7 +235,9 @@ internal sealed class SmtpSession(
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            // The resolver belongs to a module (database, keys): its failure is a temporary one for the client.
+            // The resolver belongs to a module (database, keys): its failure is a temporary one for the client,
+            // and the operator's to see.
+            MailEngineLog.ResolverFailed(logger, sessionId, e.GetType().Name);
             return Fail("451 4.3.0 Temporary failure resolving recipient");
         }
         return decision switch
@@ -276,6 +278,12 @@ internal sealed class SmtpSession(
             ResetTransaction();
             return Fail("451 4.3.0 Local error: cannot spool message");
         }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            MailEngineLog.SpoolFailed(logger, sessionId, e.GetType().Name);
+            ResetTransaction();
+            return Fail("451 4.3.0 Local error: cannot spool message");
+        }
         await using (writer.ConfigureAwait(false))
         {
             Reply("354 End data with <CR><LF>.<CR><LF>");
@@ -298,6 +306,11 @@ internal sealed class SmtpSession(
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                return Fail("451 4.3.0 Local error: cannot spool message");
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                MailEngineLog.SpoolFailed(logger, sessionId, e.GetType().Name);
                 return Fail("451 4.3.0 Local error: cannot spool message");
             }
             _accepted++;

@@ -44,6 +44,47 @@ public sealed class SmtpServerTests
     }
 
     [Fact]
+    public async Task Rcpt_WhenTheLookupFails_Is451_TheSessionGoesOn_AndTheOperatorSeesWhyWithoutTheAddress()
+    {
+        var logs = new CapturingLogger();
+        await using var host = SmtpTestHost.Start(logger: logs);
+        using var c = await GreetedAsync(host);
+        await c.CommandAsync("MAIL FROM:<a@b.test>");
+
+        Assert.StartsWith("451 4.3.0", await c.CommandAsync("RCPT TO:<broken-lookup@veil.test>"));
+        Assert.StartsWith("250", await c.CommandAsync("RCPT TO:<alias@veil.test>"));
+        var logged = Assert.Single(logs.Entries, e => e.EventId == 2484).Text;
+        Assert.Contains(nameof(InvalidOperationException), logged, StringComparison.Ordinal);
+        Assert.DoesNotContain("broken-lookup", string.Join("\n", logs.Entries.Select(e => e.Text)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Session_EndedByAnUnexpectedException_IsLoggedWithItsTypeAndStack_NotLostInAnUnobservedTask()
+    {
+        var logs = new CapturingLogger();
+        await using var host = SmtpTestHost.Start(logger: logs);
+
+        await host.Server.HandleConnectionAsync(new FailingStream(), System.Net.IPAddress.Loopback, CancellationToken.None);
+
+        var logged = Assert.Single(logs.Entries, e => e.EventId == 2486).Text;
+        Assert.Contains(typeof(NotSupportedException).FullName!, logged, StringComparison.Ordinal);
+        Assert.Contains(nameof(FailingStream), logged, StringComparison.Ordinal); // the stack
+        Assert.DoesNotContain("secret-detail", logged, StringComparison.Ordinal); // the message is withheld
+    }
+
+    /// <summary>A connection whose every write fails with a non-I/O exception: a defect, not a client going away.</summary>
+    private sealed class FailingStream : MemoryStream
+    {
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("secret-detail");
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("secret-detail");
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            throw new NotSupportedException("secret-detail");
+    }
+
+    [Fact]
     public async Task Rcpt_OverTheLimit_Is452_4_5_3()
     {
         await using var host = SmtpTestHost.Start(o => o.MaxRecipients = 2);

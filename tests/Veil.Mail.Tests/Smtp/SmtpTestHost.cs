@@ -74,7 +74,9 @@ internal sealed class SmtpTestHost : IAsyncDisposable
     private sealed class TestResolver : IRecipientResolver
     {
         public ValueTask<RecipientDecision> ResolveAsync(string address, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(address.StartsWith("unknown", StringComparison.OrdinalIgnoreCase)
+            address.StartsWith("broken", StringComparison.OrdinalIgnoreCase)
+                ? throw new InvalidOperationException("the lookup's database is down (" + address + ")")
+                : ValueTask.FromResult(address.StartsWith("unknown", StringComparison.OrdinalIgnoreCase)
                 ? RecipientDecision.Unknown
                 : RecipientDecision.Accept);
     }
