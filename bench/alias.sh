@@ -3,7 +3,13 @@
 #   smtp-source (SESSIONS sessions, MESSAGES messages of ~5 KiB: a text part and an HTML part with a 1x1 tracking
 #   pixel and an image from a tracking host) -> Veil (`veil serve --smtp`, an alias domain with an RSA-2048 DKIM
 #   key, SRS envelope, trackers stripped, one verified recipient) -> Postfix smtp-sink as Veil's smarthost;
-#   then the same smtp-source load -> a throwaway Postfix relaying to the same smtp-sink (no signing, no rewriting).
+#   then the same smtp-source load -> a throwaway Postfix relaying to the same smtp-sink (no signing, no rewriting),
+#   then -> Haraka 3.3.4 (npm, bench/haraka: rcpt_to.in_host_list + queue/smtp_forward to the same sink, nodes=1, no
+#   DNS plugins; HARAKA=0 leaves it out). Haraka fsyncs nothing and answers 250 only once the next hop took the copy,
+#   so its 250 -> delivery latency is zero or slightly negative by construction (the sink's file predates the 250).
+# CPU: each system's processes (the whole process tree: Postfix's master and every daemon it ran, Haraka's master and
+# worker, Veil's one process) are sampled from /proc before and after the measured load (bench/lib/cpu.py), and the
+# report gives CPU seconds per 1,000 messages beside msg/s. The load generator and the sink are not counted.
 # The sink dumps every message to a file (smtp-sink -d): the count says whether anything was lost, the newest
 # file's mtime ends the end-to-end time (from the first byte smtp-source sends). Alongside the load, a probe
 # (/usr/bin/python3 smtplib, one connection) sends a message with a unique Message-ID every PROBE_MS and records
@@ -14,6 +20,7 @@
 # Usage (from the repo root, as root; a build, then ~1-4 min per round):
 #   bash bench/alias.sh                       # ROUNDS=3 alternating rounds
 #   ROUNDS=1 MESSAGES=2000 bash bench/alias.sh
+#   HARAKA=0 bash bench/alias.sh              # Veil and Postfix only
 #   WARMUP=0 bash bench/alias.sh              # measure cold starts (default: 20,000 uncounted messages first, both systems)
 #   VEIL_ONLY=1 VEIL_ENV="DOTNET_PerfMapEnabled=1" bash bench/alias.sh   # profiling: Veil alone, extra environment
 # Needs the Debian package postfix (smtp-source, smtp-sink, postfix); installed by bench/lib/postfix.sh if missing.
@@ -31,10 +38,17 @@ PORT_SINK=${PORT_SINK:-25851}
 PORT_VEIL=${PORT_VEIL:-25852}
 PORT_HTTP=${PORT_HTTP:-25853}
 PORT_PF=${PORT_PF:-25854}
+PORT_HK=${PORT_HK:-25855}
 DOMAIN=alias.bench.test
 MAILBOX=me@inbox.bench.test
 
 ensure_postfix
+HARAKA=${HARAKA:-1}
+if [ "$HARAKA" = 1 ] && [ ! -x bench/haraka/node_modules/.bin/haraka ]; then
+  echo "== installing Haraka (npm ci in bench/haraka)"
+  (cd bench/haraka && npm ci --no-audit --no-fund >/dev/null)
+fi
+cpu() { /usr/bin/python3 bench/lib/cpu.py "$1"; }
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(postconf -d mail_version 2>/dev/null), spool on $(df --output=source,fstype /tmp | tail -1)"
 dotnet build -c Release src/Veil.Cli -p:VeilSkipWeb=true -nologo -v q >/dev/null
@@ -226,7 +240,9 @@ run_veil() {
   stop_sink
   local w; w=$(warm_up "$PORT_VEIL" "$alias" "$dir/warm")
   start_sink "$dir/sink"
+  local c0 c1; c0=$(cpu "$VEIL_PID")
   local r; r=$(drive "$PORT_VEIL" "$alias" "$dir/sink")
+  c1=$(cpu "$VEIL_PID")
   stop_sink
   kill -TERM "$VEIL_PID"; wait "$VEIL_PID" 2>/dev/null || true
   # One forwarded copy, for the record: the rewritten From, the trackers header, the DKIM-Signature, the SRS sender.
@@ -238,7 +254,7 @@ run_veil() {
   fi
   unset VEIL_SERVER VEIL_CONFIG_DIR
   rm -rf "$dir"
-  echo "$r $w"
+  echo "$r $w $(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.2f", b - a}')"
 }
 
 # A throwaway Postfix relaying everything from loopback to smtp-sink (relayhost), its own config and queue under $WORK.
@@ -276,47 +292,89 @@ MAIN
   wait_port "$PORT_PF"
   local w; w=$(warm_up "$PORT_PF" "bench.relay@$DOMAIN" "$pf/warm")
   start_sink "$pf/sink"
+  local master c0 c1; master=$(tr -d ' ' < "$pf/queue/pid/master.pid"); c0=$(cpu "$master")
   local r; r=$(drive "$PORT_PF" "bench.relay@$DOMAIN" "$pf/sink")
+  c1=$(cpu "$master")
   postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
   stop_sink
   rm -rf "$pf"
-  echo "$r $w"
+  echo "$r $w $(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.2f", b - a}')"
+}
+
+# Haraka forwarding everything for the alias domain to the same smtp-sink; its configuration from bench/haraka/config.
+run_haraka() {
+  local hk="$WORK/haraka-$1"; mkdir -p "$hk"
+  cp -r bench/haraka/config "$hk/config"
+  printf 'listen=127.0.0.1:%s\nnodes=1\n' "$PORT_HK" > "$hk/config/smtp.ini"
+  echo "$DOMAIN" > "$hk/config/host_list"
+  printf 'host=127.0.0.1\nport=%s\nenable_tls=false\n' "$PORT_SINK" > "$hk/config/smtp_forward.ini"
+  bench/haraka/node_modules/.bin/haraka -c "$hk" > "$hk/log" 2>&1 & local pid=$!; PIDS+=("$pid")
+  wait_port "$PORT_HK"
+  local w; w=$(warm_up "$PORT_HK" "bench.relay@$DOMAIN" "$hk/warm")
+  start_sink "$hk/sink"
+  local c0 c1; c0=$(cpu "$pid")
+  local r; r=$(drive "$PORT_HK" "bench.relay@$DOMAIN" "$hk/sink")
+  c1=$(cpu "$pid")
+  kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  stop_sink
+  rm -rf "$hk"
+  echo "$r $w $(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.2f", b - a}')"
 }
 
 RESULTS="$WORK/results"
 : > "$RESULTS"
+# One line per system and round: name round t0 seconds delivered expected p50 p99 probes warm-seconds warm-delivered cpu
+report() { # name label
+  local t0 s got want p50 p99 probes ws wgot cpu
+  read -r t0 s got want p50 p99 probes ws wgot cpu < "$WORK/round"
+  if [ -z "$cpu" ] || [ "${got:-0}" = 0 ]; then echo "  $2: the round failed (nothing delivered); see the errors above" >&2; exit 1; fi
+  [ "$WARMUP" -gt 0 ] && printf '  %-28s %ss  %s msg/s  delivered %s/%s\n' "$2 warm-up (cold start):" "$ws" "$(awk -v m="$wgot" -v s="$ws" 'BEGIN{printf "%.0f", m/s}')" "$wgot" "$WARMUP"
+  printf '  %-28s %ss  %s msg/s end to end  delivered %s/%s  250->delivery p50 %ss p99 %ss (probes %s)  CPU %ss = %s s per 1,000 messages\n' \
+    "$2:" "$s" "$(awk -v m="$want" -v s="$s" 'BEGIN{printf "%.0f", m/s}')" "$got" "$want" "$p50" "$p99" "$probes" "$cpu" \
+    "$(awk -v c="$cpu" -v m="$want" 'BEGIN{printf "%.2f", c * 1000 / m}')"
+  echo "$1 $r $t0 $s $got $want $p50 $p99 $probes ${ws:-0} ${wgot:-0} $cpu" >> "$RESULTS"
+}
 for r in $(seq 1 "$ROUNDS"); do
   echo "== round $r/$ROUNDS: $SESSIONS sessions x $MESSAGES messages, probe every $PROBE_MS ms"
-  run_veil "$r" > "$WORK/round"; read -r _ vs vgot vwant vp50 vp99 vprobes vws vwgot < "$WORK/round"
-  [ "$WARMUP" -gt 0 ] && echo "  Veil warm-up (cold start):  ${vws}s  $(awk -v m="$vwgot" -v s="$vws" 'BEGIN{printf "%.0f", m/s}') msg/s  delivered $vwgot/$WARMUP"
-  echo "  Veil (DKIM, SRS, trackers): ${vs}s  $(awk -v m="$vwant" -v s="$vs" 'BEGIN{printf "%.0f", m/s}') msg/s end to end  delivered $vgot/$vwant  250->delivery p50 ${vp50}s p99 ${vp99}s (probes $vprobes)"
-  if [ -n "${VEIL_ONLY:-}" ]; then echo "$r $vs $vgot $vwant $vp99" >> "$RESULTS"; continue; fi
-  run_postfix "$r" > "$WORK/round"; read -r _ ps pgot pwant pp50 pp99 pprobes pws pwgot < "$WORK/round"
-  [ "$WARMUP" -gt 0 ] && echo "  Postfix warm-up:            ${pws}s  $(awk -v m="$pwgot" -v s="$pws" 'BEGIN{printf "%.0f", m/s}') msg/s  delivered $pwgot/$WARMUP"
-  echo "  Postfix relay:              ${ps}s  $(awk -v m="$pwant" -v s="$ps" 'BEGIN{printf "%.0f", m/s}') msg/s end to end  delivered $pgot/$pwant  250->delivery p50 ${pp50}s p99 ${pp99}s (probes $pprobes)"
-  echo "$r $vs $vgot $vwant $vp99 $ps $pgot $pwant $pp99 $vp50 $pp50 ${vws:-0} ${vwgot:-0} ${pws:-0} ${pwgot:-0}" >> "$RESULTS"
+  run_veil "$r" > "$WORK/round"; report veil "Veil (DKIM, SRS, trackers)"
+  [ -n "${VEIL_ONLY:-}" ] && continue
+  run_postfix "$r" > "$WORK/round"; report postfix "Postfix relay"
+  [ "$HARAKA" = 1 ] || continue
+  run_haraka "$r" > "$WORK/round"; report haraka "Haraka forward"
 done
 
-if [ -n "${VEIL_ONLY:-}" ]; then
-  /usr/bin/python3 -c 'import statistics, sys; rows = [l.split() for l in open(sys.argv[1]) if l.strip()]; v = [int(r[3]) / float(r[1]) for r in rows]
-print(f"\nVeil alone (no Postfix reference: not a result for PERFORMANCE.md), median of {len(rows)} round(s): {statistics.median(v):.0f} msg/s; lost {[int(r[3]) - int(r[2]) for r in rows]}")' "$RESULTS"
-  exit 0
-fi
-
-/usr/bin/python3 - "$RESULTS" "$MESSAGES" "$WARMUP" <<'PY'
-import statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-m = int(sys.argv[2])
-# Messages per second over everything sent (smtp-source's and the probe's), first byte to last delivery.
-veil = [int(r[3]) / float(r[1]) for r in rows]; pf = [int(r[7]) / float(r[5]) for r in rows]
+/usr/bin/python3 - "$RESULTS" "$WARMUP" "${VEIL_ONLY:-}" <<'PY'
+import statistics as st, sys
+rows = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f:
+        rows.setdefault(f[0], []).append(f)
+warmup, veil_only = int(sys.argv[2]), bool(sys.argv[3])
+rate = lambda f: int(f[5]) / float(f[3])           # everything sent (load + probes), first byte to last delivery
+cold = lambda f: int(f[10]) / float(f[9]) if float(f[9]) > 0 else float("nan")
+cpu_k = lambda f: float(f[11]) * 1000 / int(f[5])  # CPU seconds per 1,000 messages
+names = {"veil": "Veil", "postfix": "Postfix relay", "haraka": "Haraka"}
 print()
-print(f"median of {len(rows)} round(s), msg/s end to end: Veil {statistics.median(veil):.0f}, Postfix relay {statistics.median(pf):.0f}")
-print("per-round ratios Veil/Postfix: " + ", ".join(f"{v/p:.2f}x" for v, p in zip(veil, pf)))
-print(f"median ratio Veil/Postfix {statistics.median(v/p for v, p in zip(veil, pf)):.2f}x (target >= 3x)")
-print(f"250->delivery p99, median over rounds: Veil {statistics.median(float(r[4]) for r in rows):.3f}s, Postfix {statistics.median(float(r[8]) for r in rows):.3f}s (target < 1 s); p50: Veil {statistics.median(float(r[9]) for r in rows):.3f}s, Postfix {statistics.median(float(r[10]) for r in rows):.3f}s")
-if len(rows[0]) > 14 and float(rows[0][11]) > 0:
-    vc = [int(r[12]) / float(r[11]) for r in rows]; pc = [int(r[14]) / float(r[13]) for r in rows]
-    print(f"warm-up (cold start, not counted above), median msg/s: Veil {statistics.median(vc):.0f}, Postfix {statistics.median(pc):.0f}, "
-          f"ratio {statistics.median(v/p for v, p in zip(vc, pc)):.2f}x; warm-up lost: Veil {[int(sys.argv[3]) - int(r[12]) for r in rows]}, Postfix {[int(sys.argv[3]) - int(r[14]) for r in rows]}")
-print("lost (expected - delivered) per round: Veil " + str([int(r[3]) - int(r[2]) for r in rows]) + ", Postfix " + str([int(r[7]) - int(r[6]) for r in rows]))
+if veil_only:
+    v = rows["veil"]
+    print(f"Veil alone (no reference: not a result for PERFORMANCE.md), median of {len(v)} round(s): {st.median(map(rate, v)):.0f} msg/s, "
+          f"{st.median(map(cpu_k, v)):.2f} CPU s per 1,000 messages; lost {[int(f[5]) - int(f[4]) for f in v]}")
+    sys.exit(0)
+v = rows["veil"]
+print(f"medians of {len(v)} round(s):")
+for key, fs in rows.items():
+    print(f"  {names[key]:<14} {st.median(map(rate, fs)):6.0f} msg/s warm, {st.median(map(cold, fs)) if warmup else float('nan'):6.0f} cold; "
+          f"250->delivery p50 {st.median(float(f[6]) for f in fs):.3f}s p99 {st.median(float(f[7]) for f in fs):.3f}s; "
+          f"CPU {st.median(map(cpu_k, fs)):.2f} s per 1,000 messages; lost {[int(f[5]) - int(f[4]) for f in fs]}"
+          + (f"; warm-up lost {[warmup - int(f[10]) for f in fs]}" if warmup else ""))
+for key, target, cold_target in (("postfix", 3, 2.5), ("haraka", 4, None)):
+    if key not in rows:
+        continue
+    ratios = [rate(a) / rate(b) for a, b in zip(v, rows[key])]
+    line = f"Veil/{names[key]}: per round {', '.join(f'{x:.2f}x' for x in ratios)}; median {st.median(ratios):.2f}x (target >= {target}x)"
+    if warmup and cold_target:
+        line += f"; cold {st.median(cold(a) / cold(b) for a, b in zip(v, rows[key])):.2f}x (target >= {cold_target}x)"
+    line += f"; CPU per message Veil/{names[key]} {st.median(cpu_k(a) / cpu_k(b) for a, b in zip(v, rows[key])):.2f}x"
+    print(line)
 PY
