@@ -35,7 +35,7 @@ describe("mail address key chain (spec/vectors/mail-address-v1.json)", () => {
   it("refuses the chain under another address, another user key or a changed byte", () => {
     expect(openAddressKey(hexToBytes(v.user_key), "other@mail.example", v.wrapped_token, v.wrapped_private_key)).toBeNull();
     const otherKey = hexToBytes(v.user_key);
-    otherKey[0] ^= 1;
+    otherKey[0] = otherKey[0]! ^ 1;
     expect(openAddressKey(otherKey, v.address, v.wrapped_token, v.wrapped_private_key)).toBeNull();
     const changed = v.wrapped_private_key.slice(0, 40) + (v.wrapped_private_key[40] === "A" ? "B" : "A") + v.wrapped_private_key.slice(41);
     expect(openAddressKey(hexToBytes(v.user_key), v.address, v.wrapped_token, changed)).toBeNull();
