@@ -156,7 +156,7 @@ public sealed class WebmailBrowserTests(Browser browser) : IAsyncLifetime
             Assert.True(await frame.EvaluateAsync<bool>("() => window.__pwned === undefined"));
             if (name == "javascript link")
             {
-                await frame.ClickAsync("text=Claim your prize", new() { NoWaitAfter = true });
+                await frame.ClickAsync("text=Claim your prize");
             }
 
             // Everything the page asked for while opening this message: the sealed copy (and a key lookup), same origin.
@@ -212,6 +212,7 @@ public sealed class WebmailBrowserTests(Browser browser) : IAsyncLifetime
         await SmtpAsync(address, "From: <news@" + _senderZone + ">\r\nTo: <" + address + ">\r\nSubject: Plain news\r\nMessage-ID: <n1@" + _senderZone + ">\r\n\r\nJust text from outside.\r\n");
 
         await OpenMailboxAsync();
+        await ScreenshotAsync("webmail-inbox");
         await _page.GetByRole(AriaRole.Option).Filter(new() { HasText = "Plans " + canary }).ClickAsync();
         await _page.GetByText("End-to-end encrypted and signed by " + from).WaitForAsync();
         Assert.Contains("The body says " + canary, await _page.InnerTextAsync(".mail-reader"), StringComparison.Ordinal);

@@ -56,3 +56,13 @@ describe("mail address key chain (spec/vectors/mail-address-v1.json)", () => {
     await expect(message.signatures[0]!.verified).resolves.toBe(true);
   });
 });
+
+describe("the address key after the ring is wiped", () => {
+  it("still decrypts when OpenPGP.js was given a copy (the worker wipes its ring at once)", async () => {
+    const ring = openAddressKey(hexToBytes(v.user_key), v.address, v.wrapped_token, v.wrapped_private_key)!;
+    const key = await openpgp.readPrivateKey({ binaryKey: ring.slice() });
+    ring.fill(0);
+    const summary = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: fromBase64(v.sealed_summary) }), decryptionKeys: key, format: "binary" });
+    expect(new TextDecoder().decode(summary.data)).toBe(v.summary);
+  });
+});

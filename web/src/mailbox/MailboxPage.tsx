@@ -19,7 +19,7 @@ import "./mail.css";
 const Folders: { id: Folder; label: string }[] = [{ id: "inbox", label: "Inbox" }, { id: "sent", label: "Sent" }];
 const RowHeight = 64;
 const Overscan = 8;
-const Batch = 250;
+const Batch = 100;
 
 export interface MailRow {
   message: MessageDto;
@@ -71,6 +71,7 @@ function Mailbox() {
 
   useEffect(() => {
     let cancelled = false;
+    queue.length = 0;
     setMessages(null);
     setSelected(0);
     setOpenId(null);
@@ -100,14 +101,45 @@ function Mailbox() {
     return () => { cancelled = true; };
   }, [folder]);
 
-  const decrypt = async (list: MessageDto[]) => {
-    for (let i = 0; i < list.length; i += Batch) {
-      const items = list.slice(i, i + Batch).filter((m) => !summaries.has(m.id)).map((m) => ({ id: m.id, addressId: m.addressId, summary: m.summary }));
-      if (items.length === 0) continue;
-      const results = await crypto.current!.summaries(items);
-      for (const r of results) summaries.set(r.id, r.summary);
-      setVersion((v) => v + 1);
+  // Summaries decrypt in the worker in batches of 100, one batch at a time; each batch takes the rows in view first
+  // (so a jump to the bottom of 10,000 rows shows its rows at once), then the rest newest first.
+  const queue = useRef<MessageDto[]>([]).current;
+  const inView = useRef({ first: 0, last: 0 }).current;
+  const rowsNow = useRef<MailRow[]>([]);
+  const pumping = useRef(false);
+  const decrypt = (list: MessageDto[]) => {
+    queue.push(...list);
+    void pump();
+  };
+  const pump = async () => {
+    if (pumping.current) return;
+    pumping.current = true;
+    try {
+      for (;;) {
+        const batch: MessageDto[] = [];
+        const taken = new Set<string>();
+        for (const row of rowsNow.current.slice(inView.first, inView.last)) {
+          if (!summaries.has(row.message.id) && batch.length < Batch) { batch.push(row.message); taken.add(row.message.id); }
+        }
+        while (batch.length < Batch && queue.length > 0) {
+          const next = queue.shift()!;
+          if (!summaries.has(next.id) && !taken.has(next.id)) { batch.push(next); taken.add(next.id); }
+        }
+        if (batch.length === 0 || !crypto.current) return;
+        const results = await crypto.current.summaries(batch.map((m) => ({ id: m.id, addressId: m.addressId, summary: m.summary })));
+        for (const r of results) summaries.set(r.id, r.summary);
+        setVersion((v) => v + 1);
+      }
+    } catch (caught) {
+      setError(describeError(caught));
+    } finally {
+      pumping.current = false;
     }
+  };
+  const onRange = (first: number, last: number) => {
+    inView.first = first;
+    inView.last = last;
+    void pump();
   };
 
   // Threads: the newest message of each keyed Message-ID hash stands for the rest.
@@ -126,6 +158,7 @@ function Mailbox() {
     }
     return out;
   }, [messages]);
+  rowsNow.current = rows;
 
   const open = (index: number) => {
     const row = rows[index];
@@ -196,7 +229,7 @@ function Mailbox() {
       <div class="mail-panes">
         {messages !== null && (rows.length === 0
           ? <p class="mail-empty">No messages in {folder === "inbox" ? "your Inbox" : "Sent"}.</p>
-          : <MailList rows={rows} selected={selected} summaries={summaries} read={read} folder={folder} onSelect={setSelected} onOpen={open} />)}
+          : <MailList rows={rows} selected={selected} summaries={summaries} read={read} folder={folder} onOpen={open} onRange={onRange} />)}
         {opened && (
           <MessageView
             key={opened.id}
@@ -231,7 +264,7 @@ function ShortcutHelp() {
 
 function MailList(props: {
   rows: MailRow[]; selected: number; summaries: Map<string, Summary | null>; read: Set<string>; folder: Folder;
-  onSelect: (index: number) => void; onOpen: (index: number) => void;
+  onOpen: (index: number) => void; onRange: (first: number, last: number) => void;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const spacer = useRef<HTMLDivElement>(null);
@@ -251,6 +284,7 @@ function MailList(props: {
     observer.observe(element);
     return () => observer.disconnect();
   }, []);
+  useEffect(() => props.onRange(first, last), [first, last]);
   // Keep the selected row in view when j/k move it.
   useEffect(() => {
     const element = box.current!;

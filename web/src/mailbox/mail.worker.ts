@@ -56,7 +56,8 @@ async function handle(request: MailWorkerRequest): Promise<void> {
             continue;
           }
           try {
-            keys.set(a.id, await openpgp.readPrivateKey({ binaryKey: ring }));
+            // OpenPGP.js keeps views into the bytes it parsed, so it gets a copy of its own; this ring is wiped below.
+            keys.set(a.id, await openpgp.readPrivateKey({ binaryKey: ring.slice() }));
             opened.push(a.id);
           } catch {
             failed.push(a.id);
