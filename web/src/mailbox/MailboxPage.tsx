@@ -11,6 +11,7 @@ import { UnlockForm } from "../identity/UnlockForm";
 import * as session from "../session/store";
 import { MailCrypto } from "./mailCrypto";
 import { mailApi, PageSize, type Folder, type MailAddressDto, type MessageDto } from "./mailApi";
+import { ComposeView } from "./ComposeView";
 import { MessageView } from "./MessageView";
 import type { Summary } from "./summary";
 import "./messages";
@@ -47,6 +48,8 @@ function Mailbox() {
   const [selected, setSelected] = useState(0);
   const [openId, setOpenId] = useState<string | null>(null);
   const [showHelp, setShowHelp] = useState(false);
+  const [composing, setComposing] = useState(false);
+  const [reload, setReload] = useState(0);
   const [, setVersion] = useState(0);
   const summaries = useRef(new Map<string, Summary | null>()).current;
   const read = useRef(new Set<string>()).current;
@@ -99,7 +102,7 @@ function Mailbox() {
       }
     })();
     return () => { cancelled = true; };
-  }, [folder]);
+  }, [folder, reload]);
 
   // Summaries decrypt in the worker in batches of 100, one batch at a time; each batch takes the rows in view first
   // (so a jump to the bottom of 10,000 rows shows its rows at once), then the rest newest first.
@@ -165,6 +168,7 @@ function Mailbox() {
     if (!row) return;
     setSelected(index);
     setOpenId(row.message.id);
+    setComposing(false);
     read.add(row.message.id);
   };
 
@@ -192,6 +196,7 @@ function Mailbox() {
         case "Enter": if (target?.closest(".mail-list") || target === document.body) open(selected); else return; break;
         case "#": if (row) void remove(row.message.id); break;
         case "u": if (row) { if (read.has(row.message.id)) read.delete(row.message.id); else read.add(row.message.id); setVersion((v) => v + 1); } break;
+        case "c": setComposing(true); setOpenId(null); break;
         case "e": setStatus("Archive is not available yet: this server keeps only Inbox and Sent."); break;
         case "?": setShowHelp((h) => !h); break;
         default: return;
@@ -221,7 +226,10 @@ function Mailbox() {
             ))}
           </ul>
         </nav>
-        <button type="button" class="secondary" aria-expanded={showHelp} onClick={() => setShowHelp((h) => !h)}>Keyboard shortcuts</button>
+        <div class="mail-bar-actions">
+          <button type="button" onClick={() => { setComposing(true); setOpenId(null); }} disabled={!addresses || addresses.length === 0}>Compose</button>
+          <button type="button" class="secondary" aria-expanded={showHelp} onClick={() => setShowHelp((h) => !h)}>Keyboard shortcuts</button>
+        </div>
       </div>
       {showHelp && <ShortcutHelp />}
       <ErrorBox message={error} />
@@ -230,7 +238,15 @@ function Mailbox() {
         {messages !== null && (rows.length === 0
           ? <p class="mail-empty">No messages in {folder === "inbox" ? "your Inbox" : "Sent"}.</p>
           : <MailList rows={rows} selected={selected} summaries={summaries} read={read} folder={folder} onOpen={open} onRange={onRange} />)}
-        {opened && (
+        {composing && addresses && crypto.current && (
+          <ComposeView
+            addresses={addresses}
+            crypto={crypto.current}
+            onSent={(note) => { setComposing(false); setStatus(note); setReload((r) => r + 1); }}
+            onClose={() => setComposing(false)}
+          />
+        )}
+        {!composing && opened && (
           <MessageView
             key={opened.id}
             message={opened}
@@ -253,6 +269,7 @@ function ShortcutHelp() {
       <dl>
         <dt><kbd>j</kbd> / <kbd>k</kbd></dt><dd>next / previous message</dd>
         <dt><kbd>Enter</kbd></dt><dd>open the selected message</dd>
+        <dt><kbd>c</kbd></dt><dd>write a new message</dd>
         <dt><kbd>#</kbd></dt><dd>delete the selected message (for good: there is no Trash on this server yet)</dd>
         <dt><kbd>u</kbd></dt><dd>mark read / unread (kept in this page only)</dd>
         <dt><kbd>e</kbd></dt><dd>archive — not available yet: the server keeps only Inbox and Sent</dd>

@@ -5,6 +5,8 @@
 //   unlock     opens each address's chain (user key → token → secret key ring, ../crypto/addresskey.ts) and reads
 //              the ring as an OpenPGP private key; the user key copy and the rings are wiped at once.
 //   summaries  decrypts sealed summaries in batches, answering each batch as it is done (newest first, as sent).
+//   seal       encrypts a composed MIME message and its summary to each recipient key (and the sender's own for
+//              the Sent copy), the message signed by the sending address's key (issue 21 point 4).
 //   read       decrypts one sealed message, checks its signature against the key the page found for the sender,
 //              and parses the MIME (../mailbox/mime.ts); attachments travel back transferred, not copied.
 // The page ends this worker when it locks: the keys go with it.
@@ -20,12 +22,19 @@ export type SignatureState = "valid" | "invalid" | "unknown-signer" | "none";
 export type MailWorkerRequest =
   | { rid: number; type: "unlock"; userKey: Uint8Array<ArrayBuffer>; addresses: SealedAddress[] }
   | { rid: number; type: "summaries"; items: SealedSummary[] }
-  | { rid: number; type: "read"; addressId: string; sealed: Uint8Array<ArrayBuffer>; verifier: string | null };
+  | { rid: number; type: "read"; addressId: string; sealed: Uint8Array<ArrayBuffer>; verifier: string | null }
+  | { rid: number; type: "seal"; addressId: string; mime: Uint8Array<ArrayBuffer>; summary: Uint8Array<ArrayBuffer>; recipients: { recipient: string | null; publicKey: string }[] }
+  | { rid: number; type: "base64"; bytes: Uint8Array<ArrayBuffer> };
+
+/** One sealed copy as POST /api/v1/mail/messages takes it; recipient null is the sender's Sent copy. */
+export interface SealedCopy { recipient: string | null; sealedMessage: string; sealedSummary: string; size: number }
 
 export type MailWorkerReply =
   | { rid: number; type: "unlocked"; opened: string[]; failed: string[] }
   | { rid: number; type: "summaries"; results: { id: string; summary: Summary | null }[] }
   | { rid: number; type: "read"; message: ReadMessage; signature: SignatureState }
+  | { rid: number; type: "sealed"; copies: SealedCopy[] }
+  | { rid: number; type: "base64"; text: string }
   | { rid: number; type: "error"; message: string };
 
 interface Scope {
@@ -88,6 +97,30 @@ async function handle(request: MailWorkerRequest): Promise<void> {
         read.attachments.map((a) => a.bytes.buffer));
       return;
     }
+    case "seal": {
+      const key = keys.get(request.addressId);
+      if (!key) throw new Error("This address's key is not unlocked.");
+      const copies: SealedCopy[] = [];
+      for (const r of request.recipients) {
+        const encryptionKeys = await openpgp.readKey({ armoredKey: r.publicKey });
+        copies.push({
+          recipient: r.recipient,
+          // Veil's profile (spec/mailbox-api.md "Sending"): AES-256, SEIPD v1 + MDC for these v4 keys, signed by the
+          // sender's address key, no compression, a binary literal packet with an empty name.
+          sealedMessage: toBase64(await seal(request.mime, encryptionKeys, key)),
+          sealedSummary: toBase64(await seal(request.summary, encryptionKeys, null)),
+          size: request.mime.length,
+        });
+      }
+      request.mime.fill(0);
+      request.summary.fill(0);
+      scope.postMessage({ rid: request.rid, type: "sealed", copies });
+      return;
+    }
+    case "base64": {
+      scope.postMessage({ rid: request.rid, type: "base64", text: toBase64(request.bytes) });
+      return;
+    }
   }
 }
 
@@ -114,4 +147,20 @@ async function signatureOf(signatures: { verified: Promise<unknown> }[]): Promis
     // OpenPGP.js says so when none of the verification keys has the signature's key ID.
     return error instanceof Error && /could not find signing key/i.test(error.message) ? "unknown-signer" : "invalid";
   }
+}
+
+const profile = {
+  preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256,
+  preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed,
+};
+
+async function seal(plaintext: Uint8Array, to: openpgp.PublicKey, signer: openpgp.PrivateKey | null): Promise<Uint8Array> {
+  const message = await openpgp.createMessage({ binary: plaintext.slice(), format: "binary", filename: "" });
+  return (await openpgp.encrypt({ message, encryptionKeys: to, ...(signer ? { signingKeys: signer } : {}), format: "binary", config: profile })) as Uint8Array;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }

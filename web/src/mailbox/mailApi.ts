@@ -30,6 +30,13 @@ export interface MessageDto {
   gone: string | null;
 }
 
+export interface SendBody {
+  fromAddressId: string;
+  copies: { recipient: string | null; sealedMessage: string; sealedSummary: string; size: number }[];
+  sentCopy: { recipient: string | null; sealedMessage: string; sealedSummary: string; size: number };
+  outside: { recipients: string[]; message: string } | null;
+}
+
 /** The server's page size limit (1–500). */
 export const PageSize = 500;
 
@@ -40,5 +47,6 @@ export const mailApi = {
   /** The sealed raw message (for a confidential copy this spends a view). */
   sealed: (id: string) => requestBytes(`/api/v1/mail/messages/${encodeURIComponent(id)}/sealed`),
   remove: (id: string) => api.delete(`/api/v1/mail/messages/${encodeURIComponent(id)}`),
+  send: (body: SendBody) => api.post<{ sentId: string; veilRecipients: string[]; outsiders: string[] }>("/api/v1/mail/messages", body),
   publishedKey: (address: string) => api.get<{ address: string; fingerprint: string; publicKey: string }>(`/api/v1/mail/keys?address=${encodeURIComponent(address)}`),
 };

@@ -3,7 +3,7 @@
 // the worker, and with it every key it held (Lock, leaving the mailbox).
 import type { ReadMessage } from "./mime";
 import type { Summary } from "./summary";
-import type { MailWorkerReply, MailWorkerRequest, SealedAddress, SealedSummary, SignatureState } from "./mail.worker";
+import type { MailWorkerReply, MailWorkerRequest, SealedAddress, SealedCopy, SealedSummary, SignatureState } from "./mail.worker";
 
 type Pending = { resolve: (reply: MailWorkerReply) => void; reject: (error: Error) => void };
 type Unsent<R> = R extends unknown ? Omit<R, "rid"> : never;
@@ -49,6 +49,19 @@ export class MailCrypto {
   async read(addressId: string, sealed: Uint8Array<ArrayBuffer>, verifier: string | null): Promise<{ message: ReadMessage; signature: SignatureState }> {
     const reply = await this.call<"read">({ type: "read", addressId, sealed, verifier }, [sealed.buffer]);
     return { message: reply.message, signature: reply.signature };
+  }
+
+  /** Seals a composed message for each recipient key (recipient null: the Sent copy); copies of the bytes are sent. */
+  async seal(addressId: string, mime: Uint8Array, summary: Uint8Array, recipients: { recipient: string | null; publicKey: string }[]): Promise<SealedCopy[]> {
+    const m = new Uint8Array(mime);
+    const s = new Uint8Array(summary);
+    return (await this.call<"sealed">({ type: "seal", addressId, mime: m, summary: s, recipients }, [m.buffer, s.buffer])).copies;
+  }
+
+  /** Base64 of a large buffer, off the page's thread. */
+  async base64(bytes: Uint8Array): Promise<string> {
+    const copy = new Uint8Array(bytes);
+    return (await this.call<"base64">({ type: "base64", bytes: copy }, [copy.buffer])).text;
   }
 
   end(): void {
