@@ -299,26 +299,40 @@ public sealed class WebmailBrowserTests(Browser browser) : IAsyncLifetime
         AssertNoPageProblems();
     }
 
+    [ChromiumFact]
+    public async Task ThreeHundredMessages_OnlyTheRowsInViewExist_JkMoveTheSelection_TheOldestIsReachedByScrolling()
+    {
+        var address = await SignUpWithAddressAsync();
+        await SeedAsync(address, 300);
+
+        await OpenMailboxAsync();
+        await _page.GetByText("300 conversations").WaitForAsync();
+        Assert.InRange(await _page.GetByRole(AriaRole.Option).CountAsync(), 5, 60);
+        Assert.Equal("300", await _page.GetByRole(AriaRole.Option).First.GetAttributeAsync("aria-setsize"));
+        await _page.Locator(".mail-list").FocusAsync();
+        await _page.Keyboard.PressAsync("j");
+        await _page.Keyboard.PressAsync("j");
+        Assert.Contains("Message number 297", await _page.InnerTextAsync("[role=option][aria-selected=true]"), StringComparison.Ordinal);
+        await _page.Keyboard.PressAsync("Enter");
+        await _page.GetByRole(AriaRole.Heading, new() { Name = "Message number 297" }).WaitForAsync();
+
+        await _page.Locator(".mail-list").EvaluateAsync("e => { e.scrollTop = e.scrollHeight; }");
+        await _page.GetByRole(AriaRole.Option).Filter(new() { HasText = "Message number 0" }).WaitForAsync();
+        Assert.InRange(await _page.GetByRole(AriaRole.Option).CountAsync(), 5, 60);
+        Assert.Equal(0, await _page.GetByRole(AriaRole.Option).Filter(new() { HasText = "Message number 299" }).CountAsync());
+        await _page.Keyboard.PressAsync("?");
+        await _page.GetByRole(AriaRole.Region, new() { Name = "Keyboard shortcuts" }).WaitForAsync();
+        await AssertAccessibleAsync();
+        AssertNoPageProblems();
+    }
+
     /// <summary>docs/PERFORMANCE.md: VEIL_BENCH=1 dotnet test tests/Veil.E2E.Tests --filter "FullyQualifiedName~WebmailBrowserTests.FiveThousand".</summary>
     [BenchFact]
     public async Task FiveThousandMessages_ListOpensAndScrolls_OnlyTheRowsInViewExist()
     {
         const int count = 5000;
         var address = await SignUpWithAddressAsync();
-        var sink = _server.Services.GetRequiredService<IMessageSink>();
-        for (var start = 0; start < count; start += 50)
-        {
-            var batch = new List<Task>();
-            for (var i = start; i < Math.Min(count, start + 50); i++)
-            {
-                _server.Time.Advance(TimeSpan.FromMilliseconds(10));
-                var raw = Encoding.ASCII.GetBytes($"From: Sender {i} <s{i}@{_senderZone}>\r\nSubject: Message number {i}\r\nMessage-ID: <m{i}@{_senderZone}>\r\n\r\nBody of message {i}, a few words to make a snippet.\r\n");
-                var spooled = new SpooledMessage(SpoolId.New(), new SmtpEnvelope("s@" + _senderZone, [address], false, false, _server.Time.GetUtcNow()), raw.Length);
-                batch.Add(sink.ProcessAsync(spooled, new MemoryStream(raw), CancellationToken.None).AsTask());
-            }
-
-            await Task.WhenAll(batch);
-        }
+        await SeedAsync(address, count);
 
         await SignInAsync();
         var clock = Stopwatch.StartNew();
@@ -341,6 +355,25 @@ public sealed class WebmailBrowserTests(Browser browser) : IAsyncLifetime
         // machine is that only the rows in view exist.
         Assert.True(rendered < 100, $"{rendered} rows in the DOM: the list is not virtualised");
         AssertNoPageProblems();
+    }
+
+    /// <summary>Messages 0 … count-1 sealed by the mailbox sink itself, 10 ms apart on the server's clock (the API lists by time).</summary>
+    private async Task SeedAsync(string address, int count)
+    {
+        var sink = _server.Services.GetRequiredService<IMessageSink>();
+        for (var start = 0; start < count; start += 50)
+        {
+            var batch = new List<Task>();
+            for (var i = start; i < Math.Min(count, start + 50); i++)
+            {
+                _server.Time.Advance(TimeSpan.FromMilliseconds(10));
+                var raw = Encoding.ASCII.GetBytes($"From: Sender {i} <s{i}@{_senderZone}>\r\nSubject: Message number {i}\r\nMessage-ID: <m{i}@{_senderZone}>\r\n\r\nBody of message {i}, a few words to make a snippet.\r\n");
+                var spooled = new SpooledMessage(SpoolId.New(), new SmtpEnvelope("s@" + _senderZone, [address], false, false, _server.Time.GetUtcNow()), raw.Length);
+                batch.Add(sink.ProcessAsync(spooled, new MemoryStream(raw), CancellationToken.None).AsTask());
+            }
+
+            await Task.WhenAll(batch);
+        }
     }
 
     private async Task<string> SignUpWithAddressAsync()
