@@ -202,7 +202,7 @@ public sealed class WebmailBrowserTests(Browser browser) : IAsyncLifetime
     }
 
     [ChromiumFact]
-    public async Task CliEndToEndMail_ReadsInThePage_WithAValidSignature_AndTheAttachmentSavesByteIdentical()
+    public async Task CliEndToEndMail_ReadsInThePage_WithAValidSignature_AndBothAttachmentKindsSaveByteIdentical()
     {
         var address = await SignUpWithAddressAsync();
         var sender = new VeilCli(_server.BaseAddress, Path.Combine(_root, "sender"));
@@ -213,8 +213,12 @@ public sealed class WebmailBrowserTests(Browser browser) : IAsyncLifetime
         var file = RandomNumberGenerator.GetBytes(20_000);
         var attachment = Path.Combine(_root, "plan.bin");
         await File.WriteAllBytesAsync(attachment, file);
+        var large = RandomNumberGenerator.GetBytes(70_000);
+        var largePath = Path.Combine(_root, "scan.bin");
+        await File.WriteAllBytesAsync(largePath, large);
         CliAccounts.Ok(await sender.RunAsync(
-            ["mail", "send", "--from", from, "--to", address, "--subject", "Plans " + canary, "--body", "The body says " + canary, "--attach", attachment, "--password-stdin"],
+            ["mail", "send", "--from", from, "--to", address, "--subject", "Plans " + canary, "--body", "The body says " + canary, "--attach", attachment, "--attach", largePath,
+             "--inline-max", "50000", "--password-stdin"],
             Password + "\n"));
         await SmtpAsync(address, "From: <news@" + _senderZone + ">\r\nTo: <" + address + ">\r\nSubject: Plain news\r\nMessage-ID: <n1@" + _senderZone + ">\r\n\r\nJust text from outside.\r\n");
 
@@ -229,6 +233,12 @@ public sealed class WebmailBrowserTests(Browser browser) : IAsyncLifetime
         var saved = Path.Combine(_root, "saved.bin");
         await download.SaveAsAsync(saved);
         Assert.Equal(file, await File.ReadAllBytesAsync(saved));
+
+        // The large attachment (stored apart, Cobblestone-256): fetched, decrypted and verified in the page.
+        download = await _page.RunAndWaitForDownloadAsync(() => _page.GetByRole(AriaRole.Button, new() { Name = "Download scan.bin" }).ClickAsync());
+        var savedLarge = Path.Combine(_root, "saved-large.bin");
+        await download.SaveAsAsync(savedLarge);
+        Assert.Equal(large, await File.ReadAllBytesAsync(savedLarge));
 
         // Mail from outside: sealed by the server on arrival, unsigned, with its SPF/DKIM/DMARC verdicts shown.
         await _page.GetByRole(AriaRole.Option).Filter(new() { HasText = "Plain news" }).ClickAsync();

@@ -12,6 +12,7 @@ import type { MailCrypto } from "./mailCrypto";
 import { mailApi, type MailAddressDto, type MessageDto } from "./mailApi";
 import type { ReadMessage } from "./mime";
 import type { SignatureState } from "./mail.worker";
+import { openLargeAttachment, readReference } from "./largeAttachment";
 import { sanitizeMail } from "./sanitize";
 import type { Authentication, Summary, Verdict } from "./summary";
 
@@ -94,10 +95,12 @@ export function MessageView(props: {
               <ul class="files">
                 {read.message.attachments.map((a, i) => (
                   <li key={i}>
-                    {a.type === AttachmentRef
-                      ? <span>{a.name}: a large attachment stored separately; this page cannot open it yet (use <code>veil mail read --save-attachments</code>).</span>
-                      : <button type="button" class="secondary" onClick={() => offerDownload(new Blob([a.bytes], { type: "application/octet-stream" }), a.name)}>Download {a.name}</button>}
-                    {" "}<span class="muted">{formatSize(a.bytes.length)}</span>
+                    {a.type === AttachmentRef ? <LargeAttachment bytes={a.bytes} onError={setError} /> : (
+                      <>
+                        <button type="button" class="secondary" onClick={() => offerDownload(new Blob([a.bytes], { type: "application/octet-stream" }), a.name)}>Download {a.name}</button>
+                        {" "}<span class="muted">{formatSize(a.bytes.length)}</span>
+                      </>
+                    )}
                   </li>
                 ))}
               </ul>
@@ -106,6 +109,37 @@ export function MessageView(props: {
         </>
       )}
     </article>
+  );
+}
+
+/** A large attachment (a reference part): fetched, decrypted and verified only when the reader asks for it. */
+function LargeAttachment(props: { bytes: Uint8Array; onError: (message: string | null) => void }) {
+  const reference = useMemo(() => readReference(props.bytes), [props.bytes]);
+  const [busy, setBusy] = useState(false);
+  if (!reference) return <span class="error">An attachment reference that does not read: it was not saved.</span>;
+  const name = reference.name.replace(/^.*[\\/]/, "") || "attachment";
+  return (
+    <>
+      <button
+        type="button"
+        class="secondary"
+        disabled={busy}
+        onClick={async () => {
+          props.onError(null);
+          setBusy(true);
+          try {
+            offerDownload(await openLargeAttachment(reference), name);
+          } catch (caught) {
+            props.onError(describeError(caught));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        Download {name}
+      </button>
+      {" "}<span class="muted">{formatSize(reference.size)}{busy ? " — decrypting in this page…" : ""}</span>
+    </>
   );
 }
 
