@@ -71,7 +71,7 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+async function respond(method: string, path: string, body: unknown, options: RequestOptions): Promise<Response> {
   let response = await send(method, path, body, options);
   if (response.status === 401 && options.auth !== false && session.currentAccessToken()) {
     const error = await toError(response);
@@ -84,9 +84,19 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     response = await send(method, path, body, options);
   }
   if (!response.ok) throw await toError(response);
+  return response;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+  const response = await respond(method, path, body, options);
   if (response.status === 204 || response.status === 202 && response.headers.get("Content-Length") === "0") return undefined as T;
   const text = await response.text();
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A GET whose answer is bytes (a sealed mail message), with the same token, refresh and problem handling. */
+export async function requestBytes(path: string, options: RequestOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await (await respond("GET", path, undefined, options)).arrayBuffer());
 }
 
 export const api = {
