@@ -436,7 +436,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
                 // A tagged message's sender is told by the observer, which also records the outcome for its owner.
                 var observed = await ObserveAsync(id, state, ct).ConfigureAwait(false);
                 var bounced = !observed && await BounceAsync(id, state, now, ct).ConfigureAwait(false);
-                Remove(id);
+                Remove(id, state);
                 lock (gate)
                 {
                     attempted++;

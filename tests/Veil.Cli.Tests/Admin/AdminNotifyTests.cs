@@ -85,7 +85,7 @@ public sealed class AdminNotifyTests : IAsyncLifetime
         var json = dry.Event("notice-dry-run");
         Assert.Equal(10, json.GetProperty("accounts").GetInt32());
         Assert.Equal(14, json.GetProperty("addresses").GetInt32()); // 10 primaries, 4 verified recovery addresses (one shared by two)
-        Assert.Empty(_server.ReadOutbox().Where(m => m.FileName.Contains("-notice-", StringComparison.Ordinal)));
+        Assert.DoesNotContain(_server.ReadOutbox(), m => m.FileName.Contains("-notice-", StringComparison.Ordinal));
         Assert.Contains("No notices.", (await Admin("list")).Stdout, StringComparison.Ordinal);
         Assert.Equal(2, noSubject.ExitCode);
         Assert.StartsWith("veil: --subject and --body-file are both required", noSubject.Stderr, StringComparison.Ordinal);
