@@ -474,9 +474,9 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
                 {
                     return;
                 }
-                var delay = result.NextDueAt is { } due ? due - _time.GetUtcNow() : TimeSpan.FromHours(1);
+                var delay = result.NextDueAt is { } due ? due - _time.GetUtcNow() : _options.RescanInterval;
                 if (delay <= TimeSpan.Zero) continue;
-                if (delay > TimeSpan.FromHours(1)) delay = TimeSpan.FromHours(1);
+                if (delay > _options.RescanInterval) delay = _options.RescanInterval; // another process may have enqueued
                 if (!_idleSessions.IsEmpty && delay > _options.IdleConnectionTimeout)
                 {
                     // Keep the connections a little while for the next message, then let them go.

@@ -65,6 +65,32 @@ public sealed class OutboundQueueOnceTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_MessageEnqueuedByAnotherProcess_IsDeliveredAtTheNextRescan()
+    {
+        if (!SmtpDeliveryClientTests.Available()) return;
+        using var sink = new Sink();
+        var options = new OutboundQueueOptions { ReportingMta = "mx.veil.test", RescanInterval = TimeSpan.FromMilliseconds(200) };
+        using var serving = new OutboundQueue(_data, new SmtpDeliveryClient(new SmtpClientOptions { Host = "127.0.0.1", Port = sink.Port, Tls = SmtpTlsMode.None, HeloName = "veil.test" }), _clock, options);
+        using var stop = new CancellationTokenSource();
+        var loop = serving.RunAsync(stop.Token);
+        await serving.RunOnceAsync(T0, CancellationToken.None); // idle: nothing due, the loop sleeps
+
+        // Another OutboundQueue over the same directory, as `veil admin notify` opens it: no wake-up reaches `serving`.
+        using (var admin = Queue(OutboundQueueTests.ClosedPort()))
+        {
+            Assert.True(await admin.EnqueueOnceAsync("notice-e-1", Envelope(), Message, CancellationToken.None));
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (sink.Files().Length == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await stop.CancelAsync();
+        await loop;
+
+        Assert.Equal(Message, sink.Single());
+        Assert.True(File.Exists(Path.Combine(serving.DirectoryPath, "once", "notice-e-1.done")));
+    }
+
+    [Fact]
     public async Task ForgetOnce_DropsTheMarkersOfThePrefixOnly()
     {
         using var queue = Queue(OutboundQueueTests.ClosedPort());
