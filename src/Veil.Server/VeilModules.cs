@@ -8,6 +8,7 @@ using Veil.Server.Identity;
 using Veil.Server.Mail;
 using Veil.Server.Mailbox;
 using Veil.Server.Mailbox.Domains;
+using Veil.Server.Notices;
 using Veil.Server.Transparency;
 using Veil.Server.Vault;
 
@@ -33,6 +34,7 @@ internal static class VeilModules
         services.AddChatModule(configuration);
         services.AddKeyTransparencyModule(configuration); // the log every module's key changes are written to
         services.AddMailDomainsModule(configuration);
+        services.AddNoticesModule(configuration);
         services.AddMailDevelopmentSink(configuration); // last: a module's IMessageSink wins over it
         return services;
     }
@@ -48,6 +50,7 @@ internal static class VeilModules
         endpoints.MapChatEndpoints();
         endpoints.MapKeyTransparencyEndpoints();
         endpoints.MapMailDomainEndpoints();
+        endpoints.MapNoticesEndpoints();
         return endpoints;
     }
 }

@@ -74,6 +74,8 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
 
     private string? _trackedEmail;
 
+    private bool _sessionOpened;
+
     public CliOutput Output { get; } = new(parse.GetValue(options.Json), Console.Out, Console.Error);
 
     public bool Json { get; } = parse.GetValue(options.Json);
@@ -105,7 +107,9 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
             var cli = new AccountCli(parse, options);
             try
             {
-                return await run(cli, cancellationToken);
+                var exit = await run(cli, cancellationToken);
+                await cli.ShowNoticesAsync(cancellationToken);
+                return exit;
             }
             catch (VeilApiException e)
             {
@@ -192,6 +196,39 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
         return (client, session);
     }
 
+    /// <summary>Set once this command has shown (or listed) the account's notices, so they appear once per command.</summary>
+    public bool NoticesShown { get; set; }
+
+    /// <summary>
+    /// After a signed-in verb: prints the notices the account has not marked as read on stderr (stdout, also with
+    /// --json, stays the verb's result). The verb's client is gone by then, so a client resumes the stored session
+    /// once more (under this process's session lock). A failure here never changes the verb's exit code.
+    /// </summary>
+    public async Task ShowNoticesAsync(CancellationToken cancellationToken)
+    {
+        if (NoticesShown || !_sessionOpened || Store.Load() is null)
+        {
+            return;
+        }
+
+        NoticesShown = true;
+        try
+        {
+            var (client, _) = OpenSession();
+            using (client)
+            {
+                foreach (var notice in await new Veil.Client.Notices.NoticesClient(client).ListAsync(cancellationToken))
+                {
+                    Console.Error.WriteLine(NoticeCommands.Describe(notice));
+                }
+            }
+        }
+        catch (VeilApiException)
+        {
+            // A server without notices, a session revoked by the verb itself: nothing to show.
+        }
+    }
+
     /// <summary>
     /// Lets other veil processes use the session while this one waits for a long time (`veil chat listen`); the
     /// caller must take the lock again and reload the session file before it refreshes (<see cref="RenewSessionAsync"/>).
@@ -245,6 +282,7 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
         ArgumentNullException.ThrowIfNull(client);
         LockSession();
         _trackedEmail = email;
+        _sessionOpened = true;
         client.RefreshTokenChanged += (_, token) =>
         {
             if (token is null)

@@ -31,6 +31,7 @@ internal static class AccountCommand
         account.Subcommands.Add(TwoFactor(options));
         account.Subcommands.Add(RecoveryCodes(options));
         account.Subcommands.Add(Sessions(options));
+        account.Subcommands.Add(NoticeCommands.Notices(options));
         account.Subcommands.Add(EmailCommands.Email(options));
         account.Subcommands.Add(EmailCommands.RecoveryEmail(options));
         return account;

@@ -47,7 +47,7 @@ internal static class AdminCommand
         var reports = new Command("reports", "Drop abuse reports") { list, Verb("show", "Show one report (with the shared key and link, if any)", json, data, postgres, production, ShowAsync),
             Verb("takedown", "Take the drop down (delete its blobs) and give its owner a strike", json, data, postgres, production, (admin, id, output, ct) => ActAsync(admin.TakedownAsync(id, ct), id, "taken down", output)),
             Verb("dismiss", "Dismiss the report; the drop stays", json, data, postgres, production, (admin, id, output, ct) => ActAsync(admin.DismissAsync(id, ct), id, "dismissed", output)) };
-        return new Command("admin", "Operator commands (run on the server host)") { data, postgres, production, reports, AdminDkimCommand.Create(json, data, postgres, production), AdminPlanCommand.Create(json, data, postgres, production), AdminDoctorCommand.Create(json, data, postgres, production), AdminAuditCommand.Create(json, data, postgres, production) };
+        return new Command("admin", "Operator commands (run on the server host)") { data, postgres, production, reports, AdminDkimCommand.Create(json, data, postgres, production), AdminPlanCommand.Create(json, data, postgres, production), AdminDoctorCommand.Create(json, data, postgres, production), AdminAuditCommand.Create(json, data, postgres, production), AdminNotifyCommand.Create(json, data, postgres, production) };
     }
 
     private static Command Verb(string name, string description, Option<bool> json, Option<string?> data, Option<string?> postgres, Option<bool> production,

@@ -151,10 +151,65 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         return await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<string> EnqueueCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, List<RecipientEntry> recipients, CancellationToken cancellationToken, string? tag = null, DateTimeOffset? due = null)
+    /// <summary>
+    /// Stores a message like <see cref="EnqueueAsync"/> unless one was already stored under the caller's
+    /// <paramref name="onceId"/>: then nothing is written, whether that message still waits, was delivered or bounced.
+    /// A crash at any point of either call leaves exactly one message for the id after the caller retries.
+    /// </summary>
+    /// <remarks>
+    /// How: <c>once/&lt;onceId&gt;</c> names the queue id, written before the message; finishing that message writes
+    /// <c>once/&lt;onceId&gt;.done</c> before the message is removed. A marker whose message is neither stored nor done
+    /// is an enqueue that never committed, and is done again under the same queue id. Markers stay until
+    /// <see cref="ForgetOnce"/>.
+    /// </remarks>
+    /// <returns>True when the message was stored now; false when the id was already handed over.</returns>
+    public async Task<bool> EnqueueOnceAsync(string onceId, SmtpEnvelope envelope, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        CheckMessage(envelope, content);
+        CheckOnceId(onceId);
+        var once = Path.Combine(_dir, "once");
+        CreatePrivateDirectory(once);
+        var marker = Path.Combine(once, onceId);
+        if (File.Exists(marker + ".done")) return false;
+        string id;
+        if (File.Exists(marker) && await File.ReadAllTextAsync(marker, cancellationToken).ConfigureAwait(false) is var stored && IsValidId(stored))
+        {
+            if (File.Exists(Path.Combine(_dir, stored + StateExtension))) return false;
+            id = stored;
+        }
+        else
+        {
+            id = NewId();
+            await WriteFileAsync(marker, System.Text.Encoding.ASCII.GetBytes(id), cancellationToken, once).ConfigureAwait(false);
+        }
+
+        await EnqueueCoreAsync(envelope, content, envelope.Recipients.Select(r => new RecipientEntry { Address = r }).ToList(), cancellationToken, id: id, onceId: onceId).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Deletes the markers of <see cref="EnqueueOnceAsync"/> ids starting with <paramref name="prefix"/> (when the caller no longer retries them).</summary>
+    public void ForgetOnce(string prefix)
+    {
+        CheckOnceId(prefix);
+        var once = Path.Combine(_dir, "once");
+        if (!Directory.Exists(once)) return;
+        foreach (var marker in Directory.EnumerateFiles(once, prefix + "*")) File.Delete(marker);
+    }
+
+    private static void CheckOnceId(string onceId)
+    {
+        ArgumentNullException.ThrowIfNull(onceId);
+        if (onceId.Length is 0 or > 64 || !onceId.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
+            throw new ArgumentException("A once id is 1 to 64 characters of a-z, 0-9 and '-'.", nameof(onceId));
+    }
+
+    private string NewId() =>
+        string.Create(CultureInfo.InvariantCulture, $"{_time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
+
+    private async Task<string> EnqueueCoreAsync(SmtpEnvelope envelope, ReadOnlyMemory<byte> content, List<RecipientEntry> recipients, CancellationToken cancellationToken, string? tag = null, DateTimeOffset? due = null, string? id = null, string? onceId = null)
     {
         var now = _time.GetUtcNow();
-        var id = string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
+        id ??= NewId();
         var state = new QueueState
         {
             ReversePath = envelope.ReversePath,
@@ -164,6 +219,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
             NextAttemptAt = due ?? now,
             Recipients = recipients,
             Tag = tag,
+            OnceId = onceId,
         };
         await WriteFileAsync(Path.Combine(_dir, id + MessageExtension), content, cancellationToken).ConfigureAwait(false);
         await WriteStateAsync(id, state, cancellationToken).ConfigureAwait(false);
@@ -380,7 +436,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
                 // A tagged message's sender is told by the observer, which also records the outcome for its owner.
                 var observed = await ObserveAsync(id, state, ct).ConfigureAwait(false);
                 var bounced = !observed && await BounceAsync(id, state, now, ct).ConfigureAwait(false);
-                Remove(id);
+                Remove(id, state);
                 lock (gate)
                 {
                     attempted++;
@@ -418,9 +474,9 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
                 {
                     return;
                 }
-                var delay = result.NextDueAt is { } due ? due - _time.GetUtcNow() : TimeSpan.FromHours(1);
+                var delay = result.NextDueAt is { } due ? due - _time.GetUtcNow() : _options.RescanInterval;
                 if (delay <= TimeSpan.Zero) continue;
-                if (delay > TimeSpan.FromHours(1)) delay = TimeSpan.FromHours(1);
+                if (delay > _options.RescanInterval) delay = _options.RescanInterval; // another process may have enqueued
                 if (!_idleSessions.IsEmpty && delay > _options.IdleConnectionTimeout)
                 {
                     // Keep the connections a little while for the next message, then let them go.
@@ -585,8 +641,16 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         return DeliveryStatusNotification.HeaderBlock(buffer.AsSpan(0, n));
     }
 
-    private void Remove(string id)
+    private void Remove(string id, QueueState? state = null)
     {
+        if (state?.OnceId is { } onceId)
+        {
+            // Before the message goes: a retry of EnqueueOnceAsync must learn it was handed over.
+            var done = Path.Combine(_dir, "once", onceId + ".done");
+            using (File.Create(done)) { }
+            DirectorySync.Fsync(Path.Combine(_dir, "once"));
+        }
+
         File.Delete(Path.Combine(_dir, id + StateExtension));
         DirectorySync.Fsync(_dir);
         File.Delete(Path.Combine(_dir, id + MessageExtension));
@@ -634,7 +698,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         WriteFileAsync(Path.Combine(_dir, id + StateExtension), JsonSerializer.SerializeToUtf8Bytes(state, QueueJsonContext.Default.QueueState), ct);
 
     /// <summary>temp + fsync + rename + directory fsync: the file at <paramref name="path"/> is complete or absent.</summary>
-    private async Task WriteFileAsync(string path, ReadOnlyMemory<byte> content, CancellationToken ct)
+    private async Task WriteFileAsync(string path, ReadOnlyMemory<byte> content, CancellationToken ct, string? directory = null)
     {
         var tmpPath = Path.Combine(_tmp, Path.GetFileName(path) + "." + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)) + ".tmp");
         var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.Asynchronous };
@@ -654,7 +718,7 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         {
             File.Delete(tmpPath); // no-op after the rename
         }
-        DirectorySync.Fsync(_dir);
+        DirectorySync.Fsync(directory ?? _dir);
     }
 
     private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x <= b ? x : b;
@@ -679,6 +743,7 @@ internal sealed class QueueState
     public int Attempts { get; set; }
     public List<RecipientEntry> Recipients { get; set; } = [];
     public string? Tag { get; set; }
+    public string? OnceId { get; set; }
 }
 
 internal sealed class RecipientEntry

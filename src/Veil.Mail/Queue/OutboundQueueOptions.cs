@@ -33,8 +33,16 @@ public sealed class OutboundQueueOptions
     /// </summary>
     public TimeSpan DirectPause { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The longest the delivery loop sleeps without looking at the queue directory again. An enqueue in this process
+    /// wakes it at once; a message another process enqueued (`veil admin notify` writing a breach notice to the queue of
+    /// a running `veil serve`) is found at the next rescan.
+    /// </summary>
+    public TimeSpan RescanInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     internal void Validate()
     {
+        if (RescanInterval <= TimeSpan.Zero) throw new ArgumentException("RescanInterval must be positive.", nameof(RescanInterval));
         if (DirectPause < TimeSpan.Zero) throw new ArgumentException("DirectPause cannot be negative.", nameof(DirectPause));
         if (MaxConcurrentDeliveries is < 1 or > 256) throw new ArgumentException("MaxConcurrentDeliveries must be between 1 and 256.", nameof(MaxConcurrentDeliveries));
         if (IdleConnectionTimeout < TimeSpan.Zero) throw new ArgumentException("IdleConnectionTimeout cannot be negative.", nameof(IdleConnectionTimeout));

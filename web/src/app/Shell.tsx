@@ -6,6 +6,7 @@ import { navigation } from "./modules";
 import { navigate } from "./router";
 import * as session from "../session/store";
 import { lock, signOut } from "../identity/service";
+import { NoticeBanner } from "../notices/NoticeBanner";
 
 export function Shell(props: { children: ComponentChildren }) {
   const signedIn = session.status.value === "signed-in";
@@ -48,7 +49,8 @@ export function Shell(props: { children: ComponentChildren }) {
           </div>
         )}
       </header>
-      <main id="main">{props.children}</main>
+      <NoticeBanner />
+      <main id="main" tabIndex={-1}>{props.children}</main>
     </>
   );
 }

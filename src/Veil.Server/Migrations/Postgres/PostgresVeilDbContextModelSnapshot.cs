@@ -1428,6 +1428,85 @@ namespace Veil.Server.Migrations.Postgres
                     b.ToTable("MailOutsiderPackages", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Notices.Notice", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Body")
+                        .IsRequired()
+                        .HasMaxLength(65536)
+                        .HasColumnType("character varying(65536)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Recipients")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.ToTable("Notices", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Notices.NoticeAck", b =>
+                {
+                    b.Property<Guid>("NoticeId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("AckedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("NoticeId", "AccountId");
+
+                    b.HasIndex("AccountId");
+
+                    b.ToTable("NoticeAcks", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Notices.NoticeRecipient", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("AddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("Address")
+                        .HasAnnotation("Veil:EncryptedFrom", "Address");
+
+                    b.Property<Guid>("NoticeId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("SentAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Seq")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("State")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NoticeId", "Seq")
+                        .IsUnique();
+
+                    b.HasIndex("NoticeId", "State");
+
+                    b.ToTable("NoticeRecipients", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Audit.AdminAuditEntry", b =>
                 {
                     b.Property<long>("Id")
@@ -1460,6 +1539,19 @@ namespace Veil.Server.Migrations.Postgres
                     b.HasIndex("Target");
 
                     b.ToTable("AdminAuditEntries", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Platform.Audit.AdminAuditPurge", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateOnly>("Before")
+                        .HasColumnType("date");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("AdminAuditPurges", (string)null);
                 });
 
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
@@ -1915,6 +2007,30 @@ namespace Veil.Server.Migrations.Postgres
                     b.HasOne("Veil.Server.Identity.Data.Account", null)
                         .WithMany()
                         .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Notices.NoticeAck", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Veil.Server.Notices.Notice", null)
+                        .WithMany()
+                        .HasForeignKey("NoticeId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Notices.NoticeRecipient", b =>
+                {
+                    b.HasOne("Veil.Server.Notices.Notice", null)
+                        .WithMany()
+                        .HasForeignKey("NoticeId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

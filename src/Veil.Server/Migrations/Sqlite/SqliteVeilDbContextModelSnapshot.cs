@@ -1423,6 +1423,85 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("MailOutsiderPackages", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Notices.Notice", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Body")
+                        .IsRequired()
+                        .HasMaxLength(65536)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Recipients")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.ToTable("Notices", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Notices.NoticeAck", b =>
+                {
+                    b.Property<Guid>("NoticeId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AckedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("NoticeId", "AccountId");
+
+                    b.HasIndex("AccountId");
+
+                    b.ToTable("NoticeAcks", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Notices.NoticeRecipient", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("AddressEnvelope")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("Address")
+                        .HasAnnotation("Veil:EncryptedFrom", "Address");
+
+                    b.Property<Guid>("NoticeId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("SentAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Seq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("State")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NoticeId", "Seq")
+                        .IsUnique();
+
+                    b.HasIndex("NoticeId", "State");
+
+                    b.ToTable("NoticeRecipients", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Audit.AdminAuditEntry", b =>
                 {
                     b.Property<long>("Id")
@@ -1453,6 +1532,19 @@ namespace Veil.Server.Migrations.Sqlite
                     b.HasIndex("Target");
 
                     b.ToTable("AdminAuditEntries", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Platform.Audit.AdminAuditPurge", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateOnly>("Before")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("AdminAuditPurges", (string)null);
                 });
 
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
@@ -1906,6 +1998,30 @@ namespace Veil.Server.Migrations.Sqlite
                     b.HasOne("Veil.Server.Identity.Data.Account", null)
                         .WithMany()
                         .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Notices.NoticeAck", b =>
+                {
+                    b.HasOne("Veil.Server.Identity.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Veil.Server.Notices.Notice", null)
+                        .WithMany()
+                        .HasForeignKey("NoticeId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Veil.Server.Notices.NoticeRecipient", b =>
+                {
+                    b.HasOne("Veil.Server.Notices.Notice", null)
+                        .WithMany()
+                        .HasForeignKey("NoticeId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -3,6 +3,10 @@
 // Veil does by itself), what, the target as a keyed hash (BlindIndex: the log alone does not say which account or
 // report, but `veil admin audit --target X` finds X's rows), and the day — no finer time, no content. Appending is the
 // only write path: nothing updates a row; the retention job deletes rows past Veil:Audit:RetentionDays (90 by default).
+// The database enforces it too (AdminAuditTriggers, created by the BreachNotices migration): a trigger refuses every
+// UPDATE, and every DELETE of a row not older than the cutoff the retention job declares, in its own transaction, in
+// AdminAuditPurges. So a bug or a stray query in Veil cannot rewrite or thin the log; whoever owns the database can still
+// drop the trigger: the log records Veil's actions, it is not tamper-proof against the database's owner.
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Microsoft.Extensions.Configuration;
@@ -119,7 +123,15 @@ internal sealed class AdminAuditRetentionJob(AdminAuditOptions options, TimeProv
     public async Task RunAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
         var oldest = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(-options.RetentionDays);
-        await services.GetRequiredService<VeilDbContext>().Set<AdminAuditEntry>().Where(e => e.Day < oldest).ExecuteDeleteAsync(cancellationToken);
+        var db = services.GetRequiredService<VeilDbContext>();
+        // The append-only trigger lets a row go only when its day is before a cutoff declared in this transaction.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var purge = AdminAuditPurge.Create(oldest);
+        db.Add(purge);
+        await db.SaveChangesAsync(cancellationToken);
+        await db.Set<AdminAuditEntry>().Where(e => e.Day < oldest).ExecuteDeleteAsync(cancellationToken);
+        await db.Set<AdminAuditPurge>().Where(p => p.Id == purge.Id).ExecuteDeleteAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 }
 

@@ -22,9 +22,11 @@ internal sealed partial class FileMailOutbox(
     {
         ArgumentNullException.ThrowIfNull(message);
         var now = time.GetUtcNow();
-        var id = OutboxFiles.NewId();
+        var id = message.OutboxId is { } given ? OutboxFiles.CheckId(given) : OutboxFiles.NewId();
         var content = Encoding.UTF8.GetBytes(MessageWriter.Write(message, options.Value.From, now, id));
-        var fileName = await OutboxFiles.WriteAsync(Directory, now, id, (file, token) => file.WriteAsync(content, token).AsTask(), cancellationToken);
+        // A message handed over again under its own id replaces the file it wrote before (same name): one file per id.
+        var existing = message.OutboxId is null ? null : OutboxFiles.Find(Directory, id);
+        var fileName = await OutboxFiles.WriteAsync(Directory, now, id, (file, token) => file.WriteAsync(content, token).AsTask(), cancellationToken, existing);
 
         metrics.OutboxMessage();
         LogWritten(logger, fileName);

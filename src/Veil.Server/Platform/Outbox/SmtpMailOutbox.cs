@@ -48,10 +48,23 @@ internal sealed partial class SmtpMailOutbox(
         var utf8 = sender.Any(c => c > '~') || recipient.Any(c => c > '~');
         var envelope = new SmtpEnvelope(sender, [recipient], EightBitMime: false, SmtpUtf8: utf8, now);
         var (content, _) = await dkim.SignAsync(Domain(sender), builder.Build(), cancellationToken);
+        if (message.OutboxId is { } once)
+        {
+            // Handed over again (a breach notice resumed after a kill): the queue keeps what it already has.
+            if (await queue.EnqueueOnceAsync(once, envelope, content, cancellationToken))
+            {
+                metrics.OutboxMessage();
+            }
+
+            return;
+        }
+
         var id = await queue.EnqueueAsync(envelope, content, cancellationToken);
         metrics.OutboxMessage();
         LogQueued(logger, id);
     }
+
+    public void Forget(string outboxIdPrefix) => queue.ForgetOnce(outboxIdPrefix);
 
     private static void Add(MimeMessageBuilder builder, string name, string value)
     {
