@@ -4,7 +4,8 @@
 // Every write goes to queue/tmp, is fsynced, renamed into place, and the directory is fsynced, so a file in
 // queue/ is complete or absent. The .state file is the commit record: enqueue writes the .eml first and the
 // .state second; removal deletes the .state first. An .eml without a .state is therefore an enqueue that never
-// returned (or a removal half done) and is deleted at start.
+// returned (or a removal half done) and is deleted at start once older than LeftoverAge (another process may be
+// enqueueing into the same directory right now).
 // Delivery is at-least-once: a crash after the smarthost said 250 and before the state was updated delivers
 // again after restart; a message leaves the queue only after every recipient is delivered or bounced.
 // Delivery runs MaxConcurrentDeliveries messages at once, each worker on its own smarthost connection, which it
@@ -91,6 +92,9 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
 {
     private const string MessageExtension = ".eml";
     private const string StateExtension = ".state";
+
+    /// <summary>How old an uncommitted file must be before a starting queue treats it as a crash's leftover.</summary>
+    internal static readonly TimeSpan LeftoverAge = TimeSpan.FromMinutes(10);
     private readonly string _dir;
     private readonly string _tmp;
     private readonly IDeliveryTransport _transport;
@@ -127,10 +131,18 @@ public sealed class OutboundQueue : IDisposable, IAsyncDisposable
         _tmp = Path.Combine(_dir, "tmp");
         CreatePrivateDirectory(_dir);
         CreatePrivateDirectory(_tmp);
-        foreach (var stale in Directory.EnumerateFiles(_tmp)) File.Delete(stale);
+        // Another process may share the directory (`veil admin notify` enqueueing beside a running `veil serve`): a
+        // leftover is a crashed enqueue only once it is older than any enqueue takes; a fresher one may be in flight,
+        // and deleting its .eml before its .state lands would commit a message without content. File times, not the
+        // injected clock: they are compared with the file system's own.
+        var staleBefore = DateTime.UtcNow - LeftoverAge;
+        foreach (var stale in Directory.EnumerateFiles(_tmp))
+        {
+            if (File.GetLastWriteTimeUtc(stale) < staleBefore) File.Delete(stale);
+        }
         foreach (var message in Directory.EnumerateFiles(_dir, "*" + MessageExtension))
         {
-            if (!File.Exists(Path.ChangeExtension(message, StateExtension))) File.Delete(message);
+            if (!File.Exists(Path.ChangeExtension(message, StateExtension)) && File.GetLastWriteTimeUtc(message) < staleBefore) File.Delete(message);
         }
     }
 

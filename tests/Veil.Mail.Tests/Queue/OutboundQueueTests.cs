@@ -123,14 +123,23 @@ public sealed class OutboundQueueTests : IDisposable
             await before.EnqueueAsync(Envelope(Sender, "x@example.test"), Message, CancellationToken.None);
         }
         var queueDir = Path.Combine(_data, "queue");
-        await File.WriteAllBytesAsync(Path.Combine(queueDir, "20300102T030405000-00000000000000aa.eml"), Message); // no .state: never committed
-        await File.WriteAllBytesAsync(Path.Combine(queueDir, "tmp", "x.tmp"), Message);
+        var old = DateTime.UtcNow - OutboundQueue.LeftoverAge - TimeSpan.FromMinutes(1);
+        var leftover = Path.Combine(queueDir, "20300102T030405000-00000000000000aa.eml"); // no .state: never committed
+        var leftoverTmp = Path.Combine(queueDir, "tmp", "x.tmp");
+        await File.WriteAllBytesAsync(leftover, Message);
+        await File.WriteAllBytesAsync(leftoverTmp, Message);
+        File.SetLastWriteTimeUtc(leftover, old);
+        File.SetLastWriteTimeUtc(leftoverTmp, old);
+        // An enqueue in flight in another process (written just now, its .state not yet): left alone.
+        var inFlight = Path.Combine(queueDir, "20300102T030405001-00000000000000bb.eml");
+        var inFlightTmp = Path.Combine(queueDir, "tmp", "y.tmp");
+        await File.WriteAllBytesAsync(inFlight, Message);
+        await File.WriteAllBytesAsync(inFlightTmp, Message);
 
         using var after = Queue(Client(ClosedPort()));
 
         Assert.Single(await after.PendingAsync(CancellationToken.None));
-        Assert.Single(Directory.GetFiles(queueDir, "*.eml"));
-        Assert.Empty(Directory.GetFiles(Path.Combine(queueDir, "tmp")));
+        Assert.Equal((false, false, true, true), (File.Exists(leftover), File.Exists(leftoverTmp), File.Exists(inFlight), File.Exists(inFlightTmp)));
     }
 
     [Fact]
