@@ -1537,6 +1537,12 @@ namespace Veil.Server.Migrations.Postgres
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
 
+                    b.Property<string>("PublishedCheckpoint")
+                        .HasColumnType("text");
+
+                    b.Property<long>("PublishedSize")
+                        .HasColumnType("bigint");
+
                     b.Property<byte[]>("RootHash")
                         .IsRequired()
                         .HasMaxLength(32)

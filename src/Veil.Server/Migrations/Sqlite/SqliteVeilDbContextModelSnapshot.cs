@@ -1528,6 +1528,12 @@ namespace Veil.Server.Migrations.Sqlite
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("PublishedCheckpoint")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("PublishedSize")
+                        .HasColumnType("INTEGER");
+
                     b.Property<byte[]>("RootHash")
                         .IsRequired()
                         .HasMaxLength(32)
