@@ -64,7 +64,7 @@ public sealed class WitnessServer : IAsyncDisposable
     /// <summary>Its cosignature verifier key, for logs' witness configuration and clients' policies.</summary>
     public string VerifierKey { get; }
 
-    /// <summary>Starts a witness; bad options (an unparsable log key or address) throw <see cref="ArgumentException"/>.</summary>
+    /// <summary>Starts a witness; bad options (an unparsable log key or address, another name than its key's) throw <see cref="InvalidOperationException"/>.</summary>
     public static async Task<WitnessServer> StartAsync(WitnessServerOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -72,19 +72,19 @@ public sealed class WitnessServer : IAsyncDisposable
         foreach (var vkey in options.LogKeys)
         {
             var verifier = Ed25519NoteVerifier.Parse(vkey)
-                ?? throw new ArgumentException($"--log-key '{vkey}' is not an Ed25519 verifier key (name+id+key, as GET /kt/vkey prints it).", nameof(options));
+                ?? throw new InvalidOperationException($"--log-key '{vkey}' is not an Ed25519 verifier key (name+id+key, as GET /kt/vkey prints it).");
             logs[verifier.Name] = verifier;
         }
 
         if (logs.Count == 0)
         {
-            throw new ArgumentException("A witness needs at least one --log-key.", nameof(options));
+            throw new InvalidOperationException("A witness needs at least one --log-key.");
         }
 
         var url = options.Listen.Contains("://", StringComparison.Ordinal) ? options.Listen : "http://" + options.Listen;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var listen) || listen.Scheme != "http")
         {
-            throw new ArgumentException($"--listen '{options.Listen}' is not host:port.", nameof(options));
+            throw new InvalidOperationException($"--listen '{options.Listen}' is not host:port.");
         }
 
         var store = WitnessStore.Open(options.DataDirectory, options.Name);

@@ -49,7 +49,7 @@ internal sealed class WitnessStore : IDisposable
             var chosen = name ?? Environment.MachineName.ToLowerInvariant() + "/veil-witness";
             if (!SignedNote.IsValidKeyName(chosen))
             {
-                throw new ArgumentException("The witness name must hold no spaces and no '+'.", nameof(name));
+                throw new InvalidOperationException($"--name '{chosen}' is not a key name: no spaces and no '+'.");
             }
 
             using var fresh = Ed25519PrivateKey.Generate();
