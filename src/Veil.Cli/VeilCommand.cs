@@ -28,6 +28,7 @@ internal static class VeilCommand
         root.Subcommands.Add(Mail.MailCommand.Create(json));
         root.Subcommands.Add(Chat.ChatCommand.Create(json));
         root.Subcommands.Add(Witness.WitnessCommand.Create(json));
+        root.Subcommands.Add(Kt.KtCommand.Create(json));
 
         if (args.Length == 0)
         {
