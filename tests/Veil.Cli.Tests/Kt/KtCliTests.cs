@@ -70,6 +70,32 @@ public sealed class KtCliTests : IAsyncLifetime
         Assert.Equal($"veil: ken@{Domain}: refused: the key of ken@{Domain} is not yet in a published key transparency checkpoint: try again in a moment", refused.Stderr.Trim());
     }
 
+    [Fact]
+    public async Task MailSend_AfterThePolicyIsPinned_RefusesAKeySwappedByTheServer()
+    {
+        var cli = new VeilCli(_server.BaseAddress, Path.Combine(_root, "config3"));
+        await cli.SignUpAsync(_server, "leo@example.org");
+        Ok(await cli.RunAsync(["mail", "address", "add", "leo@" + Domain, "--password-stdin"], StrongPassword + "\n"));
+        Ok(await cli.RunAsync(["mail", "address", "add", "mia@" + Domain, "--password-stdin"], StrongPassword + "\n"));
+        await SequenceAsync();
+        Ok(await cli.RunAsync(["kt", "verify", "mia@" + Domain]));
+        Ok(await cli.RunAsync(["mail", "send", "--to", "mia@" + Domain, "--subject", "before", "--body", "logged key", "--password-stdin"], StrongPassword + "\n"));
+
+        // The operator serves leo's key for mia, behind the log's back (through the server's own data layer).
+        await using (var scope = _server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Veil.Server.Platform.Persistence.VeilDbContext>();
+            var rows = db.Set<Veil.Server.Mailbox.MailAddress>().ToList();
+            rows.Single(r => r.Address == "mia@" + Domain).PublicKey = rows.Single(r => r.Address == "leo@" + Domain).PublicKey;
+            await db.SaveChangesAsync();
+        }
+
+        var refused = await cli.RunAsync(["mail", "send", "--to", "mia@" + Domain, "--subject", "after", "--body", "swapped key", "--password-stdin"], StrongPassword + "\n");
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"refusing to encrypt to mia@{Domain}: the key the server gave for mia@{Domain} is not the one its key transparency log shows", refused.Stderr, StringComparison.Ordinal);
+    }
+
     private async Task SequenceAsync()
         => Assert.True(await _server.Services.GetRequiredService<PeriodicJobRunner>().RunNowAsync(KtSequencer.JobName, CancellationToken.None));
 }
