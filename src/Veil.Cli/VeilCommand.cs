@@ -27,6 +27,8 @@ internal static class VeilCommand
         Alias.AliasCommand.AddTo(root, json);
         root.Subcommands.Add(Mail.MailCommand.Create(json));
         root.Subcommands.Add(Chat.ChatCommand.Create(json));
+        root.Subcommands.Add(Witness.WitnessCommand.Create(json));
+        root.Subcommands.Add(Kt.KtCommand.Create(json));
 
         if (args.Length == 0)
         {

@@ -154,6 +154,6 @@ internal sealed partial class VeilProcess : IDisposable
         }
     }
 
-    [GeneratedRegex(@"Veil is listening on (http://\S+)")]
+    [GeneratedRegex(@"Veil (?:witness )?is listening on (http://\S+)")]
     private static partial Regex ListeningLine();
 }

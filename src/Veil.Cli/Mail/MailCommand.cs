@@ -325,6 +325,14 @@ internal static class MailCommand
             using (client)
             using (mail)
             {
+                // Once this client has pinned the server's key transparency policy (veil kt verify), it encrypts only to
+                // keys the log proves; before that it trusts the key directory as it always did (spec/kt.md §8).
+                var trust = Veil.Client.Transparency.KtTrustStore.For(cli.Store.Directory, client.Http.BaseAddress!);
+                if (trust.Policy is not null)
+                {
+                    mail.KeyTransparency = new Veil.Client.Transparency.KtClient(client, trust);
+                }
+
                 var result = await mail.SendAsync(new MailSendRequest(cli.Parse(to) ?? [], cli.Parse(subject)!, text)
                 {
                     From = cli.Parse(from),

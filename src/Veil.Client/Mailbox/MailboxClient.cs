@@ -103,6 +103,34 @@ public sealed partial class MailboxClient : IDisposable
     public Task<PublishedKey> LookupKeyAsync(string address, CancellationToken cancellationToken = default) =>
         _client.AnonymousAsync<PublishedKey>(HttpMethod.Get, $"{Base}/keys?address={Uri.EscapeDataString(address)}", null, cancellationToken);
 
+    /// <summary>
+    /// When set, <see cref="SendAsync"/> encrypts only to keys that <see cref="LookupVerifiedKeyAsync"/> accepts: logged,
+    /// with a valid inclusion proof, under a quorum-cosigned checkpoint consistent with the last one seen.
+    /// </summary>
+    public Veil.Client.Transparency.KtClient? KeyTransparency { get; set; }
+
+    /// <summary>
+    /// The published key of <paramref name="address"/>, used only if the key transparency log proves it is the address's
+    /// current key; a <see cref="Veil.Client.Transparency.KtRefusedException"/> otherwise.
+    /// </summary>
+    public async Task<(PublishedKey Key, Veil.Crypto.Transparency.KtVerification Proof)> LookupVerifiedKeyAsync(
+        string address, Veil.Client.Transparency.KtClient kt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(kt);
+        var since = kt.LastSeen is { } last ? "&since=" + last.Size.ToString(CultureInfo.InvariantCulture) : "";
+        var published = await _client.AnonymousAsync<PublishedKey>(
+            HttpMethod.Get, $"{Base}/keys?address={Uri.EscapeDataString(address)}{since}", null, cancellationToken).ConfigureAwait(false);
+        var proof = await kt.VerifyAsync(Veil.Crypto.Transparency.KeyEvent.MailSubject(Canonical(address)), published.Transparency, cancellationToken).ConfigureAwait(false);
+        if (!proof.MailFingerprints().Contains(published.Fingerprint.ToUpperInvariant()))
+        {
+            throw new Veil.Client.Transparency.KtRefusedException(proof.Pending > 0
+                ? $"the key of {Canonical(address)} is not yet in a published key transparency checkpoint: try again in a moment"
+                : $"the key the server gave for {Canonical(address)} is not the one its key transparency log shows");
+        }
+
+        return (published, proof);
+    }
+
     /// <summary>The newest messages of a folder ("inbox" or "sent") with their summaries decrypted (tombstones have none).</summary>
     public async Task<IReadOnlyList<MailListItem>> ListMessagesAsync(int limit = 100, string folder = "inbox", CancellationToken cancellationToken = default)
     {

@@ -7,7 +7,7 @@ public sealed record MailDomains(IReadOnlyList<string> Domains, int MaxAddresses
 public sealed record MailAddressInfo(Guid Id, string Address, string Fingerprint, string PublicKey, string WrappedToken, string WrappedPrivateKey, DateTimeOffset CreatedAt);
 
 /// <summary>A published key from the key directory.</summary>
-public sealed record PublishedKey(string Address, string Fingerprint, string PublicKey);
+public sealed record PublishedKey(string Address, string Fingerprint, string PublicKey, Veil.Client.Transparency.KtLookup? Transparency = null);
 
 /// <summary>
 /// One stored message as the server lists it: metadata in clear, the summary still sealed. Folder is "inbox" or

@@ -50,12 +50,18 @@ public sealed partial class MailboxClient
             PublishedKey published;
             try
             {
-                published = await LookupKeyAsync(recipient, cancellationToken).ConfigureAwait(false);
+                published = KeyTransparency is { } kt
+                    ? (await LookupVerifiedKeyAsync(recipient, kt, cancellationToken).ConfigureAwait(false)).Key
+                    : await LookupKeyAsync(recipient, cancellationToken).ConfigureAwait(false);
             }
             catch (VeilApiException e) when (e.Code == "key-not-found")
             {
                 outsiders.Add(recipient);
                 continue;
+            }
+            catch (Veil.Client.Transparency.KtRefusedException e)
+            {
+                throw new MailboxKeyException("refusing to encrypt to " + recipient + ": " + e.Message);
             }
 
             var key = OpenPgpPublicKey.Parse(published.PublicKey, now).Key;

@@ -5,7 +5,8 @@
 //   3. keep only entries of the looked-up subject whose inclusion proof verifies under the new checkpoint;
 //   4. replay them: the keys the subject currently has are those added and not removed since.
 // The caller stores the new checkpoint only after a successful verification, and uses a served key only if the
-// replay contains it. Witness cosignatures (a quorum under a tlog-policy) are not checked here yet.
+// replay contains it. With a TlogPolicy (the pinned log key plus witness keys and a quorum), step 1 also demands
+// that a quorum of the policy's witnesses cosigned the checkpoint (NoQuorum otherwise).
 namespace Veil.Crypto.Transparency;
 
 /// <summary>The outcome of verifying a lookup.</summary>
@@ -25,6 +26,9 @@ public enum KtVerdict
 
     /// <summary>An entry claims an index but its inclusion proof does not verify, or it is not a key event of the subject.</summary>
     BadEntry,
+
+    /// <summary>The checkpoint is the log's but not cosigned by a quorum of the policy's witnesses (a split view is possible).</summary>
+    NoQuorum,
 }
 
 /// <summary>One entry of a lookup: its index (null while pending), its leaf and its inclusion proof.</summary>
@@ -76,6 +80,26 @@ public sealed record KtVerification(KtVerdict Verdict, Checkpoint? Checkpoint, I
 /// <summary>Verifies the transparency part of a key lookup against a pinned log key and the last checkpoint seen.</summary>
 public static class KtLookupVerifier
 {
+    /// <summary>
+    /// Verifies under a witness policy: the checkpoint must be signed by the policy's (single) log key and cosigned by a
+    /// quorum of its witnesses, then every check of the other overload applies. Never throws on bad input.
+    /// </summary>
+    public static KtVerification Verify(
+        TlogPolicy policy, Checkpoint? lastSeen, ReadOnlySpan<byte> checkpointNote, IReadOnlyList<byte[]>? consistency,
+        string subject, IEnumerable<KtLookupEntry> entries)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (policy.Logs.Count != 1)
+        {
+            throw new ArgumentException("A lookup is verified against a policy of exactly one log.", nameof(policy));
+        }
+
+        var verdict = Verify(policy.Logs[0], lastSeen, checkpointNote, consistency, subject, entries);
+        return verdict.Verdict == KtVerdict.Ok && policy.OpenCheckpoint(checkpointNote) is null
+            ? new KtVerification(KtVerdict.NoQuorum, null, [], 0)
+            : verdict;
+    }
+
     /// <summary>Verifies; never throws on bad input, returns the verdict.</summary>
     public static KtVerification Verify(
         Ed25519NoteVerifier logKey, Checkpoint? lastSeen, ReadOnlySpan<byte> checkpointNote, IReadOnlyList<byte[]>? consistency,

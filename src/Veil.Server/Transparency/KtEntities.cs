@@ -46,6 +46,15 @@ internal sealed class KtLogHead
     public required string Checkpoint { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>
+    /// The size of the published checkpoint: the latest one a quorum of witnesses cosigned (the latest signed one when
+    /// the log has no witnesses). Lookups prove against it; entries past it are shown as pending.
+    /// </summary>
+    public long PublishedSize { get; set; }
+
+    /// <summary>The published checkpoint note with the log's signature and the witnesses' cosignatures; null until the first one.</summary>
+    public string? PublishedCheckpoint { get; set; }
 }
 
 internal sealed class KtEntryConfiguration : IEntityTypeConfiguration<KtEntry>

@@ -37,14 +37,54 @@ internal sealed class KtOptions
     /// <summary>The checkpoint origin of a new log; default "&lt;public host&gt;/kt". Fixed once the log exists.</summary>
     public string? Origin { get; set; }
 
+    /// <summary>
+    /// The witnesses the log submits each new checkpoint to (URL = submission prefix, VerifierKey = its cosignature vkey).
+    /// Empty: checkpoints are published with the log's signature alone (doctor and production start warn).
+    /// </summary>
+    public List<KtWitnessOptions> Witnesses { get; set; } = [];
+
+    /// <summary>How many of <see cref="Witnesses"/> must cosign before a checkpoint is published; default a majority.</summary>
+    public int? WitnessQuorum { get; set; }
+
+    /// <summary>A C2SP tlog-policy file naming the witnesses (with URLs) and the quorum, instead of Witnesses/WitnessQuorum.</summary>
+    public string? WitnessPolicyFile { get; set; }
+
+    /// <summary>How long the log waits for one witness's answer. Default 5 seconds.</summary>
+    public TimeSpan WitnessTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     public string OriginOr(string publicOrigin)
         => Origin is { Length: > 0 } configured ? configured : new Uri(publicOrigin).Authority + "/kt";
+}
+
+/// <summary>One witness of <c>Veil:KeyTransparency:Witnesses</c>.</summary>
+internal sealed class KtWitnessOptions
+{
+    /// <summary>The witness's submission prefix (it answers POST &lt;Url&gt;/add-checkpoint).</summary>
+    public string? Url { get; set; }
+
+    /// <summary>The witness's cosignature verifier key (type 0x04), as <c>veil witness serve</c> prints it.</summary>
+    public string? VerifierKey { get; set; }
 }
 
 internal sealed class KtOptionsValidator : IValidateOptions<KtOptions>
 {
     public ValidateOptionsResult Validate(string? name, KtOptions options)
     {
+        if (options.WitnessPolicyFile is { Length: > 0 } && options.Witnesses.Count > 0)
+        {
+            return ValidateOptionsResult.Fail("Set either Veil:KeyTransparency:WitnessPolicyFile or Veil:KeyTransparency:Witnesses, not both.");
+        }
+
+        if (KtWitnessPolicy.ProblemWith(options) is { } problem)
+        {
+            return ValidateOptionsResult.Fail(problem);
+        }
+
+        if (options.WitnessTimeout <= TimeSpan.Zero || options.WitnessTimeout > TimeSpan.FromMinutes(1))
+        {
+            return ValidateOptionsResult.Fail("Veil:KeyTransparency:WitnessTimeout must be more than zero and at most 1 minute.");
+        }
+
         if (options.SequencerInterval <= TimeSpan.Zero || options.SequencerInterval > TimeSpan.FromMinutes(10))
         {
             return ValidateOptionsResult.Fail("Veil:KeyTransparency:SequencerInterval must be more than zero and at most 10 minutes.");
@@ -69,6 +109,8 @@ internal static class KtModule
         services.AddOptions<KtOptions>().BindConfiguration(KtOptions.Section).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<KtOptions>, KtOptionsValidator>();
         services.TryAddSingleton<KtLogKey>();
+        services.TryAddSingleton<KtWitnessPolicy>();
+        services.TryAddSingleton<KtWitnessing>();
         services.TryAddScoped<KtTiles>();
         services.TryAddScoped<KtProofs>();
         services.TryAddScoped<KeyTransparencyLog>();
@@ -82,15 +124,24 @@ internal static class KtModule
 
         group.MapGet("/checkpoint", async (VeilDbContext db, HttpContext http, CancellationToken ct) =>
         {
-            var head = await db.Set<KtLogHead>().AsNoTracking().FirstOrDefaultAsync(h => h.Id == KtLogHead.SingleId, ct);
-            if (head is null)
+            // The published checkpoint: the latest one a quorum of witnesses cosigned (or, with no witnesses, the latest).
+            var published = await db.Set<KtLogHead>().AsNoTracking().Where(h => h.Id == KtLogHead.SingleId).Select(h => h.PublishedCheckpoint).FirstOrDefaultAsync(ct);
+            if (published is null)
             {
                 return Results.NotFound();
             }
 
             http.Response.Headers.CacheControl = "no-store"; // the latest one; tiles are the cacheable part
-            return Results.Text(head.Checkpoint, "text/plain; charset=utf-8");
+            return Results.Text(published, "text/plain; charset=utf-8");
         }).WithName("Kt_Checkpoint");
+
+        group.MapGet("/policy", async (VeilDbContext db, KtLogKey key, KtWitnessPolicy policy, CancellationToken ct) =>
+        {
+            var origin = await db.Set<KtLogHead>().AsNoTracking().Where(h => h.Id == KtLogHead.SingleId).Select(h => h.Origin).FirstOrDefaultAsync(ct);
+            return origin is null
+                ? Results.NotFound()
+                : Results.Text(policy.For(new Ed25519NoteVerifier(origin, key.PublicKey)).Text, "text/plain; charset=utf-8");
+        }).WithName("Kt_Policy");
 
         group.MapGet("/vkey", async (VeilDbContext db, KtLogKey key, CancellationToken ct) =>
         {

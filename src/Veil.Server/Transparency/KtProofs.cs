@@ -23,29 +23,32 @@ internal sealed class KtProofs(VeilDbContext db, KtTiles tiles)
     /// <summary>The subject's entries with proofs, or null while the log has no checkpoint yet.</summary>
     public async Task<KtLookupDto?> ForSubjectAsync(string subject, long? since, CancellationToken cancellationToken)
     {
-        var head = await db.Set<KtLogHead>().AsNoTracking().FirstOrDefaultAsync(h => h.Id == KtLogHead.SingleId, cancellationToken);
-        if (head is null)
+        // Proofs are against the published checkpoint (quorum-cosigned when the log has witnesses); an entry the tree
+        // holds but no published checkpoint covers yet is shown as pending, like one not sequenced.
+        var head = await db.Set<KtLogHead>().AsNoTracking().Where(h => h.Id == KtLogHead.SingleId)
+            .Select(h => new { h.PublishedSize, h.PublishedCheckpoint }).FirstOrDefaultAsync(cancellationToken);
+        if (head?.PublishedCheckpoint is not { } checkpoint)
         {
             return null;
         }
 
-        var entries = await db.Set<KtEntry>().AsNoTracking()
-            .Where(e => e.Subject == subject && (e.LeafIndex == null || e.LeafIndex < head.Size))
+        var size = head.PublishedSize;
+        var entries = await db.Set<KtEntry>().AsNoTracking().Where(e => e.Subject == subject)
             .OrderByDescending(e => e.Id).Take(MaxEntries).ToListAsync(cancellationToken);
-        entries = [.. entries.OrderBy(e => e.LeafIndex ?? long.MaxValue).ThenBy(e => e.Id)];
-        var sequenced = entries.Where(e => e.LeafIndex is not null).Select(e => e.LeafIndex!.Value).ToList();
-        var validSince = since is { } s && s >= 0 && s <= head.Size ? s : (long?)null;
+        var shown = entries.Select(e => (Index: e.LeafIndex < size ? e.LeafIndex : null, e.Id, e.Body))
+            .OrderBy(e => e.Index ?? long.MaxValue).ThenBy(e => e.Id).ToList();
+        var validSince = since is { } s && s >= 0 && s <= size ? s : (long?)null;
 
-        var needed = sequenced.SelectMany(i => MerkleProof.InclusionNodes(i, head.Size)).ToHashSet();
+        var needed = shown.Where(e => e.Index is not null).SelectMany(e => MerkleProof.InclusionNodes(e.Index!.Value, size)).ToHashSet();
         if (validSince is { } from)
         {
-            needed.UnionWith(MerkleProof.ConsistencyNodes(from, head.Size));
+            needed.UnionWith(MerkleProof.ConsistencyNodes(from, size));
         }
 
-        var nodes = await tiles.NodesAsync(needed, head.Size, cancellationToken);
-        var proofs = entries.Select(e => new KtEntryProofDto(e.LeafIndex, e.Body,
-            e.LeafIndex is { } index ? MerkleProof.Inclusion(index, head.Size, nodes) : [])).ToList();
-        var consistency = validSince is { } first ? MerkleProof.Consistency(first, head.Size, nodes) : null;
-        return new KtLookupDto(head.Checkpoint, head.Size, proofs, validSince, consistency);
+        var nodes = await tiles.NodesAsync(needed, size, cancellationToken);
+        var proofs = shown.Select(e => new KtEntryProofDto(e.Index, e.Body,
+            e.Index is { } index ? MerkleProof.Inclusion(index, size, nodes) : [])).ToList();
+        var consistency = validSince is { } first ? MerkleProof.Consistency(first, size, nodes) : null;
+        return new KtLookupDto(checkpoint, size, proofs, validSince, consistency);
     }
 }

@@ -7,6 +7,9 @@
 //   4. signs the checkpoint of the new size and updates the head row only if its size is still the one read
 //      (a second sequencer that slipped past the lease fails there and rolls back).
 // An empty log gets its size-0 checkpoint on the first tick.
+// After the batches, the tick publishes (PublishAsync): with witnesses, the head's checkpoint once a quorum of them
+// cosigned it (KtWitnessing) — one round of witness requests per tick, however many batches it ran; without
+// witnesses, the head's checkpoint as it is. Lookups and GET /kt/checkpoint serve only the published checkpoint.
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +22,9 @@ using Veil.Server.Platform.Persistence;
 
 namespace Veil.Server.Transparency;
 
-internal sealed partial class KtSequencer(IOptions<KtOptions> options, KtLogKey logKey, TimeProvider time, ILogger<KtSequencer> logger) : IPeriodicJob
+internal sealed partial class KtSequencer(
+    IOptions<KtOptions> options, KtLogKey logKey, KtWitnessPolicy policy, KtWitnessing witnessing, IOptions<VeilOptions> veil, TimeProvider time, ILogger<KtSequencer> logger)
+    : IPeriodicJob
 {
     public const string JobName = "kt-sequencer";
 
@@ -36,10 +41,57 @@ internal sealed partial class KtSequencer(IOptions<KtOptions> options, KtLogKey 
         {
             if (!await SequenceBatchAsync(db, tiles, origin, cancellationToken))
             {
-                return;
+                break;
             }
 
             db.ChangeTracker.Clear();
+        }
+
+        await PublishAsync(db, tiles, cancellationToken);
+    }
+
+    /// <summary>Publishes the head's checkpoint: with a quorum of witness cosignatures, or as it is when the log has no witnesses.</summary>
+    private async Task PublishAsync(VeilDbContext db, KtTiles tiles, CancellationToken cancellationToken)
+    {
+        var head = await db.Set<KtLogHead>().AsNoTracking().FirstOrDefaultAsync(h => h.Id == KtLogHead.SingleId, cancellationToken);
+        if (head is null || (head.PublishedCheckpoint is not null && head.PublishedSize == head.Size))
+        {
+            return;
+        }
+
+        var published = head.Checkpoint;
+        if (!policy.HasWitnesses)
+        {
+            if (veil.Value.Production && !_warnedNoWitnesses)
+            {
+                _warnedNoWitnesses = true;
+                LogNoWitnesses(logger);
+            }
+        }
+        else
+        {
+            if (!SignedNote.TryParse(Encoding.UTF8.GetBytes(head.Checkpoint), out var note) || !Checkpoint.TryParse(note.Text, out var checkpoint))
+            {
+                throw new InvalidOperationException("The log head's checkpoint does not parse.");
+            }
+
+            var size = head.Size;
+            published = await witnessing.CosignAsync(head.Checkpoint, checkpoint, new Ed25519NoteVerifier(head.Origin, logKey.PublicKey),
+                async (from, ct) => MerkleProof.Consistency(from, size, await tiles.NodesAsync(MerkleProof.ConsistencyNodes(from, size), size, ct)),
+                cancellationToken);
+            if (published is null)
+            {
+                return;
+            }
+        }
+
+        // Only forward: a slower node's older checkpoint never replaces a newer published one.
+        var updated = await db.Set<KtLogHead>()
+            .Where(h => h.Id == KtLogHead.SingleId && (h.PublishedCheckpoint == null || h.PublishedSize < head.Size))
+            .ExecuteUpdateAsync(s => s.SetProperty(h => h.PublishedSize, head.Size).SetProperty(h => h.PublishedCheckpoint, published), cancellationToken);
+        if (updated == 1)
+        {
+            LogPublished(logger, head.Size);
         }
     }
 
@@ -182,6 +234,14 @@ internal sealed partial class KtSequencer(IOptions<KtOptions> options, KtLogKey 
         => level == TileId.EntriesLevel ? TlogTiles.EncodeEntryBundle(items) : items.SelectMany(h => h).ToArray();
 
     internal static List<byte[]> Split(byte[] frontier) => frontier.Chunk(MerkleHasher.HashLength).ToList();
+
+    private bool _warnedNoWitnesses;
+
+    [LoggerMessage(EventId = 3801, Level = LogLevel.Warning, Message = "Key transparency has no witnesses: checkpoints are published with the log's signature alone, so a split view is not detected (Veil:KeyTransparency:Witnesses)")]
+    private static partial void LogNoWitnesses(ILogger logger);
+
+    [LoggerMessage(EventId = 3802, Level = LogLevel.Information, Message = "Key transparency: published checkpoint {Size}")]
+    private static partial void LogPublished(ILogger logger, long size);
 
     [LoggerMessage(EventId = 3800, Level = LogLevel.Information, Message = "Key transparency: sequenced {Count} entries, tree size {Size}")]
     private static partial void LogSequenced(ILogger logger, int count, long size);

@@ -15,6 +15,7 @@ using Veil.Server.Platform.Hosting;
 using Veil.Server.Platform.Keys;
 using Veil.Server.Platform.Outbox;
 using Veil.Server.Platform.Persistence;
+using Veil.Server.Transparency;
 
 namespace Veil.Server.Platform.Diagnostics;
 
@@ -57,6 +58,7 @@ public sealed class ProductionDoctor
         findings.Add(PublicOriginSetting());
         findings.Add(DatabaseTransport());
         findings.Add(OutgoingMail());
+        findings.Add(KeyTransparencyWitnesses());
         var newestKeys = await NewestDkimKeysAsync(cancellationToken);
         findings.AddRange(DkimKeyAges(newestKeys));
         findings.AddRange(await MailDomainsAsync(newestKeys, cancellationToken));
@@ -135,6 +137,18 @@ public sealed class ProductionDoctor
         return hosts.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).All(DatabaseTls.StaysOnThisMachine)
             ? new("database", Ok, "PostgreSQL on this machine (loopback or a Unix socket)")
             : new("database", Ok, "PostgreSQL over TLS with the certificate and name verified (SSL Mode=VerifyFull)");
+    }
+
+    private DoctorFinding KeyTransparencyWitnesses()
+    {
+        var options = _services.GetRequiredService<IOptions<KtOptions>>().Value;
+        return _services.GetRequiredService<KtWitnessPolicy>().HasWitnesses
+            ? new("key-transparency", Ok, options.WitnessPolicyFile is { Length: > 0 } file
+                ? $"checkpoints are published once the witness policy {file} is satisfied"
+                : $"checkpoints are published once {options.WitnessQuorum?.ToString(CultureInfo.InvariantCulture) ?? "a majority"} of {options.Witnesses.Count} witnesses cosigned them")
+            : new("key-transparency", Warn, "key transparency has no witnesses: checkpoints carry the log's signature alone, so the server could show "
+                + "different key histories to different clients unnoticed; run 'veil witness serve' elsewhere (ideally others run it) and set "
+                + "Veil:KeyTransparency:Witnesses (OPERATIONS \"Key transparency\")");
     }
 
     private DoctorFinding OutgoingMail() => OutboxRegistration.OutgoingPolicy(_configuration) switch

@@ -1,0 +1,39 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Veil.Server.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class KtWitnesses : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "PublishedCheckpoint",
+                table: "KtLogHead",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<long>(
+                name: "PublishedSize",
+                table: "KtLogHead",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0L);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropColumn(
+                name: "PublishedCheckpoint",
+                table: "KtLogHead");
+
+            migrationBuilder.DropColumn(
+                name: "PublishedSize",
+                table: "KtLogHead");
+        }
+    }
+}
