@@ -1462,6 +1462,33 @@ namespace Veil.Server.Migrations.Postgres
                     b.ToTable("AdminAuditEntries", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Platform.Backup.BackupRun", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CompletedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Entries")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("FileBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<bool>("Scheduled")
+                        .HasColumnType("boolean");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CompletedAt");
+
+                    b.ToTable("BackupRuns", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")

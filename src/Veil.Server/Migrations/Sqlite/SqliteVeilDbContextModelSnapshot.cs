@@ -1455,6 +1455,31 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("AdminAuditEntries", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Platform.Backup.BackupRun", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CompletedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Entries")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("FileBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Scheduled")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CompletedAt");
+
+                    b.ToTable("BackupRuns", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")

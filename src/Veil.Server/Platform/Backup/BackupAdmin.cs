@@ -159,6 +159,14 @@ public sealed class BackupAdmin
         await _db.Set<BackupRun>().AsNoTracking().OrderByDescending(r => r.CompletedAt).ThenByDescending(r => r.Id)
             .Select(r => new BackupRecord(r.CompletedAt, r.FileBytes, r.Entries, r.Scheduled)).FirstOrDefaultAsync(cancellationToken);
 
+    /// <summary>
+    /// Restores into this installation's data directory and database, which must be empty (<see cref="BackupRestore.TargetProblemAsync"/>);
+    /// call before migrating. The configured keys must be the backup's.
+    /// </summary>
+    public Task<BackupOutcome> RestoreHereAsync(string file, BackupIdentity identity, Action<string>? progress, CancellationToken cancellationToken) =>
+        BackupRestore.RestoreAsync(file, identity, _paths.DataDirectory, _database.ProviderName == "postgres" ? _configuration["ConnectionStrings:Postgres"] : null,
+            _keyring, _options.PostgresBin, progress, cancellationToken);
+
     /// <summary>Records a finished restore in the (restored, migrated) database's audit log.</summary>
     public Task RecordRestoreAsync(string file, CancellationToken cancellationToken) => _audit.AppendAsync("backup.restore", Path.GetFileName(file), cancellationToken);
 
