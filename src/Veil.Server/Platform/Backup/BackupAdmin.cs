@@ -170,7 +170,8 @@ public sealed class BackupAdmin
     /// <summary>Records a finished restore in the (restored, migrated) database's audit log.</summary>
     public Task RecordRestoreAsync(string file, CancellationToken cancellationToken) => _audit.AppendAsync("backup.restore", Path.GetFileName(file), cancellationToken);
 
-    internal static string Megabytes(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB");
+    /// <summary>Bytes as MiB with one decimal, for progress lines.</summary>
+    public static string Megabytes(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB");
 
     /// <summary>Each key version's name, version and check value: the first 16 bytes of a subkey derived for this purpose alone.</summary>
     internal static List<BackupKeyCheck> KeyChecks(Keyring keyring)
