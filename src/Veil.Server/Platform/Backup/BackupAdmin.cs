@@ -219,7 +219,9 @@ public sealed class BackupAdmin
             await destination.OpenAsync(cancellationToken);
             source.BackupDatabase(destination);
             await using var command = destination.CreateCommand();
-            command.CommandText = "PRAGMA journal_mode=DELETE;"; // one self-contained file, no -wal beside it
+            // WAL like the live database (the server's connections set it, and a read-only open of a non-WAL file cannot);
+            // closing the last connection checkpoints and removes the -wal, so the snapshot is one self-contained file.
+            command.CommandText = "PRAGMA journal_mode=WAL;";
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 

@@ -124,7 +124,9 @@ internal static class BackupSetup
     {
         var options = BackupOptions.Read(configuration, []); // VeilServer.Build refused the problems already
         services.TryAddSingleton(options);
-        services.TryAddScoped<BackupAdmin>();
+        services.TryAddScoped(sp => new BackupAdmin(sp.GetRequiredService<Persistence.VeilDbContext>(), sp.GetRequiredService<Persistence.IDatabaseInfo>(),
+            sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<VeilPaths>(), sp.GetRequiredService<Veil.Crypto.Keys.Keyring>(),
+            sp.GetRequiredService<Audit.AdminAudit>(), sp.GetRequiredService<BackupOptions>(), sp.GetRequiredService<TimeProvider>()));
         if (options.Schedule is not null)
         {
             services.AddPeriodicJob<BackupJob>();
