@@ -61,7 +61,7 @@ public sealed class BackupJobTests : IDisposable
         server.Time.Advance(TimeSpan.FromDays(2));
         var stale = await BackupFindingAsync(server);
         Assert.Equal("warn", stale.Status);
-        Assert.Contains("older than 48 hours", stale.Message, StringComparison.Ordinal);
+        Assert.Contains("older than 2 days", stale.Message, StringComparison.Ordinal);
 
         await using var scope = server.Services.CreateAsyncScope();
         var audit = await scope.ServiceProvider.GetRequiredService<AdminAudit>().ReadAsync(30, null, 100, CancellationToken.None);
