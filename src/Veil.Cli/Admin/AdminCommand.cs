@@ -47,7 +47,12 @@ internal static class AdminCommand
         var reports = new Command("reports", "Drop abuse reports") { list, Verb("show", "Show one report (with the shared key and link, if any)", json, data, postgres, production, ShowAsync),
             Verb("takedown", "Take the drop down (delete its blobs) and give its owner a strike", json, data, postgres, production, (admin, id, output, ct) => ActAsync(admin.TakedownAsync(id, ct), id, "taken down", output)),
             Verb("dismiss", "Dismiss the report; the drop stays", json, data, postgres, production, (admin, id, output, ct) => ActAsync(admin.DismissAsync(id, ct), id, "dismissed", output)) };
-        return new Command("admin", "Operator commands (run on the server host)") { data, postgres, production, reports, AdminDkimCommand.Create(json, data, postgres, production), AdminPlanCommand.Create(json, data, postgres, production), AdminDoctorCommand.Create(json, data, postgres, production), AdminAuditCommand.Create(json, data, postgres, production), AdminNotifyCommand.Create(json, data, postgres, production) };
+        return new Command("admin", "Operator commands (run on the server host)")
+        {
+            data, postgres, production, reports, AdminDkimCommand.Create(json, data, postgres, production), AdminPlanCommand.Create(json, data, postgres, production),
+            AdminDoctorCommand.Create(json, data, postgres, production), AdminAuditCommand.Create(json, data, postgres, production),
+            AdminNotifyCommand.Create(json, data, postgres, production), AdminBackupCommand.Create(json, data, postgres, production),
+        };
     }
 
     private static Command Verb(string name, string description, Option<bool> json, Option<string?> data, Option<string?> postgres, Option<bool> production,
@@ -106,9 +111,12 @@ internal static class AdminCommand
     private static Task<int> RunAsync(ParseResult parse, Option<bool> json, Option<string?> data, Option<string?> postgres, Option<bool> production,
         Func<DropReportAdmin, CliOutput, Task<int>> action, CancellationToken ct) => RunServiceAsync(parse, json, data, postgres, production, action, ct);
 
-    /// <summary>Builds the server over the same data directory and database as `veil serve`, migrates, and runs <paramref name="action"/> with one of its admin services.</summary>
+    /// <summary>
+    /// Builds the server over the same data directory and database as `veil serve`, migrates, and runs <paramref name="action"/> with one of its admin services.
+    /// <paramref name="beforeMigrate"/>, when given, runs first (a restore fills the empty database before migrations run); a non-null result ends the verb with that exit code.
+    /// </summary>
     internal static async Task<int> RunServiceAsync<TService>(ParseResult parse, Option<bool> json, Option<string?> data, Option<string?> postgres, Option<bool> production,
-        Func<TService, CliOutput, Task<int>> action, CancellationToken ct)
+        Func<TService, CliOutput, Task<int>> action, CancellationToken ct, Func<IServiceProvider, CliOutput, Task<int?>>? beforeMigrate = null)
         where TService : notnull
     {
         var output = new CliOutput(parse.GetValue(json), Console.Out, Console.Error);
@@ -159,6 +167,11 @@ internal static class AdminCommand
         {
             try
             {
+                if (beforeMigrate is not null && await beforeMigrate(app.Services, output) is { } early)
+                {
+                    return early;
+                }
+
                 await app.Services.MigrateVeilDatabaseAsync(ct);
                 await using var scope = app.Services.CreateAsyncScope();
                 // The audit log names who acted: the login that runs this command on the server host.

@@ -29,6 +29,15 @@ public sealed class VeilTestServerOptions
     /// the node stops it only; the first server still owns the database and directory.
     /// </summary>
     public VeilTestServer? NodeOf { get; set; }
+
+    /// <summary>
+    /// Start on this data directory (e.g. one a backup was restored into) instead of a fresh one; the server owns it and
+    /// deletes it when disposed.
+    /// </summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>Start on this database (e.g. a restored one) instead of a fresh one; the server owns it and drops it when disposed.</summary>
+    public TestDatabase? Database { get; set; }
 }
 
 /// <summary>
@@ -74,10 +83,10 @@ public sealed class VeilTestServer : IAsyncDisposable
         var options = new VeilTestServerOptions();
         configure?.Invoke(options);
         var first = options.NodeOf;
-        var dataDirectory = first?.DataDirectory ?? Path.Combine(Path.GetTempPath(), "veil-test-" + Guid.NewGuid().ToString("N"));
+        var dataDirectory = first?.DataDirectory ?? options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "veil-test-" + Guid.NewGuid().ToString("N"));
         var time = first?.Time ?? new ManualTimeProvider();
         var logs = new CapturingLoggerProvider();
-        var database = first is null ? await TestDatabase.CreateAsync(cancellationToken) : first._database;
+        var database = first is null ? options.Database ?? await TestDatabase.CreateAsync(cancellationToken) : first._database;
         try
         {
             var setup = new VeilServerSetup

@@ -62,8 +62,7 @@ public sealed class ProductionDoctor
         var newestKeys = await NewestDkimKeysAsync(cancellationToken);
         findings.AddRange(DkimKeyAges(newestKeys));
         findings.AddRange(await MailDomainsAsync(newestKeys, cancellationToken));
-        findings.Add(new("backup", Warn, "Veil has no backup command yet: nothing records a last good backup. Back up the database and the data directory "
-            + "(OPERATIONS \"Data directory\"), and keep the server keys apart from them."));
+        findings.Add(await BackupAgeAsync(cancellationToken));
         findings.Add(await ClockAsync(cancellationToken));
         findings.Add(FreeDisk(dataDirectory));
         return findings;
@@ -109,6 +108,24 @@ public sealed class ProductionDoctor
         }
 
         return new("server-keys", Ok, $"all {ServerKeys.Names.Count} server keys come from configuration, {lengths.Min() * 8}-bit or longer; {age}");
+    }
+
+    /// <summary>The age of the last good backup (Platform/Backup), warned past two schedule periods (8 days without a schedule).</summary>
+    private async Task<DoctorFinding> BackupAgeAsync(CancellationToken cancellationToken)
+    {
+        var options = _services.GetRequiredService<Backup.BackupOptions>();
+        var last = await _services.GetRequiredService<Backup.BackupAdmin>().LastGoodAsync(cancellationToken);
+        var schedule = options.Schedule is { } every ? $"scheduled every {HumanDuration.Format(every)}" : "no scheduled backups (Veil:Backup:Schedule)";
+        if (last is null)
+        {
+            return new("backup", Warn, $"no good backup recorded; {schedule}. Run 'veil admin backup create' (OPERATIONS \"Backups\")");
+        }
+
+        var age = _time.GetUtcNow() - last.CompletedAt;
+        var text = string.Create(CultureInfo.InvariantCulture, $"last good backup {HumanDuration.Format(age)} ago ({last.CompletedAt:yyyy-MM-dd HH:mm}Z, {Backup.BackupAdmin.Megabytes(last.FileBytes)}); {schedule}");
+        return age > options.MaximumAge
+            ? new("backup", Warn, $"{text}: older than {HumanDuration.Format(options.MaximumAge)}")
+            : new("backup", Ok, text);
     }
 
     private DoctorFinding PublicOriginSetting() => _veil.PublicOrigin switch
