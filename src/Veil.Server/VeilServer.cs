@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Veil.Crypto.Keys;
 using Veil.Server.Platform.Audit;
+using Veil.Server.Platform.Blobs;
 using Veil.Server.Platform.Diagnostics;
 using Veil.Server.Platform.Hosting;
 using Veil.Server.Platform.Keys;
@@ -50,6 +51,7 @@ public static partial class VeilServer
         problems.AddRange(keys.Problems);
         problems.AddRange(OutboxRegistration.Problems(configuration));
         problems.AddRange(DatabaseTls.Problems(configuration));
+        problems.AddRange(BlobStoreRegistration.Problems(configuration));
         if (problems.Count > 0 || keys.Keyring is null || dataDirectory is null)
         {
             keys.Keyring?.Dispose();
@@ -106,6 +108,7 @@ public static partial class VeilServer
         services.AddVeilWakeups(configuration); // Platform/Wakeups: in-process on SQLite, LISTEN/NOTIFY on PostgreSQL
         services.AddVeilPlans(); // Veil:Plans: per-account limits (Platform/Plans)
         services.AddVeilAdminAudit(configuration); // operator actions, append-only (Platform/Audit)
+        services.AddVeilBlobs(configuration, dataDirectory); // Veil:Blobs:Store: files under <data>/blobs, or an S3 bucket (Platform/Blobs)
         services.AddModules(configuration);
         setup.ConfigureServices?.Invoke(services);
 
