@@ -45,6 +45,11 @@ export VEIL_REQUIRE_LIBSIGNAL=1
   || { npm ci --prefix tests/peers/openpgpjs --no-audit --no-fund --loglevel=error \
        && (cd tests/peers/openpgpjs && node --input-type=module -e "await import('openpgp')"); } \
   || { echo "test.sh: could not install or load openpgp (tests/peers/openpgpjs)" >&2; exit 1; }
+# s3rver 3.7 (npm), the S3-compatible server of the S3 blob store and scale-out tests (tests/peers/s3rver; ADR 0009).
+(cd tests/peers/s3rver && node -e "require('s3rver')") 2>/dev/null \
+  || { npm ci --prefix tests/peers/s3rver --no-audit --no-fund --loglevel=error \
+       && (cd tests/peers/s3rver && node -e "require('s3rver')"); } \
+  || { echo "test.sh: could not install or load s3rver (tests/peers/s3rver)" >&2; exit 1; }
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
 
 # --- 2. Build once --------------------------------------------------------------------------------

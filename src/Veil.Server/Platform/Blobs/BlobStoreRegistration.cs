@@ -4,6 +4,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Veil.Server.Platform.Persistence;
 
 namespace Veil.Server.Platform.Blobs;
@@ -43,7 +44,7 @@ internal static class BlobStoreRegistration
         if (IsS3(configuration))
         {
             var options = configuration.GetSection(S3BlobOptions.Section).Get<S3BlobOptions>() ?? new S3BlobOptions();
-            services.TryAddSingleton<IBlobStore>(_ => new S3BlobStore(options));
+            services.TryAddSingleton<IBlobStore>(sp => new S3BlobStore(options, sp.GetRequiredService<ILogger<S3BlobStore>>()));
         }
         else
         {

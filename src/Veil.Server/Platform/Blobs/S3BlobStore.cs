@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Microsoft.Extensions.Logging;
 
 namespace Veil.Server.Platform.Blobs;
 
@@ -23,16 +24,18 @@ namespace Veil.Server.Platform.Blobs;
 /// opened: a blob deleted after it was opened still reads to its end, as a file opened before its unlink does.
 /// </para>
 /// </summary>
-internal sealed class S3BlobStore : IBlobStore, IDisposable
+internal sealed partial class S3BlobStore : IBlobStore, IDisposable
 {
     private readonly AmazonS3Client _client;
     private readonly string _bucket;
     private readonly int _threshold;
     private readonly int _partSize;
+    private readonly ILogger _logger;
 
-    public S3BlobStore(S3BlobOptions options)
+    public S3BlobStore(S3BlobOptions options, ILogger<S3BlobStore> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _logger = logger;
         var config = new AmazonS3Config
         {
             ServiceURL = options.Endpoint,
@@ -253,11 +256,31 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
             if (!completed)
             {
-                // Not cancellable: the caller's token may be what ended the write, and the parts must not linger.
-                await _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _bucket, Key = key, UploadId = uploadId }, CancellationToken.None);
+                await AbortAsync(key, uploadId);
             }
         }
     }
+
+    /// <summary>
+    /// Drops the parts of an upload that will not complete. Never visible either way (an incomplete upload is no
+    /// object); only storage is at stake, so a refusal is logged, not thrown over the write's own outcome, and the
+    /// bucket's lifecycle rule (docs/OPERATIONS.md, Scaling) removes what is left.
+    /// </summary>
+    private async Task AbortAsync(string key, string uploadId)
+    {
+        try
+        {
+            // Not cancellable: the caller's token may be what ended the write.
+            await _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _bucket, Key = key, UploadId = uploadId }, CancellationToken.None);
+        }
+        catch (AmazonS3Exception e)
+        {
+            LogAbortRefused(_logger, (int)e.StatusCode, e.ErrorCode);
+        }
+    }
+
+    [LoggerMessage(EventId = 1600, Level = LogLevel.Warning, Message = "The object store refused to abort an unfinished multipart upload ({Status} {Code}); its parts stay until the bucket's lifecycle rule removes them")]
+    private static partial void LogAbortRefused(ILogger logger, int status, string? code);
 
     private static async Task<int> FillAsync(Stream source, Memory<byte> buffer, CancellationToken cancellationToken)
     {
