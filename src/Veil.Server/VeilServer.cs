@@ -103,7 +103,7 @@ public static partial class VeilServer
             }
         });
         services.AddVeilProblems();
-        services.AddVeilRateLimiting();
+        services.AddVeilRateLimiting(configuration);
         services.AddVeilPersistence(configuration, dataDirectory);
         services.AddVeilWakeups(configuration); // Platform/Wakeups: in-process on SQLite, LISTEN/NOTIFY on PostgreSQL
         services.AddVeilPlans(); // Veil:Plans: per-account limits (Platform/Plans)

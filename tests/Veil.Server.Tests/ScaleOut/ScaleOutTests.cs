@@ -2,16 +2,26 @@
 // that balances round robin, streams bodies and passes WebSocket upgrades through. One set of servers for the class:
 // starting three nodes is the expensive part, and each test uses its own users and drops.
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using Veil.Server.Tests.Chat;
 using Veil.Server.Tests.Drop;
 using Veil.Server.Tests.Identity;
+using Veil.Server.Platform.RateLimiting;
 using Veil.Server.Tests.Kit;
+using Xunit.Abstractions;
 
 namespace Veil.Server.Tests.ScaleOut;
 
 public sealed class ScaleOutFixture : IAsyncLifetime
 {
+    public const string SignInTargetPolicy = "identity-signin-target";
+    public const string PreloginPolicy = "identity-prelogin";
+    public const int SignInTargetLimit = 6;
+    public const int PreloginLimit = 10;
+
     private readonly List<VeilTestServer> _nodes = [];
 
     public S3rver? S3 { get; private set; }
@@ -41,7 +51,9 @@ public sealed class ScaleOutFixture : IAsyncLifetime
             _nodes.Add(await ChatKit.StartChatServerAsync(nodeOf: i == 0 ? null : _nodes[0], configure: o =>
             {
                 o.Settings["Veil:Drop:PartSizeBytes"] = "16384";
-                o.Settings["Veil:TrustedProxies:0"] = "127.0.0.1/32"; // nginx
+                o.Settings["Veil:TrustedProxies:0"] = "127.0.0.1/32"; // nginx (and the tests that play a proxy)
+                o.Settings[$"Veil:RateLimits:{SignInTargetPolicy}:PermitLimit"] = SignInTargetLimit.ToString(CultureInfo.InvariantCulture);
+                o.Settings[$"Veil:RateLimits:{PreloginPolicy}:PermitLimit"] = PreloginLimit.ToString(CultureInfo.InvariantCulture);
                 foreach (var (key, value) in S3.Settings)
                 {
                     o.Settings[key] = value;
@@ -74,7 +86,7 @@ public sealed class ScaleOutFixture : IAsyncLifetime
     }
 }
 
-public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<ScaleOutFixture>
+public sealed class ScaleOutTests(ScaleOutFixture fixture, ITestOutputHelper output) : IClassFixture<ScaleOutFixture>
 {
     private static byte[] Plaintext(int length) => [.. Enumerable.Range(0, length).Select(i => (byte)(i * 3 + 1))];
 
@@ -161,5 +173,71 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
 
         Assert.Equal("sent", answer.GetProperty("type").GetString());
         Assert.Equal("through nginx@1", ChatKit.BodyText(await bobSocket.ReceiveAsync()));
+    }
+
+    [PostgresFact]
+    public async Task LoginFloodOnOneAddress_SpreadOverTheNodes_HitsOneSharedLimit()
+    {
+        if (!Ready) return;
+        var user = await fixture.Nodes[0].RegisterUserAsync(); // its sign-in took one permit
+
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            var node = fixture.Nodes[i % 3];
+            using var response = await node.PostAsync("/api/v1/auth/login", new { email = user.Email, authToken = user.AuthToken, clientLabel = "flood", tokenTransport = "body" });
+            answers.Add(response.StatusCode);
+        }
+
+        // Per node, each would have allowed its own 6 (node 1 five): all 12 would pass. Shared: 5 in all.
+        Assert.Equal(ScaleOutFixture.SignInTargetLimit - 1, answers.Count(a => a == HttpStatusCode.OK));
+        Assert.All(answers.Where(a => a != HttpStatusCode.OK), a => Assert.Equal(HttpStatusCode.TooManyRequests, a));
+    }
+
+    [PostgresFact]
+    public async Task IpFloodSpreadOverTheNodes_HitsOneSharedLimit_AndAnotherAddressIsUntouched()
+    {
+        if (!Ready) return;
+        // The test plays the trusted proxy (loopback) and names the client, as nginx does.
+        var flooder = "198.51.100." + RandomNumberGenerator.GetInt32(1, 255).ToString(CultureInfo.InvariantCulture);
+        async Task<HttpStatusCode> PreloginAsync(VeilTestServer node, string client)
+        {
+            using var response = await node.SendAsync(HttpMethod.Post, "/api/v1/auth/prelogin", new { email = IdentityKit.NewEmail() },
+                configure: r => r.Headers.Add("X-Forwarded-For", client));
+            return response.StatusCode;
+        }
+
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 15; i++)
+        {
+            answers.Add(await PreloginAsync(fixture.Nodes[i % 3], flooder));
+        }
+
+        Assert.Equal(ScaleOutFixture.PreloginLimit, answers.Count(a => a == HttpStatusCode.OK));
+        Assert.All(answers.Skip(ScaleOutFixture.PreloginLimit), a => Assert.Equal(HttpStatusCode.TooManyRequests, a));
+        Assert.Equal(HttpStatusCode.OK, await PreloginAsync(fixture.Nodes[1], "2001:db8::" + RandomNumberGenerator.GetInt32(1, 65535).ToString("x", CultureInfo.InvariantCulture)));
+    }
+
+    [PostgresFact]
+    public async Task SharedCounter_CostsOneDatabaseRoundTripPerRequest()
+    {
+        if (!Ready) return;
+        var counter = fixture.Nodes[0].Services.GetRequiredService<SharedRateLimitCounter>();
+        var options = new RateLimitPolicyOptions { Key = RateLimitKey.Target, PermitLimit = 1_000_000, Window = TimeSpan.FromMinutes(1) };
+        for (var i = 0; i < 20; i++)
+        {
+            await counter.TakeAsync("measure", "warm", options, default);
+        }
+
+        const int Takes = 300;
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < Takes; i++)
+        {
+            Assert.Null(await counter.TakeAsync("measure", "p" + (i % 50).ToString(CultureInfo.InvariantCulture), options, default));
+        }
+
+        var each = clock.Elapsed.TotalMilliseconds / Takes;
+        output.WriteLine($"shared rate-limit take on PostgreSQL: {each:F2} ms each, sequential ({Takes} takes over 50 partitions)");
+        Assert.True(each < 50, $"{each:F2} ms per take");
     }
 }

@@ -1486,6 +1486,28 @@ namespace Veil.Server.Migrations.Postgres
                     b.ToTable("JobLeases", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Platform.RateLimiting.RateLimitWindow", b =>
+                {
+                    b.Property<byte[]>("Key")
+                        .HasMaxLength(34)
+                        .HasColumnType("bytea");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("ExpiresAtUnixSeconds")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Window")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("ExpiresAtUnixSeconds");
+
+                    b.ToTable("RateLimitWindows", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Transparency.KtEntry", b =>
                 {
                     b.Property<long>("Id")

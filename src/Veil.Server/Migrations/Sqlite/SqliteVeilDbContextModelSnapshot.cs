@@ -1479,6 +1479,28 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("JobLeases", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Platform.RateLimiting.RateLimitWindow", b =>
+                {
+                    b.Property<byte[]>("Key")
+                        .HasMaxLength(34)
+                        .HasColumnType("BLOB");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAtUnixSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Window")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("ExpiresAtUnixSeconds");
+
+                    b.ToTable("RateLimitWindows", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Transparency.KtEntry", b =>
                 {
                     b.Property<long>("Id")
