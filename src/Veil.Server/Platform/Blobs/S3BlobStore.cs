@@ -45,6 +45,7 @@ internal sealed partial class S3BlobStore : IBlobStore, IDisposable
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             MaxErrorRetry = 2,
+            BufferSize = 256 * 1024, // the SDK's body copies (8 KiB by default) cost more than the transfer on loopback
         };
         _client = new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config);
         _bucket = options.Bucket!;
