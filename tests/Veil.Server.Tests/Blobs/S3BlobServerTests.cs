@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Veil.Server.Platform.Diagnostics;
 using Veil.Server.Tests.Drop;
 using Veil.Server.Tests.Identity;
 using Veil.Server.Tests.Kit;
@@ -114,5 +116,17 @@ public sealed class S3BlobServerTests(S3BlobServerFixture fixture) : IClassFixtu
 
         using var gone = await server.SendAsync(HttpMethod.Get, path, bearer: owner.AccessToken);
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
+    [Fact]
+    public async Task Doctor_AsksTheBucket_AndReportsIt()
+    {
+        if (fixture.Server is not { } server) return;
+        await using var scope = server.Services.CreateAsyncScope();
+
+        var findings = await scope.ServiceProvider.GetRequiredService<ProductionDoctor>().RunAsync(CancellationToken.None);
+
+        var blobs = Assert.Single(findings, f => f.Check == "blob-store");
+        Assert.Equal(("ok", "S3 bucket on loopback over http, answering with the configured credentials"), (blobs.Status, blobs.Message));
     }
 }

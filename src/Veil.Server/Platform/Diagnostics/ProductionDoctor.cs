@@ -57,6 +57,7 @@ public sealed class ProductionDoctor
         findings.Add(PublicOriginSetting());
         findings.Add(DatabaseTransport());
         findings.Add(OutgoingMail());
+        findings.Add(await BlobStoreAsync(cancellationToken));
         var newestKeys = await NewestDkimKeysAsync(cancellationToken);
         findings.AddRange(DkimKeyAges(newestKeys));
         findings.AddRange(await MailDomainsAsync(newestKeys, cancellationToken));
@@ -135,6 +136,30 @@ public sealed class ProductionDoctor
         return hosts.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).All(DatabaseTls.StaysOnThisMachine)
             ? new("database", Ok, "PostgreSQL on this machine (loopback or a Unix socket)")
             : new("database", Ok, "PostgreSQL over TLS with the certificate and name verified (SSL Mode=VerifyFull)");
+    }
+
+    // The S3 settings were checked at start; here the bucket is asked once (a HEAD of a key that does not exist), so
+    // a wrong endpoint, bucket or credential shows before the first upload fails.
+    private async Task<DoctorFinding> BlobStoreAsync(CancellationToken cancellationToken)
+    {
+        if (Platform.Blobs.BlobStoreRegistration.StoreOf(_configuration) != "s3")
+        {
+            return new("blob-store", Ok, "files under the data directory (one node; several nodes need Veil:Blobs:Store=s3)");
+        }
+
+        try
+        {
+            await _services.GetRequiredService<Platform.Blobs.IBlobStore>().GetLengthAsync("doctor/probe", cancellationToken);
+        }
+        catch (Exception e) when (e is Amazon.Runtime.AmazonClientException or HttpRequestException)
+        {
+            var status = e is Amazon.Runtime.AmazonServiceException service ? $"{(int)service.StatusCode} {service.ErrorCode}" : "no answer";
+            return new("blob-store", Unsafe, $"the S3 bucket did not answer ({status}): check Veil:Blobs:S3:Endpoint, Bucket, AccessKey and SecretKey");
+        }
+
+        return Uri.TryCreate(_configuration["Veil:Blobs:S3:Endpoint"], UriKind.Absolute, out var endpoint) && endpoint.Scheme == "https"
+            ? new("blob-store", Ok, "S3 bucket over https, answering with the configured credentials")
+            : new("blob-store", Ok, "S3 bucket on loopback over http, answering with the configured credentials");
     }
 
     private DoctorFinding OutgoingMail() => OutboxRegistration.OutgoingPolicy(_configuration) switch
