@@ -11,6 +11,7 @@ using Veil.Server.Tests.Drop;
 using Veil.Server.Tests.Identity;
 using Veil.Server.Platform.RateLimiting;
 using Veil.Server.Tests.Kit;
+using Veil.Server.Tests.Vault;
 using Xunit.Abstractions;
 
 namespace Veil.Server.Tests.ScaleOut;
@@ -110,6 +111,27 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture, ITestOutputHelper out
         Assert.True(spread.PartCount >= 3);
         using var whole = await balanced.ContentAsync(spread.Id);
         Assert.Equal(spreadCiphertext.Content, await whole.Content.ReadAsByteArrayAsync());
+    }
+
+    [PostgresFact]
+    public async Task VaultFile_UploadedThroughNode1_DownloadsThroughNode3()
+    {
+        if (!Ready) return;
+        var (first, third) = (fixture.Nodes[0], fixture.Nodes[2]);
+        var owner = await first.RegisterOwnerAsync();
+        var vault = await first.CreateVaultAsync(owner);
+        var itemId = await first.PutItemAsync(owner, vault, "t", "n");
+        var fileId = VaultKit.NewId();
+        var content = RandomNumberGenerator.GetBytes(100_000);
+        using (var put = await first.PutFileAsync(owner, vault, itemId, fileId, content))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        using var get = await third.SendAsync(HttpMethod.Get, $"{VaultKit.Base}/{vault.Id}/items/{itemId}/files/{fileId}", bearer: owner.AccessToken);
+
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(content, await get.Content.ReadAsByteArrayAsync());
     }
 
     [PostgresFact]
