@@ -15,7 +15,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # --- 1. System packages ---------------------------------------------------------------------------
 # Native libraries Veil.Crypto loads; the independent peers the tests use (the reference argon2 CLI,
 # Debian's python3 with pyca/cryptography, dkimpy (+ PyNaCl for Ed25519) and aiosmtpd, swaks with the Perl TLS module its
-# STARTTLS needs); dnsmasq (a DNS server on loopback for the mail DNS tests); PostgreSQL; OpenSSL; Chromium. Each probe names what the tests use (see scripts/ensure-packages.sh);
+# STARTTLS needs); dnsmasq (a DNS server on loopback for the mail DNS tests); PostgreSQL; OpenSSL; Chromium; nginx (the load balancer of the scale-out tests). Each probe names what the tests use (see scripts/ensure-packages.sh);
 # tests/Veil.Mail.Tests/PeerProbeTests.cs checks that the list covers every Python module the test peers import.
 # Node.js/npm (20.19+) come with the build image: Debian's own nodejs is too old for the web build.
 scripts/ensure-packages.sh \
@@ -32,7 +32,8 @@ scripts/ensure-packages.sh \
   postgresql:/usr/lib/postgresql \
   openssl:openssl \
   gnupg:/usr/bin/gpg \
-  chromium:/usr/bin/chromium
+  chromium:/usr/bin/chromium \
+  nginx-light:/usr/sbin/nginx
 command -v npm >/dev/null || { echo "test.sh: npm (Node.js 20.19 or newer) is required to build the web client" >&2; exit 1; }
 # The libsignal-client oracle (npm, AGPL-3.0) is test-only: installed into tests/oracle/libsignal, never shipped.
 say "Installing the libsignal test oracle"
@@ -45,6 +46,11 @@ export VEIL_REQUIRE_LIBSIGNAL=1
   || { npm ci --prefix tests/peers/openpgpjs --no-audit --no-fund --loglevel=error \
        && (cd tests/peers/openpgpjs && node --input-type=module -e "await import('openpgp')"); } \
   || { echo "test.sh: could not install or load openpgp (tests/peers/openpgpjs)" >&2; exit 1; }
+# s3rver 3.7 (npm), the S3-compatible server of the S3 blob store and scale-out tests (tests/peers/s3rver; ADR 0009).
+(cd tests/peers/s3rver && node -e "require('s3rver')") 2>/dev/null \
+  || { npm ci --prefix tests/peers/s3rver --no-audit --no-fund --loglevel=error \
+       && (cd tests/peers/s3rver && node -e "require('s3rver')"); } \
+  || { echo "test.sh: could not install or load s3rver (tests/peers/s3rver)" >&2; exit 1; }
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH" >&2; exit 1; }
 
 # --- 2. Build once --------------------------------------------------------------------------------

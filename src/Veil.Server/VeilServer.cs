@@ -13,6 +13,7 @@ using Microsoft.Extensions.Options;
 using Veil.Crypto.Keys;
 using Veil.Server.Platform.Audit;
 using Veil.Server.Platform.Backup;
+using Veil.Server.Platform.Blobs;
 using Veil.Server.Platform.Diagnostics;
 using Veil.Server.Platform.Hosting;
 using Veil.Server.Platform.Keys;
@@ -52,6 +53,7 @@ public static partial class VeilServer
         problems.AddRange(OutboxRegistration.Problems(configuration));
         problems.AddRange(DatabaseTls.Problems(configuration));
         _ = BackupOptions.Read(configuration, problems);
+        problems.AddRange(BlobStoreRegistration.Problems(configuration));
         if (problems.Count > 0 || keys.Keyring is null || dataDirectory is null)
         {
             keys.Keyring?.Dispose();
@@ -103,12 +105,13 @@ public static partial class VeilServer
             }
         });
         services.AddVeilProblems();
-        services.AddVeilRateLimiting();
+        services.AddVeilRateLimiting(configuration);
         services.AddVeilPersistence(configuration, dataDirectory);
         services.AddVeilWakeups(configuration); // Platform/Wakeups: in-process on SQLite, LISTEN/NOTIFY on PostgreSQL
         services.AddVeilPlans(); // Veil:Plans: per-account limits (Platform/Plans)
         services.AddVeilAdminAudit(configuration); // operator actions, append-only (Platform/Audit)
         services.AddVeilBackups(configuration); // encrypted backups, the scheduled job (Platform/Backup)
+        services.AddVeilBlobs(configuration, dataDirectory); // Veil:Blobs:Store: files under <data>/blobs, or an S3 bucket (Platform/Blobs)
         services.AddModules(configuration);
         setup.ConfigureServices?.Invoke(services);
 

@@ -33,7 +33,6 @@ internal static class DropModule
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<DropOptions>().BindConfiguration(DropOptions.Section).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<DropOptions>, DropOptionsValidator>();
-        services.TryAddSingleton<IBlobStore>(sp => new FileSystemBlobStore(Path.Combine(sp.GetRequiredService<VeilPaths>().DataDirectory, "blobs")));
         services.TryAddSingleton<DropSecrets>();
         services.TryAddScoped<CreateDropCommand>();
         services.TryAddScoped<UploadPartCommand>();

@@ -171,9 +171,9 @@ internal static partial class AccountEndpoints
 
         try
         {
-            if (!limiter.TryAcquire(RegistrationEndpoints.MailTargetPolicy, email.Value, out var limited))
+            if (await limiter.AcquireAsync(RegistrationEndpoints.MailTargetPolicy, email.Value, ct) is { } limited)
             {
-                return limited!.ToIdentityProblem();
+                return limited.ToIdentityProblem();
             }
 
             var hash = await hasher.HashAsync(next.Value, ct);
@@ -227,9 +227,9 @@ internal static partial class AccountEndpoints
             return email.Error.ToIdentityProblem();
         }
 
-        if (!limiter.TryAcquire(RegistrationEndpoints.MailTargetPolicy, email.Value, out var limited))
+        if (await limiter.AcquireAsync(RegistrationEndpoints.MailTargetPolicy, email.Value, ct) is { } limited)
         {
-            return limited!.ToIdentityProblem();
+            return limited.ToIdentityProblem();
         }
 
         account.RecoveryEmail = email.Value;

@@ -49,9 +49,9 @@ internal static partial class RegistrationEndpoints
 
         try
         {
-            if (!limiter.TryAcquire(MailTargetPolicy, email.Value, out var limited))
+            if (await limiter.AcquireAsync(MailTargetPolicy, email.Value, ct) is { } limited)
             {
-                return limited!.ToIdentityProblem();
+                return limited.ToIdentityProblem();
             }
 
             // Hash first, whatever the address: both answers then take the same time.

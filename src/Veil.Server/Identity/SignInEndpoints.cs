@@ -70,9 +70,9 @@ internal static partial class SignInEndpoints
 
         try
         {
-            if (!limiter.TryAcquire(SignInTargetPolicy, email.Value, out var limited))
+            if (await limiter.AcquireAsync(SignInTargetPolicy, email.Value, ct) is { } limited)
             {
-                return limited!.ToIdentityProblem();
+                return limited.ToIdentityProblem();
             }
 
             var account = await db.Set<Account>().WhereBlindIndexMatches(a => a.EmailIndex, email.Value).FirstOrDefaultAsync(ct);
@@ -166,9 +166,9 @@ internal static partial class SignInEndpoints
             return email.Error.ToIdentityProblem();
         }
 
-        if (!limiter.TryAcquire(MagicLinkTargetPolicy, email.Value, out var limited))
+        if (await limiter.AcquireAsync(MagicLinkTargetPolicy, email.Value, ct) is { } limited)
         {
-            return limited!.ToIdentityProblem();
+            return limited.ToIdentityProblem();
         }
 
         // Equal work whatever the address (issue 14, finding 5: existing accounts answered 1.3-2 ms later): both paths do

@@ -35,7 +35,6 @@ internal static class MailboxModule
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<MailboxOptions>().BindConfiguration(MailboxOptions.Section).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<MailboxOptions>, MailboxOptionsValidator>();
-        services.TryAddSingleton<IBlobStore>(sp => new FileSystemBlobStore(Path.Combine(sp.GetRequiredService<VeilPaths>().DataDirectory, "blobs")));
         services.TryAddScoped<MailboxAddressCommands>();
         services.TryAddScoped<MailboxMessageCommands>();
         services.TryAddScoped<KeyDirectory>();

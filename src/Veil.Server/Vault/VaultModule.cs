@@ -30,7 +30,6 @@ internal static class VaultModule
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<VaultOptions>().BindConfiguration(VaultOptions.Section).ValidateOnStart();
         services.TryAddSingleton<IValidateOptions<VaultOptions>, VaultOptionsValidator>();
-        services.TryAddSingleton<IBlobStore>(sp => new FileSystemBlobStore(Path.Combine(sp.GetRequiredService<VeilPaths>().DataDirectory, "blobs")));
         services.TryAddSingleton<VaultSecrets>();
         services.TryAddSingleton<VaultMail>();
         services.TryAddScoped<CreateVaultCommand>();

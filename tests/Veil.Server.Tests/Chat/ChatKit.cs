@@ -88,9 +88,13 @@ public static class ChatKit
         return [.. json.GetProperty("devices").EnumerateArray().Select(d => d.GetProperty("deviceId").GetInt32())];
     }
 
-    public static async Task<ChatSocket> ConnectAsync(this VeilTestServer server, ChatTestDevice device, bool expectReady = true)
+    public static Task<ChatSocket> ConnectAsync(this VeilTestServer server, ChatTestDevice device, bool expectReady = true) =>
+        ConnectAsync(server.BaseAddress, device, expectReady);
+
+    /// <summary>Connects through <paramref name="baseAddress"/>: a node, or a load balancer in front of several.</summary>
+    public static async Task<ChatSocket> ConnectAsync(Uri baseAddress, ChatTestDevice device, bool expectReady = true)
     {
-        var socket = await ChatSocket.OpenAsync(server, "/chat/ws");
+        var socket = await ChatSocket.OpenAsync(baseAddress, "/chat/ws");
         await socket.SendAsync(new { type = "auth", token = device.Owner.Token, device = device.DeviceId });
         if (expectReady)
         {
@@ -134,10 +138,12 @@ public sealed class ChatSocket : IAsyncDisposable
 
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
 
-    public static async Task<ChatSocket> OpenAsync(VeilTestServer server, string path)
+    public static Task<ChatSocket> OpenAsync(VeilTestServer server, string path) => OpenAsync(server.BaseAddress, path);
+
+    public static async Task<ChatSocket> OpenAsync(Uri baseAddress, string path)
     {
         var socket = new ChatSocket();
-        var uri = new UriBuilder(server.BaseAddress) { Scheme = "ws", Path = path }.Uri;
+        var uri = new UriBuilder(baseAddress) { Scheme = "ws", Path = path }.Uri;
         await socket._socket.ConnectAsync(uri, CancellationToken.None);
         return socket;
     }

@@ -32,9 +32,9 @@ internal static partial class TestEndpoints
         });
         endpoints.MapPost("/test/notify", async (NotifyRequest body, ITargetRateLimiter limiter, IMailOutbox outbox, ILoggerFactory loggers, CancellationToken ct) =>
         {
-            if (!limiter.TryAcquire(VeilRateLimiting.PerTarget, body.To, out var limited))
+            if (await limiter.AcquireAsync(VeilRateLimiting.PerTarget, body.To, ct) is { } limited)
             {
-                return limited!.ToProblem();
+                return limited.ToProblem();
             }
 
             var address = Redact.Email(body.To);

@@ -113,9 +113,9 @@ internal static class VeilAuthentication
         }
 
         var limiter = http.RequestServices.GetRequiredService<ITargetRateLimiter>();
-        if (!limiter.TryAcquire(AccountRequestsPolicy, principal.UserId().ToString(), out var limited))
+        if (await limiter.AcquireAsync(AccountRequestsPolicy, principal.UserId().ToString(), http.RequestAborted) is { } limited)
         {
-            return limited!.ToProblem();
+            return limited.ToProblem();
         }
 
         if (access == VeilAccess.Session && principal.IsApiKey())
@@ -142,9 +142,9 @@ internal static class VeilAuthentication
             }
 
             var limiter = http.RequestServices.GetRequiredService<ITargetRateLimiter>();
-            return limiter.TryAcquire(policy, "account:" + account.ToString(), out var limited)
-                ? await next(context)
-                : limited!.ToProblem();
+            return await limiter.AcquireAsync(policy, "account:" + account.ToString(), http.RequestAborted) is { } limited
+                ? limited.ToProblem()
+                : await next(context);
         });
 
     /// <summary>

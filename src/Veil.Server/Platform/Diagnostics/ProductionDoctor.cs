@@ -59,6 +59,7 @@ public sealed class ProductionDoctor
         findings.Add(DatabaseTransport());
         findings.Add(OutgoingMail());
         findings.Add(KeyTransparencyWitnesses());
+        findings.Add(await BlobStoreAsync(cancellationToken));
         var newestKeys = await NewestDkimKeysAsync(cancellationToken);
         findings.AddRange(DkimKeyAges(newestKeys));
         findings.AddRange(await MailDomainsAsync(newestKeys, cancellationToken));
@@ -166,6 +167,30 @@ public sealed class ProductionDoctor
             : new("key-transparency", Warn, "key transparency has no witnesses: checkpoints carry the log's signature alone, so the server could show "
                 + "different key histories to different clients unnoticed; run 'veil witness serve' elsewhere (ideally others run it) and set "
                 + "Veil:KeyTransparency:Witnesses (OPERATIONS \"Key transparency\")");
+    }
+
+    // The S3 settings were checked at start; here the bucket is asked once (a HEAD of a key that does not exist), so
+    // a wrong endpoint, bucket or credential shows before the first upload fails.
+    private async Task<DoctorFinding> BlobStoreAsync(CancellationToken cancellationToken)
+    {
+        if (Platform.Blobs.BlobStoreRegistration.StoreOf(_configuration) != "s3")
+        {
+            return new("blob-store", Ok, "files under the data directory (one node; several nodes need Veil:Blobs:Store=s3)");
+        }
+
+        try
+        {
+            await _services.GetRequiredService<Platform.Blobs.IBlobStore>().GetLengthAsync("doctor/probe", cancellationToken);
+        }
+        catch (Exception e) when (e is Amazon.Runtime.AmazonClientException or HttpRequestException)
+        {
+            var status = e is Amazon.Runtime.AmazonServiceException service ? $"{(int)service.StatusCode} {service.ErrorCode}" : "no answer";
+            return new("blob-store", Unsafe, $"the S3 bucket did not answer ({status}): check Veil:Blobs:S3:Endpoint, Bucket, AccessKey and SecretKey");
+        }
+
+        return Uri.TryCreate(_configuration["Veil:Blobs:S3:Endpoint"], UriKind.Absolute, out var endpoint) && endpoint.Scheme == "https"
+            ? new("blob-store", Ok, "S3 bucket over https, answering with the configured credentials")
+            : new("blob-store", Ok, "S3 bucket on loopback over http, answering with the configured credentials");
     }
 
     private DoctorFinding OutgoingMail() => OutboxRegistration.OutgoingPolicy(_configuration) switch

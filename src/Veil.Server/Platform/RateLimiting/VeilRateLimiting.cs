@@ -24,6 +24,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Veil.Server.Platform.Diagnostics;
+using Veil.Server.Platform.Jobs;
 using Veil.Server.Platform.Problems;
 using Veil.Server.Platform.Redaction;
 using Veil.Server.Platform.Results;
@@ -41,9 +42,18 @@ internal static partial class VeilRateLimiting
     /// <summary>General per-target limit (e.g. mail sent to one address).</summary>
     public const string PerTarget = "target";
 
-    public static IServiceCollection AddVeilRateLimiting(this IServiceCollection services)
+    public static IServiceCollection AddVeilRateLimiting(this IServiceCollection services, IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton<IValidateOptions<RateLimitPolicyOptions>, RateLimitPolicyOptionsValidator>();
+        if (!string.IsNullOrWhiteSpace(configuration["ConnectionStrings:Postgres"]))
+        {
+            // Several nodes may share this database: every limit is counted there (SharedRateLimits.cs).
+            services.TryAddSingleton<SharedRateLimitCounter>();
+            services.TryAddSingleton<ITargetRateLimiter, SharedTargetRateLimiter>();
+            services.AddPeriodicJob<RateLimitPurgeJob>();
+        }
+
         services.TryAddSingleton<ITargetRateLimiter, TargetRateLimiter>();
         services.AddRateLimiter(options =>
         {
@@ -80,7 +90,10 @@ internal static partial class VeilRateLimiting
                 limiter.AddPolicy(name, context =>
                 {
                     var options = monitor.Get(name);
-                    return RateLimitPartition.GetFixedWindowLimiter(PartitionKey(key, context), _ => WindowOptions(options));
+                    var partition = PartitionKey(key, context);
+                    return context.RequestServices.GetService<SharedRateLimitCounter>() is { } shared
+                        ? RateLimitPartition.Get(partition, p => new SharedWindowRateLimiter(shared, name, p, options))
+                        : RateLimitPartition.GetFixedWindowLimiter(partition, _ => WindowOptions(options));
                 }));
         }
 
@@ -123,28 +136,38 @@ internal static partial class VeilRateLimiting
 internal interface ITargetRateLimiter
 {
     /// <summary>
-    /// Takes one permit for <paramref name="target"/> under the named target policy. When none is left,
-    /// returns false with the error to return (429 with Retry-After).
+    /// Takes one permit for <paramref name="target"/> under the named target policy: null when granted, else the
+    /// error to return (429 with Retry-After). On PostgreSQL the count is shared by every node (SharedRateLimits.cs).
     /// </summary>
-    bool TryAcquire(string policy, string target, out RateLimitedError? error);
+    ValueTask<RateLimitedError?> AcquireAsync(string policy, string target, CancellationToken cancellationToken);
 }
 
 internal sealed class TargetRateLimiter(IOptionsMonitor<RateLimitPolicyOptions> options) : ITargetRateLimiter, IDisposable
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PartitionedRateLimiter<string>> _limiters = new(StringComparer.Ordinal);
 
-    public bool TryAcquire(string policy, string target, out RateLimitedError? error)
+    public ValueTask<RateLimitedError?> AcquireAsync(string policy, string target, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(TryAcquire(policy, target, out var error) ? null : error);
+
+    /// <summary>The options of a declared target or account policy; anything else is a programming error.</summary>
+    internal static RateLimitPolicyOptions Declared(IOptionsMonitor<RateLimitPolicyOptions> options, string name)
+    {
+        var settings = options.Get(name);
+        if (settings.Key is not (RateLimitKey.Target or RateLimitKey.Account) || settings.PermitLimit < 1)
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a declared target or account rate-limit policy."));
+        }
+
+        return settings;
+    }
+
+    private bool TryAcquire(string policy, string target, out RateLimitedError? error)
     {
         ArgumentException.ThrowIfNullOrEmpty(policy);
         ArgumentNullException.ThrowIfNull(target);
         var limiter = _limiters.GetOrAdd(policy, name =>
         {
-            var settings = options.Get(name);
-            if (settings.Key is not (RateLimitKey.Target or RateLimitKey.Account) || settings.PermitLimit < 1)
-            {
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a declared target or account rate-limit policy."));
-            }
-
+            var settings = Declared(options, name);
             return PartitionedRateLimiter.Create<string, string>(key =>
                 RateLimitPartition.GetFixedWindowLimiter(key, _ => VeilRateLimiting.WindowOptions(settings)));
         });
