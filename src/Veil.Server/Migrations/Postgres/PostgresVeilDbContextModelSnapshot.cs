@@ -1554,6 +1554,33 @@ namespace Veil.Server.Migrations.Postgres
                     b.ToTable("AdminAuditPurges", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Platform.Backup.BackupRun", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CompletedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Entries")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("FileBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<bool>("Scheduled")
+                        .HasColumnType("boolean");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CompletedAt");
+
+                    b.ToTable("BackupRuns", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")
@@ -1576,6 +1603,28 @@ namespace Veil.Server.Migrations.Postgres
                     b.HasIndex("ExpiresAt");
 
                     b.ToTable("JobLeases", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Platform.RateLimiting.RateLimitWindow", b =>
+                {
+                    b.Property<byte[]>("Key")
+                        .HasMaxLength(34)
+                        .HasColumnType("bytea");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("ExpiresAtUnixSeconds")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Window")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("ExpiresAtUnixSeconds");
+
+                    b.ToTable("RateLimitWindows", (string)null);
                 });
 
             modelBuilder.Entity("Veil.Server.Transparency.KtEntry", b =>
@@ -1628,6 +1677,12 @@ namespace Veil.Server.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
+
+                    b.Property<string>("PublishedCheckpoint")
+                        .HasColumnType("text");
+
+                    b.Property<long>("PublishedSize")
+                        .HasColumnType("bigint");
 
                     b.Property<byte[]>("RootHash")
                         .IsRequired()

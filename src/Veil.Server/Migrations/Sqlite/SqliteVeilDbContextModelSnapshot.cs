@@ -1547,6 +1547,31 @@ namespace Veil.Server.Migrations.Sqlite
                     b.ToTable("AdminAuditPurges", (string)null);
                 });
 
+            modelBuilder.Entity("Veil.Server.Platform.Backup.BackupRun", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CompletedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Entries")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("FileBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Scheduled")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CompletedAt");
+
+                    b.ToTable("BackupRuns", (string)null);
+                });
+
             modelBuilder.Entity("Veil.Server.Platform.Persistence.JobLease", b =>
                 {
                     b.Property<string>("Name")
@@ -1569,6 +1594,28 @@ namespace Veil.Server.Migrations.Sqlite
                     b.HasIndex("ExpiresAt");
 
                     b.ToTable("JobLeases", (string)null);
+                });
+
+            modelBuilder.Entity("Veil.Server.Platform.RateLimiting.RateLimitWindow", b =>
+                {
+                    b.Property<byte[]>("Key")
+                        .HasMaxLength(34)
+                        .HasColumnType("BLOB");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAtUnixSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Window")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("ExpiresAtUnixSeconds");
+
+                    b.ToTable("RateLimitWindows", (string)null);
                 });
 
             modelBuilder.Entity("Veil.Server.Transparency.KtEntry", b =>
@@ -1619,6 +1666,12 @@ namespace Veil.Server.Migrations.Sqlite
                         .IsRequired()
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("PublishedCheckpoint")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("PublishedSize")
+                        .HasColumnType("INTEGER");
 
                     b.Property<byte[]>("RootHash")
                         .IsRequired()
