@@ -2,7 +2,7 @@
 // data in every module is backed up, the backup holds no plaintext canary and no server key, and a restore into a fresh
 // installation (new data directory, new empty database, the same server keys from configuration) serves it all again:
 // the user signs in, the vault item and file read back, the drop downloads byte-identical, the mailbox message is
-// there, the alias forwards through SMTP. A flipped byte or a cut file is refused by verify and restore with one line
+// there, the chat device (and its account key) is still registered, the alias forwards through SMTP. A flipped byte or a cut file is refused by verify and restore with one line
 // and leaves the target as it was; a target that is not empty is refused by name.
 using System.Net;
 using System.Net.Http.Headers;
@@ -13,6 +13,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Veil.Crypto.Backup;
+using Veil.Crypto.Chat;
 using Veil.Crypto.Keys;
 using Veil.Crypto.OpenPgp;
 using Veil.Mail.Smtp;
@@ -20,6 +21,7 @@ using Veil.Mail.Spool;
 using Veil.Server.Alias;
 using Veil.Server.Platform.Backup;
 using Veil.Server.Tests.Alias;
+using Veil.Server.Tests.Chat;
 using Veil.Server.Tests.Drop;
 using Veil.Server.Tests.Identity;
 using Veil.Server.Tests.Kit;
@@ -79,6 +81,7 @@ public sealed class BackupRestoreTests : IDisposable
         CreatedDrop drop;
         DropCiphertext dropCiphertext;
         byte[] sealedMessage;
+        ChatAccountKey chatAccountKey;
 
         await using (var h = await AliasHarness.StartAsync(Configure))
         {
@@ -100,6 +103,9 @@ public sealed class BackupRestoreTests : IDisposable
             vaultItem = await h.GetAsync(user, vaultItemPath);
 
             (drop, dropCiphertext) = await new DropApi(server.Client).ShareAsync(dropPlaintext);
+
+            chatAccountKey = ChatAccountKey.Generate();
+            await server.AddDeviceAsync(new ChatUser(user, chatAccountKey), 1);
 
             var box = "box@" + MailDomain;
             using (var added = await server.PostAsync("/api/v1/mail/addresses", new { address = box, publicKey = OpenPgpKeys.Generate("<" + box + ">", DateTimeOffset.UtcNow).PublicKey.ToArmored(), wrappedToken = "v1.dG9rZW4", wrappedPrivateKey = "v1.a2V5" }, user.AccessToken))
@@ -162,6 +168,8 @@ public sealed class BackupRestoreTests : IDisposable
         }
 
         Assert.Equal(sealedMessage, await GetBytesAsync(fresh, user, $"/api/v1/mail/messages/{messageId}/sealed"));
+        var chatDevices = await fresh.DeviceIdsAsync(new ChatUser(user, chatAccountKey));
+        Assert.Equal(1, Assert.Single(chatDevices));
 
         var (exit, output) = await again.SwaksAsync("bounces@sender.test", aliasAddress, AliasForwardingTests.Message(aliasAddress, "After the restore"));
         Assert.True(exit == 0, output);
