@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
+using Veil.Crypto.Backup;
+using Veil.Server.Platform.Backup;
 using Veil.Server.Platform.Diagnostics;
 using Veil.Server.Tests.Drop;
 using Veil.Server.Tests.Identity;
@@ -47,6 +49,20 @@ public sealed class S3BlobServerFixture : IAsyncLifetime
 public sealed class S3BlobServerTests(S3BlobServerFixture fixture) : IClassFixture<S3BlobServerFixture>
 {
     private static byte[] Plaintext(int length) => [.. Enumerable.Range(0, length).Select(i => (byte)(i * 11 + 5))];
+
+    [Fact]
+    public async Task Backup_OnTheS3Store_IsRefusedNamingTheSetting_AndWritesNoFile()
+    {
+        if (fixture.Server is not { } server) return;
+        var file = Path.Combine(Path.GetTempPath(), "veil-s3-backup-" + Guid.NewGuid().ToString("N") + ".vbk");
+        using var identity = BackupIdentity.Generate();
+        await using var scope = server.Services.CreateAsyncScope();
+
+        var outcome = await scope.ServiceProvider.GetRequiredService<BackupAdmin>().CreateAsync(file, [identity.Recipient], null, CancellationToken.None);
+
+        Assert.Contains("Veil:Blobs:Store=s3", outcome.Error, StringComparison.Ordinal);
+        Assert.Equal((false, false), (File.Exists(file), File.Exists(file + ".partial")));
+    }
 
     [Fact]
     public async Task Drop_UploadedInParts_DownloadsWholeAndByRange_FromTheBucket()

@@ -83,6 +83,14 @@ public sealed class BackupAdmin
             return BackupOutcome.Failed($"at most {BackupEnvelope.MaxRecipients} recipients");
         }
 
+        // A backup without the blobs would restore rows whose drops, vault files and mail bodies are gone: refused,
+        // not written as if whole. A bucket is backed up with its own tools beside pg_dump (OPERATIONS "Scaling").
+        if (Blobs.BlobStoreRegistration.StoreOf(_configuration) == "s3")
+        {
+            return BackupOutcome.Failed("the blob store is an S3 bucket (Veil:Blobs:Store=s3), which this command cannot copy: back up the bucket "
+                + "with its own tools and the database with pg_dump (OPERATIONS \"Scaling\"); veil admin backup covers a file blob store only");
+        }
+
         var target = Path.GetFullPath(path);
         if (File.Exists(target) || Directory.Exists(target))
         {
