@@ -14,6 +14,22 @@ public sealed class ChromiumFactAttribute : FactAttribute
             Skip = $"{Browser.ChromiumPath} is missing (apt-get install chromium); under CI this test fails instead.";
         }
     }
+
+    /// <summary>
+    /// Skips the test (visibly, with this reason) in the PostgreSQL pass only: for a known defect that is written up in
+    /// the reason and in the issue note, never to quiet a test that merely fails.
+    /// </summary>
+    public string? KnownDefectOnPostgres
+    {
+        get => null;
+        set
+        {
+            if (value is not null && Environment.GetEnvironmentVariable("VEIL_TEST_DATABASE") == "postgres")
+            {
+                Skip = "known defect on PostgreSQL: " + value;
+            }
+        }
+    }
 }
 
 /// <summary>A theory that needs the system Chromium; skipped or failing exactly like <see cref="ChromiumFactAttribute"/>.</summary>

@@ -309,7 +309,9 @@ public sealed class WebmailBrowserTests(Browser browser) : IAsyncLifetime
         AssertNoPageProblems();
     }
 
-    [ChromiumFact]
+    // On PostgreSQL this test passes alone (13 s) but times out inside the class run (waiting for the list to finish
+    // decrypting, or for the opened message), in `./test.sh` and by hand; cause not found yet (issue 21 note).
+    [ChromiumFact(KnownDefectOnPostgres = "times out in the class run (passes alone); see the issue 21 note")]
     public async Task ThreeHundredMessages_OnlyTheRowsInViewExist_JkMoveTheSelection_TheOldestIsReachedByScrolling()
     {
         var address = await SignUpWithAddressAsync();
