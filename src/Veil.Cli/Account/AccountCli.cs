@@ -223,9 +223,11 @@ internal sealed class AccountCli(ParseResult parse, AccountOptions options)
                 }
             }
         }
-        catch (VeilApiException)
+        catch (Exception e) when (e is VeilApiException or HttpRequestException
+            || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // A server without notices, a session revoked by the verb itself: nothing to show.
+            // A server without notices, a session revoked by the verb itself, a server gone (or slow) after the verb
+            // finished: nothing to show, and the verb's own result stands.
         }
     }
 
